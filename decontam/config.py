@@ -1,0 +1,119 @@
+"""Configuration: one frozen dataclass made of small frozen ones.
+
+Every option that can change a result lives here and is written into every report, so a reader can see
+exactly which departures from the GPT-4 rule (if any) were used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+OnError = Literal["raise", "skip"]
+ProbeMode = Literal["sample", "all"]
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """How text is normalized before matching. The default is the GPT-4 rule, nothing added.
+
+    The GPT-4 rule keeps only letters and digits: every character that is not a Unicode letter (L*), mark (M*)
+    or number (N*) is dropped; case is kept.
+
+    Attributes:
+        lowercase: Lowercase the text (``str.lower``) before stripping. Off by default.
+        nfkc: Apply Unicode NFKC folding before stripping (so ``ﬁ`` becomes ``fi``, ``①`` becomes ``1``).
+        unescape: Undo backslash escapes (``\\n``, ``\\t``, ``\\"``, ``\\uXXXX``...) and HTML entities
+            (``&amp;``, ``&#39;``...) first, so a question stored inside a JSON or code string literal still
+            matches. Slower: documents with a backslash or ``&`` take the Python path.
+    """
+
+    lowercase: bool = False
+    nfkc: bool = False
+    unescape: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        """True when this is the plain GPT-4 rule."""
+        return self == NormalizeConfig()
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How probes are drawn from each normalized question.
+
+    Attributes:
+        length: Probe length in normalized characters (GPT-4: 50).
+        n_probes: Probes drawn per item in ``sample`` mode (GPT-4: 3).
+        mode: ``"sample"`` draws ``n_probes`` seeded random substrings; ``"all"`` takes every window of the
+            question (exhaustive, no sampling luck).
+        seed: Seed mixed with the benchmark name, item id and question to draw the probes.
+    """
+
+    length: int = 50
+    n_probes: int = 3
+    mode: ProbeMode = "sample"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.length, int) or self.length < 1:
+            raise ConfigError(f"probe length must be a positive integer, got {self.length!r}")
+        if not isinstance(self.n_probes, int) or self.n_probes < 1:
+            raise ConfigError(f"n_probes must be a positive integer, got {self.n_probes!r}")
+        if self.mode not in ("sample", "all"):
+            raise ConfigError(f"probe mode must be 'sample' or 'all', got {self.mode!r}")
+        if not isinstance(self.seed, int):
+            raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+
+
+@dataclass(frozen=True)
+class DecontamConfig:
+    """All options of a contamination check.
+
+    Attributes:
+        normalize: Normalizer options.
+        sample: Probe sampling options.
+        text_field: Corpus field holding the training text.
+        id_field: Corpus field holding a document id; rows without it are named by their row number.
+        on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
+            ``"skip"`` skips it, counts it and lists it in the report.
+        num_proc: Worker processes (``datasets`` objects and multi-file corpora).
+    """
+
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    text_field: str = "text"
+    id_field: str = "id"
+    on_error: OnError = "raise"
+    num_proc: int = 1
+
+    def __post_init__(self) -> None:
+        if self.on_error not in ("raise", "skip"):
+            raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if not isinstance(self.num_proc, int) or self.num_proc < 1:
+            raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
+        if not self.text_field:
+            raise ConfigError("text_field must be a non-empty field name")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the options as plain JSON-ready data."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DecontamConfig:
+        """Rebuild a config from :meth:`to_dict` output (e.g. the ``config`` of a report)."""
+        data = dict(data)
+        norm = NormalizeConfig(**data.pop("normalize", {}))
+        samp = SampleConfig(**data.pop("sample", {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(normalize=norm, sample=samp, **{k: v for k, v in data.items() if k in known})
+
+    def fingerprint(self) -> str:
+        """A short hash of every option; equal configs give equal fingerprints."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

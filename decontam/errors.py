@@ -1,0 +1,72 @@
+"""Errors raised by decontam.
+
+The tree::
+
+    DecontamError
+    ├── ConfigError (ValueError)          an option or argument is invalid
+    ├── InputError (ValueError)           a corpus or benchmark file is malformed (names file, line, field)
+    ├── BenchmarkNotFoundError (KeyError) an unknown benchmark name, or a hub dataset that cannot be reached
+    ├── IndexMismatchError                an index built with other settings, or a corrupted/newer index file
+    └── MissingDependencyError (ImportError)  an optional package is not installed
+
+Contamination itself is never an error: it is a result, recorded in a :class:`~decontam.report.Report`.
+The second base class keeps ``except ValueError`` (and friends) working for callers that do not know decontam.
+"""
+
+from __future__ import annotations
+
+
+class DecontamError(Exception):
+    """Base class of every error decontam raises on purpose."""
+
+
+class ConfigError(DecontamError, ValueError):
+    """An option or argument has an invalid value; the message names it and the fix."""
+
+
+class InputError(DecontamError, ValueError):
+    """A corpus or benchmark input is malformed.
+
+    Args:
+        message: What is wrong and what to do about it.
+        path: The file the problem is in, if any.
+        line: The 1-based line (JSONL/CSV) or row (Parquet/datasets) number, if known.
+        field: The field (column) concerned, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+
+
+class BenchmarkNotFoundError(DecontamError, KeyError):
+    """An unknown benchmark name, or a benchmark that cannot be loaded from where it was asked for."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class IndexMismatchError(DecontamError):
+    """An index does not fit the request: other settings, a newer format, or a damaged file."""
+
+
+class MissingDependencyError(DecontamError, ImportError):
+    """An optional package is needed; the message gives the install command."""
