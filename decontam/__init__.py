@@ -1,0 +1,52 @@
+"""decontam: find and remove benchmark contamination in LLM training data.
+
+The GPT-4 method, exactly: normalize text (keep letters, marks and digits), draw three seeded 50-character
+substrings from each benchmark question, and flag every training document that contains one.
+
+Example:
+    >>> from decontam import filter_dataset          # doctest: +SKIP
+    >>> clean = filter_dataset(ds, ["humaneval", "gsm8k"])  # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from .benchmarks import REGISTRY, Benchmark, Item, load_benchmark
+from .config import DecontamConfig, NormalizeConfig, SampleConfig
+from .errors import (
+    BenchmarkNotFoundError,
+    ConfigError,
+    DecontamError,
+    IndexMismatchError,
+    InputError,
+    MissingDependencyError,
+)
+from .filter import check, filter_dataset, filter_files
+from .match import Matcher
+from .normalize import normalize
+from .report import Report
+from .sample import ItemProbes, sample_item
+
+__all__ = [
+    "REGISTRY",
+    "Benchmark",
+    "BenchmarkNotFoundError",
+    "ConfigError",
+    "DecontamConfig",
+    "DecontamError",
+    "IndexMismatchError",
+    "InputError",
+    "Item",
+    "ItemProbes",
+    "Matcher",
+    "MissingDependencyError",
+    "NormalizeConfig",
+    "Report",
+    "SampleConfig",
+    "__version__",
+    "check",
+    "filter_dataset",
+    "filter_files",
+    "load_benchmark",
+    "normalize",
+    "sample_item",
+]

