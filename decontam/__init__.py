@@ -3,9 +3,12 @@
 The GPT-4 method, exactly: normalize text (keep letters, marks and digits), draw three seeded 50-character
 substrings from each benchmark question, and flag every training document that contains one.
 
-Example:
-    >>> from decontam import filter_dataset          # doctest: +SKIP
-    >>> clean = filter_dataset(ds, ["humaneval", "gsm8k"])  # doctest: +SKIP
+Inside training code::
+
+    from decontam import filter_dataset
+    clean = filter_dataset(ds, ["humaneval", "gsm8k"])
+
+See the README for the command line and ``docs/`` for the method and the report.
 """
 
 __version__ = "0.1.0"

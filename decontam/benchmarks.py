@@ -116,6 +116,26 @@ class Benchmark:
         """The number of items."""
         return len(self.items)
 
+    @classmethod
+    def from_items(
+        cls,
+        name: str,
+        items: Iterable[Item | tuple[str | int, str]],
+        source: str = "<memory>",
+    ) -> Benchmark:
+        """A benchmark built in code, from items or ``(id, question)`` pairs.
+
+        Example:
+            >>> b = Benchmark.from_items("demo", [(1, "What is 2 + 2?"), Item(2, "Name a prime.")])
+            >>> b.n_items, b.items[0]
+            (2, Item(id=1, question='What is 2 + 2?'))
+        """
+        built = [it if isinstance(it, Item) else Item(it[0], it[1]) for it in items]
+        ids = [it.id for it in built]
+        if len(set(map(repr, ids))) != len(ids):
+            raise ConfigError(f"benchmark {name!r}: item ids must be unique")
+        return _benchmark(name, source, "question", "id", built)
+
 
 REGISTRY: dict[str, BenchmarkSpec] = {
     spec.name: spec
@@ -180,8 +200,10 @@ def load_benchmark(
     """Load a benchmark's items from a local file or folder, or from the Hugging Face hub.
 
     Args:
-        name: A registry name (see :data:`REGISTRY`) or, with ``path``, any name for a custom benchmark.
-        path: A local file or folder. ``None`` loads a registry benchmark from the hub.
+        name: A registry name (see :data:`REGISTRY`; case-insensitive) or, with ``path``, any name for a
+            custom benchmark.
+        path: A local file or folder. ``None`` loads a registry benchmark from the hub (when the hub copy
+            lacks the registry's id field, its rows are numbered; ``Benchmark.id_field`` is then ``None``).
         question_field: Field holding the question (dotted paths walk nested objects). Required for a custom
             benchmark; overrides the registry's field otherwise.
         id_field: Field holding the item id. Overrides the registry's; without any, ids are row numbers.
