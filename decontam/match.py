@@ -127,13 +127,6 @@ _MASK2 = np.uint64((1 << _BITS2) - 1)
 _CLASSES = (16, 8, 4, 2, 1)  # key lengths: a window of w bytes is keyed by its class max{c <= w}
 
 
-def _key_class(width: int) -> int:
-    for c in _CLASSES:
-        if width >= c:
-            return c
-    raise ValueError("empty probe window")
-
-
 @dataclass
 class _KeyTable:
     """Keys of one length: sorted hashes, their (group, position), and a bitmap prefilter."""
@@ -195,28 +188,31 @@ class Matcher:
     def __init__(self, groups: Sequence[ProbeGroup], exhaustive: bool = False) -> None:
         self.groups = list(groups)
         self.exhaustive = exhaustive
-        # Per key class: for each group, the window indices of that class and the hashes of all its grams.
-        grams: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = defaultdict(list)
-        for gi, g in enumerate(self.groups):
-            if len(g.starts) == 0:
-                continue
-            classes = np.array([_key_class(w) for w in (g.ends - g.starts).tolist()], dtype=np.int64)
-            padded = np.frombuffer(g.question + _PAD, dtype=np.uint8)
-            for c in np.unique(classes).tolist():
-                n_pos = len(g.question) - c + 1
-                grams[c].append((gi, np.flatnonzero(classes == c), gram_hashes(padded, 0, n_pos, c)))
+        # All questions end to end, so that every gram of every question is hashed in one vector pass.
+        lengths = np.array([len(g.question) for g in self.groups], dtype=np.int64)
+        bases = np.zeros(len(self.groups) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bases[1:])
+        qbuf = np.frombuffer(b"".join(g.question for g in self.groups) + _PAD, dtype=np.uint8)
+        counts = np.array([len(g.starts) for g in self.groups], dtype=np.int64)
+        win_group = np.repeat(np.arange(len(self.groups), dtype=np.int64), counts)
+        if len(win_group):
+            lo = np.concatenate([g.starts for g in self.groups]).astype(np.int64)
+            width = np.concatenate([g.ends for g in self.groups]).astype(np.int64) - lo
+        else:
+            lo = width = np.zeros(0, dtype=np.int64)
+        classes = np.select([width >= c for c in _CLASSES], _CLASSES, default=0)
         self.tables: list[_KeyTable] = []
         for c in _CLASSES:
-            if c not in grams:
+            sel = np.flatnonzero(classes == c)
+            if len(sel) == 0:
                 continue
-            counts = {} if exhaustive else _shared_counts([h for _, _, h in grams[c]])
-            hs, gs, ps = [], [], []
-            for gi, windows, h in grams[c]:
-                pos = self._choose_keys(self.groups[gi], windows, h, c, counts)
-                hs.append(h[pos])
-                gs.append(np.full(len(pos), gi, dtype=np.int64))
-                ps.append(pos)
-            self.tables.append(_KeyTable.build(c, hs, gs, ps))
+            g = win_group[sel]
+            alo = bases[g] + lo[sel]  # absolute first and last key start of each window
+            ahi = alo + width[sel] - c
+            hashes = gram_hashes(qbuf, 0, len(qbuf) - 24, c)
+            keys = _stab(alo, ahi) if exhaustive else _rarest(alo, ahi, hashes)
+            key_group = np.searchsorted(bases, keys, side="right") - 1
+            self.tables.append(_KeyTable.build(c, [hashes[keys]], [key_group], [keys - bases[key_group]]))
         # Keys shorter than 16 bytes (rare: short questions used whole) share one prefilter on the first two
         # bytes, so they cost one extra cheap pass in all, not one pass per key length.
         self._long = [t for t in self.tables if t.length == KEY_BYTES]
@@ -234,29 +230,6 @@ class Matcher:
     def n_keys(self) -> int:
         """Number of (key, item) entries scanned for."""
         return sum(len(t.hashes) for t in self.tables)
-
-    def _choose_keys(
-        self, g: ProbeGroup, windows: np.ndarray, grams: np.ndarray, length: int, counts: dict[int, int]
-    ) -> np.ndarray:
-        lo = g.starts[windows]
-        hi = g.ends[windows] - length  # last key start inside each window
-        if self.exhaustive:
-            # Greedy point stabbing: the fewest positions such that every window holds one whole key.
-            chosen: list[int] = []
-            last = -1
-            for s, h in zip(lo.tolist(), hi.tolist()):
-                if last < s:
-                    last = h
-                    chosen.append(h)
-            return np.unique(np.array(chosen, dtype=np.int64))
-        # Sampled probes: in each window, the gram shared by the fewest other items (rare in the probes,
-        # hence usually rare in the corpus: fewer candidates to verify).
-        chosen_set: set[int] = set()
-        for s, h in zip(lo.tolist(), hi.tolist()):
-            window = grams[s : h + 1].tolist()
-            best = min(range(len(window)), key=lambda j: counts.get(window[j], 1))
-            chosen_set.add(s + best)
-        return np.array(sorted(chosen_set), dtype=np.int64)
 
     def scan(self, data: bytes, offsets: np.ndarray, matches: MatchSet | None = None) -> MatchSet:
         """Scan normalized documents laid end to end.
@@ -315,20 +288,26 @@ class Matcher:
     ) -> None:
         """Look candidates up exactly and verify every (position, key) pair that survives."""
         cand, first = t.lookup(h, cand)
+        if cand.size == 0:
+            return
         at = (cand + start) if positions is None else positions[cand]
-        for pos, k in zip(at.tolist(), first.tolist()):
+        docs = np.searchsorted(offs, at, side="right") - 1
+        n_keys = len(t.hashes)
+        for pos, k, doc, ds, de in zip(at.tolist(), first.tolist(), docs.tolist(), offs[docs].tolist(),
+                                       offs[docs + 1].tolist()):
             hv = t.hashes[k]
-            while k < len(t.hashes) and t.hashes[k] == hv:
-                self._verify(data, offs, pos, int(t.groups[k]), int(t.positions[k]), out)
+            while k < n_keys and t.hashes[k] == hv:
+                self._verify(data, pos, doc, ds, de, int(t.groups[k]), int(t.positions[k]), out)
                 k += 1
 
     def _verify(
-        self, data: bytes, offs: np.ndarray, pos: int, gi: int, kpos: int, out: MatchSet
+        self, data: bytes, pos: int, doc: int, ds: int, de: int, gi: int, kpos: int, out: MatchSet
     ) -> None:
         g = self.groups[gi]
         q = g.question
-        doc = int(np.searchsorted(offs, pos, side="right")) - 1
-        ds, de = int(offs[doc]), int(offs[doc + 1])
+        key = (doc, gi)
+        if out.runs.get(key) == (0, len(q)):
+            return  # the whole question is already found in this document: nothing more to learn
         # Extend the aligned match right and left of the key, inside the document; a probe counts only if it
         # lies wholly inside the verified run, which also rejects hash collisions.
         r = _common_prefix(data, pos, q, kpos, min(len(q) - kpos, de - pos))
@@ -341,20 +320,62 @@ class Matcher:
         found = [i for i in range(first, last) if g.ends[i] <= run_end]
         if not found:
             return
-        key = (doc, gi)
         out.windows[key].update(found)
         prev = out.runs.get(key)
         if prev is None or run_end - run_start > prev[1] - prev[0]:
             out.runs[key] = (run_start, run_end)
 
 
-def _shared_counts(hash_lists: list[np.ndarray]) -> dict[int, int]:
-    """For grams found in more than one group: in how many groups each occurs."""
-    if not hash_lists:
-        return {}
-    values, counts = np.unique(np.concatenate([np.unique(h) for h in hash_lists]), return_counts=True)
-    common = counts > 1
-    return dict(zip(values[common].tolist(), counts[common].tolist()))
+def _stab(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Fewest points such that every interval ``[lo[i], hi[i]]`` holds one (greedy by right end).
+
+    Intervals come sorted by ``lo``; when ``hi`` is sorted too (windows of one length, in order) each point is
+    found with one binary search, so the loop runs once per key, not once per window.
+    """
+    if len(lo) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not bool(np.all(np.diff(hi) >= 0)) or not bool(np.all(np.diff(lo) >= 0)):
+        order = np.argsort(hi, kind="stable")
+        points: list[int] = []
+        last = -1
+        for s, h in zip(lo[order].tolist(), hi[order].tolist()):
+            if last < s:
+                last = h
+                points.append(h)
+        return np.unique(np.array(points, dtype=np.int64))
+    points = []
+    i, n = 0, len(lo)
+    while i < n:
+        point = int(hi[i])
+        points.append(point)
+        i = int(np.searchsorted(lo, point, side="right"))
+    return np.array(points, dtype=np.int64)
+
+
+def _rarest(lo: np.ndarray, hi: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """In each window ``[lo, hi]`` (absolute key starts), the position of the gram found least often among
+    all windows' grams: rare among the probes, hence usually rare in the corpus, so fewer candidates."""
+    span = int((hi - lo).max()) + 1
+    idx = lo[:, None] + np.arange(span, dtype=np.int64)[None, :]
+    valid = idx <= hi[:, None]
+    idx = np.where(valid, idx, lo[:, None])
+    mark = np.zeros(len(hashes), dtype=bool)
+    mark[idx[valid]] = True
+    covered = np.flatnonzero(mark)
+    # Frequency of each covered position's gram, by one sort (numpy's hash-based unique is slower here).
+    h = hashes[covered]
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    run_start = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
+    run_len = np.diff(np.append(run_start, len(hs)))
+    freq = np.empty(len(hs), dtype=np.int64)
+    freq[order] = np.repeat(run_len, run_len)
+    pos_cost = np.zeros(len(hashes), dtype=np.int64)
+    pos_cost[covered] = freq
+    cost = pos_cost[idx]
+    cost[~valid] = np.iinfo(np.int64).max
+    best = idx[np.arange(len(lo)), np.argmin(cost, axis=1)]
+    return np.unique(best)
 
 
 def _common_prefix(a: bytes, i: int, b: bytes, j: int, limit: int) -> int:

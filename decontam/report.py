@@ -47,8 +47,9 @@ class Report:
         """The report document (the object itself, not a copy)."""
         return self.data
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """The report as JSON text (UTF-8, stable key order, newline-terminated)."""
+    def to_json(self, indent: int | None = None) -> str:
+        """The report as JSON text (UTF-8, stable key order, newline-terminated; compact by default, as
+        the C encoder only serves ``indent=None`` and reports of large benchmarks run to megabytes)."""
         return json.dumps(self.data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> Path:

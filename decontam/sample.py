@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,8 +71,9 @@ def probe_seed(seed: int, benchmark: str, item_id: str | int, question: str) -> 
         >>> probe_seed(0, "gsm8k", 3, "q") == probe_seed(0, "gsm8k", "3", "q")
         False
     """
-    blob = json.dumps([seed, benchmark, item_id, question], ensure_ascii=False).encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "big")
+    # Unit separators keep the fields apart; the id's type is part of it (1 and "1" are different items).
+    blob = f"{seed}\x1f{benchmark}\x1f{type(item_id).__name__}:{item_id}\x1f{question}"
+    return int.from_bytes(hashlib.sha256(blob.encode("utf-8", "surrogatepass")).digest()[:8], "big")
 
 
 def sample_item(

@@ -1,0 +1,185 @@
+"""End-to-end speed of `decontam filter`, next to two baselines timed in the same run.
+
+Corpus: the `.py` files of the installed Python (standard library + site-packages), as JSONL (`id`, `text`).
+Probes: HumanEval + MBPP + GSM8K + MMLU (test) from ../shared/benchmarks, GPT-4 rule (3 x 50 chars, seed 0).
+
+Measured:
+  * decontam: `decontam filter CORPUS -b ... -o OUT --report R` as a subprocess, one core (--num-proc 1);
+    wall time over the whole command (start-up, benchmark loading, probe sampling included); peak RSS.
+  * baseline "pyahocorasick": json.loads per line, `regex` normalization per document, one Aho-Corasick
+    automaton over all probes, `any` hit per document (same probes as decontam, read from its report).
+  * baseline "naive": json.loads, `regex` normalization, `any(p in doc for p in probes)` on a sample.
+Memory: peak RSS of decontam on the corpus and on its first half: it must not grow with corpus size.
+
+Usage:
+    python benchmarks/speed/bench_filter.py [--mb 150] [--repeat 3] [--workdir /tmp/decontam-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import regex
+
+SHARED = Path(os.environ.get("DECONTAM_SHARED_BENCHMARKS",
+                             Path(__file__).resolve().parents[3] / "shared" / "benchmarks"))
+BENCHMARKS = [
+    f"humaneval={SHARED / 'humaneval' / 'HumanEval.jsonl.gz'}",
+    f"mbpp={SHARED / 'mbpp' / 'mbpp.jsonl'}",
+    f"gsm8k={SHARED / 'gsm8k' / 'test.jsonl'}",
+    f"mmlu={SHARED / 'mmlu' / 'test'}",
+]
+NOT_LMN = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
+
+
+def build_corpus(path: Path, target_mb: float) -> tuple[int, int]:
+    """Write the installed Python's .py files as JSONL until target_mb of text; returns (docs, text bytes)."""
+    roots = sorted({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+    files = sorted({str(p) for r in roots for p in Path(r).rglob("*.py")})
+    n = size = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for f in files:
+            try:
+                text = Path(f).read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            out.write(json.dumps({"id": f, "text": text}) + "\n")
+            n += 1
+            size += len(text.encode("utf-8"))
+            if size >= target_mb * 1e6:
+                break
+    return n, size
+
+
+def head(src: Path, dst: Path, fraction: float) -> None:
+    lines = src.read_bytes().splitlines(keepends=True)
+    dst.write_bytes(b"".join(lines[: int(len(lines) * fraction)]))
+
+
+def run_decontam(corpus: Path, workdir: Path, tag: str) -> tuple[float, int, dict]:
+    out, report = workdir / f"clean-{tag}.jsonl", workdir / f"report-{tag}.json"
+    cmd = [sys.executable, "-m", "decontam", "filter", str(corpus), "-o", str(out), "--report", str(report),
+           "--no-progress", "--num-proc", "1"]
+    for b in BENCHMARKS:
+        cmd += ["-b", b]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+    wall = time.perf_counter() - t
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"decontam failed: {err}")
+    return wall, usage.ru_maxrss * 1024, json.loads(report.read_text())
+
+
+def probes_of(report: dict) -> list[str]:
+    return sorted({p for b in report["benchmarks"] for it in b["items"] for p in it["probes"]})
+
+
+def baseline_ahocorasick(corpus: Path, probes: list[str]) -> tuple[float, set[str]]:
+    import ahocorasick
+
+    t = time.perf_counter()
+    auto = ahocorasick.Automaton()
+    for p in probes:
+        auto.add_word(p, p)
+    auto.make_automaton()
+    hit: set[str] = set()
+    with open(corpus, "rb") as fh:
+        for line in fh:
+            row = json.loads(line)
+            doc = NOT_LMN.sub("", row["text"])
+            for _ in auto.iter(doc):
+                hit.add(row["id"])
+                break
+    return time.perf_counter() - t, hit
+
+
+def baseline_naive(corpus: Path, probes: list[str], sample_bytes: int) -> tuple[float, int]:
+    t = time.perf_counter()
+    size = 0
+    with open(corpus, "rb") as fh:
+        for line in fh:
+            row = json.loads(line)
+            doc = NOT_LMN.sub("", row["text"])
+            any(p in doc for p in probes)
+            size += len(row["text"].encode("utf-8"))
+            if size >= sample_bytes:
+                break
+    return time.perf_counter() - t, size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=float, default=150, help="corpus size, MB of text (default 150)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each timed step; medians are quoted")
+    ap.add_argument("--naive-mb", type=float, default=2, help="sample for the naive baseline (default 2 MB)")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/decontam-bench"))
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"benchmark files not found at {SHARED}; set DECONTAM_SHARED_BENCHMARKS")
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    corpus, half = work / "corpus.jsonl", work / "corpus-half.jsonl"
+    n_docs, text_bytes = build_corpus(corpus, args.mb)
+    head(corpus, half, 0.5)
+    file_bytes = corpus.stat().st_size
+    print(f"corpus: {n_docs} docs, {text_bytes / 1e6:.1f} MB text, {file_bytes / 1e6:.1f} MB JSONL")
+
+    _, rss_half, _ = run_decontam(half, work, "half")
+    walls, ahos, naives = [], [], []
+    report: dict = {}
+    rss_full = 0
+    for _ in range(args.repeat):
+        wall, rss_full, report = run_decontam(corpus, work, "full")
+        walls.append(wall)
+        probes = probes_of(report)
+        aho_t, aho_hits = baseline_ahocorasick(corpus, probes)
+        ahos.append(aho_t)
+        naive_t, naive_bytes = baseline_naive(corpus, probes, int(args.naive_mb * 1e6))
+        naives.append(naive_bytes / naive_t)
+    removed = {r["doc_id"] for r in report["training"]["removed"]}
+    agree = removed == aho_hits
+    w, a = statistics.median(walls), statistics.median(ahos)
+    figures = {
+        "corpus_text_mb": round(text_bytes / 1e6, 1),
+        "corpus_file_mb": round(file_bytes / 1e6, 1),
+        "documents": n_docs,
+        "probes": len(probes),
+        "decontam_s": round(w, 2),
+        "decontam_text_mb_s": round(text_bytes / w / 1e6, 1),
+        "decontam_file_mb_s": round(file_bytes / w / 1e6, 1),
+        "ahocorasick_s": round(a, 2),
+        "ahocorasick_text_mb_s": round(text_bytes / a / 1e6, 1),
+        "naive_text_mb_s": round(statistics.median(naives) / 1e6, 3),
+        "speedup_vs_ahocorasick": round(a / w, 2),
+        "peak_rss_mb_half": round(rss_half / 1e6, 1),
+        "peak_rss_mb_full": round(rss_full / 1e6, 1),
+        "removed_documents": len(removed),
+        "same_documents_as_ahocorasick": agree,
+        "runs": args.repeat,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores_used": 1,
+    }
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if not agree:
+        print("WARNING: decontam and the pyahocorasick baseline removed different documents", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
