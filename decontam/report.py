@@ -14,9 +14,16 @@ from typing import Any
 
 from .atomic import write_atomic
 
-__all__ = ["SCHEMA_VERSION", "Report"]
+__all__ = ["SCHEMA_VERSION", "Report", "report_schema"]
 
 SCHEMA_VERSION = 1
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the report, as shipped in ``decontam/schema/``."""
+    from importlib import resources
+
+    return json.loads(resources.files("decontam").joinpath("schema/report.schema.json").read_text("utf-8"))
 
 
 class Report:
