@@ -248,6 +248,10 @@ def _fast_jsonl_block(block: bytes, text_field: str, starts: np.ndarray, ends: n
     col = _as_string_array(table.column(text_field))
     if col.null_count:
         return None
+    try:
+        col.validate(full=True)  # pyarrow's JSON reader passes invalid UTF-8 through: let the careful path name it
+    except pa.ArrowInvalid:
+        return None
     return col
 
 
@@ -428,12 +432,14 @@ class FileWriter:
             kept = np.flatnonzero(keep)
             if len(kept) == 0:
                 return
-            # Copy maximal runs of consecutive kept rows as one slice each.
-            breaks = np.flatnonzero(np.diff(kept) != 1)
-            run_first = np.concatenate(([kept[0]], kept[breaks + 1]))
-            run_last = np.concatenate((kept[breaks], [kept[-1]]))
+            # Copy maximal runs of kept rows that are adjacent lines in the block as one slice each (rows
+            # of a batch need not be adjacent: rejected rows and blank lines between them are not copied).
+            s, e = starts[kept], ends[kept]
+            breaks = np.flatnonzero(s[1:] != e[:-1] + 1)
+            run_first = np.concatenate(([0], breaks + 1))
+            run_last = np.concatenate((breaks, [len(kept) - 1]))
             for a, b in zip(run_first.tolist(), run_last.tolist()):
-                self._fh.write(block[int(starts[a]) : int(ends[b])])
+                self._fh.write(block[int(s[a]) : int(e[b])])
                 self._fh.write(b"\n")
         self.rows += int(keep.sum())
 

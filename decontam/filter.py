@@ -156,6 +156,8 @@ class RowMatch:
     line: int
     doc_id: Any  # the id field, or None: the report then names the row by its corpus-wide row number
     found: list[tuple[int, tuple[int, ...], tuple[int, int]]]
+    # group -> (start, end) bytes of the longest run in the *normalized document* (evidence location)
+    doc_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -204,8 +206,9 @@ def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: So
         by_doc.setdefault(doc, []).append((gi, tuple(sorted(windows)), found.runs[(doc, gi)]))
     for doc in sorted(by_doc):
         keep[doc] = False
-        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc),
-                                    sorted(by_doc[doc])))
+        found_here = sorted(by_doc[doc])
+        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc), found_here,
+                                    {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}))
     result.n_documents += len(batch)
     return keep
 
@@ -290,6 +293,11 @@ def _scan_files(
                 results.append(res)
                 tmp_paths.append(tmp)
                 bar.update(size)
+        if not any(r.n_documents or r.rejected for r in results):
+            raise InputError(
+                "the corpus is empty (no rows: only empty files or blank lines); check the corpus path",
+                path=", ".join(str(f.path) for f in files),
+            )
     except BaseException:
         for tmp in tmp_paths:
             if tmp is not None:
@@ -688,7 +696,8 @@ class _DatasetScanner:
 
         for rm in result.rows:
             pos = rm.line - 1
-            found[pos] = json.dumps([[gi, list(w), list(run)] for gi, w, run in rm.found])
+            found[pos] = json.dumps([[gi, list(w), list(run), list(rm.doc_runs.get(gi, run))]
+                                     for gi, w, run in rm.found])
         for rj in rejected:
             found[rj.line - 1] = "!" + rj.reason
         return pa.table({
@@ -744,8 +753,10 @@ def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output
             result.rejected.append(Rejected("<dataset>", i + 1, cfg.text_field, value[1:]))
             continue
         doc_id = id_values[i] if id_values is not None else None
+        entries = json.loads(value)
         result.rows.append(RowMatch(i, i + 1, doc_id,
-                                    [(gi, tuple(w), (run[0], run[1])) for gi, w, run in json.loads(value)]))
+                                    [(gi, tuple(w), (run[0], run[1])) for gi, w, run, _ in entries],
+                                    {gi: (dr[0], dr[1]) for gi, _, _, dr in entries}))
     result.n_documents = len(found) - len(result.rejected)
     filtered = ds.select(np.flatnonzero(keep)) if want_output else None
     return result, filtered

@@ -111,10 +111,13 @@ class MatchSet:
     Attributes:
         windows: ``(doc, group) -> set of probe indices`` found in that document.
         runs: ``(doc, group) -> longest verified common run``, as ``(start, end)`` bytes of the question.
+        doc_runs: ``(doc, group) -> where that run lies in the document``, as ``(start, end)`` bytes of the
+            normalized document (relative to the document's start): the evidence to show.
     """
 
     windows: dict[tuple[int, int], set[int]] = field(default_factory=lambda: defaultdict(set))
     runs: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    doc_runs: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
     def docs(self) -> list[int]:
         """Documents with at least one match, sorted."""
@@ -324,6 +327,7 @@ class Matcher:
         prev = out.runs.get(key)
         if prev is None or run_end - run_start > prev[1] - prev[0]:
             out.runs[key] = (run_start, run_end)
+            out.doc_runs[key] = (pos - l - ds, pos + r - ds)
 
 
 def _stab(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
