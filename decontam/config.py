@@ -61,13 +61,13 @@ class SampleConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.length, int) or self.length < 1:
+        if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
             raise ConfigError(f"probe length must be a positive integer, got {self.length!r}")
-        if not isinstance(self.n_probes, int) or self.n_probes < 1:
+        if isinstance(self.n_probes, bool) or not isinstance(self.n_probes, int) or self.n_probes < 1:
             raise ConfigError(f"n_probes must be a positive integer, got {self.n_probes!r}")
         if self.mode not in ("sample", "all"):
             raise ConfigError(f"probe mode must be 'sample' or 'all', got {self.mode!r}")
-        if not isinstance(self.seed, int):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
 
 
@@ -95,7 +95,7 @@ class DecontamConfig:
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
-        if not isinstance(self.num_proc, int) or self.num_proc < 1:
+        if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
             raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
         if not self.text_field:
             raise ConfigError("text_field must be a non-empty field name")

@@ -40,8 +40,12 @@ _ASCII_LOWER = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"
 )
 _NOT_LMN = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
+# A \uD8xx\uDCxx surrogate pair is one character (JSON writes every non-BMP character so, e.g. with Python's
+# json.dumps); read it as a pair first, or it would become two lone surrogates and be dropped.
 _BACKSLASH_ESCAPE = re.compile(
-    r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|(.))", re.DOTALL
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|(.))",
+    re.DOTALL,
 )
 _SIMPLE_ESCAPES = {
     "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "a": "\a", "0": "\0",
@@ -49,11 +53,14 @@ _SIMPLE_ESCAPES = {
 
 
 def _replace_escape(m: re.Match[str]) -> str:
-    code = m.group(1) or m.group(2) or m.group(3)
+    if m.group(1) is not None:
+        high, low = int(m.group(1), 16), int(m.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    code = m.group(3) or m.group(4) or m.group(5)
     if code is not None:
         value = int(code, 16)
         return chr(value) if value <= 0x10FFFF else ""
-    ch = m.group(4)
+    ch = m.group(6)
     return _SIMPLE_ESCAPES.get(ch, ch)
 
 

@@ -1,0 +1,596 @@
+"""Tests of decontam.corpus: strict JSONL/Parquet reading (fast and careful paths agree), expansion of corpus
+arguments, and all-or-nothing output that keeps every surviving row byte for byte."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import decontam.corpus as corpus
+from decontam.corpus import CorpusFile, FileWriter, OutputSet, Rejected, expand_corpus, read_file
+from decontam.errors import ConfigError, InputError
+
+
+def jsonl_file(path: Path) -> CorpusFile:
+    return CorpusFile(path, path.name, corpus.file_format(path))
+
+
+def read_all(path: Path, on_error: str = "raise", text_field: str = "text", id_field: str | None = "id"):
+    """Read a whole file: (texts, lines, rows, ids, rejected)."""
+    rejected: list[Rejected] = []
+    texts, lines, rows, ids = [], [], [], []
+    for b in read_file(jsonl_file(path), text_field, id_field, on_error, rejected):
+        assert len(b) == len(b.lines) == len(b.rows)
+        texts += b.texts.to_pylist()
+        lines += b.lines.tolist()
+        rows += b.rows.tolist()
+        ids += [b.doc_id(i) for i in range(len(b))]
+    return texts, lines, rows, ids, rejected
+
+
+@pytest.fixture
+def slow_only(monkeypatch):
+    """Force the careful line-by-line path for every block."""
+    monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+
+
+@pytest.fixture
+def fast_calls(monkeypatch):
+    """Record whether the pyarrow fast path accepted each block."""
+    calls: list[bool] = []
+    real = corpus._fast_jsonl_block
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(corpus, "_fast_jsonl_block", spy)
+    return calls
+
+
+# ------------------------------------------------------------------------------------- JSONL: good input
+
+ROWS = [
+    {"id": 1, "text": "plain ASCII text"},
+    {"id": "b", "text": "Ünïcödé — 中文 — 𝐀 — emoji 😀", "extra": {"nested": [1, 2]}},
+    {"text": "escapes: \n \t \" \\ \u00e9", "id": 3.5},
+    {"text": "", "id": None},
+    {"meta": "text field not first", "text": "second field", "id": True},
+    {"id": 6, "text": "x" * 300},
+]
+
+
+def write_jsonl(path: Path, rows, *, ensure_ascii: bool = True, newline: bytes = b"\n",
+                trailing: bool = True):
+    lines = [json.dumps(r, ensure_ascii=ensure_ascii).encode("utf-8") for r in rows]
+    data = newline.join(lines) + (newline if trailing and lines else b"")
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_fast_and_slow_paths_read_the_same_rows(tmp_path, monkeypatch, fast_calls, ensure_ascii, newline):
+    p = tmp_path / "c.jsonl"
+    write_jsonl(p, ROWS, ensure_ascii=ensure_ascii, newline=newline)
+    fast = read_all(p)
+    assert fast_calls and all(fast_calls)  # the fast path really was taken
+    monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+    slow = read_all(p)
+    assert fast == slow
+    texts, lines, rows, ids, rejected = fast
+    assert texts == [r["text"] for r in ROWS]
+    assert lines == [1, 2, 3, 4, 5, 6] and rows == [0, 1, 2, 3, 4, 5]
+    assert ids == [1, "b", 3.5, None, True, 6]
+    assert rejected == []
+
+
+row_text = st.text(st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from('\n\r\\"{}&é中𝐀')),
+                   max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(row_text, max_size=20), ensure_ascii=st.booleans(),
+       block=st.sampled_from([64, 200, 1 << 20]), crlf=st.booleans(), trailing=st.booleans())
+def test_fast_and_slow_paths_agree_on_random_files(tmp_path_factory, monkeypatch, texts, ensure_ascii, block,
+                                                  crlf, trailing):
+    p = tmp_path_factory.mktemp("r") / "r.jsonl"
+    write_jsonl(p, [{"text": t, "n": i} for i, t in enumerate(texts)], ensure_ascii=ensure_ascii,
+                newline=b"\r\n" if crlf else b"\n", trailing=trailing)
+    with monkeypatch.context() as mp:
+        mp.setattr(corpus, "_BLOCK", block)
+        fast = read_all(p, id_field="n")
+        mp.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+        slow = read_all(p, id_field="n")
+    assert fast == slow
+    assert fast[0] == texts
+    assert fast[1] == list(range(1, len(texts) + 1))
+    assert fast[3] == list(range(len(texts)))
+
+
+@pytest.mark.parametrize("force_slow", [False, True])
+def test_blank_lines_are_not_rows(tmp_path, monkeypatch, force_slow):
+    if force_slow:
+        monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+    p = tmp_path / "blank.jsonl"
+    p.write_bytes(b'\n{"text": "a"}\n\n   \n{"text": "b"}\r\n\r\n\t\n{"text": "c"}\n\n')
+    texts, lines, rows, _, rejected = read_all(p)
+    assert texts == ["a", "b", "c"]
+    assert lines == [2, 5, 8]  # real line numbers, blank lines counted
+    assert rows == [0, 1, 2]  # row numbers count rows only
+    assert rejected == []
+
+
+def test_last_line_without_newline(tmp_path):
+    p = tmp_path / "nonl.jsonl"
+    p.write_bytes(b'{"text": "a"}\n{"text": "b"}\n{"text": "last"}')
+    texts, lines, rows, _, _ = read_all(p)
+    assert texts == ["a", "b", "last"] and lines == [1, 2, 3] and rows == [0, 1, 2]
+
+
+def test_empty_file_has_no_rows(tmp_path):
+    p = tmp_path / "empty.jsonl"
+    p.write_bytes(b"")
+    assert read_all(p)[0] == []
+    p.write_bytes(b"\n\n  \n")
+    assert read_all(p)[0] == []
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_small_blocks_and_lines_longer_than_a_block(tmp_path, monkeypatch, block):
+    """Blocks end at line ends; a line longer than a block is carried over whole; line numbers stay right."""
+    rows = [{"text": "é" * n + str(n)} for n in (0, 5, 40, 200, 1, 3000, 63, 64, 65)]
+    p = tmp_path / "long.jsonl"
+    write_jsonl(p, rows, ensure_ascii=False, trailing=False)
+    with p.open("ab") as fh:
+        fh.write(b"\n\n" + b'{"text": 5}' + b"\n" + json.dumps({"text": "z" * 500}).encode())
+    monkeypatch.setattr(corpus, "_BLOCK", block)
+    with pytest.raises(InputError) as info:
+        read_all(p)
+    assert info.value.line == len(rows) + 2 and "line 11" in str(info.value)
+    texts, lines, rows_, _, rejected = read_all(p, on_error="skip")
+    assert texts == [r["text"] for r in rows] + ["z" * 500]
+    assert lines == list(range(1, len(rows) + 1)) + [len(rows) + 3]
+    # the rejected row is counted, the blank line not
+    assert rows_ == list(range(len(rows))) + [len(rows) + 1]
+    assert [(r.line, r.field) for r in rejected] == [(len(rows) + 2, "text")]
+
+
+def test_jsonl_gz(tmp_path):
+    plain, packed = tmp_path / "c.jsonl", tmp_path / "c.jsonl.gz"
+    write_jsonl(plain, ROWS)
+    write_jsonl(packed, ROWS)
+    assert jsonl_file(packed).format == "jsonl.gz"
+    assert read_all(packed) == read_all(plain)
+    assert read_all(packed)[0] == [r["text"] for r in ROWS]
+
+
+def test_truncated_gz_is_an_input_error(tmp_path):
+    p = tmp_path / "cut.jsonl.gz"
+    p.write_bytes(gzip.compress(b'{"text": "a"}\n' * 1000)[:-20])
+    with pytest.raises(InputError) as info:
+        read_all(p)
+    assert "cut.jsonl.gz" in str(info.value)
+
+
+# -------------------------------------------------------------------------------------- JSONL: bad input
+
+BAD_LINES = [
+    # (description, line bytes, field named in the error, words in the reason)
+    ("malformed JSON", b'{"text": "a"', None, "malformed JSON"),
+    ("trailing garbage", b'{"text": "a"} x', None, "malformed JSON"),
+    ("an array, not an object", b'["text", "a"]', None, "expected a JSON object, got list"),
+    ("a string, not an object", b'"text"', None, "expected a JSON object, got str"),
+    ("a number, not an object", b"5", None, "expected a JSON object, got int"),
+    ("null, not an object", b"null", None, "expected a JSON object, got NoneType"),
+    ("missing text field", b'{"body": "a", "id": 1}', "text", "missing text field"),
+    ("text is a number", b'{"text": 5}', "text", "must be a string, got int"),
+    ("text is null", b'{"text": null}', "text", "must be a string, got NoneType"),
+    ("text is a list", b'{"text": ["a"]}', "text", "must be a string, got list"),
+    ("text is an object", b'{"text": {"a": 1}}', "text", "must be a string, got dict"),
+    ("text is a bool", b'{"text": true}', "text", "must be a string, got bool"),
+    ("invalid UTF-8 (Latin-1 bytes)", b'{"text": "caf\xe9"}', None, "invalid UTF-8"),
+    ("invalid UTF-8 in another field", b'{"text": "ok", "x": "\xff\xfe"}', None, "invalid UTF-8"),
+    ("two objects on one line", b'{"text": "a"} {"text": "b"}', None, "malformed JSON"),
+    ("two objects, no space", b'{"text": "a"}{"text": "b"}', None, "malformed JSON"),
+]
+
+
+def _bad_file(tmp_path: Path, bad: bytes, newline: bytes = b"\n") -> Path:
+    p = tmp_path / "bad.jsonl"
+    good = [b'{"text": "one"}', b"", b'{"text": "two"}', bad, b'{"text": "three"}']  # bad row on line 4
+    p.write_bytes(newline.join(good) + newline)
+    return p
+
+
+@pytest.mark.parametrize(("bad", "field", "reason"), [c[1:] for c in BAD_LINES],
+                         ids=[c[0] for c in BAD_LINES])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_bad_line_raises_naming_file_line_and_field(tmp_path, bad, field, reason, newline):
+    p = _bad_file(tmp_path, bad, newline)
+    with pytest.raises(InputError) as info:
+        read_all(p)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert str(p) in str(err) and "line 4" in str(err)
+    assert err.path == str(p) and err.line == 4 and err.field == field
+    if field is not None:
+        assert f"field {field!r}" in str(err)
+    assert reason in str(err)
+    assert "--on-error skip" in str(err)  # the message says how to go on
+
+
+@pytest.mark.parametrize(("bad", "field", "reason"), [c[1:] for c in BAD_LINES],
+                         ids=[c[0] for c in BAD_LINES])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_bad_line_is_skipped_and_recorded(tmp_path, bad, field, reason, newline):
+    p = _bad_file(tmp_path, bad, newline)
+    texts, lines, rows, _, rejected = read_all(p, on_error="skip")
+    assert texts == ["one", "two", "three"]
+    assert lines == [1, 3, 5]
+    assert rows == [0, 1, 3]  # the rejected row keeps its row number (2); the blank line has none
+    assert len(rejected) == 1
+    r = rejected[0]
+    assert (r.source, r.line, r.field) == (str(p), 4, field)
+    assert reason in r.reason
+    assert r.to_dict() == {"source": str(p), "line": 4, "field": field, "reason": r.reason}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"text": "a"} {"text": "b"}\n   \n',
+        b'{"text": "a"} {"text": "b"}\r\n\r\n',
+        b'{"text": "a"}{"text": "b"}\n\t\n{"text": "c"}\n',
+        b'{"text":\n"a"} {"text": "b"}\n',
+        b'{"text": "a",\n"x": 1}\n{"text": "b"}\n',
+    ],
+    ids=[
+        "two objects + a line of spaces", "two objects + a CRLF blank line", "two objects + a tab line",
+        "object split over lines + two objects", "object split over two lines",
+    ],
+)
+def test_row_count_coincidences_do_not_fool_the_fast_path(tmp_path, content):
+    """The fast path checks rows == lines; a line with two objects must not pair up with a line with none.
+
+    Each of these files has as many parsed objects as non-empty lines, yet no line holds exactly one object
+    where it should: the careful path must see them and name the first bad line.
+    """
+    p = tmp_path / "tricky.jsonl"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        read_all(p)
+    assert info.value.line == 1
+    _, _, _, _, rejected = read_all(p, on_error="skip")
+    assert rejected and rejected[0].line == 1
+
+
+def test_lone_surrogate_escape_is_read_not_rejected(tmp_path):
+    """A JSON "\\ud800" escape is valid JSON, not valid Unicode: the row is kept (the surrogate dropped)."""
+    p = tmp_path / "sur.jsonl"
+    p.write_bytes(b'{"text": "a\\ud800b"}\n{"text": "\\ud835\\udc00"}\n')
+    texts, lines, _, _, rejected = read_all(p)
+    assert lines == [1, 2] and rejected == []
+    assert texts[0].startswith("a") and texts[0].endswith("b") and "\ud800" not in texts[0]
+    assert texts[1] == "\U0001d400"  # a valid pair is one character
+    for t in texts:
+        t.encode("utf-8")  # Arrow strings are valid UTF-8
+
+
+def test_text_field_option(tmp_path):
+    p = tmp_path / "f.jsonl"
+    p.write_bytes(b'{"content": "a", "text": 1}\n{"content": "b"}\n')
+    assert read_all(p, text_field="content")[0] == ["a", "b"]
+    with pytest.raises(InputError) as info:
+        read_all(p, text_field="body")
+    assert "field 'body'" in str(info.value) and "line 1" in str(info.value)
+    assert "content" in str(info.value)  # names the fields that are there
+
+
+# ------------------------------------------------------------------------------------------------ Parquet
+
+
+def parquet_file(path: Path, table: pa.Table, **kw) -> CorpusFile:
+    pq.write_table(table, path, **kw)
+    return CorpusFile(path, path.name, "parquet")
+
+
+def read_pq(f: CorpusFile, on_error="raise", for_output=False):
+    rejected: list[Rejected] = []
+    batches = list(read_file(f, "text", "id", on_error, rejected, for_output=for_output))
+    return batches, rejected
+
+
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string()])
+def test_parquet_reads_text_and_ids(tmp_path, text_type):
+    t = pa.table({"id": ["a", "b", "c"], "text": pa.array(["x", "é中", ""], type=text_type), "n": [1, 2, 3]})
+    batches, rejected = read_pq(parquet_file(tmp_path / "t.parquet", t))
+    assert rejected == []
+    assert sum((b.texts.to_pylist() for b in batches), []) == ["x", "é中", ""]
+    assert [b.doc_id(i) for b in batches for i in range(len(b))] == ["a", "b", "c"]
+    assert np.concatenate([b.lines for b in batches]).tolist() == [1, 2, 3]
+    assert np.concatenate([b.rows for b in batches]).tolist() == [0, 1, 2]
+
+
+def test_parquet_missing_text_column(tmp_path):
+    f = parquet_file(tmp_path / "t.parquet", pa.table({"content": ["a"], "id": [1]}))
+    with pytest.raises(InputError) as info:
+        read_pq(f)
+    assert str(f.path) in str(info.value) and "field 'text'" in str(info.value)
+    assert "content" in str(info.value)  # lists the columns that exist
+
+
+def test_parquet_non_string_text_column(tmp_path):
+    f = parquet_file(tmp_path / "t.parquet", pa.table({"text": [1, 2]}))
+    with pytest.raises(InputError) as info:
+        read_pq(f)
+    assert str(f.path) in str(info.value) and "field 'text'" in str(info.value) and "int64" in str(info.value)
+
+
+def test_parquet_unreadable_file(tmp_path):
+    p = tmp_path / "junk.parquet"
+    p.write_bytes(b"not parquet at all")
+    with pytest.raises(InputError) as info:
+        read_pq(CorpusFile(p, p.name, "parquet"))
+    assert "junk.parquet" in str(info.value)
+
+
+def test_parquet_null_text(tmp_path):
+    n = 20_000  # more than one 8192-row batch: row numbers must carry over between batches
+    text = [f"row {i}" for i in range(n)]
+    bad = [5, 9000, 19_999]
+    for i in bad:
+        text[i] = None
+    f = parquet_file(tmp_path / "n.parquet", pa.table({"text": text, "id": list(range(n))}),
+                     row_group_size=3000)
+    with pytest.raises(InputError) as info:
+        read_pq(f)
+    assert info.value.line == 6 and "line 6" in str(info.value) and "field 'text'" in str(info.value)
+    assert str(f.path) in str(info.value)
+    batches, rejected = read_pq(f, on_error="skip")
+    assert [(r.line, r.field, r.reason) for r in rejected] == [(i + 1, "text", "text is null") for i in bad]
+    kept = [i for i in range(n) if i not in bad]
+    assert sum((b.texts.to_pylist() for b in batches), []) == [f"row {i}" for i in kept]
+    assert np.concatenate([b.rows for b in batches]).tolist() == kept  # rows count the rejected ones
+    assert [b.doc_id(i) for b in batches for i in range(len(b))] == kept
+
+
+# ------------------------------------------------------------------------------------------ expand_corpus
+
+
+def test_expand_folder_recursive_sorted(tmp_path):
+    root = tmp_path / "corpus"
+    for rel in ["b/z.jsonl", "a.jsonl", "b/a.parquet", "c.jsonl.gz", "b/sub/y.JSONL", "notes.txt", "x.json",
+                ".hidden/h.jsonl", ".dot.jsonl", "b/.cache/k.parquet"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    files = expand_corpus([root])
+    assert [f.relative for f in files] == [
+        "a.jsonl", "b/a.parquet", "b/sub/y.JSONL", "b/z.jsonl", "c.jsonl.gz"]
+    assert [f.format for f in files] == ["jsonl", "parquet", "jsonl", "jsonl", "jsonl.gz"]
+    assert all(f.path == root / f.relative for f in files)
+
+
+def test_expand_files_keep_argument_order(tmp_path):
+    a, b = tmp_path / "z.jsonl", tmp_path / "a.parquet"
+    a.write_bytes(b"")
+    b.write_bytes(b"")
+    assert [(f.path, f.relative, f.format) for f in expand_corpus([str(a), b])] == [
+        (a, "z.jsonl", "jsonl"), (b, "a.parquet", "parquet")]
+
+
+@pytest.mark.parametrize(
+    ("setup", "arg", "words"),
+    [
+        (lambda d: (d / "c.csv").write_text("text\n"), "c.csv", "unsupported corpus format"),
+        (lambda d: (d / "c.json").write_text("{}"), "c.json", "unsupported corpus format"),
+        (lambda d: None, "missing.jsonl", "no such file or folder"),
+        (lambda d: (d / "empty").mkdir(), "empty", "holds no"),
+        (lambda d: ((d / "txt").mkdir(), (d / "txt" / "a.txt").write_text("x")), "txt", "holds no"),
+    ],
+    ids=["csv suffix", "json suffix", "missing path", "empty folder", "folder without corpus files"],
+)
+def test_expand_errors(tmp_path, setup, arg, words):
+    setup(tmp_path)
+    with pytest.raises(InputError) as info:
+        expand_corpus([tmp_path / arg])
+    assert words in str(info.value) and str(tmp_path / arg) in str(info.value)
+
+
+def test_expand_duplicate_output_names(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    for d in ("x", "y"):
+        (tmp_path / d / "part.jsonl").write_bytes(b"")
+    with pytest.raises(ConfigError) as info:
+        expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "y" / "part.jsonl"])
+    assert "part.jsonl" in str(info.value)
+    with pytest.raises(ConfigError):
+        expand_corpus([tmp_path / "x", tmp_path / "y"])  # both folders hold part.jsonl
+    with pytest.raises(ConfigError):
+        expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "x" / "part.jsonl"])
+
+
+# ------------------------------------------------------------------------------------------------- output
+
+
+def write_through(out: OutputSet, f: CorpusFile, keep_fn, on_error="raise") -> tuple[Path, list[Rejected]]:
+    rejected: list[Rejected] = []
+    w = FileWriter(out.destination(f), f.format, f.path)
+    for b in read_file(f, "text", "id", on_error, rejected, for_output=True):
+        w.write(b, np.array([keep_fn(t) for t in b.texts.to_pylist()], dtype=bool))
+    return w.finish(), rejected
+
+
+JSONL_LINES = [
+    b'{"text": "keep 1", "id": 1}',
+    b'{"text": "drop 2", "id": 2}',
+    # odd spacing, raw UTF-8 and an escape: all kept as they are
+    b'{"id": 3,   "text":"keep 3 \xc3\xa9\xe4\xb8\xad \\u00e9",  "spacing": [ 1 ,2 ]}',
+    b'{"text": "keep 4 crlf"}\r',  # a CRLF line: its \r is part of the line
+    b'{"text": "drop 5"}',
+    b"",
+    b'{"text": "keep 6 after blank"}',
+    b'{"text": 7}',  # rejected (skip)
+    b'{"text": "keep 8 after rejected"}',
+    b'{"text": "keep 9 last, no newline"}',
+]
+
+
+@pytest.mark.parametrize("block", [1 << 24, 50])
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz"])
+def test_jsonl_output_keeps_surviving_lines_byte_for_byte(tmp_path, monkeypatch, block, fmt):
+    monkeypatch.setattr(corpus, "_BLOCK", block)
+    src = tmp_path / f"in.{fmt}"
+    raw = b"\n".join(JSONL_LINES)
+    src.write_bytes(gzip.compress(raw) if fmt == "jsonl.gz" else raw)
+    f = jsonl_file(src)
+    dest = tmp_path / "out" / f"clean.{fmt}"
+    out = OutputSet(dest, [f])
+    tmp, rejected = write_through(out, f, lambda t: not t.startswith("drop"), on_error="skip")
+    assert not dest.exists()  # nothing at the destination before commit
+    out.commit([tmp])
+    assert not tmp.exists()
+    got = dest.read_bytes()
+    if fmt == "jsonl.gz":
+        got = gzip.decompress(got)
+    expected = [JSONL_LINES[i] for i in (0, 2, 3, 6, 8, 9)]
+    assert got == b"".join(line + b"\n" for line in expected)
+    assert [r.line for r in rejected] == [8]
+    assert list(dest.parent.iterdir()) == [dest]  # no temporary file left beside it
+    # and the output reads back as the kept rows
+    assert read_all(dest)[0] == ["keep 1", "keep 3 é中 é", "keep 4 crlf", "keep 6 after blank",
+                                 "keep 8 after rejected", "keep 9 last, no newline"]
+
+
+def test_jsonl_output_all_kept_is_the_input(tmp_path):
+    src = tmp_path / "in.jsonl"
+    data = write_jsonl(src, ROWS, ensure_ascii=False)
+    f = jsonl_file(src)
+    out = OutputSet(tmp_path / "o.jsonl", [f])
+    tmp, _ = write_through(out, f, lambda t: True)
+    out.commit([tmp])
+    assert (tmp_path / "o.jsonl").read_bytes() == data
+
+
+def test_jsonl_output_nothing_kept_is_an_empty_file(tmp_path):
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, ROWS)
+    f = jsonl_file(src)
+    out = OutputSet(tmp_path / "o.jsonl", [f])
+    tmp, _ = write_through(out, f, lambda t: False)
+    out.commit([tmp])
+    assert (tmp_path / "o.jsonl").read_bytes() == b""
+
+
+def test_parquet_output_round_trips(tmp_path):
+    t = pa.table({
+        "id": pa.array(list(range(10)), type=pa.int32()),
+        "text": [f"doc {i} é" if i != 4 else None for i in range(10)],
+        "meta": [{"k": i} for i in range(10)],
+    })
+    f = parquet_file(tmp_path / "in.parquet", t)
+    dest = tmp_path / "out.parquet"
+    out = OutputSet(dest, [f])
+    tmp, rejected = write_through(out, f, lambda s: not s.startswith("doc 7"), on_error="skip")
+    out.commit([tmp])
+    got = pq.read_table(dest)
+    assert got.schema == t.schema  # every column, types kept
+    expected = t.filter(pa.array([i not in (4, 7) for i in range(10)]))
+    assert got.equals(expected)
+    assert [r.line for r in rejected] == [5]
+
+
+def test_parquet_output_with_no_rows_keeps_the_schema(tmp_path):
+    t = pa.table({"text": pa.array([], type=pa.string()), "id": pa.array([], type=pa.int64())})
+    f = parquet_file(tmp_path / "in.parquet", t)
+    out = OutputSet(tmp_path / "out.parquet", [f])
+    tmp, _ = write_through(out, f, lambda s: True)
+    out.commit([tmp])
+    got = pq.read_table(tmp_path / "out.parquet")
+    assert got.num_rows == 0 and got.schema == t.schema
+    # all rows removed: also an empty file with the schema
+    f2 = parquet_file(tmp_path / "in2.parquet", pa.table({"text": ["a", "b"], "x": [1.5, 2.5]}))
+    out2 = OutputSet(tmp_path / "out2.parquet", [f2])
+    tmp2, _ = write_through(out2, f2, lambda s: False)
+    out2.commit([tmp2])
+    got2 = pq.read_table(tmp_path / "out2.parquet")
+    assert got2.num_rows == 0 and got2.schema.names == ["text", "x"]
+
+
+def test_abort_leaves_nothing_behind(tmp_path):
+    src = tmp_path / "src" / "in.jsonl"
+    src.parent.mkdir()
+    write_jsonl(src, ROWS)
+    f = jsonl_file(src)
+    dest = tmp_path / "out" / "clean.jsonl"
+    out = OutputSet(dest, [f])
+    w = FileWriter(out.destination(f), f.format, f.path)
+    for b in read_file(f, "text", None, "raise", []):
+        w.write(b, np.ones(len(b), dtype=bool))
+    assert w.tmp.exists() and w.tmp.parent == dest.parent  # written beside the destination, under a temp name
+    w.abort()
+    out.abort()
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []  # no half-written file under any name
+
+
+def test_folder_output_appears_only_at_commit(tmp_path):
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    write_jsonl(root / "a.jsonl", [{"text": "keep a"}, {"text": "drop a"}])
+    write_jsonl(root / "sub" / "b.jsonl.gz", [{"text": "drop b"}, {"text": "keep b"}])
+    pq.write_table(pa.table({"text": ["keep c", "drop c"]}), root / "sub" / "c.parquet")
+    files = expand_corpus([root])
+    dest = tmp_path / "out"
+    out = OutputSet(dest, files)
+    written = [write_through(out, f, lambda t: t.startswith("keep"))[0] for f in files]
+    assert not dest.exists()  # staged elsewhere until every input is done
+    out.commit(written)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "a.jsonl", "sub/b.jsonl.gz", "sub/c.parquet"]
+    assert (dest / "a.jsonl").read_bytes() == b'{"text": "keep a"}\n'
+    assert gzip.decompress((dest / "sub" / "b.jsonl.gz").read_bytes()) == b'{"text": "keep b"}\n'
+    assert pq.read_table(dest / "sub" / "c.parquet").column("text").to_pylist() == ["keep c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no staging folder left
+
+
+def test_folder_output_abort_leaves_nothing(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    write_jsonl(root / "a.jsonl", [{"text": "x"}])
+    files = expand_corpus([root])
+    out = OutputSet(tmp_path / "out", files)
+    w = FileWriter(out.destination(files[0]), "jsonl", files[0].path)
+    w.abort()
+    out.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_output_set_refuses_a_non_empty_folder_and_a_wrong_suffix(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    write_jsonl(root / "a.jsonl", [{"text": "x"}])
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.txt").write_text("keep me")
+    with pytest.raises(ConfigError):
+        OutputSet(tmp_path / "full", expand_corpus([root]))
+    assert (tmp_path / "full" / "old.txt").read_text() == "keep me"
+    with pytest.raises(ConfigError) as info:
+        OutputSet(tmp_path / "o.parquet", expand_corpus([root / "a.jsonl"]))
+    assert "jsonl" in str(info.value)
+    # an existing empty folder is fine
+    (tmp_path / "emptyout").mkdir()
+    OutputSet(tmp_path / "emptyout", expand_corpus([root])).abort()

@@ -1,0 +1,262 @@
+"""Tests of decontam.match: the streaming matcher against a brute-force oracle (``probe in document``).
+
+Documents and questions are drawn from small alphabets so that near-misses and repeated grams are common;
+probes are planted whole, at document starts and ends, split across two adjacent documents (never a match:
+matches do not span documents) and with one character changed. Probe lengths run from 1 to 60 characters, so
+every key class (16, 8, 4, 2, 1 bytes) is used, and the alphabets include 2-, 3- and 4-byte UTF-8 characters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from decontam.config import SampleConfig
+from decontam.match import KEY_BYTES, Matcher, MatchSet, ProbeGroup
+from decontam.sample import sample_item
+
+ALPHABETS = ["ab", "abc", "abcd", "aé", "ab中", "a𝐀", "aé中𝐀", "xyzé"]
+
+
+def pack(docs: list[str]) -> tuple[bytes, np.ndarray]:
+    enc = [d.encode("utf-8") for d in docs]
+    return b"".join(enc), np.array([0, *itertools.accumulate(map(len, enc))], dtype=np.int64)
+
+
+def build(questions: list[str], cfg: SampleConfig):
+    items = [sample_item("bench", i, q, cfg) for i, q in enumerate(questions)]
+    groups = [ProbeGroup.from_chars(it.normalized, it.offsets, it.length) for it in items]
+    return items, Matcher(groups, exhaustive=cfg.mode == "all")
+
+
+def oracle(items, docs: list[str]) -> dict[tuple[int, int], set[int]]:
+    """(doc, group) -> indices of the group's probes that are substrings of the document."""
+    out = {}
+    for d, doc in enumerate(docs):
+        for g, item in enumerate(items):
+            hit = {i for i, p in enumerate(item.probes) if p in doc}
+            if hit:
+                out[(d, g)] = hit
+    return out
+
+
+def check_exact(items, matcher: Matcher, docs: list[str], result: MatchSet) -> None:
+    expected = oracle(items, docs)
+    got = {k: set(v) for k, v in result.windows.items() if v}
+    assert got == expected  # no false negative, no false positive
+    assert set(result.runs) == set(expected)
+    assert result.docs() == sorted({d for d, _ in expected})
+    for (d, g), (rs, re_) in result.runs.items():
+        q = matcher.groups[g].question
+        doc = docs[d].encode("utf-8")
+        assert 0 <= rs < re_ <= len(q)
+        assert q[rs:re_] in doc  # the reported run of the question really is in that document
+        # every window reported for this pair lies inside a run that is in the document; the longest such run
+        # is at least as long as the longest window found
+        longest = max(int(matcher.groups[g].ends[i] - matcher.groups[g].starts[i]) for i in expected[(d, g)])
+        assert re_ - rs >= longest
+        ds, de = result.doc_runs[(d, g)]
+        assert doc[ds:de] == q[rs:re_]  # and it is where the evidence says it is
+
+
+# ----------------------------------------------------------------------------------------- the property
+
+
+@st.composite
+def scenarios(draw):
+    alphabet = draw(st.sampled_from(ALPHABETS))
+    text = lambda lo, hi: st.text(alphabet, min_size=lo, max_size=hi)  # noqa: E731
+    base = draw(text(0, 90))
+    questions = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["fresh", "prefix", "shared prefix", "empty"]))
+        if kind == "fresh":
+            questions.append(draw(text(1, 90)))
+        elif kind == "prefix":
+            questions.append(base[: draw(st.integers(0, len(base)))])
+        elif kind == "shared prefix":  # like MMLU's "Which of the following"
+            questions.append(base + draw(text(0, 30)))
+        else:
+            questions.append(draw(st.sampled_from(["", "?! ..."])))
+    cfg = SampleConfig(
+        length=draw(st.integers(1, 60)),
+        n_probes=draw(st.integers(1, 5)),
+        mode=draw(st.sampled_from(["sample", "all"])),
+        seed=draw(st.integers(0, 1000)),
+    )
+    items = [sample_item("bench", i, q, cfg) for i, q in enumerate(questions)]
+    probes = [p for it in items for p in it.probes]
+
+    docs: list[str] = []
+    for _ in range(draw(st.integers(0, 8))):
+        pieces = []
+        for _ in range(draw(st.integers(0, 4))):
+            what = draw(st.sampled_from(["noise", "probe", "near miss", "question"]))
+            if what == "noise" or not probes:
+                pieces.append(draw(text(0, 40)))
+            elif what == "question":
+                q = items[draw(st.integers(0, len(items) - 1))].normalized
+                a = draw(st.integers(0, len(q)))
+                pieces.append(q[a: draw(st.integers(a, len(q)))])  # any piece of a question
+            else:
+                p = draw(st.sampled_from(probes))
+                if what == "near miss":
+                    i = draw(st.integers(0, len(p) - 1))
+                    p = p[:i] + draw(st.sampled_from(alphabet)) + p[i + 1:]
+                pieces.append(p)
+        docs.append("".join(pieces))
+    # Split a probe across two adjacent documents: the tail of one and the head of the next.
+    if len(docs) >= 2 and probes and draw(st.booleans()):
+        p = draw(st.sampled_from(probes))
+        d = draw(st.integers(0, len(docs) - 2))
+        cut = draw(st.integers(1, max(1, len(p) - 1)))
+        docs[d] = docs[d] + p[:cut]
+        docs[d + 1] = p[cut:] + docs[d + 1]
+    if draw(st.booleans()):
+        docs.insert(draw(st.integers(0, len(docs))), "")  # empty documents change nothing
+    return questions, cfg, docs
+
+
+@settings(max_examples=600, deadline=None)
+@given(scenarios())
+def test_matches_equal_brute_force_oracle(scenario):
+    questions, cfg, docs = scenario
+    items, matcher = build(questions, cfg)
+    data, offsets = pack(docs)
+    result = matcher.scan(data, offsets)
+    check_exact(items, matcher, docs, result)
+    widths = {int(e - s) for g in matcher.groups for s, e in zip(g.starts, g.ends)}
+    event(f"mode={cfg.mode}")
+    event("short keys (< 16 bytes)" if any(w < KEY_BYTES for w in widths) else "16-byte keys only")
+    event("multi-byte" if any(len(d.encode()) != len(d) for d in docs) else "ASCII")
+    event("matches" if result.windows else "no match")
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.data())
+def test_batches_give_the_same_matches_as_one_scan(scenario, data):
+    questions, cfg, docs = scenario
+    items, matcher = build(questions, cfg)
+    whole = matcher.scan(*pack(docs))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(docs)), max_size=4)))
+    merged: dict[tuple[int, int], set[int]] = {}
+    merged_runs = {}
+    for lo, hi in zip([0, *cuts], [*cuts, len(docs)]):
+        part = matcher.scan(*pack(docs[lo:hi]))  # document numbers are local to the batch
+        for (d, g), w in part.windows.items():
+            merged[(d + lo, g)] = set(w)
+            merged_runs[(d + lo, g)] = part.runs[(d, g)]
+    assert merged == {k: set(v) for k, v in whole.windows.items()}
+    assert merged_runs == whole.runs
+
+
+# ---------------------------------------------------------------------------------------- fixed cases
+
+
+def test_probe_split_across_documents_is_not_a_match():
+    q = "abcdefghijklmnopqrstuvwxyz"
+    items, m = build([q, q[:5]], SampleConfig(length=26))
+    for cut in range(1, 26):
+        docs = ["xx" + q[:cut], q[cut:] + "yy"]
+        res = m.scan(*pack(docs))
+        expected = oracle(items, docs)
+        assert {k: set(v) for k, v in res.windows.items()} == expected
+        assert all(g != 0 for _, g in res.windows)  # the long question is in neither document
+    res = m.scan(*pack(["", "xx" + q + "yy", ""]))
+    assert dict(res.windows) == {(1, 0): {0}, (1, 1): {0}}
+
+
+@pytest.mark.parametrize("n_bytes", range(1, 2 * KEY_BYTES + 2))
+def test_every_probe_byte_length(n_bytes):
+    """Whole short questions of each byte length (key classes 1, 2, 4, 8, 16) are found, exactly."""
+    q = "".join(chr(ord("A") + (i * 7) % 26) for i in range(n_bytes))
+    items, m = build([q], SampleConfig(length=100))
+    assert items[0].probes == (q,)
+    docs = [q, "zz" + q + "zz", q[:-1], q[1:], "zz" + q[:-1] + "z" + "zz", q[::-1] if n_bytes > 1 else "z",
+            q[:-1] + "zz" + q[-1:]]
+    res = m.scan(*pack(docs))
+    assert {0, 1} <= {d for d, _ in res.windows}
+    assert (2, 0) not in res.windows and (4, 0) not in res.windows  # one character short: no match
+    check_exact(items, m, docs, res)
+
+
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_many_items_sharing_a_common_prefix(exhaustive):
+    """MMLU-like: hundreds of questions start with the same words; every key is then far from unique."""
+    stems = ["Whichofthefollowingisthebestexplanationfor", "Whichofthefollowingstatementsistrueabout",
+             "Whichofthefollowing"]
+    topics = ["photosynthesis", "thebalanceofpayments", "Kant'scategoricalimperative", "theKrebscycle",
+              "mitosis", "inflation", "Gödel'stheorem", "theFrenchrevolution", "entropy", "Bayes'rule"]
+    questions = [f"{stems[i % 3]} {topics[i % 10]} case {i}?" for i in range(300)]
+    cfg = SampleConfig(length=50, n_probes=3, mode="all" if exhaustive else "sample", seed=1)
+    items, m = build(questions, cfg)
+    norm = [it.normalized for it in items]
+    docs = [
+        "intro" + norm[0] + "outro",  # a whole question
+        norm[17][:-1],  # a question missing its last character
+        norm[42] + norm[43],  # two questions back to back
+        "Whichofthefollowing" * 5,  # the common prefix alone
+        norm[7][:60],  # a leading part of one question
+        norm[123][5:] + "zz" + norm[124][:20],  # a question missing its start
+        "".join(n[-40:] for n in norm[200:210]),  # many question tails
+        norm[299].lower(),  # case differs: no match with the default normalizer
+    ]
+    res = m.scan(*pack(docs))
+    check_exact(items, m, docs, res)
+    assert (0, 0) in res.windows and (2, 42) in res.windows and (2, 43) in res.windows
+    assert not any(d == 7 for d, _ in res.windows)
+
+
+@pytest.mark.parametrize("exhaustive", [False, True])
+@pytest.mark.parametrize("alphabet", ["ab", "aé中𝐀", "abcdefghijklmnopqrstuvwxyz"])
+@pytest.mark.parametrize("length", [1, 3, 5, 9, 15, 16, 17, 20, 50])
+def test_every_window_holds_a_key(exhaustive, alphabet, length):
+    """The key choice covers every window: a window is keyed by a gram of its class lying wholly inside it.
+
+    That is what makes the scan lossless: a probe can only occur where its key occurs, at the same alignment.
+    """
+    rng = np.random.default_rng(length)
+    questions = ["".join(rng.choice(list(alphabet), size=int(n))) for n in rng.integers(1, 120, size=25)]
+    cfg = SampleConfig(length=length, n_probes=4, mode="all" if exhaustive else "sample", seed=length)
+    _, m = build(questions, cfg)
+    keys: dict[int, set[tuple[int, int]]] = {}
+    for t in m.tables:
+        assert len(t.hashes) == len(t.groups) == len(t.positions)
+        keys.setdefault(t.length, set()).update(zip(t.groups.tolist(), t.positions.tolist()))
+    for gi, g in enumerate(m.groups):
+        for s, e in zip(g.starts.tolist(), g.ends.tolist()):
+            width = e - s
+            c = max(c for c in (16, 8, 4, 2, 1) if c <= width)
+            assert any(s <= kp <= e - c for (kg, kp) in keys.get(c, ()) if kg == gi), (gi, s, e, c)
+
+
+def test_exhaustive_keys_are_few():
+    """All-windows mode keys an ASCII question with the minimum number of 16-byte keys (greedy stabbing)."""
+    q = "".join(chr(ord("a") + (i * 11) % 26) for i in range(400))
+    _, m = build([q], SampleConfig(length=50, mode="all"))
+    n_windows = 400 - 50 + 1
+    per_key = 50 - KEY_BYTES + 1  # a key at position p serves windows starting in [p - 34, p]
+    assert m.n_keys == math.ceil(n_windows / per_key)
+
+
+def test_empty_inputs():
+    items, m = build(["Some question text here, long enough."], SampleConfig(length=10))
+    assert dict(m.scan(b"", np.array([0])).windows) == {}
+    assert dict(m.scan(b"", np.array([0, 0, 0])).windows) == {}
+    nothing = Matcher([])
+    assert nothing.n_keys == 0
+    assert dict(nothing.scan(*pack(["abc", "def"])).windows) == {}
+    empty_item = sample_item("b", 0, "?!", SampleConfig())
+    m2 = Matcher([ProbeGroup.from_chars(empty_item.normalized, empty_item.offsets, empty_item.length)])
+    assert dict(m2.scan(*pack(["abc", ""])).windows) == {}
+
+
+def test_from_chars_maps_character_offsets_to_bytes():
+    g = ProbeGroup.from_chars("aé中𝐀b", [0, 1, 2], 3)
+    assert g.question == "aé中𝐀b".encode()
+    assert [g.question[s:e].decode() for s, e in zip(g.starts, g.ends)] == ["aé中", "é中𝐀", "中𝐀b"]
