@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from .atomic import default_mode
 from .errors import ConfigError, InputError
 
 __all__ = [
@@ -232,6 +233,16 @@ def _fast_jsonl_block(block: bytes, text_field: str, starts: np.ndarray, ends: n
     lengths = ends - starts
     if (lengths == 0).any() or not text_field or "." in text_field:
         return None  # blank lines or odd field names: let the careful path count them
+    # pyarrow reads the block as one stream of objects, so "as many rows as lines" alone does not mean one
+    # object per line: a line with two objects can pair up with a whitespace-only line ("\r" in CRLF files) or
+    # with an object split over two lines. Require every line to start with "{" and end with "}" (before an
+    # optional "\r"): then no line is blank, and no object spans a newline ("}" then "{" never occurs inside a
+    # valid JSON value, and strings cannot hold a raw newline), so equal counts mean one object per line.
+    arr = np.frombuffer(block, dtype=np.uint8)
+    last = ends - 1
+    last = np.where((arr[last] == 0x0D) & (lengths >= 2), last - 1, last)
+    if not ((arr[starts] == 0x7B) & (arr[last] == 0x7D)).all():
+        return None
     try:
         table = pa_json.read_json(
             io.BytesIO(block),
@@ -410,6 +421,7 @@ class FileWriter:
         self.format = fmt
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+        os.fchmod(fd, default_mode())
         os.close(fd)
         self.tmp = Path(tmp)
         self._pq: pq.ParquetWriter | None = None
@@ -499,6 +511,7 @@ class OutputSet:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             self._stage = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.", suffix=".partial",
                                                 dir=self.output.parent))
+            self._stage.chmod(default_mode(directory=True))
 
     def destination(self, f: CorpusFile) -> Path:
         """Where the output of input ``f`` goes (inside the staging folder for a folder output)."""
