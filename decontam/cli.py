@@ -14,6 +14,9 @@ from typing import Any
 
 from . import __version__
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
+from .cli_report import COMMANDS as REPORT_COMMANDS
+from .cli_report import add_commands as add_report_commands
+from .cli_report import run_command as run_report_command
 from .config import DecontamConfig
 from .errors import ConfigError, DecontamError
 from .filter import check, filter_files, make_config
@@ -111,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="output file (one input file) or folder (several files or a folder)")
     sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
                    description="List the benchmark registry: names, question and id fields, hub paths.")
+    add_report_commands(sub)  # report, rescore, verify, merge (decontam.cli_report)
     return parser
 
 
@@ -141,6 +145,8 @@ def _write_outputs(report: Report, args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command in REPORT_COMMANDS:
+        return run_report_command(args)
     if args.command == "benchmarks":
         for name in sorted(REGISTRY):
             s = REGISTRY[name]
@@ -148,6 +154,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name:12} question={s.question_field:14} id={s.id_field or '<row>':8} hub={hub}")
         return 0
     cfg = _config(args)
+    for flag, dest in (("--report", args.report), ("--markdown", args.markdown)):
+        if dest and Path(dest).is_dir():  # checked first: the outputs must not be written without the report
+            raise ConfigError(f"{flag} {dest} is a folder; give a file path")
     benchmarks = _load_benchmarks(args)
     progress = False if args.no_progress else None
     if args.command == "check":
@@ -166,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except ConfigError as exc:
         parser.exit(2, f"decontam: error: {exc}\n")
-    except DecontamError as exc:
+    except (DecontamError, OSError) as exc:  # OSError: unreadable input, unwritable output, full disk...
         print(f"decontam: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .config import DecontamConfig, NormalizeConfig, SampleConfig
 from .corpus import Batch, CorpusFile, FileWriter, OutputSet, Rejected, expand_corpus, file_format, read_file, text_buffers
 from .errors import ConfigError, InputError
+from .evidence import DocumentMap, match_evidence
 from .match import Matcher, MatchSet, ProbeGroup
 from .normalize import normalize_many
 from .report import SCHEMA_VERSION, Report
@@ -158,6 +159,8 @@ class RowMatch:
     found: list[tuple[int, tuple[int, ...], tuple[int, int]]]
     # group -> (start, end) bytes of the longest run in the *normalized document* (evidence location)
     doc_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # group -> evidence object in the *original* document (decontam.evidence.excerpt): excerpt and highlight
+    evidence: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -207,8 +210,11 @@ def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: So
     for doc in sorted(by_doc):
         keep[doc] = False
         found_here = sorted(by_doc[doc])
+        doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
+        evidence = match_evidence(batch.texts[doc].as_py(),
+                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm)
         result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc), found_here,
-                                    {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}))
+                                    doc_runs, evidence))
     result.n_documents += len(batch)
     return keep
 
@@ -335,22 +341,34 @@ def build_report(
     exhaustive = config.sample.mode == "all"
     offset = 0  # rows of the sources before this one
     n_removed = 0
+    question_maps: dict[tuple[int, int], DocumentMap] = {}  # item -> its question's normalized->original map
     for res in results:
         for rm in res.rows:
             doc_id = rm.doc_id if rm.doc_id is not None else offset + rm.row
+            # Where the document is (corpus-wide row), and whether its id is that row: what a merge of shard
+            # reports needs to renumber (see decontam.merge).
+            where: dict[str, Any] = {"row": offset + rm.row, **({"id_is_row": True} if rm.doc_id is None else {})}
             n_removed += 1
             for gi, windows, run in rm.found:
                 bi, ii = probes.owner[gi]
                 item = probes.items[bi][ii]
                 entries = per_item.setdefault((bi, ii), [])
                 span = _char_span(item.normalized, run)
+                extra = dict(where)
+                if gi in rm.evidence:
+                    qmap = question_maps.get((bi, ii))
+                    if qmap is None:
+                        qmap = question_maps[(bi, ii)] = DocumentMap(
+                            probes.benchmarks[bi].items[ii].question, config.normalize, item.normalized)
+                    extra["evidence"] = {**rm.evidence[gi], "question_highlight": list(qmap.span(*span))}
                 if exhaustive:
                     entries.append({"probe": _probe(item, windows[0]), "doc_id": doc_id,
-                                    "n_probes_matched": len(windows), "span": span})
+                                    "n_probes_matched": len(windows), "span": span, **extra})
                 else:
-                    entries.extend({"probe": _probe(item, w), "doc_id": doc_id, "span": span} for w in windows)
+                    entries.extend({"probe": _probe(item, w), "doc_id": doc_id, "span": span, **extra}
+                                   for w in windows)
                 removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
-                                "item_id": item.item_id, "probe": _probe(item, windows[0])})
+                                "item_id": item.item_id, "probe": _probe(item, windows[0]), **where})
         offset += res.n_documents + len(res.rejected)
     bench_sections = []
     for bi, bench in enumerate(probes.benchmarks):
@@ -371,6 +389,8 @@ def build_report(
             if item.empty:
                 entry["empty"] = True
                 n_empty += 1
+            if matches:  # the evidence's question, as in the benchmark (the report stands on its own)
+                entry["question"] = bench.items[ii].question
             entry["matches"] = matches
             items_out.append(entry)
             (contaminated if matches else clean).append(item.item_id)
@@ -404,6 +424,9 @@ def build_report(
             "fingerprint": _fingerprint(results),
             "n_rejected": len(rejected),
             "rejected": rejected,
+            # per source, in order: the two digests the fingerprint is made of (merging shards recomputes it)
+            "source_digests": [{"source": r.source, "text_sha256": r.digests()[:32].hex(),
+                                "lengths_sha256": r.digests()[32:].hex()} for r in results],
         },
         "benchmarks": bench_sections,
         "training": {
@@ -655,19 +678,26 @@ def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
             result, keep = _scan_table(table, probes, cfg, "<list>", progress)
             return result, ([x for x, k in zip(obj, keep.tolist()) if k] if want_output else None)
         if all(isinstance(x, dict) for x in obj):
-            texts = []
+            texts: list[str | None] = []
             ids = []
+            reasons: dict[int, str] = {}  # line -> why the row is rejected (on_error="skip")
             for i, row in enumerate(obj):
                 value = row.get(cfg.text_field)
                 if not isinstance(value, str):
                     reason = "missing text field" if value is None else f"text must be a string, got {type(value).__name__}"
-                    raise InputError(reason + "; pass text_field= to name the field holding the text",
-                                     path="<list>", line=i + 1, field=cfg.text_field)
+                    if cfg.on_error != "skip":
+                        raise InputError(reason + "; pass text_field= to name the field holding the text",
+                                         path="<list>", line=i + 1, field=cfg.text_field)
+                    reasons[i + 1] = reason
+                    value = None  # a null text: rejected (counted and listed) by the table scan
                 texts.append(value)
-                ids.append(row.get(cfg.id_field) if cfg.id_field else None)
+                doc_id = row.get(cfg.id_field) if cfg.id_field else None
+                ids.append(doc_id if doc_id is None or isinstance(doc_id, (str, int, float, bool)) else str(doc_id))
             cols: dict[str, Any] = {cfg.text_field: pa.array(texts, type=pa.large_string())}
             table = pa.table(cols)
             result, keep = _scan_table(table, probes, cfg, "<list>", progress)
+            result.rejected[:] = [dataclasses.replace(rj, reason=reasons.get(rj.line, rj.reason))
+                                  for rj in result.rejected]
             for rm in result.rows:
                 rm.doc_id = ids[rm.row]
             return result, ([x for x, k in zip(obj, keep.tolist()) if k] if want_output else None)
@@ -696,8 +726,8 @@ class _DatasetScanner:
 
         for rm in result.rows:
             pos = rm.line - 1
-            found[pos] = json.dumps([[gi, list(w), list(run), list(rm.doc_runs.get(gi, run))]
-                                     for gi, w, run in rm.found])
+            found[pos] = json.dumps([[gi, list(w), list(run), list(rm.doc_runs.get(gi, run)), rm.evidence.get(gi)]
+                                     for gi, w, run in rm.found], ensure_ascii=False)
         for rj in rejected:
             found[rj.line - 1] = "!" + rj.reason
         return pa.table({
@@ -716,6 +746,8 @@ def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output
             f"no such column; pass text_field= to name the text column (columns: {', '.join(ds.column_names)})",
             path="<dataset>", field=cfg.text_field,
         )
+    if ds.num_rows == 0:  # map() over no rows adds no columns: nothing to scan, nothing to drop
+        return SourceResult("<dataset>"), (ds if want_output else None)
     scanner = _DatasetScanner(probes.matcher, cfg)
     fingerprint = hashlib.sha256(
         (str(ds._fingerprint) + cfg.fingerprint() + "".join(b.fingerprint for b in probes.benchmarks)).encode()
@@ -755,8 +787,9 @@ def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output
         doc_id = id_values[i] if id_values is not None else None
         entries = json.loads(value)
         result.rows.append(RowMatch(i, i + 1, doc_id,
-                                    [(gi, tuple(w), (run[0], run[1])) for gi, w, run, _ in entries],
-                                    {gi: (dr[0], dr[1]) for gi, _, _, dr in entries}))
+                                    [(gi, tuple(w), (run[0], run[1])) for gi, w, run, *_ in entries],
+                                    {gi: (e[3][0], e[3][1]) for e in entries for gi in e[:1]},
+                                    {e[0]: e[4] for e in entries if len(e) > 4 and e[4] is not None}))
     result.n_documents = len(found) - len(result.rejected)
     filtered = ds.select(np.flatnonzero(keep)) if want_output else None
     return result, filtered

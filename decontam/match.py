@@ -318,6 +318,13 @@ class Matcher:
             return
         l = _common_suffix(data, pos, q, kpos, min(kpos, pos - ds))
         run_start, run_end = kpos - l, kpos + r
+        # A byte run may end inside a character ("Ω" and "é" share their last byte): keep whole characters
+        # (windows start and end on characters, so none is lost).
+        while run_start < run_end and q[run_start] & 0xC0 == 0x80:
+            run_start += 1
+        while run_end > run_start and run_end < len(q) and q[run_end] & 0xC0 == 0x80:
+            run_end -= 1
+        l, r = kpos - run_start, run_end - kpos
         first = int(np.searchsorted(g.starts, run_start, side="left"))
         last = int(np.searchsorted(g.starts, run_end, side="left"))
         found = [i for i in range(first, last) if g.ends[i] <= run_end]

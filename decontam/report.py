@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,26 @@ class Report:
         """Read a JSON report."""
         with open(path, encoding="utf-8") as fh:
             return cls(json.load(fh))
+
+    @classmethod
+    def merge(cls, reports: Sequence[Report | dict[str, Any]]) -> Report:
+        """Merge the reports of a corpus's shards (in corpus order) into the report of the whole corpus.
+
+        A distributed run is map-then-merge: ``Report.merge([check(shard, ...) for shard in shards])`` equals
+        ``check(all shards, ...)``. See :mod:`decontam.merge` for the rules.
+
+        Raises:
+            ConfigError: The reports are not of one check (options, tool or benchmarks differ).
+        """
+        from .merge import merge_reports
+
+        return cls(merge_reports([r.data if isinstance(r, Report) else r for r in reports]))
+
+    def __add__(self, other: Report) -> Report:
+        """``a + b`` is ``Report.merge([a, b])``: ``b``'s shard follows ``a``'s in the corpus."""
+        if not isinstance(other, Report):
+            return NotImplemented
+        return Report.merge([self, other])
 
     # -- queries --------------------------------------------------------------------------------------
 

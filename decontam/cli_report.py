@@ -1,0 +1,169 @@
+"""Command line for reports: ``decontam report``, ``rescore``, ``verify`` and ``merge``.
+
+Wired into :mod:`decontam.cli` (same exit codes: 0 success, 2 bad usage, 1 failure; ``verify`` exits 1 when
+the report does not reproduce).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_atomic
+from .errors import ConfigError, InputError
+
+__all__ = ["COMMANDS", "add_commands", "run_command"]
+
+COMMANDS = ("report", "rescore", "verify", "merge")
+_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
+
+
+def add_commands(sub: Any) -> None:
+    """Add the report subcommands to the ``decontam`` subparsers."""
+    p = sub.add_parser("report", help="render a report: Markdown contamination card, HTML page, PNG figure",
+                       description="Render a JSON report as a Markdown contamination card (for a model card or a "
+                                   "paper), a self-contained HTML page (chart, evidence, item table; works "
+                                   "offline) or a PNG/SVG figure of contamination rates (needs matplotlib).")
+    p.add_argument("report", metavar="REPORT.json")
+    p.add_argument("--format", choices=("md", "html", "png", "svg"),
+                   help="output format (default: from the -o suffix, else md)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically); default: stdout (md, html)")
+    p.add_argument("--scores", action="append", metavar="RESCORE.json",
+                   help="add clean-subset scores written by `decontam rescore --json` (repeatable)")
+    p.add_argument("--title", help="page or figure title")
+
+    p = sub.add_parser("rescore", help="score on all items, the clean subset and the contaminated subset",
+                       description="Join per-item evaluation results to a report and give the score on all items, "
+                                   "on the clean subset and on the contaminated subset, with 95%% intervals and a "
+                                   "test of contaminated vs clean. Reads lm-evaluation-harness --log_samples files, "
+                                   "HumanEval *_results.jsonl, and JSONL/JSON/CSV with an id and a score.")
+    p.add_argument("report", metavar="REPORT.json")
+    p.add_argument("--results", action="append", required=True, metavar="RESULTS",
+                   help="results file (repeatable: e.g. one lm-eval samples file per MMLU subject)")
+    p.add_argument("--benchmark", metavar="NAME", help="benchmark of the report (default: its only one)")
+    p.add_argument("--id-field", metavar="FIELD", help="field holding the item id (dotted path; default: auto)")
+    p.add_argument("--id-template", metavar="TEMPLATE",
+                   help="item id built from the record, e.g. 'anatomy_test/{doc_id}' ({task}: lm-eval task)")
+    p.add_argument("--score-field", metavar="FIELD",
+                   help="field holding the score (default: lm-eval's metric, HumanEval's passed, or score...)")
+    p.add_argument("--filter", dest="filter_name", metavar="NAME", help="lm-eval filter to use when there are several")
+    p.add_argument("--seed", type=int, default=0, help="seed of the permutation test (non-binary scores)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON here")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="stdout format (default: table)")
+
+    p = sub.add_parser("verify", help="re-run the check a report records; exit 0 if it reproduces exactly",
+                       description="Re-run the check recorded in a report (same options, seed and benchmarks, "
+                                   "re-loaded from their recorded sources and checked against their fingerprints) "
+                                   "over CORPUS, and compare the result with the report byte for byte. Exit 0 when "
+                                   "it reproduces, 1 otherwise with what changed.")
+    p.add_argument("report", metavar="REPORT.json")
+    p.add_argument("corpus", nargs="+", metavar="CORPUS", help="the corpus files or folders, as checked")
+    p.add_argument("-b", "--benchmark", action="append", metavar="NAME=PATH",
+                   help="load benchmark NAME from PATH instead of its recorded source (repeatable)")
+    p.add_argument("--rerun", metavar="FILE", help="write the re-run report here (to diff it yourself)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("merge", help="merge shard reports (in corpus order) into the report of the whole corpus",
+                       description="Merge the reports of a corpus's shards, given in corpus order, into the "
+                                   "report one check over all of them would have written (map-then-merge).")
+    p.add_argument("reports", nargs="+", metavar="SHARD.json")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.json", help="merged report (atomically)")
+
+
+def _load(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except ValueError as exc:
+        raise InputError(f"not a JSON report: {exc}", path=path) from None
+    if not isinstance(data, dict) or "benchmarks" not in data or "schema_version" not in data:
+        raise InputError("not a decontam report (no schema_version/benchmarks)", path=path)
+    return data
+
+
+def _report(args: argparse.Namespace) -> int:
+    from . import render
+
+    fmt = args.format or (_FORMATS.get(Path(args.output).suffix.lower()) if args.output else None) or "md"
+    if fmt in ("png", "svg") and not args.output:
+        raise ConfigError(f"--format {fmt} needs -o FILE")
+    if args.output and Path(args.output).is_dir():
+        raise ConfigError(f"-o {args.output} is a folder; give a file path")
+    data = _load(args.report)
+    scores = [json.loads(Path(s).read_text(encoding="utf-8")) for s in args.scores or []]
+    name = Path(args.report).name
+    if fmt in ("png", "svg"):
+        render.to_png(data, args.output, title=args.title, fmt=fmt)
+        return 0
+    text = (render.to_card(data, name, scores) if fmt == "md"
+            else render.to_html(data, name, title=args.title, scores=scores))
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from .rescore import load_results, rescore, to_table
+
+    data = _load(args.report)
+    names = [b["name"] for b in data["benchmarks"]]
+    name = args.benchmark
+    if name is None:
+        if len(names) != 1:
+            raise ConfigError(f"the report has several benchmarks ({', '.join(names)}): pass --benchmark NAME")
+        name = names[0]
+    if name not in names:
+        raise ConfigError(f"no benchmark {name!r} in the report (it has: {', '.join(names)})")
+    section = data["benchmarks"][names.index(name)]
+    results = load_results(args.results, [it["id"] for it in section["items"]], id_field=args.id_field,
+                           id_template=args.id_template, score_field=args.score_field,
+                           filter_name=args.filter_name)
+    result = rescore(data, results, name, seed=args.seed)
+    text = json.dumps(result, ensure_ascii=False, indent=1) + "\n"
+    if args.json:
+        write_atomic(args.json, text)
+    sys.stdout.write(text if args.format == "json" else to_table(result))
+    unmatched = result["missing_from_results"]["n"] + result["not_in_report"]["n"]
+    if unmatched:
+        print(f"decontam: warning: {result['missing_from_results']['n']} report item(s) have no result and "
+              f"{result['not_in_report']['n']} result(s) name no report item; they are not scored (listed above)",
+              file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify_report
+
+    data = _load(args.report)
+    overrides: dict[str, str] = {}
+    for spec in args.benchmark or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"-b takes NAME=PATH, got {spec!r}")
+        overrides[name] = path
+    result = verify_report(data, args.corpus, overrides, progress=False if args.no_progress else None)
+    if args.rerun and result.report is not None:
+        from .report import Report
+
+        Report(result.report).save(args.rerun)
+    sys.stdout.write(result.summary())
+    return 0 if result.reproduced else 1
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .report import Report
+
+    merged = Report.merge([_load(p) for p in args.reports])
+    merged.save(args.output)
+    sys.stdout.write(merged.to_markdown())
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
+    return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)

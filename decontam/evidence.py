@@ -1,0 +1,255 @@
+"""Evidence in original text: map a match in normalized text back to its span in the original document.
+
+The matcher works on normalized text; a reader wants to see the training document as it was. This module maps
+a ``[start, end)`` range of ``normalize(text, config)`` (characters) back to the *minimal* span of ``text``
+whose normalization contains it, and cuts a bounded excerpt around that span for the report.
+
+Two paths, one contract (``target in normalize(text[s:e], config)``, and no character can be dropped from
+either end of ``text[s:e]`` without losing that):
+
+* **Per-character** (the GPT-4 rule, and any option that is a no-op on the text at hand: ``lowercase`` or
+  ``nfkc`` on ASCII, ``unescape`` without ``\\`` or ``&``): normalization keeps or drops each character on its
+  own, so the ``i``-th normalized character *is* the ``i``-th kept original character. The kept positions are
+  found with numpy (a lookup table over the code points), and the span is exact: it normalizes to the range
+  itself, at the very position the matcher found it.
+* **General** (``unescape``, ``nfkc``, ``lowercase`` where they change the text): one character of output can
+  come from several of input (``\\u00e9``, ``&amp;``, NFKC compositions) and the reverse (``ﬁ`` -> ``fi``), so a
+  per-character map is not enough. The span is located by bisection on an estimate of
+  ``len(normalize(text[:k]))`` (chunk-wise: one pass per document, then a few short normalizations per span),
+  then widened until ``normalize`` of it contains the target and shrunk to minimal, every step checked with
+  :func:`decontam.normalize.normalize` itself.
+
+Cost: only matched documents are mapped; the per-character path is a few vector operations per document (done
+once per document, whatever the number of items found in it); the excerpt is bounded by ``context`` characters
+on each side.
+
+Example:
+    >>> doc = "Intro.\\n  def add(a, b):\\n      return a + b  # the sum\\n"
+    >>> m = DocumentMap(doc)
+    >>> m.normalized
+    'Introdefaddabreturnabthesum'
+    >>> s, e = m.span(5, 21)         # 'defaddabreturnab' in the normalized text
+    >>> doc[s:e]
+    'def add(a, b):\\n      return a + b'
+    >>> excerpt(doc, s, e, context=4)
+    {'start': 5, 'excerpt': '.\\n  def add(a, b):\\n      return a + b  # ', 'highlight': [4, 37], 'doc_chars': 54}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import regex
+
+from .config import NormalizeConfig
+from .normalize import normalize
+
+__all__ = ["CONTEXT_CHARS", "DocumentMap", "excerpt", "match_evidence", "original_span"]
+
+CONTEXT_CHARS = 200  # characters of context kept on each side of the highlighted span in a report
+
+_DEFAULT = NormalizeConfig()
+_ASCII_KEEP = np.array([chr(b).isalnum() if b < 128 else False for b in range(256)], dtype=bool)
+_LMN = regex.compile(r"[\p{L}\p{M}\p{N}]")
+
+
+def _per_character(text: str, config: NormalizeConfig) -> bool:
+    """True when ``normalize`` keeps or drops each character of ``text`` independently, unchanged."""
+    if config.unescape and ("\\" in text or "&" in text):
+        return False
+    if text.isascii():  # lowercase on ASCII keeps the kept set and the length; NFKC is the identity
+        return True
+    return not (config.nfkc or config.lowercase)
+
+
+def _kept_positions(text: str) -> np.ndarray:
+    """Positions (code point indices) of the characters the default normalizer keeps."""
+    if text.isascii():
+        return np.flatnonzero(_ASCII_KEEP[np.frombuffer(text.encode("ascii"), dtype=np.uint8)])
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    keep = np.zeros(len(cps), dtype=bool)
+    low = cps < 128
+    keep[low] = _ASCII_KEEP[cps[low]]
+    high = np.flatnonzero(~low)
+    if len(high):
+        values, inverse = np.unique(cps[high], return_inverse=True)
+        ok = np.array([_LMN.fullmatch(chr(int(v))) is not None for v in values], dtype=bool)
+        keep[high] = ok[inverse]
+    return np.flatnonzero(keep)
+
+
+class DocumentMap:
+    """Maps ranges of one document's normalized text back to the original text (reusable across ranges).
+
+    Args:
+        text: The original document.
+        config: The normalizer options the match was found with.
+        normalized: ``normalize(text, config)`` if already known (saves recomputing it).
+    """
+
+    def __init__(self, text: str, config: NormalizeConfig = _DEFAULT, normalized: str | None = None) -> None:
+        self.text = text
+        self.config = config
+        self._normalized = normalized
+        self._positions: np.ndarray | None = None
+        self._chunks: list[int] | None = None
+        self.per_character = _per_character(text, config)
+
+    @property
+    def normalized(self) -> str:
+        """``normalize(text, config)``."""
+        if self._normalized is None:
+            self._normalized = normalize(self.text, self.config)
+        return self._normalized
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The minimal ``(s, e)`` such that ``normalize(text[s:e])`` contains ``normalized[start:end]``.
+
+        On the per-character path ``normalize(text[s:e]) == normalized[start:end]`` exactly, and the span is
+        the one at that very position.
+
+        Raises:
+            ValueError: An empty or out-of-range ``[start, end)``.
+        """
+        if not 0 <= start < end:
+            raise ValueError(f"span must satisfy 0 <= start < end, got [{start}, {end})")
+        if self.per_character:
+            if self._positions is None:
+                self._positions = _kept_positions(self.text)
+            pos = self._positions
+            if end > len(pos):
+                raise ValueError(f"span end {end} is past the normalized text ({len(pos)} characters)")
+            return int(pos[start]), int(pos[end - 1]) + 1
+        norm = self.normalized
+        if end > len(norm):
+            raise ValueError(f"span end {end} is past the normalized text ({len(norm)} characters)")
+        if self._chunks is None:
+            self._chunks = _chunk_lengths(self.text, self.config)
+        return _general_span(self.text, start, end, norm[start:end], self.config, self._chunks)
+
+
+_CHUNK = 2048
+
+
+def _chunk_lengths(text: str, config: NormalizeConfig) -> list[int]:
+    """Cumulative normalized lengths of ``text`` cut in fixed chunks (an estimate of the prefix lengths: an
+    escape or a composition cut by a chunk boundary can make it off by a few characters, which the
+    verification in :func:`_general_span` absorbs). One pass over the document, reused for all its spans."""
+    cum = [0]
+    for i in range(0, len(text), _CHUNK):
+        cum.append(cum[-1] + len(normalize(text[i : i + _CHUNK], config)))
+    return cum
+
+
+def _general_span(text: str, start: int, end: int, target: str, config: NormalizeConfig,
+                  chunks: list[int] | None = None) -> tuple[int, int]:
+    n = len(text)
+    chunks = chunks if chunks is not None else _chunk_lengths(text, config)
+
+    def prefix_len(k: int) -> int:  # len(normalize(text[:k])), estimated chunk-wise (see _chunk_lengths)
+        c = k // _CHUNK
+        return chunks[c] + len(normalize(text[c * _CHUNK : k], config))
+
+    def contains(s: int, e: int) -> bool:
+        return s < e and target in normalize(text[s:e], config)
+
+    # Locate: the last prefix that normalizes to at most `start` characters, the first that reaches `end`.
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if prefix_len(mid) <= start:
+            lo = mid
+        else:
+            hi = mid - 1
+    s0 = lo
+    lo, hi = s0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if prefix_len(mid) >= end:
+            hi = mid
+        else:
+            lo = mid + 1
+    e0 = lo
+    # Widen until the span's own normalization holds the target (escapes and compositions cut at the
+    # boundary can hide it), then shrink each end as far as it goes (galloping, then one by one).
+    margin = 4
+    s, e = s0, e0
+    while not contains(s, e):
+        if s == 0 and e == n:  # pragma: no cover - normalize(text) contains the target by construction
+            raise ValueError("the range is not in the normalized text")
+        s, e = max(0, s0 - margin), min(n, e0 + margin)
+        margin *= 4
+    step = max(1, (e - s) // 2)
+    while step:
+        while contains(s + step, e):
+            s += step
+        step //= 2
+    step = max(1, (e - s) // 2)
+    while step:
+        while contains(s, e - step):
+            e -= step
+        step //= 2
+    while contains(s + 1, e):  # containment need not be monotone under unescape: finish one by one
+        s += 1
+    while contains(s, e - 1):
+        e -= 1
+    return s, e
+
+
+def original_span(text: str, start: int, end: int, config: NormalizeConfig = _DEFAULT) -> tuple[int, int]:
+    """The minimal span of ``text`` whose normalization contains ``normalize(text, config)[start:end]``.
+
+    Example:
+        >>> original_span("a-b-c-d", 1, 3)   # 'bc'
+        (2, 5)
+        >>> original_span('say \\\\"caf\\\\u00e9\\\\"', 3, 7, NormalizeConfig(unescape=True))  # 'café'
+        (6, 15)
+    """
+    return DocumentMap(text, config).span(start, end)
+
+
+def excerpt(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> dict[str, Any]:
+    """The report's evidence object for the span ``text[start:end]``, with ``context`` characters each side.
+
+    Returns:
+        ``{"start": offset of the excerpt in the document (characters), "excerpt": the text,
+        "highlight": [s, e] of the span within the excerpt, "doc_chars": length of the document}``.
+    """
+    a = max(0, start - context)
+    b = min(len(text), end + context)
+    return {"start": a, "excerpt": text[a:b], "highlight": [start - a, end - a], "doc_chars": len(text)}
+
+
+def match_evidence(
+    text: str,
+    normalized: bytes,
+    runs: dict[int, tuple[int, int]],
+    config: NormalizeConfig = _DEFAULT,
+    context: int = CONTEXT_CHARS,
+) -> dict[int, dict[str, Any]]:
+    """The evidence object of each verified run found in one document (the scan's hook).
+
+    Args:
+        text: The original document.
+        normalized: ``normalize(text, config)`` as UTF-8 bytes (what the matcher scanned).
+        runs: ``key -> (start, end)`` byte range of a verified run in ``normalized``.
+        config: The normalizer options.
+        context: Characters of context on each side of the highlighted span.
+
+    Returns:
+        ``key -> excerpt(...)`` (see :func:`excerpt`).
+    """
+    is_ascii = normalized.isascii()
+    decoded = normalized.decode("ascii") if is_ascii else normalized.decode("utf-8", "surrogatepass")
+    doc = DocumentMap(text, config, normalized=decoded)
+    out: dict[int, dict[str, Any]] = {}
+    for key, (bs, be) in runs.items():
+        if is_ascii:
+            cs, ce = bs, be
+        else:
+            cs = len(normalized[:bs].decode("utf-8", "surrogatepass"))
+            ce = cs + len(normalized[bs:be].decode("utf-8", "surrogatepass"))
+        s, e = doc.span(cs, ce)
+        out[key] = excerpt(text, s, e, context)
+    return out

@@ -1,0 +1,460 @@
+"""Rendering a report for people: a Markdown contamination card, a self-contained HTML page, a PNG figure.
+
+* :func:`to_card` — Markdown for a model card or a paper's appendix: per benchmark the items, contaminated
+  items and rate; the method and options; corpus and benchmark fingerprints; the tool version; and the exact
+  commands to reproduce and to verify the check. Optional re-scoring results (``decontam rescore --json``)
+  add the clean-subset scores.
+* :func:`to_html` — one HTML file that needs no network (inline CSS, inline SVG chart, inline script; a
+  Content-Security-Policy forbids any fetch): a chart of contamination rates, the evidence of every
+  contaminated item (the question, and the passage of the training document in its original form with the
+  matched span highlighted and the document id), and a sortable, filterable table of all items.
+* :func:`to_png` — a bar chart of contamination rates per benchmark for a paper (needs matplotlib).
+
+Everything is escaped: training documents are arbitrary text and are shown as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import MissingDependencyError
+from .verify import check_command
+
+__all__ = ["to_card", "to_html", "to_png"]
+
+_MAX_IDS = 30  # contaminated ids listed per benchmark in the card
+_MAX_EVIDENCE_ITEMS = 200  # contaminated items with evidence shown per benchmark in the HTML page
+_MAX_EVIDENCE_DOCS = 3  # documents shown per item
+
+
+def _method(cfg: Mapping[str, Any]) -> str:
+    samp = cfg.get("sample", {})
+    norm = cfg.get("normalize", {})
+    probes = ("every window" if samp.get("mode") == "all"
+              else f"{samp.get('n_probes')} seeded random (seed {samp.get('seed')})")
+    departures = [k for k in ("lowercase", "nfkc", "unescape") if norm.get(k)]
+    rule = ("normalizer: letters, marks and digits only, case kept (the GPT-4 rule, nothing added)"
+            if not departures else f"normalizer: the GPT-4 rule plus {', '.join(departures)} (departures)")
+    return f"{probes} {samp.get('length')}-character substrings of each normalized question; {rule}"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = ["| benchmark | metric | all items | clean subset | contaminated subset | contaminated − clean |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for s in scores:
+        def cell(g: Mapping[str, Any]) -> str:
+            return "n/a (0 items)" if g["mean"] is None else f"{g['mean']:.4f} (n={g['n']})"
+
+        diff = s.get("difference", {})
+        dtxt = "n/a"
+        if diff.get("estimate") is not None:
+            lo, hi = diff.get("ci95", [None, None])
+            dtxt = f"{diff['estimate']:+.4g}"
+            if lo is not None:
+                dtxt += f" [{lo:+.3g}, {hi:+.3g}]"
+            if diff.get("p_value") is not None:
+                dtxt += f", p={diff['p_value']:.3g}"
+        lines.append(f"| {s['benchmark']} | {s.get('metric', 'score')} | {cell(s['all'])} | {cell(s['clean'])} | "
+                     f"{cell(s['contaminated'])} | {dtxt} |")
+    return lines
+
+
+def to_card(report: Mapping[str, Any], report_path: str = "report.json",
+            scores: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The Markdown contamination card of a report.
+
+    Args:
+        report: The report document.
+        report_path: The report's file name, used in the reproduce/verify commands.
+        scores: Re-scoring results (``decontam rescore --json`` documents) to include.
+    """
+    d = report
+    cfg = d.get("config", {})
+    corpus = d.get("corpus", {})
+    tool = d.get("tool", {})
+    benches = d.get("benchmarks", [])
+    out = ["# Contamination card", ""]
+    out.append(f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`): a benchmark item is "
+               "contaminated when one of its probes is a substring of a normalized training document "
+               "(the GPT-4 technical report's method).")
+    out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
+    for b in benches:
+        out.append(f"| {b['name']} | {b['n_items']} | {b['n_contaminated']} | {_pct(b['contamination_rate'])} |")
+    out += ["", "In one sentence (for the paper or the model card):", ""]
+    by_name = {sc["benchmark"]: sc for sc in scores}
+    for b in benches:
+        line = (f"- {b['name']}: {_pct(b['contamination_rate'])} of items ({b['n_contaminated']}/{b['n_items']}) "
+                "found in the training corpus")
+        sc = by_name.get(b["name"])
+        if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
+            line += (f"; {sc.get('metric', 'score')} {sc['all']['mean']:.4f} on all items, "
+                     f"{sc['clean']['mean']:.4f} on the clean subset (n={sc['clean']['n']})")
+        out.append(line + ".")
+    if scores:
+        out += ["", "## Scores on the clean subset", ""] + _score_rows(scores)
+        out += ["", "Difference: contaminated − clean, with its 95% confidence interval and a two-sided test "
+                "(see `decontam rescore`)."]
+    out += ["", "## Method", "", f"- Probes: {_method(cfg)}.",
+            f"- Corpus field `{cfg.get('text_field')}`; document ids from `{cfg.get('id_field')}` "
+            "(row numbers where absent)."]
+    if cfg.get("sample", {}).get("mode") != "all":
+        out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
+                   "question normalizes to nothing cannot match (listed as empty).")
+    out += ["", "## Corpus", "",
+            f"- {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
+            f"{len(corpus.get('sources', []))} source(s).",
+            f"- Fingerprint: `{corpus.get('fingerprint')}`."]
+    if corpus.get("n_rejected"):
+        out.append(f"- Rejected input rows (skipped, listed in the report): {corpus['n_rejected']}.")
+    srcs = corpus.get("sources", [])
+    shown = ", ".join(f"`{s}`" for s in srcs[:10]) + (f" and {len(srcs) - 10} more" if len(srcs) > 10 else "")
+    out.append(f"- Sources: {shown}.")
+    out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
+            "| --- | --- | --- | --- | --- |"]
+    for b in benches:
+        out.append(f"| {b['name']} | `{b.get('source')}` | `{b.get('question_field')}` | "
+                   f"`{b.get('id_field') or '(row number)'}` | `{b.get('fingerprint')}` |")
+    listed = [b for b in benches if b.get("contaminated_ids")]
+    if listed:
+        out += ["", "## Contaminated items", ""]
+        for b in listed:
+            ids = b["contaminated_ids"]
+            text = ", ".join(f"`{i}`" for i in ids[:_MAX_IDS])
+            if len(ids) > _MAX_IDS:
+                text += f" and {len(ids) - _MAX_IDS} more (all in `{report_path}`)"
+            out.append(f"- {b['name']} ({len(ids)}): {text}")
+    out += ["", "## Reproduce", "", "```bash", check_command(d, report_path),
+            f"decontam verify {report_path} "
+            + (" ".join(corpus.get("sources", [])) if len(srcs) <= 10 else "CORPUS...")
+            + "   # re-runs the check, compares byte for byte", "```", "",
+            f"Tool: decontam {tool.get('version')}, report schema {d.get('schema_version')}.", ""]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------------- HTML
+
+_CSS = """
+:root{--fg:#1d2433;--muted:#5b6478;--bg:#fff;--line:#dde1ea;--bar:#c2410c;--mark:#fde68a;--ok:#15803d}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
+background:var(--bg);margin:0 auto;max-width:1100px;padding:20px 28px}
+h1{font-size:24px;margin:4px 0 2px}h2{font-size:19px;margin:26px 0 8px;border-bottom:1px solid var(--line);
+padding-bottom:4px}h3{font-size:15px;margin:14px 0 4px}.muted{color:var(--muted)}code,pre,.mono{font-family:
+ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:4px 8px;
+text-align:left;vertical-align:top}th{cursor:pointer;user-select:none;background:#f5f6f9}td.n,th.n{text-align:right}
+.summary td{white-space:nowrap}.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin:10px 0}
+.q{white-space:pre-wrap;background:#f8fafc;border-left:3px solid #94a3b8;padding:6px 10px;margin:6px 0}
+.doc{white-space:pre-wrap;background:#fffbeb;border-left:3px solid var(--bar);padding:6px 10px;margin:6px 0;
+max-height:260px;overflow:auto}mark{background:var(--mark);padding:0}.yes{color:var(--bar);font-weight:600}
+.no{color:var(--ok)}.controls{display:flex;gap:12px;align-items:center;margin:6px 0 8px;flex-wrap:wrap}
+input[type=search]{padding:4px 8px;min-width:260px}svg text{font-family:system-ui,sans-serif}
+code,.mono{overflow-wrap:anywhere;word-break:break-all}.doc{position:relative}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+"""
+
+_JS = r"""
+(function(){
+  "use strict";
+  var data = JSON.parse(document.getElementById("items-data").textContent);
+  var tbody = document.querySelector("#items tbody");
+  var status = document.getElementById("items-status");
+  var search = document.getElementById("filter-text");
+  var bench = document.getElementById("filter-bench");
+  var only = document.getElementById("filter-contaminated");
+  var sortKey = "order", sortDir = 1, LIMIT = 500;
+  data.forEach(function(r, i){ r.order = i; });
+  function cmp(a, b){
+    var x = a[sortKey], y = b[sortKey];
+    if (typeof x === "number" && typeof y === "number") return (x - y) * sortDir;
+    return String(x).localeCompare(String(y), undefined, {numeric: true}) * sortDir;
+  }
+  function cell(tr, text, cls){ var td = document.createElement("td"); td.textContent = text;
+    if (cls) td.className = cls; tr.appendChild(td); return td; }
+  function render(){
+    var q = search.value.toLowerCase(), b = bench.value, c = only.checked;
+    var rows = data.filter(function(r){
+      if (b && r.benchmark !== b) return false;
+      if (c && !r.contaminated) return false;
+      return !q || r.text.indexOf(q) >= 0;
+    }).sort(cmp);
+    tbody.textContent = "";
+    rows.slice(0, LIMIT).forEach(function(r){
+      var tr = document.createElement("tr");
+      cell(tr, r.benchmark);
+      var td = cell(tr, ""); 
+      if (r.anchor) { var a = document.createElement("a"); a.href = "#" + r.anchor; a.textContent = r.id;
+        td.appendChild(a); } else { td.textContent = r.id; }
+      cell(tr, r.contaminated ? "contaminated" : (r.empty ? "empty" : "clean"), r.contaminated ? "yes" : "no");
+      cell(tr, String(r.documents), "n");
+      cell(tr, r.probe, "mono");
+      tbody.appendChild(tr);
+    });
+    status.textContent = "showing " + Math.min(rows.length, LIMIT) + " of " + rows.length + " matching items (" +
+      data.length + " in all)" + (rows.length > LIMIT ? "; refine the filter to see the rest" : "");
+  }
+  document.querySelectorAll("#items th").forEach(function(th){
+    th.addEventListener("click", function(){
+      var k = th.getAttribute("data-key");
+      if (sortKey === k) { sortDir = -sortDir; } else { sortKey = k; sortDir = 1; }
+      document.querySelectorAll("#items th").forEach(function(h){ h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
+      render();
+    });
+  });
+  [search, bench, only].forEach(function(el){ el.addEventListener("input", render); });
+  only.addEventListener("change", render);
+  render();
+  // show each excerpt with its highlighted span in view
+  document.querySelectorAll(".doc").forEach(function(box){
+    var m = box.querySelector("mark");
+    if (m) box.scrollTop = Math.max(0, m.offsetTop - 24);
+  });
+  document.body.setAttribute("data-ready", "1");
+})();
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _highlight(text: str, span: Sequence[int] | None) -> str:
+    if not span:
+        return _e(text)
+    s, e = int(span[0]), int(span[1])
+    return _e(text[:s]) + "<mark>" + _e(text[s:e]) + "</mark>" + _e(text[e:])
+
+
+def _chart_svg(benches: Sequence[Mapping[str, Any]]) -> str:
+    """A horizontal bar chart of contamination rates (inline SVG: renders with no script and no network)."""
+    width, left, right, bar_h, gap, top = 760, 150, 130, 22, 10, 28
+    n = max(1, len(benches))
+    height = top + n * (bar_h + gap) + 24
+    peak = max([b["contamination_rate"] for b in benches] + [0.0])
+    nice = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0]
+    scale = next((x for x in nice if x >= peak), 1.0)
+    plot_w = width - left - right
+    parts = [f'<svg id="rate-chart" role="img" aria-label="Contamination rate per benchmark" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for k in range(5):
+        frac = k / 4
+        x = left + frac * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 20}" stroke="#e5e7eb"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="11" text-anchor="middle" fill="#5b6478">'
+                     f'{100 * scale * frac:.3g}%</text>')
+    parts.append(f'<text x="{left}" y="14" font-size="12" fill="#5b6478">contaminated items, % of the benchmark'
+                 '</text>')
+    for i, b in enumerate(benches):
+        y = top + i * (bar_h + gap)
+        w = plot_w * (b["contamination_rate"] / scale if scale else 0.0)
+        parts.append(f'<text x="{left - 8}" y="{y + bar_h * 0.7:.1f}" font-size="13" text-anchor="end">'
+                     f'{_e(b["name"])}</text>')
+        parts.append(f'<rect class="bar" data-benchmark="{_e(b["name"])}" x="{left}" y="{y}" '
+                     f'width="{max(w, 1.0):.1f}" height="{bar_h}" fill="#c2410c" rx="2"/>')
+        parts.append(f'<text x="{left + max(w, 1.0) + 6:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
+                     f'{_pct(b["contamination_rate"])} ({b["n_contaminated"]}/{b["n_items"]})</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _anchor(bench: str, item_id: Any) -> str:
+    raw = f"{bench}-{json.dumps(item_id, ensure_ascii=False)}"
+    return "ev-" + "".join(c if c.isalnum() or c in "-_" else f"_{ord(c):x}" for c in raw)
+
+
+def _evidence_html(b: Mapping[str, Any]) -> tuple[str, set[str]]:
+    items = [it for it in b.get("items", []) if it.get("contaminated")]
+    anchors: set[str] = set()
+    if not items:
+        return f'<p class="muted">{_e(b["name"])}: no contaminated item.</p>', anchors
+    out = [f'<h3>{_e(b["name"])}: {len(items)} contaminated item(s)</h3>']
+    for it in items[:_MAX_EVIDENCE_ITEMS]:
+        anchor = _anchor(b["name"], it["id"])
+        anchors.add(anchor)
+        docs: dict[str, dict[str, Any]] = {}
+        for m in it.get("matches", []):
+            docs.setdefault(json.dumps(m["doc_id"], ensure_ascii=False), m)
+        first = next(iter(docs.values()))
+        ev0 = first.get("evidence") or {}
+        probes = sorted({m["probe"] for m in it.get("matches", [])})
+        out.append(f'<div class="card evidence" id="{anchor}">')
+        out.append(f'<div><b>item {_e(it["id"])}</b> <span class="muted">found in {len(docs)} training '
+                   f'document(s); matched probe(s): </span><code>{_e(", ".join(probes))}</code></div>')
+        if "question" in it:
+            out.append('<div class="muted">question (matched part highlighted):</div>')
+            out.append(f'<div class="q">{_highlight(it["question"], ev0.get("question_highlight"))}</div>')
+        for m in list(docs.values())[:_MAX_EVIDENCE_DOCS]:
+            ev = m.get("evidence")
+            where = f'document <b class="doc-id">{_e(m["doc_id"])}</b>'
+            if "row" in m and not m.get("id_is_row"):
+                where += f' <span class="muted">(row {m["row"]})</span>'
+            if not ev:
+                out.append(f'<div>{where}: <span class="muted">no excerpt in this report</span></div>')
+                continue
+            s = ev["start"]
+            hs, he = ev["highlight"]
+            end = s + len(ev["excerpt"])
+            out.append(f'<div>{where}, characters {s + hs}–{s + he} of {ev.get("doc_chars", "?")} '
+                       '<span class="muted">(original text; matched span highlighted)</span></div>')
+            pre = "… " if s > 0 else ""
+            post = " …" if end < ev.get("doc_chars", end) else ""
+            out.append(f'<div class="doc">{_e(pre)}{_highlight(ev["excerpt"], ev["highlight"])}{_e(post)}</div>')
+        if len(docs) > _MAX_EVIDENCE_DOCS:
+            out.append(f'<div class="muted">and {len(docs) - _MAX_EVIDENCE_DOCS} more document(s) '
+                       '(all in the JSON report)</div>')
+        out.append("</div>")
+    if len(items) > _MAX_EVIDENCE_ITEMS:
+        out.append(f'<p class="muted">and {len(items) - _MAX_EVIDENCE_ITEMS} more contaminated items '
+                   '(all in the JSON report and the table below)</p>')
+    return "".join(out), anchors
+
+
+def _json_script(obj: Any) -> str:
+    """JSON safe to embed in a <script> element (no '</script>', no '<!--')."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: str | None = None,
+            scores: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The report as one self-contained HTML page (works offline; nothing is fetched)."""
+    d = report
+    cfg = d.get("config", {})
+    corpus = d.get("corpus", {})
+    tool = d.get("tool", {})
+    benches = d.get("benchmarks", [])
+    title = title or "Contamination report"
+    evidence_parts = []
+    anchors: set[str] = set()
+    for b in benches:
+        part, got = _evidence_html(b)
+        evidence_parts.append(part)
+        anchors |= got
+    rows = []
+    for b in benches:
+        for it in b.get("items", []):
+            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", [])}
+            probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
+            anchor = _anchor(b["name"], it["id"])
+            rows.append({
+                "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
+                "empty": bool(it.get("empty")), "documents": len(docs), "probe": probe,
+                "anchor": anchor if anchor in anchors else "",
+                "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
+            })
+    summary = ['<table class="summary"><thead><tr><th>benchmark</th><th class="n">items</th>'
+               '<th class="n">contaminated</th><th class="n">rate</th><th>fingerprint</th></tr></thead><tbody>']
+    for b in benches:
+        summary.append(f'<tr><td>{_e(b["name"])}</td><td class="n">{b["n_items"]}</td>'
+                       f'<td class="n">{b["n_contaminated"]}</td><td class="n">{_pct(b["contamination_rate"])}</td>'
+                       f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
+    summary.append("</tbody></table>")
+    score_html = ""
+    if scores:
+        import re
+
+        lines = _score_rows(scores)
+        head = [c.strip() for c in lines[0].strip("|").split("|")]
+        body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
+        score_html = ("<h2>Scores on the clean subset</h2><table><thead><tr>"
+                      + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+                      + "".join("<tr>" + "".join(f"<td>{_e(re.sub('`', '', c))}</td>" for c in r) + "</tr>"
+                                for r in body) + "</tbody></table>")
+    options = "".join(f'<option value="{_e(b["name"])}">{_e(b["name"])}</option>' for b in benches)
+    csp = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{_e(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{_e(title)}</h1>
+<div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
+{_e(_method(cfg))}</div>
+<div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
+fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
+<h2>Contamination rate per benchmark</h2>
+{_chart_svg(benches)}
+{"".join(summary)}
+{score_html}
+<h2 id="evidence">Evidence</h2>
+<p class="muted">For each contaminated item: the question, and the passage of the training document where a probe
+was found, in its original form, with the matched span highlighted.</p>
+{"".join(evidence_parts)}
+<h2>All items</h2>
+<div class="controls"><input type="search" id="filter-text" placeholder="filter: id, probe or question text">
+<select id="filter-bench"><option value="">all benchmarks</option>{options}</select>
+<label><input type="checkbox" id="filter-contaminated"> contaminated only</label>
+<span id="items-status" class="muted"></span></div>
+<table id="items"><thead><tr><th data-key="benchmark">benchmark</th><th data-key="id">item</th>
+<th data-key="contaminated">status</th><th data-key="documents" class="n">documents</th>
+<th data-key="probe">first probe</th></tr></thead><tbody></tbody></table>
+<noscript><p>The item table needs JavaScript; every item is in the JSON report.</p></noscript>
+<h2>Reproduce</h2>
+<pre>{_e(check_command(d, report_path))}</pre>
+<script type="application/json" id="items-data">{_json_script(rows)}</script>
+<script>{_JS}</script>
+</body></html>
+"""
+    return page
+
+
+# -------------------------------------------------------------------------------------------------- PNG
+
+
+def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str | None = None,
+           fmt: str = "png") -> Path:
+    """Write a bar chart of contamination rates per benchmark (a paper figure) to ``path``.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the PNG figure needs matplotlib: pip install matplotlib (or pip install 'decontam[plot]')"
+        ) from exc
+    from .atomic import write_atomic
+
+    benches = report.get("benchmarks", [])
+    names = [b["name"] for b in benches]
+    rates = [100 * b["contamination_rate"] for b in benches]
+    fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.45 * max(1, len(benches))), dpi=200)
+    try:
+        ypos = list(range(len(benches)))[::-1]
+        ax.barh(ypos, rates, color="#c2410c", height=0.6)
+        ax.set_yticks(ypos, names)
+        peak = max(rates + [0.0])
+        ax.set_xlim(0, max(peak * 1.35, 1.0))
+        for y, r, b in zip(ypos, rates, benches):
+            ax.text(r + max(peak, 1.0) * 0.02, y, f"{r:.2f}% ({b['n_contaminated']}/{b['n_items']})",
+                    va="center", fontsize=8)
+        ax.set_xlabel("contaminated items (% of benchmark)")
+        tool = report.get("tool", {})
+        ax.set_title(title or f"Benchmark contamination (decontam {tool.get('version')}, GPT-4 substring method)",
+                     fontsize=9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.tight_layout()
+        import io
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else None)
+    finally:
+        plt.close(fig)
+    return write_atomic(path, buf.getvalue())

@@ -1,0 +1,251 @@
+"""Reproducing a report: the command that re-runs it, and ``verify``, which re-runs it and compares.
+
+A report records everything that decides its content: the options (``config``), the corpus sources and their
+fingerprint, and each benchmark's source, fields and fingerprint. :func:`check_command` turns that into the
+``decontam check`` command line that re-creates the report (built from the recorded values, so it is the same
+on every machine and run); :func:`verify_report` re-runs the check and says whether the new report is the
+recorded one, byte for byte, and if not, what changed: a benchmark (fingerprint), the corpus (fingerprint,
+per source), the tool version, or the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .benchmarks import REGISTRY, Benchmark, load_benchmark
+from .config import DecontamConfig
+from .errors import DecontamError
+
+__all__ = ["VerifyResult", "check_command", "verify_report"]
+
+_CLI_DEFAULTS = {"text_field": "text", "id_field": "id", "on_error": "raise", "num_proc": 1}
+
+
+def _is_memory(source: str) -> bool:
+    return source.startswith("<") and source.endswith(">")
+
+
+def check_command(report: Mapping[str, Any], report_path: str = "report.json") -> str:
+    """The ``decontam check`` command line that re-creates ``report`` (from its recorded config and sources).
+
+    In-memory corpora (``<list>``, ``<dataset>``...) have no path: the command names them as ``CORPUS`` and
+    a comment says so.
+
+    Example:
+        >>> rep = {"config": {"normalize": {"lowercase": True, "nfkc": False, "unescape": False},
+        ...        "sample": {"length": 50, "n_probes": 3, "mode": "sample", "seed": 7},
+        ...        "text_field": "text", "id_field": "id", "on_error": "raise", "num_proc": 1, "action": "check"},
+        ...        "corpus": {"sources": ["data/a.jsonl"]},
+        ...        "benchmarks": [{"name": "gsm8k", "source": "gsm8k/test.jsonl", "question_field": "question",
+        ...                        "id_field": None}]}
+        >>> check_command(rep)
+        'decontam check data/a.jsonl -b gsm8k=gsm8k/test.jsonl --seed 7 --lowercase --report report.json'
+    """
+    cfg = report.get("config", {})
+    parts = ["decontam", "check"]
+    sources = list(report.get("corpus", {}).get("sources", []))
+    memory = any(_is_memory(s) for s in sources)
+    parts += ["CORPUS"] if memory else [shlex.quote(s) for s in sources]
+    for b in report.get("benchmarks", []):
+        name, source = b["name"], b.get("source", "")
+        spec = REGISTRY.get(name)
+        parts += ["-b", shlex.quote(name if source.startswith("hf://") else f"{name}={source}")]
+        if spec is None or b.get("question_field") != spec.question_field:
+            if not (source.startswith("hf://") and spec is not None):
+                parts += ["--question-field", shlex.quote(f"{name}={b.get('question_field')}")]
+        if b.get("id_field") is not None and (spec is None or b["id_field"] != spec.id_field):
+            parts += ["--item-id-field", shlex.quote(f"{name}={b['id_field']}")]
+    for key, flag in (("text_field", "--text-field"), ("id_field", "--id-field")):
+        if cfg.get(key, _CLI_DEFAULTS[key]) != _CLI_DEFAULTS[key]:
+            parts += [flag, shlex.quote(str(cfg.get(key) or ""))]
+    samp = cfg.get("sample", {})
+    if samp.get("seed", 0) != 0:
+        parts += ["--seed", str(samp["seed"])]
+    if samp.get("mode") == "all":
+        parts += ["--probes", "all"]
+    elif samp.get("n_probes", 3) != 3:
+        parts += ["--probes", str(samp["n_probes"])]
+    if samp.get("length", 50) != 50:
+        parts += ["--probe-length", str(samp["length"])]
+    for opt in ("lowercase", "nfkc", "unescape"):
+        if cfg.get("normalize", {}).get(opt):
+            parts.append(f"--{opt}")
+    if cfg.get("num_proc", 1) != 1:
+        parts += ["--num-proc", str(cfg["num_proc"])]
+    if cfg.get("on_error", "raise") != "raise":
+        parts += ["--on-error", str(cfg["on_error"])]
+    parts += ["--report", shlex.quote(report_path)]
+    line = " ".join(parts)
+    if memory:
+        line += "  # the corpus was given in memory: pass the same documents as CORPUS"
+    return line
+
+
+@dataclass
+class VerifyResult:
+    """What :func:`verify_report` found.
+
+    Attributes:
+        reproduced: True when the re-run report equals the recorded one byte for byte (after the notes).
+        problems: What differs, one line each (benchmarks, corpus, tool version, results), empty if reproduced.
+        notes: What was adjusted or is worth knowing (paths relabelled, action).
+        report: The re-run report document (``None`` when it could not be run).
+    """
+
+    reproduced: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        """Human-readable lines: verdict, then problems and notes."""
+        lines = ["REPRODUCED: the re-run report is identical, byte for byte" if self.reproduced
+                 else "NOT REPRODUCED"]
+        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _load_recorded_benchmark(b: Mapping[str, Any], override: str | None) -> Benchmark:
+    source = override if override is not None else b.get("source", "")
+    if source.startswith("hf://"):
+        return load_benchmark(b["name"], None, question_field=b.get("question_field"), id_field=b.get("id_field"))
+    if _is_memory(source):
+        raise DecontamError(f"benchmark {b['name']!r} was given in memory ({source}): pass -b "
+                            f"{b['name']}=PATH to say where its items are")
+    return load_benchmark(b["name"], source, question_field=b.get("question_field"), id_field=b.get("id_field"))
+
+
+def _diff_paths(a: Any, b: Any, path: str = "", out: list[str] | None = None, limit: int = 8) -> list[str]:
+    """JSON paths where two documents differ (the first ``limit``)."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                out.append(f"{path}/{k}: {'missing in the re-run' if k not in b else 'new in the re-run'}")
+            elif a[k] != b[k]:
+                _diff_paths(a[k], b[k], f"{path}/{k}", out, limit)
+            if len(out) >= limit:
+                break
+        if list(a) != list(b) and not out:
+            out.append(f"{path}: key order differs")
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} entries recorded, {len(b)} now")
+        else:
+            for i, (x, y) in enumerate(zip(a, b)):
+                if x != y:
+                    _diff_paths(x, y, f"{path}/{i}", out, limit)
+                if len(out) >= limit:
+                    break
+    elif a != b:
+        ra, rb = json.dumps(a, ensure_ascii=False), json.dumps(b, ensure_ascii=False)
+        out.append(f"{path}: recorded {ra[:80]}, now {rb[:80]}")
+    return out
+
+
+def verify_report(
+    report: Mapping[str, Any],
+    corpus: Sequence[str | os.PathLike[str]],
+    benchmarks: Mapping[str, str] | None = None,
+    *,
+    progress: bool | None = False,
+) -> VerifyResult:
+    """Re-run the check a report records and compare the result with it.
+
+    Steps: re-load every benchmark from its recorded source (or ``benchmarks[name]``) and compare its
+    fingerprint; re-run the check over ``corpus`` with the recorded options; compare the corpus fingerprint
+    (and per source, which file changed); then compare the whole report byte for byte.
+
+    The corpus and benchmark paths may differ from the recorded ones (another machine): when the re-run has as
+    many sources as recorded, its path labels are replaced by the recorded ones before the comparison, and a
+    note says so. A ``filter`` report is compared with a ``check`` re-run labelled ``filter`` (the two differ
+    only in ``config.action``).
+
+    Args:
+        report: The recorded report document.
+        corpus: The corpus files or folders to check.
+        benchmarks: ``name -> path`` overrides for where to load benchmarks from.
+        progress: Show progress bars.
+
+    Returns:
+        A :class:`VerifyResult`.
+    """
+    from .filter import check
+    from .report import Report
+
+    benchmarks = dict(benchmarks or {})
+    recorded = json.loads(json.dumps(report))
+    problems: list[str] = []
+    notes: list[str] = []
+    unknown = sorted(set(benchmarks) - {b["name"] for b in recorded.get("benchmarks", [])})
+    if unknown:
+        problems.append(f"-b names benchmarks that are not in the report: {', '.join(unknown)}")
+        return VerifyResult(False, problems, notes)
+    tool = recorded.get("tool", {}).get("version")
+    if tool != __version__:
+        problems.append(f"tool version differs: the report was written by decontam {tool}, this is {__version__}")
+    loaded: list[Benchmark] = []
+    for b in recorded.get("benchmarks", []):
+        try:
+            bench = _load_recorded_benchmark(b, benchmarks.get(b["name"]))
+        except DecontamError as exc:
+            problems.append(f"benchmark {b['name']!r} cannot be loaded: {exc}")
+            continue
+        if bench.fingerprint != b.get("fingerprint"):
+            problems.append(f"benchmark {b['name']!r} changed: fingerprint recorded {b.get('fingerprint')}, now "
+                            f"{bench.fingerprint} ({b.get('n_items')} items recorded, {bench.n_items} now; "
+                            f"from {bench.source})")
+        if bench.source != b.get("source"):
+            notes.append(f"benchmark {b['name']!r} read from {bench.source} (recorded: {b.get('source')})")
+            bench = Benchmark(bench.name, b.get("source", ""), bench.question_field, bench.id_field, bench.items,
+                              bench.fingerprint)
+        loaded.append(bench)
+    if len(loaded) != len(recorded.get("benchmarks", [])):
+        return VerifyResult(False, problems, notes)
+    cfg_dict = dict(recorded.get("config", {}))
+    action = cfg_dict.pop("action", "check")
+    config = DecontamConfig.from_dict(cfg_dict)
+    rerun = check([Path(c) for c in corpus], loaded, config, progress=progress).to_dict()
+    if action != "check":
+        rerun["config"]["action"] = action
+        notes.append(f"the report's action is {action!r}: compared with a streaming check re-run labelled so")
+    rec_corpus, new_corpus = recorded.get("corpus", {}), rerun["corpus"]
+    if new_corpus["sources"] != rec_corpus.get("sources"):
+        if len(new_corpus["sources"]) == len(rec_corpus.get("sources", [])):
+            notes.append("corpus paths differ from the recorded ones; compared source by source in order "
+                         f"(e.g. {new_corpus['sources'][0]} for {rec_corpus['sources'][0]})")
+            relabel = dict(zip(new_corpus["sources"], rec_corpus["sources"]))
+            new_corpus["sources"] = list(rec_corpus["sources"])
+            for d in new_corpus.get("source_digests", []):
+                d["source"] = relabel.get(d["source"], d["source"])
+            for r in new_corpus.get("rejected", []):
+                r["source"] = relabel.get(r["source"], r["source"])
+        else:
+            problems.append(f"corpus has {len(new_corpus['sources'])} source files, the report "
+                            f"{len(rec_corpus.get('sources', []))}")
+    if new_corpus["fingerprint"] != rec_corpus.get("fingerprint"):
+        detail = (f"{rec_corpus.get('n_documents')} documents recorded, {new_corpus['n_documents']} now; "
+                  f"{rec_corpus.get('n_characters')} characters recorded, {new_corpus['n_characters']} now")
+        problems.append(f"corpus changed: fingerprint recorded {rec_corpus.get('fingerprint')}, now "
+                        f"{new_corpus['fingerprint']} ({detail})")
+        old_d = rec_corpus.get("source_digests")
+        if old_d and len(old_d) == len(new_corpus["source_digests"]):
+            changed = [d["source"] for d, n in zip(old_d, new_corpus["source_digests"])
+                       if (d["text_sha256"], d["lengths_sha256"]) != (n["text_sha256"], n["lengths_sha256"])]
+            problems.append(f"changed source(s): {', '.join(changed)}")
+    same = Report(rerun).to_json() == Report(recorded).to_json()
+    if not same:
+        diffs = _diff_paths(recorded, rerun)
+        if not problems or diffs:
+            problems.append("the re-run report differs from the recorded one at: " + "; ".join(diffs or ["(bytes)"]))
+    return VerifyResult(same and not problems, problems, notes, rerun)

@@ -1,0 +1,183 @@
+"""Tests of decontam.report: the schema, (de)serialization, determinism, fingerprints, queries, Markdown."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from decontam import Report, check
+from decontam.benchmarks import Benchmark, Item
+from decontam.report import SCHEMA_VERSION, report_schema
+
+jsonschema = pytest.importorskip("jsonschema")
+
+Q1 = ("Write a function `rotate(xs, k)` that returns the list xs rotated to the right by k positions, "
+      "where k may exceed len(xs).")
+Q2 = "Déterminez la dérivée de la fonction f(x) = x² · sin(x) sur l'intervalle ouvert ]0, π[ et concluez."
+Q3 = "2 + 2 = ?"
+DOCS = [
+    {"id": "a", "text": "nothing to see"},
+    {"id": "b", "text": "copied: " + Q1.replace(" ", "\n")},
+    {"id": "c", "text": "22 and " + Q2},
+    {"id": "d", "text": Q1 + " " + Q1},
+]
+
+
+def bench() -> Benchmark:
+    return Benchmark.from_items("demo", [Item("q1", Q1), Item("q2", Q2), Item("q3", Q3), Item("q4", "?!")])
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    return check(DOCS, [bench()], progress=False)
+
+
+# ------------------------------------------------------------------------------------------------ schema
+
+
+def test_report_schema_is_the_shipped_file_and_a_valid_schema():
+    shipped = Path(__file__).resolve().parents[2] / "decontam" / "schema" / "report.schema.json"
+    schema = report_schema()
+    assert schema == json.loads(shipped.read_text("utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"probes": "all"}, {"lowercase": True, "nfkc": True, "unescape": True, "seed": 3},
+     {"probe_length": 8, "probes": 1}],
+    ids=["GPT-4 rule", "all windows", "every departure", "short probes"],
+)
+def test_reports_validate_against_the_schema(validate_report, options):
+    r = check(DOCS + [{"text": 5}], [bench()], progress=False, on_error="skip", **options)
+    validate_report(r.data)
+    validate_report(json.loads(r.to_json()))
+    assert r.data["corpus"]["n_rejected"] == 1
+
+
+# (description, mutation) — each makes a valid report invalid, so the schema is known to bite
+BREAKAGES = [
+    ("no training section", lambda d: d.pop("training")),
+    ("another schema version", lambda d: d.update(schema_version=2)),
+    ("fingerprint without sha256: prefix", lambda d: d["corpus"].update(fingerprint="abc")),
+    ("unknown action", lambda d: d["config"].update(action="dance")),
+    ("doc id that is a list", lambda d: d["training"]["removed"][0].update(doc_id=[1])),
+    ("negative count", lambda d: d["training"].update(n_kept=-1)),
+    ("rate above 1", lambda d: d["benchmarks"][0].update(contamination_rate=1.5)),
+    ("item without probes", lambda d: d["benchmarks"][0]["items"][0].pop("probes")),
+    ("span of three numbers", lambda d: d["benchmarks"][0]["items"][0]["matches"][0].update(span=[1, 2, 3])),
+]
+
+
+@pytest.mark.parametrize("mutate", [b[1] for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
+def test_the_schema_rejects_broken_reports(validate_report, report, mutate):
+    broken = copy.deepcopy(report.data)
+    validate_report(broken)
+    mutate(broken)
+    with pytest.raises(AssertionError, match="does not match its schema"):
+        validate_report(broken)
+
+
+# ------------------------------------------------------------------------------------------ serialization
+
+
+def test_same_inputs_give_byte_identical_json():
+    first = check(DOCS, [bench()], progress=False).to_json()
+    second = check([dict(d) for d in DOCS], [bench()], progress=False).to_json()
+    assert first == second
+    assert first.endswith("}\n") and "\n" not in first[:-1]
+    assert "dérivée" in first  # UTF-8, not \u escapes
+    assert "time" not in json.loads(first)["corpus"] and "date" not in json.loads(first)["tool"]
+
+
+def test_save_writes_atomically_with_ordinary_permissions_and_load_round_trips(tmp_path, report):
+    dest = tmp_path / "sub" / "report.json"
+    assert report.save(dest) == dest
+    assert dest.read_text("utf-8") == report.to_json()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert dest.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+    assert Report.load(dest).data == report.data
+    dest.write_text("old")
+    report.save(dest)
+    assert Report.load(dest).data == report.data
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["report.json"]  # no temporary left behind
+
+
+def test_corpus_fingerprint_is_the_documented_digest():
+    texts = [d["text"] for d in DOCS]
+    blob = "".join(texts).encode("utf-8")
+    lengths = b"".join(len(t.encode("utf-8")).to_bytes(8, "little") for t in texts)
+    inner = hashlib.sha256(blob).digest() + hashlib.sha256(lengths).digest()
+    r = check(DOCS, [bench()], progress=False)
+    assert r.data["corpus"]["fingerprint"] == "sha256:" + hashlib.sha256(inner).hexdigest()
+    # ids and other fields do not enter it; the text and the order do
+    renamed = [{"id": d["id"] + "!", "text": d["text"], "x": 1} for d in DOCS]
+    assert check(renamed, [bench()], progress=False).data["corpus"]["fingerprint"] == r.data["corpus"]["fingerprint"]
+    swapped = [DOCS[1], DOCS[0], *DOCS[2:]]
+    assert check(swapped, [bench()], progress=False).data["corpus"]["fingerprint"] != r.data["corpus"]["fingerprint"]
+    split = [{"text": "ab"}, {"text": "c"}]
+    joined = [{"text": "a"}, {"text": "bc"}]
+    assert (check(split, [bench()], progress=False).data["corpus"]["fingerprint"]
+            != check(joined, [bench()], progress=False).data["corpus"]["fingerprint"])
+
+
+def test_benchmark_fingerprint_is_the_documented_digest(report):
+    b = bench()
+    blob = json.dumps([[it.id, it.question] for it in b.items], ensure_ascii=False).encode("utf-8")
+    assert report.benchmark("demo")["fingerprint"] == "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------- queries
+
+
+def test_queries(report):
+    assert report.contaminated_ids("demo") == ["q1", "q2", "q3"]
+    assert report.clean_ids("demo") == ["q4"]  # normalizes to nothing: never contaminated
+    section = report.benchmark("demo")
+    assert section["n_empty"] == 1 and section["items"][3]["empty"] is True
+    assert section["contamination_rate"] == 0.75
+    assert report.n_removed == 3
+    assert report.removed_doc_ids == ["b", "c", "d"]  # corpus order, each once ("c" holds q2 and q3)
+    assert [(r["doc_id"], r["item_id"]) for r in report.data["training"]["removed"]] == [
+        ("b", "q1"), ("c", "q2"), ("c", "q3"), ("d", "q1")]
+    assert report.data["training"]["n_kept"] == 1
+    assert [b["name"] for b in report.benchmarks] == ["demo"]
+    report.benchmarks.clear()  # a copy: the report is untouched
+    assert report.benchmarks
+    with pytest.raises(KeyError, match="no benchmark 'gsm8k'.*demo"):
+        report.benchmark("gsm8k")
+    q1 = section["items"][0]
+    assert len(q1["probes"]) == 3 and all(len(p) == 50 for p in q1["probes"])
+    assert [m["doc_id"] for m in q1["matches"]] == ["b"] * 3 + ["d"] * 3  # one per (probe, document)
+    assert section["items"][2]["probes"] == ["22"]  # short question used whole
+
+
+def test_from_dict_and_to_dict_share_the_document():
+    data = {"schema_version": 1, "benchmarks": []}
+    r = Report.from_dict(data)
+    assert r.to_dict() is data
+    assert r.n_removed == 0 and r.removed_doc_ids == []
+
+
+# ---------------------------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_summary(report):
+    md = report.to_markdown()
+    assert md.startswith("# Contamination report")
+    assert "| demo | 4 | 3 | 75.00% |" in md
+    assert "none (GPT-4 rule)" in md and "seed 0" in md and "3 seeded random 50-character" in md
+    assert report.data["corpus"]["fingerprint"] in md
+    assert "3 of 4" in md
+    departures = check(DOCS, [bench()], progress=False, lowercase=True, probes="all").to_markdown()
+    assert "lowercase" in departures and "none (GPT-4 rule)" not in departures
+    assert "every window" in departures
+    skipped = check(DOCS + [{"id": "e"}], [bench()], progress=False, on_error="skip").to_markdown()
+    assert "Rejected input rows (skipped): 1." in skipped
