@@ -365,8 +365,10 @@ def build_report(
                     entries.append({"probe": _probe(item, windows[0]), "doc_id": doc_id,
                                     "n_probes_matched": len(windows), "span": span, **extra})
                 else:
-                    entries.extend({"probe": _probe(item, w), "doc_id": doc_id, "span": span, **extra}
-                                   for w in windows)
+                    # The evidence (one excerpt per item and document) goes on the first probe's entry only.
+                    shared = {k: v for k, v in extra.items() if k != "evidence"}
+                    entries.extend({"probe": _probe(item, w), "doc_id": doc_id, "span": span,
+                                    **(extra if j == 0 else shared)} for j, w in enumerate(windows))
                 removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
                                 "item_id": item.item_id, "probe": _probe(item, windows[0]), **where})
         offset += res.n_documents + len(res.rejected)

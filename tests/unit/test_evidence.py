@@ -107,8 +107,17 @@ def test_report_evidence_from_a_check(cfg):
     assert item["question"] == q
     found = {json.dumps(m["doc_id"]) for m in item["matches"]}
     assert {'"plain"', "2"} <= found
+    # One evidence object per document, on its first match entry; every entry's probe lies in that highlight.
+    evidence_of = {}
     for m in item["matches"]:
-        ev = m["evidence"]
+        key = json.dumps(m["doc_id"])
+        if "evidence" in m:
+            assert key not in evidence_of, "evidence repeated for the same document"
+            evidence_of[key] = m["evidence"]
+        else:
+            assert key in evidence_of, "a document's first match entry must carry its evidence"
+    for m in item["matches"]:
+        ev = evidence_of[json.dumps(m["doc_id"])]
         doc = next(d["text"] for k, d in enumerate(docs) if d.get("id", k) == m["doc_id"])
         assert doc[ev["start"] : ev["start"] + len(ev["excerpt"])] == ev["excerpt"]
         hs, he = ev["highlight"]
@@ -129,7 +138,8 @@ def test_evidence_survives_the_datasets_map_path():
                      progress=False).to_dict()
     m_ds = via_ds["benchmarks"][0]["items"][0]["matches"]
     m_list = via_list["benchmarks"][0]["items"][0]["matches"]
-    assert [m["evidence"] for m in m_ds] == [m["evidence"] for m in m_list]
+    assert m_ds == m_list  # evidence included (on each document's first match entry)
+    assert sum("evidence" in m for m in m_ds) == 1
     assert m_ds[0]["evidence"]["excerpt"].startswith("Ünï — Write")
 
 
