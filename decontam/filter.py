@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -103,11 +104,10 @@ def resolve_benchmarks(
             name, path = spec, None
         if not name:
             raise ConfigError(f"benchmark {spec!r} has no name: write NAME=PATH")
-        custom = name not in REGISTRY
-        loaded.append(load_benchmark(
-            name, path, question_field=question_field if custom or question_field else None,
-            id_field=id_field if custom or id_field else None,
-        ))
+        custom = name not in REGISTRY and name.lower() not in REGISTRY
+        # As on the command line, the fields apply to custom benchmarks; registry ones keep their own.
+        loaded.append(load_benchmark(name, path, question_field=question_field if custom else None,
+                                     id_field=id_field if custom else None))
     if not loaded:
         raise ConfigError("no benchmark given: pass at least one (-b NAME or -b NAME=PATH)")
     names = [b.name for b in loaded]
@@ -194,29 +194,53 @@ class _Done:
         return self.value
 
 
-def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
-    """Scan one batch, record its matches and statistics in ``result``; return the keep mask."""
+def account_batch(batch: Batch, result: SourceResult) -> None:
+    """Add a batch's text to the source's digests and character count (cheap; done where the batch is read)."""
     data, offsets = text_buffers(batch.texts)
-    base, end = int(offsets[0]), int(offsets[-1])
-    result.text_digest.update(data[base:end])
+    result.text_digest.update(data[int(offsets[0]) : int(offsets[-1])])
     result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
     result.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
+
+
+DocMatch = tuple[int, list[tuple[int, tuple[int, ...], tuple[int, int]]], dict[int, tuple[int, int]],
+                 dict[int, dict[str, Any]]]
+
+
+def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+    """Normalize and scan a string array; per matched document (in order): its index, what was found in it
+    ``(group, windows, run)``, where each run lies in the normalized document, and the evidence."""
+    data, offsets = text_buffers(texts)
+    base, end = int(offsets[0]), int(offsets[-1])
     normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm)
     found = matcher.scan(normalized, norm_offsets)
-    keep = np.ones(len(batch), dtype=bool)
     by_doc: dict[int, list[tuple[int, tuple[int, ...], tuple[int, int]]]] = {}
     for (doc, gi), windows in found.windows.items():
         by_doc.setdefault(doc, []).append((gi, tuple(sorted(windows)), found.runs[(doc, gi)]))
+    out: list[DocMatch] = []
     for doc in sorted(by_doc):
-        keep[doc] = False
         found_here = sorted(by_doc[doc])
         doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
-        evidence = match_evidence(batch.texts[doc].as_py(),
+        evidence = match_evidence(texts[doc].as_py(),
                                   normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm)
+        out.append((doc, found_here, doc_runs, evidence))
+    return out
+
+
+def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) -> np.ndarray:
+    """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask."""
+    keep = np.ones(len(batch), dtype=bool)
+    for doc, found_here, doc_runs, evidence in matches:
+        keep[doc] = False
         result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc), found_here,
                                     doc_runs, evidence))
     result.n_documents += len(batch)
     return keep
+
+
+def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
+    """Scan one batch, record its matches and statistics in ``result``; return the keep mask."""
+    account_batch(batch, result)
+    return record_matches(batch, match_texts(matcher, batch.texts, norm), result)
 
 
 def _scan_file(
@@ -255,6 +279,64 @@ def _scan_file_worker(f: CorpusFile, config: DecontamConfig, dest: Path | None) 
     return _scan_file(f, _WORKER_MATCHER, config, dest)
 
 
+def _match_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+    assert _WORKER_MATCHER is not None
+    return match_texts(_WORKER_MATCHER, texts, norm)
+
+
+def _scan_batches_parallel(
+    files: list[CorpusFile],
+    pool: ProcessPoolExecutor,
+    config: DecontamConfig,
+    dests: list[Path | None],
+    bar: Any,
+    results: list[SourceResult],
+    tmp_paths: list[Path | None],
+) -> None:
+    """Read files in order here; normalize and scan their batches in the workers (bounded, in order).
+
+    Used when there are fewer files than workers (e.g. one large file): reading, digests and writing stay in
+    this process, in corpus order, so results are identical to a serial run.
+    """
+    pending: deque[tuple[int, Any, Any, bool]] = deque()
+    writers: list[FileWriter | None] = []
+    limit = 2 * config.num_proc
+
+    def drain_one() -> None:
+        fi, batch, fut, last = pending.popleft()
+        w = writers[fi]
+        if last:  # the end-of-file marker: every batch of the file has been written
+            if w is not None:
+                tmp_paths[fi] = w.finish()
+            return
+        keep = record_matches(batch, fut.result(), results[fi])
+        if w is not None:
+            w.write(batch, keep)
+
+    try:
+        for fi, (f, dest) in enumerate(zip(files, dests)):
+            res = SourceResult(str(f.path))
+            results.append(res)
+            tmp_paths.append(None)
+            writers.append(FileWriter(dest, f.format, f.path) if dest is not None else None)
+            for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
+                                   res.rejected, for_output=dest is not None):
+                account_batch(batch, res)
+                pending.append((fi, batch, pool.submit(_match_worker, batch.texts, config.normalize), False))
+                while len(pending) >= limit:
+                    drain_one()
+            # A marker closes the file's writer once its last batch is written (FIFO order).
+            pending.append((fi, None, None, True))
+            bar.update(f.path.stat().st_size)
+        while pending:
+            drain_one()
+    except BaseException:
+        for w in writers:
+            if w is not None:
+                w.abort()
+        raise
+
+
 def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
     from tqdm.auto import tqdm
 
@@ -274,7 +356,11 @@ def _scan_files(
     bar = _progress(sum(sizes), "decontam: scanning", progress)
     dests = [outputs.destination(f) if outputs is not None else None for f in files]
     try:
-        if config.num_proc > 1 and len(files) > 1:
+        if config.num_proc > 1 and len(files) < config.num_proc:
+            with ProcessPoolExecutor(max_workers=config.num_proc, initializer=_init_worker,
+                                     initargs=(probes.matcher,)) as pool:
+                _scan_batches_parallel(files, pool, config, dests, bar, results, tmp_paths)
+        elif config.num_proc > 1:
             with ProcessPoolExecutor(max_workers=min(config.num_proc, len(files)), initializer=_init_worker,
                                      initargs=(probes.matcher,)) as pool:
                 futures = [pool.submit(_scan_file_worker, f, config, d) for f, d in zip(files, dests)]
@@ -467,6 +553,8 @@ def check(
     config: DecontamConfig | None = None,
     *,
     progress: bool | None = None,
+    question_field: str | None = None,
+    item_id_field: str | None = None,
     **options: Any,
 ) -> Report:
     """Flag the benchmark items found in a training corpus.
@@ -478,6 +566,8 @@ def check(
             :class:`~decontam.benchmarks.Benchmark` objects.
         config: Options (default: the GPT-4 rule); keyword ``options`` override it (see :func:`make_config`).
         progress: Show progress bars on stderr (default: when stderr is a terminal).
+        question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
+        item_id_field: Item id field of custom benchmarks (as ``--item-id-field``; default: row numbers).
 
     Returns:
         The report: per benchmark, the contaminated and the clean item ids, with probes and evidence.
@@ -491,7 +581,7 @@ def check(
         ([1], [2])
     """
     cfg = make_config(config, **options)
-    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks, question_field, item_id_field), cfg)
     if _is_pathlike(corpus):
         files = expand_corpus(_as_paths(corpus))
         results = _scan_files(files, probes, cfg, None, progress)
@@ -507,6 +597,8 @@ def filter_files(
     config: DecontamConfig | None = None,
     *,
     progress: bool | None = None,
+    question_field: str | None = None,
+    item_id_field: str | None = None,
     **options: Any,
 ) -> Report:
     """Write the corpus without its contaminated rows (same format, rows unchanged, in order).
@@ -519,7 +611,7 @@ def filter_files(
     """
     cfg = make_config(config, **options)
     files = expand_corpus(_as_paths(corpus))
-    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks, question_field, item_id_field), cfg)
     outputs = OutputSet(Path(output), files)
     results = _scan_files(files, probes, cfg, outputs, progress)
     return build_report(probes, results, cfg, "filter", _sources_label(files))
@@ -533,6 +625,8 @@ def filter_dataset(
     return_report: bool = False,
     output: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    question_field: str | None = None,
+    item_id_field: str | None = None,
     **options: Any,
 ) -> Any:
     """Return the dataset without the rows that contain a probe of any benchmark item.
@@ -548,6 +642,8 @@ def filter_dataset(
         return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
         output: For a path input: where to write the result (default: ``<name>.decontam<suffix>`` beside it).
         progress: Show progress bars (default: when stderr is a terminal).
+        question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
+        item_id_field: Item id field of custom benchmarks (default: row numbers).
 
     Returns:
         The same kind of object without the contaminated rows (for a path, the output path), or
@@ -570,9 +666,10 @@ def filter_dataset(
             p = Path(paths[0])
             fmt = file_format(p) or ""
             output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
-        report = filter_files(paths, benchmarks, output, cfg, progress=progress)
+        report = filter_files(paths, benchmarks, output, cfg, progress=progress, question_field=question_field,
+                              item_id_field=item_id_field)
         return (Path(output), report) if return_report else Path(output)
-    probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+    probes = ProbeSet.build(resolve_benchmarks(benchmarks, question_field, item_id_field), cfg)
     if _is_iterable_dataset(dataset):
         filtered, report = _filter_iterable(dataset, probes, cfg)
         return (filtered, report) if return_report else filtered
@@ -660,10 +757,29 @@ def _scan_table(table: pa.Table, probes: ProbeSet, cfg: DecontamConfig, source: 
     return result, keep_all
 
 
+def _arrow_strings(texts: list[Any]) -> pa.Array:
+    """Python strings as an Arrow array. Lone surrogates (e.g. from a JSON ``"\\ud800"``) cannot be UTF-8 and
+    are replaced by U+FFFD, a symbol the normalizer drops, as it drops the surrogate itself."""
+    try:
+        return pa.array(texts, type=pa.large_string())
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return pa.array([t.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+                         if isinstance(t, str) and not t.isascii() else t for t in texts], type=pa.large_string())
+
+
 def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool | None,
                  want_output: bool = False) -> tuple[SourceResult, Any]:
     if _is_dataset(obj):
-        return _scan_hf_dataset(obj, probes, cfg, want_output)
+        import datasets
+
+        was_enabled = datasets.is_progress_bar_enabled()
+        if progress is False and was_enabled:
+            datasets.disable_progress_bars()
+        try:
+            return _scan_hf_dataset(obj, probes, cfg, want_output)
+        finally:
+            if progress is False and was_enabled:
+                datasets.enable_progress_bars()
     if _is_iterable_dataset(obj):
         if want_output:
             raise AssertionError("iterable datasets are filtered lazily")  # pragma: no cover
@@ -676,7 +792,7 @@ def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
         return result, (obj.filter(pa.array(keep)) if want_output else None)
     if isinstance(obj, (list, tuple)):
         if all(isinstance(x, str) for x in obj):
-            table = pa.table({cfg.text_field: pa.array(list(obj), type=pa.large_string())})
+            table = pa.table({cfg.text_field: _arrow_strings(list(obj))})
             result, keep = _scan_table(table, probes, cfg, "<list>", progress)
             return result, ([x for x, k in zip(obj, keep.tolist()) if k] if want_output else None)
         if all(isinstance(x, dict) for x in obj):
@@ -695,7 +811,7 @@ def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
                 texts.append(value)
                 doc_id = row.get(cfg.id_field) if cfg.id_field else None
                 ids.append(doc_id if doc_id is None or isinstance(doc_id, (str, int, float, bool)) else str(doc_id))
-            cols: dict[str, Any] = {cfg.text_field: pa.array(texts, type=pa.large_string())}
+            cols: dict[str, Any] = {cfg.text_field: _arrow_strings(texts)}
             table = pa.table(cols)
             result, keep = _scan_table(table, probes, cfg, "<list>", progress)
             result.rejected[:] = [dataclasses.replace(rj, reason=reasons.get(rj.line, rj.reason))
