@@ -434,13 +434,14 @@ def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str |
     benches = report.get("benchmarks", [])
     names = [b["name"] for b in benches]
     rates = [100 * b["contamination_rate"] for b in benches]
-    fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.45 * max(1, len(benches))), dpi=200)
+    fig, ax = plt.subplots(figsize=(6.4, 1.6 + 0.45 * max(1, len(benches))), dpi=200)
     try:
         ypos = list(range(len(benches)))[::-1]
         ax.barh(ypos, rates, color="#c2410c", height=0.6)
         ax.set_yticks(ypos, names)
         peak = max(rates + [0.0])
         ax.set_xlim(0, max(peak * 1.35, 1.0))
+        ax.set_ylim(-0.75, len(benches) - 0.25)
         for y, r, b in zip(ypos, rates, benches):
             ax.text(r + max(peak, 1.0) * 0.02, y, f"{r:.2f}% ({b['n_contaminated']}/{b['n_items']})",
                     va="center", fontsize=8)
