@@ -153,8 +153,11 @@ class BloomFilter:
         """Add ``uint64`` keys (any order; duplicates are harmless)."""
         if not self.bits.flags.writeable:
             raise ValueError("this Bloom filter is read-only (memory-mapped); copy it first")
-        mixed = np.sort(_mix(np.asarray(keys, dtype=np.uint64), self.seed))
+        mixed = _mix(np.asarray(keys, dtype=np.uint64), self.seed)
         part = self._partition(mixed)
+        # group by partition (a radix sort on 16-bit partition numbers: fast)
+        order = np.argsort(part.astype(np.uint16) if self.n_partitions <= (1 << 16) else part, kind="stable")
+        mixed, part = mixed[order], part[order]
         bounds = np.searchsorted(part, np.arange(self.n_partitions + 1), side="left")
         scratch = np.zeros(self.stride * 8, dtype=bool)
         m = np.uint64(self.partition_bits)

@@ -110,6 +110,38 @@ def gram_keys(padded: np.ndarray, start: int, stop: int) -> np.ndarray:
     return out
 
 
+_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_HI = np.uint64(32)
+
+
+def stored_keys(keys: np.ndarray) -> np.ndarray:
+    """The key a selected gram is stored and looked up under: a bijective remix of its gram key (gram keys of
+    minimizers are biased low by selection; stored keys are uniform, so their top bits partition evenly)."""
+    x = keys ^ (keys >> np.uint64(33))
+    x *= _MIX2
+    x ^= x >> np.uint64(33)
+    return x
+
+
+def _radix_order(keys: np.ndarray) -> np.ndarray:
+    """Stable order of ``keys`` by their top 32 bits (two 16-bit radix passes: numpy sorts 16-bit keys by
+    radix, about 15x faster than a 64-bit argsort)."""
+    hi = (keys >> _HI).astype(np.uint32)
+    o1 = np.argsort((hi & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
+    o2 = np.argsort((hi[o1] >> np.uint32(16)).astype(np.uint16), kind="stable")
+    return o1[o2]
+
+
+def _key_range(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per key, the index range of ``table`` (sorted by top 32 bits only) holding its top 32 bits."""
+    hi = keys >> _HI
+    lo = np.searchsorted(table, hi << _HI, side="left")
+    top = hi == np.uint64(0xFFFFFFFF)
+    nxt = np.where(top, np.uint64(0), (hi + np.uint64(1)) << _HI)
+    up = np.where(top, len(table), np.searchsorted(table, nxt, side="left"))
+    return lo, up
+
+
 def _order(keys: np.ndarray) -> np.ndarray:
     """The minimizer order of keys: their top 32 bits, never 0 (0 marks windows that do not exist)."""
     return (keys >> np.uint64(32)).astype(np.uint32) | np.uint32(1)
@@ -147,7 +179,8 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The selected (key, position) pairs of a batch of normalized documents, sorted by key then position.
+    """The selected (stored key, position) pairs of a batch of normalized documents, sorted by the top 32 bits
+    of the key, then by position.
 
     A position is selected if its gram is the minimum (by :func:`_order`, all ties) of some window of ``W``
     grams lying wholly inside one document. Of several selected positions with the same key in one document
@@ -193,9 +226,9 @@ def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray
         pos_out.append(sel + j0)
     if not keys_out:
         return empty
-    keys = np.concatenate(keys_out)
+    keys = stored_keys(np.concatenate(keys_out))
     pos = np.concatenate(pos_out).astype(np.int64)
-    o = np.argsort(keys, kind="stable")
+    o = _radix_order(keys)
     keys, pos = keys[o], pos[o]
     if len(keys) > 2:
         doc = np.searchsorted(offs, pos, side="right")
@@ -542,7 +575,7 @@ class _PartBuilder:
             return
         keys = np.concatenate([k for k, _ in self.runs])
         pos = np.concatenate([p for _, p in self.runs])
-        o = np.argsort(keys, kind="stable")
+        o = _radix_order(keys)
         i = len(self.spilled)
         kp, pp = self.folder / f".run{i}.keys", self.folder / f".run{i}.pos"
         keys[o].tofile(kp)
@@ -580,24 +613,21 @@ class _PartBuilder:
 
 
 def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path, pos_dtype: str
-                ) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Merge sorted (keys, positions, position offset) runs into ``keys.u64`` and ``pos.*`` (sorted by key,
-    then position), a key range at a time so memory stays bounded. Returns the two files' infos and the
-    number of distinct keys."""
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge runs (stored keys, positions, position offset), each sorted by the keys' top 32 bits then position
+    and given in position order, into ``keys.u64`` and ``pos.*`` sorted the same way; one key range at a time,
+    so memory stays bounded. Returns the two files' infos."""
     total = sum(len(k) for k, _, _ in runs)
-    bits = max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES)))) if total else 0
-    bits = min(bits, 16)
+    bits = min(16, max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES))))) if total else 0
     kw = _HashingWriter(folder / "keys.u64")
     pw = _HashingWriter(folder / f"pos.{pos_dtype}")
-    distinct = 0
-    last: int | None = None
+    bounds = [np.searchsorted(keys, (np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits))
+                              if bits else np.zeros(1, dtype=np.uint64), side="left").tolist() + [len(keys)]
+              for keys, _, _ in runs]
     for r in range(1 << bits):
-        lo = np.uint64(r << (64 - bits)) if bits else np.uint64(0)
         parts_k, parts_p = [], []
-        for keys, pos, off in runs:
-            a = int(np.searchsorted(keys, lo, side="left")) if bits else 0
-            b = int(np.searchsorted(keys, np.uint64((r + 1) << (64 - bits)), side="left")) \
-                if bits and r + 1 < (1 << bits) else len(keys)
+        for (keys, pos, off), bnd in zip(runs, bounds):
+            a, b = bnd[r], bnd[r + 1]
             if b > a:
                 parts_k.append(np.asarray(keys[a:b]))
                 parts_p.append(np.asarray(pos[a:b], dtype=np.int64) + off)
@@ -606,30 +636,38 @@ def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path
         k = np.concatenate(parts_k)
         p = np.concatenate(parts_p)
         if len(parts_k) > 1:
-            o = np.argsort(k, kind="stable")
+            o = _radix_order(k)
             k, p = k[o], p[o]
-        distinct += int(np.count_nonzero(k[1:] != k[:-1])) + 1
-        if last is not None and int(k[0]) == last:
-            distinct -= 1
-        last = int(k[-1])
         kw.write(np.ascontiguousarray(k, dtype="<u8"))
         pw.write(np.ascontiguousarray(p, dtype="<" + pos_dtype))
-    return kw.close(), pw.close(), distinct
+    return kw.close(), pw.close()
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """Keys without their repeats (repeats of a key are adjacent, but for rare 32-bit prefix collisions)."""
+    if len(keys) < 2:
+        return np.asarray(keys)
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
 
 
 def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]], docs: dict[str, Any],
                  sources: list[dict[str, Any]], total: int, stores: dict[str, tuple[_TextWriter, dict[str, Any]]],
                  config: DecontamConfig, bloom_fp: float) -> dict[str, Any]:
     pos_dtype = "u4" if total < (1 << 32) else "u8"
-    keys_info, pos_info, distinct = _merge_runs(runs, folder, pos_dtype)
+    keys_info, pos_info = _merge_runs(runs, folder, pos_dtype)
     n_entries = keys_info["size"] // 8
     # Bloom filter over the distinct keys, sized for them.
+    distinct = 0
+    keys = np.memmap(folder / "keys.u64", dtype="<u8", mode="r", shape=(n_entries,)) if n_entries else \
+        np.zeros(0, dtype=np.uint64)
+    step = 1 << 22
+    for s in range(0, n_entries, step):
+        chunk = _distinct(keys[s : s + step])
+        distinct += len(chunk) - int(s > 0 and keys[s] == keys[s - 1])
     bloom = BloomFilter.for_capacity(max(1, distinct), bloom_fp, BLOOM_SEED)
-    if n_entries:
-        keys = np.memmap(folder / "keys.u64", dtype="<u8", mode="r", shape=(n_entries,))
-        for s in range(0, n_entries, 1 << 22):
-            bloom.add(np.unique(keys[s : s + (1 << 22)]))
-        del keys
+    for s in range(0, n_entries, step):
+        bloom.add(_distinct(keys[s : s + step]))
+    del keys
     bloom.n_keys = distinct
     n_docs = len(docs["id"])
     table = pa.table({
@@ -1157,7 +1195,7 @@ class _Probes:
     ends: np.ndarray
     group: np.ndarray
     long: np.ndarray  # probe is at least WINDOW bytes
-    keys: np.ndarray  # gram keys at every absolute position (valid where a gram fits in its question)
+    keys: np.ndarray  # stored keys of the grams at every absolute position (valid where a gram fits)
     first_key: np.ndarray  # per long probe: key of the minimum gram of its first window
     all_keys: np.ndarray  # keys of the minimum gram of every window of every long probe
     all_keys_probe: np.ndarray  # which probe each of all_keys belongs to
@@ -1188,12 +1226,12 @@ def _probe_arrays(groups: Sequence[ProbeGroup]) -> _Probes:
     li = np.flatnonzero(long)
     nwin = ends[li] - starts[li] - WINDOW + 1
     win = _ranges(starts[li], nwin)
-    all_keys = keys[wmin_pos[win]] if len(win) else np.zeros(0, dtype=np.uint64)
+    all_keys = stored_keys(keys[wmin_pos[win]]) if len(win) else np.zeros(0, dtype=np.uint64)
     all_keys_probe = np.repeat(li, nwin)
     first_key = np.zeros(len(starts), dtype=np.uint64)
     if len(li):
-        first_key[li] = keys[wmin_pos[starts[li]]]
-    return _Probes(qbuf, bases, starts, ends, group, long, keys, first_key, all_keys, all_keys_probe)
+        first_key[li] = stored_keys(keys[wmin_pos[starts[li]]])
+    return _Probes(qbuf, bases, starts, ends, group, long, stored_keys(keys), first_key, all_keys, all_keys_probe)
 
 
 def _bloom_hits(bloom: BloomFilter, pr: _Probes) -> np.ndarray:
@@ -1218,12 +1256,21 @@ def _confirm(ix: CorpusIndex, pr: _Probes, hit: np.ndarray) -> tuple[np.ndarray,
     want = np.unique(pr.first_key[hit])
     if len(want) == 0 or len(ix.keys) == 0:
         return found, docs, 0
-    lo = np.searchsorted(ix.keys, want, side="left")
-    hi = np.searchsorted(ix.keys, want, side="right")
+    lo, hi = _key_range(ix.keys, want)
     present = hi > lo
     want, lo, hi = want[present], lo[present], hi[present]
     if len(want) == 0:
         return found, docs, 0
+    # entries of each wanted key (its 32-bit prefix range, then the exact key)
+    ent = _ranges(lo, hi - lo)
+    ent_want = np.repeat(np.arange(len(want)), hi - lo)
+    same = np.asarray(ix.keys[ent]) == want[ent_want]
+    ent, ent_want = ent[same], ent_want[same]
+    if len(ent) == 0:
+        return found, docs, 0
+    counts = np.bincount(ent_want, minlength=len(want))
+    first_ent = np.zeros(len(want) + 1, dtype=np.int64)
+    np.cumsum(counts, out=first_ent[1:])
     # question anchors: every question position whose gram has one of the wanted keys
     nq = int(pr.bases[-1])
     qpos = np.arange(max(0, nq - KGRAM + 1), dtype=np.int64)
@@ -1238,9 +1285,9 @@ def _confirm(ix: CorpusIndex, pr: _Probes, hit: np.ndarray) -> tuple[np.ndarray,
     if len(qpos) == 0:
         return found, docs, 0
     # candidates: every (anchor, corpus position of its key)
-    n_occ = (hi - lo)[slot]
+    n_occ = counts[slot]
     cand_q = np.repeat(qpos, n_occ)
-    cand_p = ix.positions[_ranges(lo[slot], n_occ)].astype(np.int64)
+    cand_p = np.asarray(ix.positions[ent[_ranges(first_ent[slot], n_occ)]]).astype(np.int64)
     n_cand = len(cand_q)
     cap = int((pr.ends - pr.starts)[pr.long].max())
     qg = np.searchsorted(pr.bases, cand_q, side="right") - 1

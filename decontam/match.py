@@ -36,7 +36,7 @@ KEY_BYTES = 16
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _PAD = b"\0" * (KEY_BYTES + 8)
-_CHUNK = 1 << 18  # positions hashed per vector step: keeps temporaries in cache
+_CHUNK = 1 << 17  # positions hashed per vector step: keeps temporaries in cache
 
 
 def _words(buf: np.ndarray) -> np.ndarray:
