@@ -24,6 +24,7 @@ from .errors import (
     MissingDependencyError,
 )
 from .filter import check, filter_dataset, filter_files
+from .index import CorpusIndex, Portrait, build_index
 from .match import Matcher
 from .normalize import normalize
 from .report import Report
@@ -34,6 +35,7 @@ __all__ = [
     "Benchmark",
     "BenchmarkNotFoundError",
     "ConfigError",
+    "CorpusIndex",
     "DecontamConfig",
     "DecontamError",
     "IndexMismatchError",
@@ -43,9 +45,11 @@ __all__ = [
     "Matcher",
     "MissingDependencyError",
     "NormalizeConfig",
+    "Portrait",
     "Report",
     "SampleConfig",
     "__version__",
+    "build_index",
     "check",
     "filter_dataset",
     "filter_files",

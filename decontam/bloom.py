@@ -1,6 +1,6 @@
 """Bloom filter over 64-bit keys, vectorized with numpy: add, contains, union, (de)serialize.
 
-Layout: a *partitioned* Bloom filter. The top bits of a 64-bit mix of the key choose one of ``P`` partitions (a power of two); inside
+Layout: a *partitioned* Bloom filter. A 64-bit mix of the key chooses one of ``P`` partitions (multiply-shift on its top 32 bits); inside
 it, ``k`` bit positions come from enhanced double hashing of a 64-bit mix of the key, mapped onto the
 partition's ``m`` bits by a multiply-shift range reduction (no modulo). Each partition is a plain Bloom filter of
 ``m`` bits; with partitions of about 2**18 bits the bits a batch of keys touches stay in cache, which makes
@@ -46,6 +46,7 @@ _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _PARTITION_BITS = 1 << 18  # target bits per partition: keeps a partition's working set in cache
 _CHUNK = 1 << 16
+_GROUP_BITS = 1 << 22  # bits of the partitions updated together by add()
 
 
 def optimal_parameters(n: int, fp: float) -> tuple[int, int]:
@@ -84,13 +85,21 @@ def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
     return x
 
 
+def _hash_pair(mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Double hashing seeds: bit ``i`` of a key is the top bits of ``a + i*b`` (32-bit, ``b`` odd). The
+    partition uses the top 32 bits of the mix; ``a`` and ``b`` come from a second mix of it."""
+    y = mixed * _MIX1
+    y ^= y >> np.uint64(31)
+    return (y & _M32).astype(np.uint32), ((y >> np.uint64(32)).astype(np.uint32) | np.uint32(1))
+
+
 @dataclass
 class BloomFilter:
     """A partitioned Bloom filter over ``uint64`` keys.
 
     Attributes:
-        n_partitions: Number of partitions (a power of two); the key's top bits choose one.
-        partition_bits: Bits per partition (``m``).
+        n_partitions: Number of partitions; the top 32 bits of the key's mix choose one.
+        partition_bits: Bits per partition (``m``, a power of two).
         n_hashes: Bits set per key (``k``).
         seed: Hash seed (filters with different seeds cannot be combined).
         bits: ``uint8`` array, ``n_partitions * stride`` bytes, little-endian bit order; may be a read-only
@@ -111,8 +120,9 @@ class BloomFilter:
     def for_capacity(cls, n: int, fp: float = 1e-6, seed: int = 0) -> BloomFilter:
         """An empty filter sized for ``n`` distinct keys at false-positive rate ``fp``."""
         m, k = optimal_parameters(n, fp)
-        p = 1 << max(0, int(math.floor(math.log2(max(1, m) / _PARTITION_BITS))))
-        mp = max(64, int(math.ceil(m / p)))
+        m = int(m * 1.02)  # partitions hold unequal shares of the keys: 2 % more bits keeps the mean rate <= fp
+        mp = min(_PARTITION_BITS, 1 << max(6, (m - 1).bit_length()))
+        p = max(1, -(-m // mp))
         bf = cls(p, mp, k, int(seed), np.zeros(0, dtype=np.uint8))
         bf.bits = np.zeros(p * bf.stride, dtype=np.uint8)
         return bf
@@ -130,7 +140,7 @@ class BloomFilter:
         """The parameters that define the filter (everything but the bits)."""
         return {"kind": "partitioned-bloom", "n_partitions": self.n_partitions,
                 "partition_bits": self.partition_bits, "n_hashes": self.n_hashes, "seed": self.seed,
-                "n_keys": self.n_keys, "hash": "splitmix64-finalizer, enhanced double hashing, multiply-shift"}
+                "n_keys": self.n_keys, "hash": "murmur3 fmix64 of key^seed; partition = top32*P>>32; bits: double hashing a+i*b (32-bit), top bits"}
 
     @property
     def stride(self) -> int:
@@ -138,14 +148,14 @@ class BloomFilter:
         return (self.partition_bits + 63) // 64 * 8
 
     @property
-    def _shift(self) -> np.uint64:
-        return np.uint64(64 - int(math.log2(self.n_partitions))) if self.n_partitions > 1 else np.uint64(0)
+    def _shift(self) -> np.uint32:
+        return np.uint32(32 - int(math.log2(self.partition_bits)))
 
     def _partition(self, mixed: np.ndarray) -> np.ndarray:
         # From the *mixed* key: callers' keys need not be uniform (minimizer keys are biased low).
         if self.n_partitions == 1:
             return np.zeros(len(mixed), dtype=np.int64)
-        return (mixed >> self._shift).astype(np.int64)
+        return (((mixed >> np.uint64(32)) * np.uint64(self.n_partitions)) >> np.uint64(32)).astype(np.int64)
 
     # -- operations -----------------------------------------------------------------------------------
 
@@ -159,18 +169,23 @@ class BloomFilter:
         order = np.argsort(part.astype(np.uint16) if self.n_partitions <= (1 << 16) else part, kind="stable")
         mixed, part = mixed[order], part[order]
         bounds = np.searchsorted(part, np.arange(self.n_partitions + 1), side="left")
-        scratch = np.zeros(self.stride * 8, dtype=bool)
-        m = np.uint64(self.partition_bits)
-        for p in np.flatnonzero(np.diff(bounds)).tolist():
-            ks = mixed[bounds[p] : bounds[p + 1]]
-            view = self.bits[p * self.stride : (p + 1) * self.stride]
-            scratch[:] = np.unpackbits(view, bitorder="little").astype(bool)
-            for s in range(0, len(ks), _CHUNK):
-                x = ks[s : s + _CHUNK]
-                a, b = x & _M32, (x >> np.uint64(32)) | np.uint64(1)
-                for i in range(self.n_hashes):
-                    scratch[((a * m) >> np.uint64(32)).astype(np.intp)] = True
-                    a = (a + b + np.uint64(i)) & _M32
+        # Partitions are processed a group at a time, the group's bits unpacked to bytes (a few MB: in cache).
+        group = max(1, _GROUP_BITS // (self.stride * 8))
+        shift = self._shift
+        for g0 in range(0, self.n_partitions, group):
+            g1 = min(self.n_partitions, g0 + group)
+            a0, a1 = int(bounds[g0]), int(bounds[g1])
+            if a1 == a0:
+                continue
+            view = self.bits[g0 * self.stride : g1 * self.stride]
+            scratch = np.unpackbits(view, bitorder="little").view(bool)
+            for s in range(a0, a1, _CHUNK):
+                x = mixed[s : min(a1, s + _CHUNK)]
+                base = ((part[s : min(a1, s + _CHUNK)] - g0) * (self.stride * 8)).astype(np.uint32)
+                a, b = _hash_pair(x)
+                for _ in range(self.n_hashes):
+                    scratch[base + (a >> shift)] = True
+                    a += b
             view[:] = np.packbits(scratch, bitorder="little")
         self.n_keys += len(mixed)
 
@@ -182,12 +197,12 @@ class BloomFilter:
             return out
         x = _mix(keys, self.seed)
         base = self._partition(x) * (self.stride * 8)
-        a, b = x & _M32, (x >> np.uint64(32)) | np.uint64(1)
-        m = np.uint64(self.partition_bits)
-        for i in range(self.n_hashes):
-            pos = base + ((a * m) >> np.uint64(32)).astype(np.int64)
+        a, b = _hash_pair(x)
+        shift = self._shift
+        for _ in range(self.n_hashes):
+            pos = base + (a >> shift)
             out &= ((self.bits[pos >> 3] >> (pos & 7).astype(np.uint8)) & 1).astype(bool)
-            a = (a + b + np.uint64(i)) & _M32
+            a += b
         return out
 
     def union(self, other: BloomFilter) -> BloomFilter:

@@ -17,6 +17,9 @@ from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .cli_report import COMMANDS as REPORT_COMMANDS
 from .cli_report import add_commands as add_report_commands
 from .cli_report import run_command as run_report_command
+from .cli_index import COMMANDS as INDEX_COMMANDS
+from .cli_index import add_commands as add_index_commands
+from .cli_index import run_command as run_index_command
 from .config import DecontamConfig
 from .errors import ConfigError, DecontamError
 from .filter import check, filter_files, make_config
@@ -115,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
                    description="List the benchmark registry: names, question and id fields, hub paths.")
     add_report_commands(sub)  # report, rescore, verify, merge (decontam.cli_report)
+    add_index_commands(sub)  # index build|add|merge|check|portrait|info (decontam.cli_index)
     return parser
 
 
@@ -147,6 +151,8 @@ def _write_outputs(report: Report, args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.command in REPORT_COMMANDS:
         return run_report_command(args)
+    if args.command in INDEX_COMMANDS:
+        return run_index_command(args)
     if args.command == "benchmarks":
         for name in sorted(REGISTRY):
             s = REGISTRY[name]

@@ -36,7 +36,7 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +52,7 @@ from .bloom import BloomFilter
 from .config import DecontamConfig, NormalizeConfig
 from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
 from .errors import ConfigError, IndexMismatchError
-from .match import Matcher, MatchSet, ProbeGroup
+from .match import Matcher, ProbeGroup
 from .normalize import normalize_many
 from .report import Report
 
@@ -179,20 +179,27 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The selected (stored key, position) pairs of a batch of normalized documents, sorted by the top 32 bits
-    of the key, then by position.
+    """The selected (stored key, position) pairs of a batch, sorted and thinned as the index stores them.
+
+    See :func:`_select` and :func:`_sort_thin`.
+    """
+    keys, pos = _select(data, offsets)
+    return _sort_thin(keys, pos, np.asarray(offsets, dtype=np.int64)[:-1])
+
+
+def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The selected (stored key, position) pairs of a batch of normalized documents.
 
     A position is selected if its gram is the minimum (by :func:`_order`, all ties) of some window of ``W``
-    grams lying wholly inside one document. Of several selected positions with the same key in one document
-    and one stretch of ``W`` positions, only the first and the last are kept: every window still holds one
-    (so nothing is lost) and a run like ``aaaa...`` no longer selects every position.
+    grams lying wholly inside one document.
 
     Args:
         data: Normalized documents end to end.
         offsets: Their ``n + 1`` byte offsets.
 
     Returns:
-        ``(keys, positions)``: ``uint64`` keys and ``int64`` byte positions in ``data``.
+        ``(keys, positions)``: ``uint64`` stored keys and ``int64`` byte positions in ``data``, in position
+        order.
     """
     n = len(data)
     empty = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
@@ -226,12 +233,17 @@ def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray
         pos_out.append(sel + j0)
     if not keys_out:
         return empty
-    keys = stored_keys(np.concatenate(keys_out))
-    pos = np.concatenate(pos_out).astype(np.int64)
+    return stored_keys(np.concatenate(keys_out)), np.concatenate(pos_out).astype(np.int64)
+
+
+def _sort_thin(keys: np.ndarray, pos: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort selected pairs (given in position order) by key prefix then position, and thin repeats: of the
+    positions with one key in one document and one stretch of ``W`` positions only the first and the last
+    are kept (every window still holds one of them, so nothing is lost)."""
+    doc = np.searchsorted(doc_starts, pos, side="right")
     o = _radix_order(keys)
-    keys, pos = keys[o], pos[o]
+    keys, pos, doc = keys[o], pos[o], doc[o]
     if len(keys) > 2:
-        doc = np.searchsorted(offs, pos, side="right")
         bucket = pos // W
         change = (keys[1:] != keys[:-1]) | (doc[1:] != doc[:-1]) | (bucket[1:] != bucket[:-1])
         keep = np.concatenate(([True], change)) | np.concatenate((change, [True]))
@@ -360,8 +372,12 @@ class _TextWriter:
     """Normalized text in zstd blocks of about 1 MB."""
 
     def __init__(self, path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.out = _HashingWriter(path)
         self.codec = pa.Codec("zstd", compression_level=1)
+        self.pool = ThreadPoolExecutor(1)  # compression releases the GIL: it overlaps the hashing work
+        self.inflight: list[Any] = []
         self.pending: list[bytes] = []
         self.pending_size = 0
         self.total = 0
@@ -380,15 +396,22 @@ class _TextWriter:
             self.pending_size = len(buf) - cut
 
     def _block(self, raw: bytes) -> None:
-        comp = self.codec.compress(raw, asbytes=True)
-        self.out.write(comp)
         self.total += len(raw)
         self.block_starts.append(self.total)
-        self.comp_offsets.append(self.out.size)
+        self.inflight.append(self.pool.submit(self.codec.compress, raw, asbytes=True))
+        if len(self.inflight) > 8:
+            self._drain(4)
+
+    def _drain(self, keep: int = 0) -> None:
+        while len(self.inflight) > keep:
+            comp = self.inflight.pop(0).result()
+            self.out.write(comp)
+            self.comp_offsets.append(self.out.size)
 
     def copy_blocks(self, comp: memoryview, starts: np.ndarray, comp_offsets: np.ndarray) -> None:
         """Append another store's compressed blocks as they are (after :meth:`flush`)."""
         self.flush()
+        self._drain()
         self.out.write(comp)
         base, cbase = self.total, self.comp_offsets[-1]
         self.block_starts.extend((starts[1:] + base).tolist())
@@ -402,6 +425,8 @@ class _TextWriter:
 
     def close(self) -> dict[str, Any]:
         self.flush()
+        self._drain()
+        self.pool.shutdown()
         return self.out.close()
 
 
@@ -523,8 +548,9 @@ def _fast_jsonl_ids(batch: Batch) -> list[Any] | None:
 class _PartBuilder:
     """Builds one index (a *part*) in a folder: sources in order, batches in order."""
 
-    def __init__(self, folder: Path, config: DecontamConfig, bloom_fp: float) -> None:
+    def __init__(self, folder: Path, config: DecontamConfig, bloom_fp: float, bloom: bool = True) -> None:
         self.folder = Path(folder)
+        self.bloom = bloom
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.bloom_fp = bloom_fp
@@ -570,16 +596,23 @@ class _PartBuilder:
         if self.run_entries >= _SPILL_ENTRIES:
             self._spill()
 
+    def _sorted_run(self) -> tuple[np.ndarray, np.ndarray]:
+        """The batch runs (each sorted and thinned) merged into one."""
+        keys = np.concatenate([k for k, _ in self.runs]) if self.runs else np.zeros(0, np.uint64)
+        pos = np.concatenate([p for _, p in self.runs]) if self.runs else np.zeros(0, np.int64)
+        if len(self.runs) > 1:
+            o = _radix_order(keys)
+            keys, pos = keys[o], pos[o]
+        return keys, pos
+
     def _spill(self) -> None:
         if not self.runs:
             return
-        keys = np.concatenate([k for k, _ in self.runs])
-        pos = np.concatenate([p for _, p in self.runs])
-        o = _radix_order(keys)
+        keys, pos = self._sorted_run()
         i = len(self.spilled)
         kp, pp = self.folder / f".run{i}.keys", self.folder / f".run{i}.pos"
-        keys[o].tofile(kp)
-        pos[o].tofile(pp)
+        keys.tofile(kp)
+        pos.tofile(pp)
         self.spilled.append((kp, pp, len(keys)))
         self.runs, self.run_entries = [], 0
 
@@ -605,7 +638,7 @@ class _PartBuilder:
         assert len(docs["id"]) == n_docs
         manifest = _write_index(self.folder, runs, docs, [s.to_dict() for s in self.sources], total,
                                 {"text": (self.text, text_info), "raw": (self.raw, raw_info)}, self.config,
-                                self.bloom_fp)
+                                self.bloom_fp, self.bloom)
         for kp, pp, _ in self.spilled:
             kp.unlink(missing_ok=True)
             pp.unlink(missing_ok=True)
@@ -652,7 +685,7 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
 
 def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]], docs: dict[str, Any],
                  sources: list[dict[str, Any]], total: int, stores: dict[str, tuple[_TextWriter, dict[str, Any]]],
-                 config: DecontamConfig, bloom_fp: float) -> dict[str, Any]:
+                 config: DecontamConfig, bloom_fp: float, with_bloom: bool = True) -> dict[str, Any]:
     pos_dtype = "u4" if total < (1 << 32) else "u8"
     keys_info, pos_info = _merge_runs(runs, folder, pos_dtype)
     n_entries = keys_info["size"] // 8
@@ -664,8 +697,9 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
     for s in range(0, n_entries, step):
         chunk = _distinct(keys[s : s + step])
         distinct += len(chunk) - int(s > 0 and keys[s] == keys[s - 1])
-    bloom = BloomFilter.for_capacity(max(1, distinct), bloom_fp, BLOOM_SEED)
-    for s in range(0, n_entries, step):
+    # (parts of a parallel build are merged at once: their own filters would be thrown away)
+    bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED)
+    for s in range(0, n_entries if with_bloom else 0, step):
         bloom.add(_distinct(keys[s : s + step]))
     del keys
     bloom.n_keys = distinct
@@ -1004,7 +1038,7 @@ def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
 
 
 def _build_file_part(f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp: float) -> Path:
-    b = _PartBuilder(folder, cfg, bloom_fp)
+    b = _PartBuilder(folder, cfg, bloom_fp, bloom=False)
     src = b.source(str(f.path))
     for batch in read_file(f, cfg.text_field, cfg.id_field or None, cfg.on_error, src.rejected):
         b.add_batch(batch, src)
@@ -1337,12 +1371,6 @@ def _raw_batches(ix: CorpusIndex, docs: Sequence[int]) -> Iterator[list[int]]:
             batch, size = [], 0
     if batch:
         yield batch
-
-
-def _offsets(pieces: Sequence[bytes]) -> np.ndarray:
-    out = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in pieces], out=out[1:])
-    return out
 
 
 def _scan_short(ix: CorpusIndex, groups: Sequence[ProbeGroup], short_groups: Sequence[int],

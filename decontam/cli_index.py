@@ -1,0 +1,159 @@
+"""Command line for corpus indexes: ``decontam index build|add|merge|check|portrait|info``.
+
+Registered by :mod:`decontam.cli` (same exit codes: 0 success, 2 bad usage, 1 failure). See ``docs/index.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["COMMANDS", "add_commands", "run_command"]
+
+COMMANDS = {"index"}
+
+
+def _normalizer_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("normalizer (must match the index's)")
+    g.add_argument("--lowercase", action="store_true", help="lowercase before matching (departure)")
+    g.add_argument("--nfkc", action="store_true", help="Unicode NFKC folding before matching (departure)")
+    g.add_argument("--unescape", action="store_true",
+                   help=r"undo backslash escapes (\n, \", \uXXXX) and HTML entities first (departure)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``index`` command group to the top-level subparsers."""
+    p = sub.add_parser("index", help="corpus index: build once, check benchmarks fast; export a portrait",
+                       description="Index a training corpus once (Bloom filter + exact table + normalized text), "
+                                   "then check any benchmark against it; publish its Bloom filter as a portrait.")
+    isub = p.add_subparsers(dest="index_command", required=True, metavar="INDEX_COMMAND")
+
+    b = isub.add_parser("build", help="index a corpus into a new folder",
+                        description="Index a corpus (.jsonl, .jsonl.gz, .parquet files or folders) into -o.")
+    b.add_argument("corpus", nargs="+", metavar="CORPUS")
+    b.add_argument("-o", "--output", required=True, metavar="INDEX_DIR",
+                   help="index folder (new or empty; with --append, an existing index to add to)")
+    b.add_argument("--append", action="store_true", help="add the corpus to the existing index -o")
+    b.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    b.add_argument("--id-field", default="id", help="corpus field holding a document id (default: id)")
+    b.add_argument("--bloom-fp", type=float, default=1e-6,
+                   help="Bloom filter false-positive rate per lookup (default: 1e-6)")
+    _normalizer_flags(b)
+    b.add_argument("--num-proc", type=int, default=1, help="worker processes, one corpus file each (default: 1)")
+    b.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="malformed rows: stop with an error (default) or skip, count and report them")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    a = isub.add_parser("add", help="add documents to an existing index (in place, atomically)")
+    a.add_argument("index", metavar="INDEX_DIR")
+    a.add_argument("corpus", nargs="+", metavar="CORPUS")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    m = isub.add_parser("merge", help="merge indexes (shards, in order) into a new index")
+    m.add_argument("indexes", nargs="+", metavar="INDEX_DIR")
+    m.add_argument("-o", "--output", required=True, metavar="INDEX_DIR")
+
+    c = isub.add_parser("check", help="check benchmarks against an index folder or a portrait file",
+                        description="The report of `decontam check` on the indexed corpus (index folder), or an "
+                                    "unverified report from a portrait file.")
+    c.add_argument("index", metavar="INDEX_DIR|PORTRAIT")
+    c.add_argument("-b", "--benchmark", action="append", required=True, metavar="NAME[=PATH]",
+                   help="benchmark to check (repeatable): NAME (hub) or NAME=PATH (local file or folder)")
+    c.add_argument("--report", metavar="REPORT.json", help="write the JSON report here (atomically)")
+    c.add_argument("--markdown", metavar="REPORT.md", help="also write the Markdown summary here")
+    c.add_argument("--question-field", action="append", metavar="[NAME=]FIELD",
+                   help="question field of a custom benchmark (FIELD for all custom ones, NAME=FIELD for one)")
+    c.add_argument("--item-id-field", action="append", metavar="[NAME=]FIELD",
+                   help="item id field of a custom benchmark (default: the row number)")
+    c.add_argument("--seed", type=int, default=0, help="probe sampling seed (default: 0)")
+    c.add_argument("--probes", default="3", metavar="N|all",
+                   help="probes per item, or 'all' for every window of the question (default: 3)")
+    c.add_argument("--probe-length", type=int, default=50, help="probe length in characters (default: 50)")
+    _normalizer_flags(c)
+    c.add_argument("--no-verify", action="store_true",
+                   help="skip the SHA-256 check of the index files on load (sizes are still checked)")
+    c.add_argument("--no-progress", action="store_true", help="(accepted for symmetry with check)")
+
+    t = isub.add_parser("portrait", help="export the Bloom filter of an index as a portrait file")
+    t.add_argument("index", metavar="INDEX_DIR")
+    t.add_argument("-o", "--output", required=True, metavar="PORTRAIT_FILE")
+
+    i = isub.add_parser("info", help="print an index's or a portrait's header (JSON)")
+    i.add_argument("index", metavar="INDEX_DIR|PORTRAIT")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one ``index`` subcommand."""
+    from .config import DecontamConfig, NormalizeConfig
+    from .filter import make_config
+    from .index import CorpusIndex, Portrait
+
+    cmd = args.index_command
+    progress = False if getattr(args, "no_progress", False) else None
+    if cmd == "build":
+        cfg = make_config(DecontamConfig(), text_field=args.text_field, id_field=args.id_field,
+                          lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
+                          num_proc=args.num_proc, on_error=args.on_error)
+        corpus = [Path(c) for c in args.corpus]
+        if args.append:
+            ix = CorpusIndex.load(args.output, cfg.normalize).add(corpus, progress=progress, num_proc=args.num_proc)
+        else:
+            if not (0.0 < args.bloom_fp < 1.0):
+                raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")
+            ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, progress=progress)
+        _summary(ix)
+        return 0
+    if cmd == "add":
+        ix = CorpusIndex.load(args.index).add([Path(c) for c in args.corpus], progress=progress)
+        _summary(ix)
+        return 0
+    if cmd == "merge":
+        ix = CorpusIndex.merge(args.indexes, args.output)
+        _summary(ix)
+        return 0
+    if cmd == "portrait":
+        dest = CorpusIndex.load(args.index).export_portrait(args.output)
+        print(f"portrait written to {dest}")
+        return 0
+    if cmd == "info":
+        if Path(args.index).is_dir():
+            ix = CorpusIndex.load(args.index, verify=False)
+            info = {k: v for k, v in ix.manifest.items() if k != "files"} | {"sizes": ix.sizes()}
+        else:
+            info = Portrait.load(args.index, verify=False).header
+        sys.stdout.write(json.dumps(info, indent=1, ensure_ascii=False) + "\n")
+        return 0
+    # check
+    from .cli import _load_benchmarks, _write_outputs
+
+    for flag, dest in (("--report", args.report), ("--markdown", args.markdown)):
+        if dest and Path(dest).is_dir():
+            raise ConfigError(f"{flag} {dest} is a folder; give a file path")
+    cfg = make_config(DecontamConfig(), seed=args.seed, probes=args.probes, probe_length=args.probe_length,
+                      lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
+    norm = NormalizeConfig(lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
+    target = Path(args.index)
+    opened = CorpusIndex.load(target, norm, verify=not args.no_verify) if target.is_dir() else \
+        Portrait.load(target, norm, verify=not args.no_verify)
+    report = opened.check(_load_benchmarks(args), cfg)
+    _write_outputs(report, args)
+    return 0
+
+
+def _summary(ix: object) -> None:
+    from .index import CorpusIndex
+
+    assert isinstance(ix, CorpusIndex)
+    c = ix.manifest["corpus"]
+    n = max(1, c["n_normalized_bytes"])
+    sizes = ix.sizes()
+    print(f"index {ix.path}: {c['n_documents']} documents, {c['n_characters']} characters "
+          f"({c['n_normalized_bytes']} normalized bytes), {len(c['sources'])} sources, "
+          f"fingerprint {c['fingerprint']}")
+    print("bytes per normalized character: " + ", ".join(f"{k} {v / n:.3f}" for k, v in sizes.items()))
+    print(f"Bloom filter: {ix.manifest['bloom']['n_distinct_keys']} keys, "
+          f"false-positive rate per lookup {ix.manifest['bloom']['fp_rate']:.2g}")

@@ -1,0 +1,97 @@
+"""`decontam index ...` end to end, as subprocesses, on real benchmark files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "decontam", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _comparable(path: Path) -> dict:
+    d = json.loads(path.read_text())
+    d.pop("index", None)
+    d["config"].pop("action")
+    for b in d["benchmarks"]:
+        for it in b["items"]:
+            it.pop("coverage", None)
+    return d
+
+
+@pytest.fixture()
+def corpus(tmp_path, shared_benchmarks):
+    """Two shards: filler text, with HumanEval prompts 3 and 10 (whole) and part of 20 leaked in."""
+    prompts = [json.loads(line)["prompt"] for line in gzip.open(shared_benchmarks / "humaneval" / "HumanEval.jsonl.gz")]
+    rows = [{"id": f"doc{i}", "text": f"filler document {i} " * 20} for i in range(60)]
+    rows[5]["text"] += prompts[3]
+    rows[33]["text"] = "header\n" + prompts[10] + "\nfooter"
+    rows[50]["text"] += prompts[20][40:200]
+    (tmp_path / "corpus").mkdir()
+    for name, part in (("a.jsonl", rows[:30]), ("b.jsonl", rows[30:])):
+        with open(tmp_path / "corpus" / name, "w") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in part)
+    return tmp_path
+
+
+def test_build_check_portrait_merge(corpus, shared_benchmarks):
+    he = f"humaneval={shared_benchmarks / 'humaneval' / 'HumanEval.jsonl.gz'}"
+    r = _run("index", "build", "corpus", "-o", "ix", "--no-progress", "--num-proc", "2", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    assert "60 documents" in r.stdout
+    for probes in ("3", "all"):
+        r = _run("index", "check", "ix", "-b", he, "--probes", probes, "--report", f"i{probes}.json", cwd=corpus)
+        assert r.returncode == 0, r.stderr
+        r = _run("check", "corpus", "-b", he, "--probes", probes, "--report", f"c{probes}.json", "--no-progress",
+                 cwd=corpus)
+        assert r.returncode == 0, r.stderr
+        assert _comparable(corpus / f"i{probes}.json") == _comparable(corpus / f"c{probes}.json")
+    rep = json.loads((corpus / "iall.json").read_text())
+    assert rep["config"]["action"] == "index-check"
+    assert {i for i in rep["benchmarks"][0]["contaminated_ids"]} == {"HumanEval/3", "HumanEval/10", "HumanEval/20"}
+    cov = {it["id"]: it["coverage"] for it in rep["benchmarks"][0]["items"]}
+    assert cov["HumanEval/10"]["fraction"] == 1.0 and 0 < cov["HumanEval/20"]["fraction"] < 1
+    assert cov["HumanEval/0"] == {"windows_found": 0, "fraction": 0.0, "longest_run": None}
+
+    r = _run("index", "portrait", "ix", "-o", "pub/corpus.dcp", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    r = _run("index", "check", "pub/corpus.dcp", "-b", he, "--report", "p.json", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    p = json.loads((corpus / "p.json").read_text())
+    assert p["config"]["action"] == "portrait-check" and p["index"]["unverified"] is True
+    assert p["index"]["false_positive_rate_per_probe"] <= 1e-6
+    assert set(json.loads((corpus / "c3.json").read_text())["benchmarks"][0]["contaminated_ids"]) <= \
+        set(p["benchmarks"][0]["contaminated_ids"])
+
+    assert _run("index", "build", "corpus/a.jsonl", "-o", "sa", "--no-progress", cwd=corpus).returncode == 0
+    assert _run("index", "build", "corpus/b.jsonl", "-o", "sb", "--no-progress", cwd=corpus).returncode == 0
+    assert _run("index", "merge", "sa", "sb", "-o", "m", cwd=corpus).returncode == 0
+    r = _run("index", "check", "m", "-b", he, "--report", "m.json", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    assert _comparable(corpus / "m.json") == _comparable(corpus / "i3.json")
+    assert _run("index", "build", "corpus/b.jsonl", "-o", "sa", "--append", "--no-progress", cwd=corpus).returncode == 0
+    assert _run("index", "check", "sa", "-b", he, "--report", "s.json", cwd=corpus).returncode == 0
+    assert _comparable(corpus / "s.json") == _comparable(corpus / "i3.json")
+
+
+def test_exit_codes(corpus, shared_benchmarks):
+    he = f"humaneval={shared_benchmarks / 'humaneval' / 'HumanEval.jsonl.gz'}"
+    assert _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus).returncode == 0
+    r = _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus)
+    assert r.returncode == 2 and "not empty" in r.stderr
+    r = _run("index", "check", "ix", "-b", he, "--lowercase", cwd=corpus)
+    assert r.returncode == 1 and "another normalizer" in r.stderr
+    keys = corpus / "ix" / "keys.u64"
+    keys.write_bytes(keys.read_bytes()[:-1])
+    r = _run("index", "check", "ix", "-b", he, cwd=corpus)
+    assert r.returncode == 1 and "truncated" in r.stderr
+    r = _run("index", "check", "corpus/a.jsonl", "-b", he, cwd=corpus)
+    assert r.returncode == 1 and "not a decontam portrait" in r.stderr
+    assert _run("index", "frobnicate", cwd=corpus).returncode == 2

@@ -1,0 +1,304 @@
+"""Corpus index: the minimizer guarantee, index check == check == brute force, merge/add, portrait, file safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from decontam import check
+from decontam.benchmarks import Benchmark, Item
+from decontam.config import NormalizeConfig, SampleConfig
+from decontam.errors import IndexMismatchError
+from decontam.index import KGRAM, W, WINDOW, CorpusIndex, Portrait, _order, gram_keys, minimizers, stored_keys
+from decontam.normalize import normalize
+from decontam.sample import sample_item
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+# Small alphabets make repeats (ties, shared grams, many candidate positions) common.
+_TEXT = st.text(alphabet=st.sampled_from(list("ab c\n,.xyzé日")), min_size=0, max_size=300)
+
+
+def _comparable(report):
+    d = json.loads(json.dumps(report.data))
+    d.pop("index", None)
+    d["config"].pop("action")
+    for b in d["benchmarks"]:
+        for it in b["items"]:
+            it.pop("coverage", None)
+    return d
+
+
+def _oracle(bench, docs, sample=SampleConfig()):
+    """Items with a probe that is a substring of a normalized document."""
+    norm_docs = [normalize(d) for d in docs]
+    out = []
+    for it in bench.items:
+        p = sample_item(bench.name, it.id, it.question, sample)
+        if any(probe in nd for probe in p.probes for nd in norm_docs):
+            out.append(it.id)
+    return out
+
+
+def _write_jsonl(path: Path, docs, ids=True):
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, d in enumerate(docs):
+            row = {"text": d}
+            if ids and i % 3:
+                row["id"] = f"doc-{i}" if i % 2 else i
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+# ------------------------------------------------------------------------------------ the minimizer guarantee
+
+
+@SETTINGS
+@given(st.one_of(st.lists(st.text(alphabet=st.sampled_from(list("ab")), max_size=400), min_size=1, max_size=4),
+                 st.lists(st.text(alphabet=st.sampled_from(list("abcdefghij日")), max_size=300), min_size=1,
+                          max_size=6)))
+def test_every_window_keeps_its_minimum_key(docs):
+    """Every 50-byte window inside a document holds a stored position of its minimum gram's key: a probe's
+    lookup key is always in the table, at a position inside the probe (the no-false-negative property),
+    even on runs like 'aaaa' where thinning drops most of the tied positions."""
+    raw = [d.encode() for d in docs]
+    data = b"".join(raw)
+    offsets = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raw], out=offsets[1:])
+    keys, pos = minimizers(data, offsets)
+    stored = set(zip(keys.tolist(), pos.tolist()))
+    padded = np.frombuffer(data + b"\0" * 64, dtype=np.uint8)
+    for d in range(len(raw)):
+        ds, de = int(offsets[d]), int(offsets[d + 1])
+        for s in range(ds, de - WINDOW + 1):
+            gk = gram_keys(padded, s, s + W)
+            order = _order(gk)
+            v = stored_keys(gk[int(np.argmin(order))])
+            assert any((int(v), p) in stored for p in range(s, s + W)), (d, s)
+    # nothing is selected from a window that crosses documents or from a document shorter than a window
+    for p in pos.tolist():
+        d = int(np.searchsorted(offsets, p, side="right")) - 1
+        assert p + KGRAM <= offsets[d + 1] and offsets[d + 1] - offsets[d] >= WINDOW
+
+
+def test_density_is_about_two_in_w_plus_one():
+    rng = np.random.default_rng(0)
+    data = bytes(rng.integers(97, 123, 200_000, dtype=np.uint8))
+    keys, _ = minimizers(data, np.array([0, len(data)]))
+    assert abs(len(keys) / len(data) - 2 / (W + 1)) < 0.01
+
+
+# --------------------------------------------------------------------------- index check == check == oracle
+
+
+_QUESTIONS = [
+    "Write a function that returns the sum of two integers given as arguments, please.",
+    "Given a list of numbers, return True if any two are closer than the threshold value.",
+    "Short one?",
+    "Héllo wörld — a question with accents and 日本語 characters that is long enough to probe well.",
+    "",
+    "Return the number of vowels in the given string, counting y only at the end of the word.",
+]
+
+
+@SETTINGS
+@given(st.lists(_TEXT, min_size=0, max_size=8),
+       st.lists(st.tuples(st.integers(0, len(_QUESTIONS) - 1), st.integers(0, 120), st.integers(0, 120),
+                          st.integers(0, 7)), max_size=6),
+       st.sampled_from(["3", "all"]), st.integers(0, 3))
+def test_index_check_equals_check_and_oracle(tmp_path_factory, noise, leaks, probes, seed):
+    docs = list(noise) or ["x"]
+    for qi, a, b, at in leaks:  # plant pieces of questions (whole or partial) inside documents
+        q = _QUESTIONS[qi]
+        a, b = min(a, b, len(q)), min(max(a, b), len(q))
+        docs[at % len(docs)] += " " + q[a:b].upper() if at == 7 else " " + q[a:b] + " "
+    tmp = tmp_path_factory.mktemp("ix")
+    bench = Benchmark.from_items("t", [Item(i, q) for i, q in enumerate(_QUESTIONS)])
+    half = len(docs) // 2
+    files = [_write_jsonl(tmp / "a.jsonl", docs[:half]), _write_jsonl(tmp / "b.jsonl", docs[half:])]
+    ix = CorpusIndex.build(files, tmp / "ix", progress=False)
+    got = ix.check([bench], probes=probes, seed=seed)
+    want = check(files, [bench], probes=probes, seed=seed, progress=False)
+    assert _comparable(got) == _comparable(want)
+    sample = SampleConfig(mode="all") if probes == "all" else SampleConfig(seed=seed)
+    assert got.contaminated_ids("t") == _oracle(bench, docs, sample)
+    idx = got.data["index"]
+    assert idx["confirmed"] + idx["rejected"] == idx["bloom_hits"] and idx["verified"] is True
+    # merge(build(a), build(b)) answers like build(a + b); so does add()
+    a = CorpusIndex.build(files[:1], tmp / "ia", progress=False)
+    b = CorpusIndex.build(files[1:], tmp / "ib", progress=False)
+    merged = CorpusIndex.merge([a, b], tmp / "iab")
+    assert _comparable(merged.check([bench], probes=probes, seed=seed)) == _comparable(want)
+    assert merged.fingerprint == ix.fingerprint == want.data["corpus"]["fingerprint"]
+    grown = a.add(files[1:])
+    assert _comparable(grown.check([bench], probes=probes, seed=seed)) == _comparable(want)
+    # the portrait never misses an item the exact check finds
+    ix.export_portrait(tmp / "p.dcp")
+    loose = Portrait.load(tmp / "p.dcp").check([bench], probes=probes, seed=seed)
+    assert set(want.contaminated_ids("t")) <= set(loose.contaminated_ids("t"))
+    assert loose.data["index"]["unverified"] is True
+
+
+def test_coverage_fraction_and_longest_run(tmp_path):
+    q = "abcdefghij" * 3 + "klmnopqrstuvwxyz0123456789" * 2 + "ABCDEFGHIJ" * 3
+    nq = normalize(q)
+    present = nq[10:95]  # windows starting at 10..45 are in the corpus
+    f = _write_jsonl(tmp_path / "c.jsonl", ["noise " + present + " noise", "other text"])
+    bench = Benchmark.from_items("t", [Item(0, q)])
+    ix = CorpusIndex.build([f], tmp_path / "ix", progress=False)
+    item = ix.check([bench], probes="all").data["benchmarks"][0]["items"][0]
+    n_windows = len(nq) - 50 + 1
+    assert item["coverage"]["windows_found"] == 95 - 50 - 10 + 1
+    assert item["coverage"]["fraction"] == round((95 - 50 - 10 + 1) / n_windows, 6)
+    assert item["coverage"]["longest_run"] == [10, 95]
+
+
+def test_short_probe_length_answered_exactly_by_scan(tmp_path):
+    docs = ["zz Given a list of numbers zz", "nothing here", "x" * 100]
+    f = _write_jsonl(tmp_path / "c.jsonl", docs)
+    bench = Benchmark.from_items("t", [Item(i, q) for i, q in enumerate(_QUESTIONS)])
+    ix = CorpusIndex.build([f], tmp_path / "ix", progress=False)
+    got = ix.check([bench], probe_length=12, probes="all")
+    want = check([f], [bench], probe_length=12, probes="all", progress=False)
+    assert _comparable(got) == _comparable(want)
+    assert got.contaminated_ids("t") == [1] and got.data["index"]["n_probes_scanned"] > 0
+
+
+def test_in_memory_corpora_match_check(tmp_path):
+    q = _QUESTIONS[0]
+    rows = [{"text": "a " + q, "id": "x1"}, {"text": "b"}, {"text": q.lower(), "id": 7}]
+    bench = Benchmark.from_items("t", [Item(0, q)])
+    for corpus in (rows, [r["text"] for r in rows], pa.table({"text": [r["text"] for r in rows]})):
+        name = type(corpus).__name__ + str(len(list(tmp_path.iterdir())))
+        ix = CorpusIndex.build(corpus, tmp_path / name, progress=False)
+        assert _comparable(ix.check([bench])) == _comparable(check(corpus, [bench], progress=False))
+
+
+def test_lowercase_index_and_mismatch(tmp_path):
+    q = _QUESTIONS[1]
+    f = _write_jsonl(tmp_path / "c.jsonl", ["X " + q.upper()])
+    bench = Benchmark.from_items("t", [Item(0, q)])
+    ix = CorpusIndex.build([f], tmp_path / "ix", lowercase=True, progress=False)
+    assert ix.check([bench], lowercase=True).contaminated_ids("t") == [0]
+    with pytest.raises(IndexMismatchError, match="lowercase=True"):
+        ix.check([bench])
+    with pytest.raises(IndexMismatchError, match="another normalizer"):
+        CorpusIndex.load(tmp_path / "ix", NormalizeConfig())
+    a = CorpusIndex.build([f], tmp_path / "plain", progress=False)
+    with pytest.raises(IndexMismatchError, match="another normalizer"):
+        CorpusIndex.merge([ix, a], tmp_path / "m")
+
+
+# ------------------------------------------------------------------------------------------ file safety
+
+
+@pytest.fixture()
+def built(tmp_path):
+    f = _write_jsonl(tmp_path / "c.jsonl", ["some text " + _QUESTIONS[0]] * 20 + [_QUESTIONS[3]])
+    CorpusIndex.build([f], tmp_path / "ix", progress=False)
+    return tmp_path / "ix"
+
+
+@pytest.mark.parametrize("name", ["keys.u64", "text.zst", "portrait.dcp", "docs.arrow", "raw.zst"])
+def test_flipped_byte_is_detected(built, name):
+    p = built / name
+    blob = bytearray(p.read_bytes())
+    blob[len(blob) // 2] ^= 0x40
+    p.write_bytes(bytes(blob))
+    with pytest.raises(IndexMismatchError, match="corrupted"):
+        CorpusIndex.load(built)
+
+
+@pytest.mark.parametrize("name", ["keys.u64", "pos.u4", "text.zst", "portrait.dcp"])
+def test_truncated_file_is_detected(built, name):
+    p = built / name
+    p.write_bytes(p.read_bytes()[:-3])
+    with pytest.raises(IndexMismatchError, match="truncated"):
+        CorpusIndex.load(built, verify=False)
+
+
+def test_newer_version_and_missing_manifest(built):
+    m = json.loads((built / "manifest.json").read_text())
+    m["format_version"] = 99
+    (built / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="newer"):
+        CorpusIndex.load(built)
+    (built / "manifest.json").unlink()  # what an interrupted build looks like
+    with pytest.raises(IndexMismatchError, match="did not finish"):
+        CorpusIndex.load(built)
+
+
+def test_edited_manifest_is_detected(built):
+    m = json.loads((built / "manifest.json").read_text())
+    m["normalize"]["lowercase"] = True  # would silently change every answer
+    (built / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="checksum"):
+        CorpusIndex.load(built)
+
+
+def test_portrait_file_errors(built, tmp_path):
+    ix = CorpusIndex.load(built)
+    p = ix.export_portrait(tmp_path / "p.dcp")
+    blob = p.read_bytes()
+    (tmp_path / "trunc.dcp").write_bytes(blob[:-1])
+    with pytest.raises(IndexMismatchError, match="truncated"):
+        Portrait.load(tmp_path / "trunc.dcp")
+    (tmp_path / "bad.dcp").write_bytes(b"NOTMAGIC" + blob[8:])
+    with pytest.raises(IndexMismatchError, match="not a decontam portrait"):
+        Portrait.load(tmp_path / "bad.dcp")
+    newer = bytearray(blob)
+    newer[16:20] = (7).to_bytes(4, "little")
+    (tmp_path / "new.dcp").write_bytes(bytes(newer))
+    with pytest.raises(IndexMismatchError, match="newer"):
+        Portrait.load(tmp_path / "new.dcp")
+    with pytest.raises(IndexMismatchError, match="another normalizer"):
+        Portrait.load(p, NormalizeConfig(nfkc=True))
+
+
+def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
+    import decontam.index as index_mod
+
+    f = _write_jsonl(tmp_path / "c.jsonl", ["a" * 100])
+
+    def boom(*a, **k):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(index_mod, "_write_index", boom)
+    with pytest.raises(RuntimeError):
+        CorpusIndex.build([f], tmp_path / "ix", progress=False)
+    assert not (tmp_path / "ix").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["c.jsonl"]
+
+
+def test_output_must_be_new(built):
+    from decontam.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not empty"):
+        CorpusIndex.build([built.parent / "c.jsonl"], built, progress=False)
+    shutil.rmtree(built)
+
+
+def test_index_and_portrait_reports_match_the_schema(built, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from decontam.report import report_schema
+
+    ix = CorpusIndex.load(built)
+    bench = Benchmark.from_items("t", [Item(i, q) for i, q in enumerate(_QUESTIONS)])
+    pt = Portrait.load(ix.export_portrait(tmp_path / "p.dcp"))
+    for probes in ("3", "all"):
+        exact, loose = ix.check([bench], probes=probes), pt.check([bench], probes=probes)
+        for rep in (exact, loose):
+            jsonschema.validate(rep.data, report_schema())
+        assert exact.contaminated_ids("t") == [0, 3]
+        # the portrait cannot test "Short one?" (shorter than a window): reported positive, marked undecided
+        assert loose.contaminated_ids("t") == [0, 2, 3]
+        short = loose.benchmark("t")["items"][2]["matches"][0]
+        assert short["undecided"] is True and short["doc_id"] == "<portrait>"
