@@ -887,7 +887,9 @@ def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output
     # The digest covers the text in row order, as for files.
     text_col = ds.data.column(cfg.text_field) if ds._indices is None else ds.with_format("arrow")[:][cfg.text_field]
     for chunk in text_col.chunks:
-        if chunk.null_count:
+        if chunk.null_count:  # rejected (null) rows are not part of the checked text, as for files
+            chunk = chunk.filter(chunk.is_valid())
+        if len(chunk) == 0:
             continue
         data, offsets = text_buffers(chunk)
         result.text_digest.update(data[int(offsets[0]) : int(offsets[-1])])

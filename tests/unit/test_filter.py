@@ -411,3 +411,15 @@ def test_empty_corpus_file_is_an_error(tmp_path):
     with pytest.raises(InputError, match="empty") as err:
         check([tmp_path / "empty.jsonl"], [b], progress=False)
     assert "empty.jsonl" in str(err.value)
+
+
+def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_container():
+    """A rejected (null) row is not part of the checked text: a Dataset, a Table and a list agree."""
+    datasets = pytest.importorskip("datasets")
+    bench = Benchmark.from_items("d", [(1, "Write a function that returns the sum of two integers given as arguments.")])
+    rows = [{"text": "a"}, {"text": None}, {"text": "b"}]
+    via_ds = check(datasets.Dataset.from_list(rows), [bench], progress=False, on_error="skip").to_dict()
+    via_table = check(pa.table({"text": ["a", None, "b"]}), [bench], progress=False, on_error="skip").to_dict()
+    valid_only = check([{"text": "a"}, {"text": "b"}], [bench], progress=False).to_dict()
+    assert via_ds["corpus"]["n_rejected"] == via_table["corpus"]["n_rejected"] == 1
+    assert via_ds["corpus"]["fingerprint"] == via_table["corpus"]["fingerprint"] == valid_only["corpus"]["fingerprint"]
