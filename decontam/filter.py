@@ -174,7 +174,6 @@ class SourceResult:
     length_digest: Any = field(default_factory=hashlib.sha256)
     rows: list[RowMatch] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    keep: list[np.ndarray] = field(default_factory=list)
 
     def digests(self) -> bytes:
         return self.text_digest.digest() + self.length_digest.digest()

@@ -52,6 +52,7 @@ from .bloom import BloomFilter
 from .config import DecontamConfig, NormalizeConfig
 from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
 from .errors import ConfigError, IndexMismatchError
+from .filter import account_batch
 from .match import Matcher, ProbeGroup
 from .normalize import normalize_many
 from .report import Report
@@ -499,13 +500,14 @@ class _Source:
     label: str
     n_documents: int = 0
     n_characters: int = 0
-    text_sha: Any = field(default_factory=hashlib.sha256)
-    length_sha: Any = field(default_factory=hashlib.sha256)
+    # Named as in filter.SourceResult: filter.account_batch fills both, so the fingerprint has one definition.
+    text_digest: Any = field(default_factory=hashlib.sha256)
+    length_digest: Any = field(default_factory=hashlib.sha256)
     rejected: list[Rejected] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.label, "n_documents": self.n_documents, "n_characters": self.n_characters,
-                "text_sha256": self.text_sha.hexdigest(), "lengths_sha256": self.length_sha.hexdigest(),
+                "text_sha256": self.text_digest.hexdigest(), "lengths_sha256": self.length_digest.hexdigest(),
                 "rejected": [r.to_dict() for r in self.rejected]}
 
 
@@ -573,12 +575,10 @@ class _PartBuilder:
         return s
 
     def add_batch(self, batch: Batch, src: _Source) -> None:
+        account_batch(batch, src)
+        src.n_documents += len(batch)
         data, offsets = text_buffers(batch.texts)
         base, end = int(offsets[0]), int(offsets[-1])
-        src.text_sha.update(data[base:end])
-        src.length_sha.update(np.diff(offsets).astype("<i8").tobytes())
-        src.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
-        src.n_documents += len(batch)
         normalized, noffs = normalize_many(data[base:end], offsets - base, self.config.normalize)
         at = self.text.total + self.text.pending_size
         raw_at = self.raw.total + self.raw.pending_size
