@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from . import __version__
+from .atomic import default_mode
 from .bloom import BloomFilter
 from .config import DecontamConfig, NormalizeConfig
 from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
@@ -768,7 +769,9 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
 
 def _staging(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    stage.chmod(default_mode(directory=True))  # mkdtemp's 0700 would make the published index private
+    return stage
 
 
 def _commit(stage: Path, dest: Path, replace: bool = False) -> None:
@@ -983,6 +986,7 @@ class CorpusIndex:
         dest = Path(output)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+        os.fchmod(fd, default_mode())
         os.close(fd)
         try:
             shutil.copyfile(self.path / _PORTRAIT_FILE, tmp)
