@@ -5,21 +5,25 @@ UTF-8 is self-synchronizing), so the corpus is scanned as bytes with numpy.
 
 How it stays fast and exact:
 
-1. **Keys.** Every probe of ``K`` (16) or more bytes gets one *key*: a 16-byte piece of it, chosen to be rare
-   among all probes (in ``all`` mode the fewest keys that cover every window: a point-stabbing of the
-   windows). A probe occurs in a document only if its key does, at the same alignment, so scanning for keys
-   loses nothing.
-2. **Scan.** For every byte position of a normalized batch, a 64-bit multiplicative hash of the 16 bytes
-   starting there is computed with two unaligned ``uint64`` views of the buffer (no per-character Python),
-   then tested against a bitmap of key hashes (one gather); the few survivors are looked up exactly in the
-   sorted key hashes. Cost per corpus byte is a handful of vector operations, independent of the number of
-   probes.
-3. **Verify.** Each surviving (position, key) is extended left and right by comparing bytes, inside the
+1. **Strided keys.** A window (probe) of ``w`` bytes is found by looking at only every ``s``-th byte
+   position of the corpus, with ``k``-byte *keys*, where ``k + s - 1 <= w``: whichever byte the probe starts
+   at, the positions of the probe that fall on the stride cover every residue modulo ``s``, so the probe is
+   keyed at ``s`` positions, one per residue, each taking a key that lies wholly inside the probe. Then some
+   key of every occurrence falls on a scanned position, at a known alignment. Probes of 31 bytes or more
+   (every sampled 50-character probe) use 16-byte keys every 16 bytes; shorter ones (whole short questions)
+   use 8/4/2/1-byte keys every 8/4/2/1 bytes. The corpus side then hashes one position in 16 rather than
+   all of them.
+2. **Choice of keys.** For each residue a probe takes its rarest gram among its questions' grams (usually
+   rare in the corpus too, so fewer candidates); in ``all`` mode, where every window of a question is a
+   probe, a question is keyed at the positions of every other block of ``s`` bytes, which serves all of its
+   windows with half its positions.
+3. **Scan.** At each scanned position the key's 64-bit multiplicative hash is computed from strided uint64
+   views of the buffer (no per-character Python) and tested against a bitmap of key hashes; the few
+   survivors are looked up exactly in the sorted key hashes.
+4. **Verify.** Each surviving (position, key) is extended left and right by comparing bytes (a vectorized
+   first pass over up to 64 bytes each way drops the pairs whose common run cannot hold a probe), inside the
    document's bounds; a probe is reported only if it lies wholly inside that verified common run. Hash
    collisions are thereby rejected, so the result is exact: no false negative, no false positive.
-
-Probes shorter than ``K`` bytes (questions that normalize to under 16 bytes, used whole) are scanned by exact
-length, one pass per distinct length.
 """
 
 from __future__ import annotations
@@ -30,13 +34,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes"]
+__all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "plan_keys"]
 
-KEY_BYTES = 16
+KEY_BYTES = 16  # the longest key; probes of 31 bytes or more are keyed with it
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _PAD = b"\0" * (KEY_BYTES + 8)
-_CHUNK = 1 << 17  # positions hashed per vector step: keeps temporaries in cache
+_CHUNK = 1 << 16  # scanned positions per vector step: keeps temporaries in cache
+_REACH = 64  # bytes compared each way by the vectorized first check of a candidate
+_FRONT = 8  # zero bytes before the data, so that the 8 bytes before any position can be read as one word
 
 
 def _words(buf: np.ndarray) -> np.ndarray:
@@ -52,31 +58,53 @@ def _masks(length: int) -> tuple[np.uint64, np.uint64]:
     return m0, m1
 
 
-def gram_hashes(padded: np.ndarray, start: int, stop: int, length: int = KEY_BYTES) -> np.ndarray:
-    """Hash the ``length``-byte grams (``length <= 16``) starting at positions ``start..stop-1``.
+def gram_hashes(padded: np.ndarray, start: int, stop: int, length: int = KEY_BYTES, step: int = 1) -> np.ndarray:
+    """Hash the ``length``-byte grams (``length <= 16``) starting at positions ``start, start+step, ... < stop``.
 
     Args:
         padded: ``uint8`` buffer with at least 24 bytes of zero padding after the data.
         start: First position.
-        stop: One past the last position.
+        stop: Bound on the positions (exclusive).
         length: Gram length in bytes, 1..16.
+        step: Distance between hashed positions.
 
     Returns:
-        ``uint64`` hashes; equal grams give equal hashes.
+        ``uint64`` hashes; equal grams give equal hashes, whatever their position and step.
     """
-    words = _words(padded)
-    a = words[start:stop]
+    m = max(0, -(-(stop - start) // step))
+    if step == length and length in (4, 8):  # contiguous words: SIMD-friendly, no mask needed
+        words = np.ndarray(shape=(m,), dtype=f"<u{length}", buffer=padded, offset=start)
+        return (words if length == 8 else words.astype(np.uint64)) * _C1
+    if step == length == KEY_BYTES:
+        pairs = np.ndarray(shape=(m, 2), dtype="<u8", buffer=padded, offset=start)
+        out = pairs[:, 0] * _C1
+        out += pairs[:, 1] * _C2
+        return out
+    a = np.ndarray(shape=(m,), dtype="<u8", buffer=padded, offset=start, strides=(step,))
     if length <= 8:
         if length < 8:
             a = a & _masks(length)[0]
         return a * _C1
-    b = words[start + 8 : stop + 8]
+    b = np.ndarray(shape=(m,), dtype="<u8", buffer=padded, offset=start + 8, strides=(step,))
     if length < KEY_BYTES:
         b = b & _masks(length)[1]
     out = a * _C1
     out += b * _C2
     return out
 
+
+def plan_keys(width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Key length ``k`` and stride ``s`` for windows of the given byte widths (``k + s - 1 <= width``).
+
+    Example:
+        >>> k, s = plan_keys(np.array([50, 20, 9, 4, 2, 1]))
+        >>> k.tolist(), s.tolist()
+        ([16, 8, 4, 2, 1, 1], [16, 8, 4, 2, 2, 1])
+    """
+    w = np.asarray(width)
+    k = np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1)
+    s = np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1)
+    return k.astype(np.int64), s.astype(np.int64)
 
 @dataclass
 class ProbeGroup:
@@ -124,17 +152,20 @@ class MatchSet:
         return sorted({d for d, _ in self.windows})
 
 
+
 _BITS2 = 20
+_THREE = np.uint64(3)
+_SEVEN = np.uint64(7)
 _SHIFT2 = np.uint64(12)
 _MASK2 = np.uint64((1 << _BITS2) - 1)
-_CLASSES = (16, 8, 4, 2, 1)  # key lengths: a window of w bytes is keyed by its class max{c <= w}
 
 
 @dataclass
 class _KeyTable:
-    """Keys of one length: sorted hashes, their (group, position), and a bitmap prefilter."""
+    """Keys of one length scanned at one stride: sorted hashes, their (group, position), bitmap prefilters."""
 
     length: int
+    stride: int
     hashes: np.ndarray
     groups: np.ndarray
     positions: np.ndarray
@@ -143,30 +174,53 @@ class _KeyTable:
     bitmap2: np.ndarray
 
     @classmethod
-    def build(cls, length: int, hashes: list[np.ndarray], groups: list[np.ndarray],
-              positions: list[np.ndarray]) -> _KeyTable:
-        h = np.concatenate(hashes)
-        order = np.argsort(h, kind="stable")
-        # A bitmap of at most 2**22 bytes stays in cache (measured: 3 ns/position at 2**22, 10 ns at 2**23).
-        bits = int(min(22, max(12, int(np.ceil(np.log2(max(1, len(h)) * 64))))))
+    def build(cls, length: int, stride: int, hashes: np.ndarray, groups: np.ndarray,
+              positions: np.ndarray) -> _KeyTable:
+        order = np.argsort(hashes, kind="stable")
+        # About 32 bits per key, at most 2**24 bits (2 MB, about the L2 cache: measured 6 ns a lookup, 8 MB of
+        # bytes took 18 ns).
+        bits = int(min(24, max(10, int(np.ceil(np.log2(max(1, len(hashes)) * 32))))))
         shift = np.uint64(64 - bits)
-        bitmap = np.zeros(1 << bits, dtype=bool)
-        bitmap[(h >> shift).view(np.int64)] = True
-        # Second stage, on the ~1% of positions that pass the first: other bits of the hash.
+        idx = (hashes >> shift).view(np.int64)
+        bitmap = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        np.bitwise_or.at(bitmap, idx >> 3, (np.uint8(1) << (idx & 7).astype(np.uint8)))
+        # Second stage, on the few positions that pass the first: other bits of the hash.
         bitmap2 = np.zeros(1 << _BITS2, dtype=bool)
-        bitmap2[((h >> _SHIFT2) & _MASK2).view(np.int64)] = True
-        return cls(length, h[order], np.concatenate(groups)[order], np.concatenate(positions)[order],
-                   bitmap, shift, bitmap2)
+        bitmap2[((hashes >> _SHIFT2) & _MASK2).view(np.int64)] = True
+        return cls(length, stride, hashes[order], groups[order], positions[order], bitmap, shift, bitmap2)
 
-    def lookup(self, h: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact lookup of candidate hashes ``h[cand]``: returns (candidate positions, first key index)."""
-        hv = h[cand]
+    def candidates(self, padded: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (multiples of the stride) of ``padded[:n]`` whose gram passes the bitmap, and hashes."""
+        last = n - self.length  # last position a key fits at
+        if last < 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        s = self.stride
+        pos_parts: list[np.ndarray] = []
+        hash_parts: list[np.ndarray] = []
+        span = _CHUNK * s
+        for start in range(0, last + 1, span):
+            h = gram_hashes(padded, start, min(last + 1, start + span), self.length, s)
+            idx = h >> self.shift
+            cand = np.flatnonzero((self.bitmap[(idx >> _THREE).view(np.int64)] >> (idx & _SEVEN).astype(np.uint8))
+                                  & np.uint8(1))
+            if cand.size:
+                pos_parts.append(cand * s + start)
+                hash_parts.append(h[cand])
+        if not pos_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        return np.concatenate(pos_parts), np.concatenate(hash_parts)
+
+    def lookup(self, pos: np.ndarray, hv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact lookup: every (position, key index) pair whose key hash equals the position's hash."""
         keep = self.bitmap2[((hv >> _SHIFT2) & _MASK2).view(np.int64)]
-        cand, hv = cand[keep], hv[keep]
+        pos, hv = pos[keep], hv[keep]
         first = np.searchsorted(self.hashes, hv, side="left")
-        np.minimum(first, len(self.hashes) - 1, out=first)
-        hit = self.hashes[first] == hv
-        return cand[hit], first[hit]
+        count = np.searchsorted(self.hashes, hv, side="right") - first
+        if not count.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        pair = np.repeat(np.arange(len(pos)), count)  # one row per (position, key with that hash)
+        step = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
+        return pos[pair], first[pair] + step
 
 
 class Matcher:
@@ -175,7 +229,7 @@ class Matcher:
     Args:
         groups: One :class:`ProbeGroup` per item (the group index is the item's position here).
         exhaustive: True when the groups hold every window of their question (``all`` mode): keys are then
-            chosen to cover all windows with as few keys as possible.
+            laid out to serve all windows with few keys, rather than chosen per window.
 
     Example:
         >>> from decontam.sample import sample_item
@@ -193,9 +247,11 @@ class Matcher:
         self.exhaustive = exhaustive
         # All questions end to end, so that every gram of every question is hashed in one vector pass.
         lengths = np.array([len(g.question) for g in self.groups], dtype=np.int64)
-        bases = np.zeros(len(self.groups) + 1, dtype=np.int64)
+        self._bases = bases = np.zeros(len(self.groups) + 1, dtype=np.int64)
         np.cumsum(lengths, out=bases[1:])
-        qbuf = np.frombuffer(b"".join(g.question for g in self.groups) + _PAD, dtype=np.uint8)
+        self._qfull = np.frombuffer(b"\0" * _FRONT + b"".join(g.question for g in self.groups) + _PAD,
+                                    dtype=np.uint8)
+        qbuf = self._qfull[_FRONT:]
         counts = np.array([len(g.starts) for g in self.groups], dtype=np.int64)
         win_group = np.repeat(np.arange(len(self.groups), dtype=np.int64), counts)
         if len(win_group):
@@ -203,31 +259,35 @@ class Matcher:
             width = np.concatenate([g.ends for g in self.groups]).astype(np.int64) - lo
         else:
             lo = width = np.zeros(0, dtype=np.int64)
-        classes = np.select([width >= c for c in _CLASSES], _CLASSES, default=0)
+        # The narrowest window of each group: a candidate's common run must be at least that long.
+        self._min_width = np.full(len(self.groups), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(self._min_width, win_group, width)
+        key_len, stride = plan_keys(width)
         self.tables: list[_KeyTable] = []
-        for c in _CLASSES:
-            sel = np.flatnonzero(classes == c)
-            if len(sel) == 0:
-                continue
+        grams: dict[int, np.ndarray] = {}
+        for k, s in sorted({(int(a), int(b)) for a, b in zip(key_len.tolist(), stride.tolist())}, reverse=True):
+            sel = np.flatnonzero((key_len == k) & (stride == s))
             g = win_group[sel]
             alo = bases[g] + lo[sel]  # absolute first and last key start of each window
-            ahi = alo + width[sel] - c
-            hashes = gram_hashes(qbuf, 0, len(qbuf) - 24, c)
-            keys = _stab(alo, ahi) if exhaustive else _rarest(alo, ahi, hashes)
+            ahi = alo + width[sel] - k
+            if k not in grams:
+                grams[k] = gram_hashes(qbuf, 0, len(qbuf) - len(_PAD), k)
+            keys = _choose_keys(alo, ahi, s, grams[k], exhaustive)
             key_group = np.searchsorted(bases, keys, side="right") - 1
-            self.tables.append(_KeyTable.build(c, [hashes[keys]], [key_group], [keys - bases[key_group]]))
-        # Keys shorter than 16 bytes (rare: short questions used whole) share one prefilter on the first two
-        # bytes, so they cost one extra cheap pass in all, not one pass per key length.
-        self._long = [t for t in self.tables if t.length == KEY_BYTES]
-        self._short = [t for t in self.tables if t.length < KEY_BYTES]
-        self._prefix2 = np.zeros(1 << 16, dtype=bool)
-        for t in self._short:
-            for gi, kp in zip(t.groups.tolist(), t.positions.tolist()):
-                key = self.groups[gi].question[kp : kp + t.length]
-                if len(key) == 1:
-                    self._prefix2[key[0] + 256 * np.arange(256)] = True
-                else:
-                    self._prefix2[key[0] | (key[1] << 8)] = True
+            self.tables.append(_KeyTable.build(k, s, grams[k][keys], key_group, keys - bases[key_group]))
+        # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
+        self._direct: dict[int, tuple[np.ndarray, list[_KeyTable]]] = {}
+        for t in self.tables:
+            if t.length > 2:
+                continue
+            table, tabs = self._direct.setdefault(t.stride, (np.zeros(1 << 16, dtype=bool), []))
+            tabs.append(t)
+            at = self._bases[t.groups] + t.positions
+            first = qbuf[at].astype(np.int64)
+            if t.length == 2:
+                table[first | (qbuf[at + 1].astype(np.int64) << 8)] = True
+            else:  # any second byte
+                table[(first[:, None] | (np.arange(256, dtype=np.int64) << 8)[None, :]).ravel()] = True
 
     @property
     def n_keys(self) -> int:
@@ -248,60 +308,56 @@ class Matcher:
         """
         out = matches if matches is not None else MatchSet()
         n = len(data)
-        if n == 0:
+        if n == 0 or not self.tables:
             return out
-        padded = np.frombuffer(data + _PAD, dtype=np.uint8)
+        full = np.frombuffer(b"\0" * _FRONT + data + _PAD, dtype=np.uint8)
         offs = np.asarray(offsets, dtype=np.int64)
-        for t in self._long:
-            last = n - t.length + 1
-            for start in range(0, last, _CHUNK):
-                stop = min(last, start + _CHUNK)
-                h = gram_hashes(padded, start, stop, t.length)
-                cand = np.flatnonzero(t.bitmap[(h >> t.shift).view(np.int64)])
-                if cand.size:
-                    self._hits(t, h, cand, start, data, offs, out)
-        if self._short:
-            pairs = np.ndarray(shape=(n,), dtype="<u2", buffer=padded, strides=(1,))
-            words = _words(padded)
-            for start in range(0, n, _CHUNK):
-                stop = min(n, start + _CHUNK)
-                cand = np.flatnonzero(self._prefix2[pairs[start:stop]])
-                if cand.size == 0:
-                    continue
-                for t in self._short:
-                    w = words[cand + start]
-                    if t.length < 8:
-                        w = w & _masks(t.length)[0]
-                    h = w * _C1
-                    sub = np.flatnonzero(t.bitmap[(h >> t.shift).view(np.int64)])
-                    if sub.size:
-                        self._hits(t, h, sub, 0, data, offs, out, cand + start)
+        padded = full[_FRONT:]
+        for t in self.tables:
+            if t.length > 2:
+                pos, hv = t.candidates(padded, n)
+            else:
+                continue
+            if pos.size:
+                pos, key = t.lookup(pos, hv)
+                if pos.size:
+                    self._confirm(t, pos, key, full, data, offs, out)
+        for stride, (table, tabs) in self._direct.items():
+            # Keys of 1 or 2 bytes: the two bytes at each position index a table directly, no hashing.
+            pairs = np.ndarray(shape=((n - 1) // stride + 1,), dtype="<u2", buffer=padded, strides=(stride,))
+            pos = np.concatenate([np.flatnonzero(table[pairs[c : c + _CHUNK]]) + c
+                                  for c in range(0, len(pairs), _CHUNK)]) * stride
+            for t in tabs:
+                at = pos[pos <= n - t.length]
+                hv = (_words(padded)[at] & _masks(t.length)[0]) * _C1
+                at, key = t.lookup(at, hv)
+                if at.size:
+                    self._confirm(t, at, key, full, data, offs, out)
         return out
 
-    def _hits(
-        self,
-        t: _KeyTable,
-        h: np.ndarray,
-        cand: np.ndarray,
-        start: int,
-        data: bytes,
-        offs: np.ndarray,
-        out: MatchSet,
-        positions: np.ndarray | None = None,
-    ) -> None:
-        """Look candidates up exactly and verify every (position, key) pair that survives."""
-        cand, first = t.lookup(h, cand)
-        if cand.size == 0:
-            return
-        at = (cand + start) if positions is None else positions[cand]
-        docs = np.searchsorted(offs, at, side="right") - 1
-        n_keys = len(t.hashes)
-        for pos, k, doc, ds, de in zip(at.tolist(), first.tolist(), docs.tolist(), offs[docs].tolist(),
-                                       offs[docs + 1].tolist()):
-            hv = t.hashes[k]
-            while k < n_keys and t.hashes[k] == hv:
-                self._verify(data, pos, doc, ds, de, int(t.groups[k]), int(t.positions[k]), out)
-                k += 1
+    def _confirm(self, t: _KeyTable, pos: np.ndarray, key: np.ndarray, full: np.ndarray, data: bytes,
+                 offs: np.ndarray, out: MatchSet) -> None:
+        """Drop the (position, key) pairs whose common run cannot hold a window; verify the others exactly."""
+        gi = t.groups[key]
+        kpos = t.positions[key]
+        qabs = self._bases[gi] + kpos
+        qlen = self._bases[gi + 1] - self._bases[gi]
+        doc = np.searchsorted(offs, pos, side="right") - 1
+        ds, de = offs[doc], offs[doc + 1]
+        right = _run_length(full, pos, self._qfull, qabs, np.minimum(de - pos, qlen - kpos), right=True)
+        left = _run_length(full, pos, self._qfull, qabs, np.minimum(pos - ds, kpos), right=False)
+        keep = (right > 0) & ((left + right >= self._min_width[gi]) | (right >= _REACH) | (left >= _REACH))
+        # The whole question found: one such pair per (document, question) is enough.
+        whole = keep & (left == kpos) & (right == qlen - kpos)
+        if whole.any():
+            w = np.flatnonzero(whole)
+            _, first = np.unique(doc[w] * len(self.groups) + gi[w], return_index=True)
+            keep[w] = False
+            keep[w[first]] = True
+        sel = np.flatnonzero(keep)
+        for p, g, kp, d, a, b in zip(pos[sel].tolist(), gi[sel].tolist(), kpos[sel].tolist(), doc[sel].tolist(),
+                                     ds[sel].tolist(), de[sel].tolist()):
+            self._verify(data, p, d, a, b, g, kp, out)
 
     def _verify(
         self, data: bytes, pos: int, doc: int, ds: int, de: int, gi: int, kpos: int, out: MatchSet
@@ -337,56 +393,73 @@ class Matcher:
             out.doc_runs[key] = (pos - l - ds, pos + r - ds)
 
 
-def _stab(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Fewest points such that every interval ``[lo[i], hi[i]]`` holds one (greedy by right end).
 
-    Intervals come sorted by ``lo``; when ``hi`` is sorted too (windows of one length, in order) each point is
-    found with one binary search, so the loop runs once per key, not once per window.
+
+def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.ndarray, limit: np.ndarray,
+                right: bool) -> np.ndarray:
+    """Length of the common run of ``text`` and ``qbuf`` from ``tpos``/``qpos``, going right (bytes from the
+    positions on) or left (bytes before them), for many pairs at once, 8 bytes per step.
+
+    Both buffers hold ``_FRONT`` zero bytes before their data and at least 8 after it; positions are relative
+    to the data. The run is capped by ``limit`` and by ``_REACH`` (a run of ``_REACH`` means "at least").
     """
-    if len(lo) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not bool(np.all(np.diff(hi) >= 0)) or not bool(np.all(np.diff(lo) >= 0)):
-        order = np.argsort(hi, kind="stable")
-        points: list[int] = []
-        last = -1
-        for s, h in zip(lo[order].tolist(), hi[order].tolist()):
-            if last < s:
-                last = h
-                points.append(h)
-        return np.unique(np.array(points, dtype=np.int64))
-    points = []
-    i, n = 0, len(lo)
-    while i < n:
-        point = int(hi[i])
-        points.append(point)
-        i = int(np.searchsorted(lo, point, side="right"))
-    return np.array(points, dtype=np.int64)
+    out = np.minimum(limit, _REACH)
+    tw = np.ndarray(shape=(len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
+    qw = np.ndarray(shape=(len(qbuf) - 7,), dtype="<u8", buffer=qbuf, strides=(1,))
+    active = np.flatnonzero(out > 0)
+    step = 0
+    while active.size:
+        if right:
+            ti, qi = tpos[active] + (_FRONT + step), qpos[active] + (_FRONT + step)
+        else:
+            ti, qi = tpos[active] + (_FRONT - 8 - step), qpos[active] + (_FRONT - 8 - step)
+        x = tw[np.minimum(ti, len(tw) - 1)] ^ qw[np.minimum(qi, len(qw) - 1)]
+        if not right:
+            x = x.byteswap()  # the byte next to the position first
+        low = x & (~x + np.uint64(1))  # lowest set bit: in the first differing byte
+        first_diff = (np.frexp(low.astype(np.float64))[1] - 1) // 8
+        differs = x != 0
+        run = np.where(differs, step + first_diff, step + 8)
+        done = differs | (run >= out[active])
+        out[active[done]] = np.minimum(run[done], out[active[done]])
+        active = active[~done]
+        step += 8
+    return out
 
 
-def _rarest(lo: np.ndarray, hi: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-    """In each window ``[lo, hi]`` (absolute key starts), the position of the gram found least often among
-    all windows' grams: rare among the probes, hence usually rare in the corpus, so fewer candidates."""
-    span = int((hi - lo).max()) + 1
-    idx = lo[:, None] + np.arange(span, dtype=np.int64)[None, :]
-    valid = idx <= hi[:, None]
-    idx = np.where(valid, idx, lo[:, None])
-    mark = np.zeros(len(hashes), dtype=bool)
-    mark[idx[valid]] = True
-    covered = np.flatnonzero(mark)
-    # Frequency of each covered position's gram, by one sort (numpy's hash-based unique is slower here).
-    h = hashes[covered]
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    run_start = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
-    run_len = np.diff(np.append(run_start, len(hs)))
-    freq = np.empty(len(hs), dtype=np.int64)
-    freq[order] = np.repeat(run_len, run_len)
-    pos_cost = np.zeros(len(hashes), dtype=np.int64)
-    pos_cost[covered] = freq
-    cost = pos_cost[idx]
-    cost[~valid] = np.iinfo(np.int64).max
-    best = idx[np.arange(len(lo)), np.argmin(cost, axis=1)]
-    return np.unique(best)
+def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, hashes: np.ndarray, exhaustive: bool) -> np.ndarray:
+    """Key positions such that every window ``[lo, hi]`` (absolute key starts, ``hi - lo + 1 >= stride``)
+    holds a key at every residue modulo ``stride``.
+
+    Windows at least twice the stride wide are served, in ``all`` mode, by every position of the even blocks of
+    ``stride`` bytes they cover (among any ``2 * stride`` consecutive positions, each residue occurs twice, in
+    consecutive blocks, one of them even). Otherwise each window takes, for each residue, its gram seen least
+    often among the grams the windows cover.
+    """
+    chosen = np.zeros(len(hashes), dtype=bool)
+    if exhaustive:
+        wide = hi - lo + 1 >= 2 * stride
+        if wide.any():
+            n = len(hashes) + 1
+            depth = np.bincount(lo[wide], minlength=n)[:n] - np.bincount(hi[wide] + 1, minlength=n)[:n]
+            covered = np.cumsum(depth[:-1]) > 0
+            chosen |= covered & ((np.arange(len(hashes)) // stride) % 2 == 0)
+        lo, hi = lo[~wide], hi[~wide]
+    if len(lo):
+        span = int((hi - lo).max()) + 1
+        width = -(-span // stride) * stride
+        idx = lo[:, None] + np.arange(width, dtype=np.int64)[None, :]
+        valid = idx <= hi[:, None]
+        idx = np.where(valid, idx, lo[:, None])
+        # How often each gram occurs among the covered positions (bucketed by 20 hash bits: a heuristic only).
+        seen = np.zeros(len(hashes), dtype=bool)
+        seen[idx] = True
+        bucket = (hashes >> np.uint64(44)).view(np.int64)
+        freq = np.bincount(bucket[seen], minlength=1 << 20)
+        cost = np.where(valid, freq[bucket[idx]], np.iinfo(np.int64).max)
+        best = np.argmin(cost.reshape(len(lo), width // stride, stride), axis=1)  # per residue: which block
+        chosen[(lo[:, None] + best * stride + np.arange(stride)[None, :]).ravel()] = True
+    return np.flatnonzero(chosen)
 
 
 def _common_prefix(a: bytes, i: int, b: bytes, j: int, limit: int) -> int:
