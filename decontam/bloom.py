@@ -47,6 +47,7 @@ _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _PARTITION_BITS = 1 << 18  # target bits per partition: keeps a partition's working set in cache
 _CHUNK = 1 << 16
 _GROUP_BITS = 1 << 22  # bits of the partitions updated together by add()
+_PARTITION_BY = ("mix", "key")
 
 
 def optimal_parameters(n: int, fp: float) -> tuple[int, int]:
@@ -105,6 +106,10 @@ class BloomFilter:
         bits: ``uint8`` array, ``n_partitions * stride`` bytes, little-endian bit order; may be a read-only
             memory map.
         n_keys: Keys added (as counted by the caller; an estimate after :meth:`union`).
+        partition_by: ``"mix"``: the partition comes from a mix of the key (any keys); ``"key"``: from the
+            key's own top 32 bits, for keys that are already uniform (hashes). Then keys sorted by value are
+            grouped by partition as they come, and :meth:`add` skips grouping them (about 0.5 s of 1.1 s for
+            6.8 M keys).
     """
 
     n_partitions: int
@@ -113,17 +118,27 @@ class BloomFilter:
     seed: int
     bits: np.ndarray
     n_keys: int = 0
+    partition_by: str = "mix"
 
     # -- construction ---------------------------------------------------------------------------------
 
     @classmethod
-    def for_capacity(cls, n: int, fp: float = 1e-6, seed: int = 0) -> BloomFilter:
-        """An empty filter sized for ``n`` distinct keys at false-positive rate ``fp``."""
+    def for_capacity(cls, n: int, fp: float = 1e-6, seed: int = 0, partition_by: str = "mix") -> BloomFilter:
+        """An empty filter sized for ``n`` distinct keys at false-positive rate ``fp``.
+
+        Args:
+            n: Distinct keys the filter will hold.
+            fp: Target false-positive rate per lookup.
+            seed: Hash seed.
+            partition_by: ``"mix"`` (any keys) or ``"key"`` (uniform keys only: see the class docstring).
+        """
+        if partition_by not in _PARTITION_BY:
+            raise ValueError(f"partition_by must be one of {_PARTITION_BY}, got {partition_by!r}")
         m, k = optimal_parameters(n, fp)
         m = int(m * 1.02)  # partitions hold unequal shares of the keys: 2 % more bits keeps the mean rate <= fp
         mp = min(_PARTITION_BITS, 1 << max(6, (m - 1).bit_length()))
         p = max(1, -(-m // mp))
-        bf = cls(p, mp, k, int(seed), np.zeros(0, dtype=np.uint8))
+        bf = cls(p, mp, k, int(seed), np.zeros(0, dtype=np.uint8), partition_by=partition_by)
         bf.bits = np.zeros(p * bf.stride, dtype=np.uint8)
         return bf
 
@@ -131,7 +146,9 @@ class BloomFilter:
     def from_params(cls, params: dict[str, Any], bits: np.ndarray) -> BloomFilter:
         """Rebuild from :meth:`params` and a bit buffer (e.g. a memory map)."""
         bf = cls(int(params["n_partitions"]), int(params["partition_bits"]), int(params["n_hashes"]),
-                 int(params["seed"]), bits, int(params.get("n_keys", 0)))
+                 int(params["seed"]), bits, int(params.get("n_keys", 0)), str(params.get("partition_by", "mix")))
+        if bf.partition_by not in _PARTITION_BY:
+            raise ValueError(f"unknown Bloom filter partitioning {bf.partition_by!r}")
         if len(bits) != bf.n_partitions * bf.stride:
             raise ValueError(f"Bloom filter bits have {len(bits)} bytes, expected {bf.n_partitions * bf.stride}")
         return bf
@@ -140,7 +157,9 @@ class BloomFilter:
         """The parameters that define the filter (everything but the bits)."""
         return {"kind": "partitioned-bloom", "n_partitions": self.n_partitions,
                 "partition_bits": self.partition_bits, "n_hashes": self.n_hashes, "seed": self.seed,
-                "n_keys": self.n_keys, "hash": "murmur3 fmix64 of key^seed; partition = top32*P>>32; bits: double hashing a+i*b (32-bit), top bits"}
+                "n_keys": self.n_keys, "partition_by": self.partition_by,
+                "hash": "murmur3 fmix64 of key^seed; partition = top32(mix, or key if partition_by=key)*P>>32; "
+                        "bits: double hashing a+i*b (32-bit), top bits"}
 
     @property
     def stride(self) -> int:
@@ -151,11 +170,13 @@ class BloomFilter:
     def _shift(self) -> np.uint32:
         return np.uint32(32 - int(math.log2(self.partition_bits)))
 
-    def _partition(self, mixed: np.ndarray) -> np.ndarray:
-        # From the *mixed* key: callers' keys need not be uniform (minimizer keys are biased low).
+    def _partition(self, keys: np.ndarray, mixed: np.ndarray) -> np.ndarray:
+        """Partition of each key: multiply-shift of the top 32 bits of its mix (or of the key itself when
+        ``partition_by == "key"``: monotone in the key)."""
         if self.n_partitions == 1:
             return np.zeros(len(mixed), dtype=np.int64)
-        return (((mixed >> np.uint64(32)) * np.uint64(self.n_partitions)) >> np.uint64(32)).astype(np.int64)
+        src = keys if self.partition_by == "key" else mixed
+        return (((src >> np.uint64(32)) * np.uint64(self.n_partitions)) >> np.uint64(32)).astype(np.int64)
 
     # -- operations -----------------------------------------------------------------------------------
 
@@ -163,15 +184,17 @@ class BloomFilter:
         """Add ``uint64`` keys (any order; duplicates are harmless)."""
         if not self.bits.flags.writeable:
             raise ValueError("this Bloom filter is read-only (memory-mapped); copy it first")
-        mixed = _mix(np.asarray(keys, dtype=np.uint64), self.seed)
-        part = self._partition(mixed)
-        # group by partition (a radix sort on 16-bit partition numbers: fast)
-        order = np.argsort(part.astype(np.uint16) if self.n_partitions <= (1 << 16) else part, kind="stable")
-        mixed, part = mixed[order], part[order]
+        keys = np.asarray(keys, dtype=np.uint64)
+        mixed = _mix(keys, self.seed)
+        part = self._partition(keys, mixed)
+        if len(part) > 1 and bool((part[1:] < part[:-1]).any()):
+            # group by partition (a radix sort on 16-bit partition numbers); keys sorted by value and
+            # partitioned by key arrive grouped already
+            order = np.argsort(part.astype(np.uint16) if self.n_partitions <= (1 << 16) else part, kind="stable")
+            mixed, part = mixed[order], part[order]
         bounds = np.searchsorted(part, np.arange(self.n_partitions + 1), side="left")
         # Partitions are processed a group at a time, the group's bits unpacked to bytes (a few MB: in cache).
         group = max(1, _GROUP_BITS // (self.stride * 8))
-        shift = self._shift
         for g0 in range(0, self.n_partitions, group):
             g1 = min(self.n_partitions, g0 + group)
             a0, a1 = int(bounds[g0]), int(bounds[g1])
@@ -180,14 +203,30 @@ class BloomFilter:
             view = self.bits[g0 * self.stride : g1 * self.stride]
             scratch = np.unpackbits(view, bitorder="little").view(bool)
             for s in range(a0, a1, _CHUNK):
-                x = mixed[s : min(a1, s + _CHUNK)]
-                base = ((part[s : min(a1, s + _CHUNK)] - g0) * (self.stride * 8)).astype(np.uint32)
-                a, b = _hash_pair(x)
-                for _ in range(self.n_hashes):
-                    scratch[base + (a >> shift)] = True
-                    a += b
+                e = min(a1, s + _CHUNK)
+                self._set_bits(scratch, mixed[s:e], (part[s:e] - g0).astype(np.uint64) * np.uint64(self.stride * 8))
             view[:] = np.packbits(scratch, bitorder="little")
         self.n_keys += len(mixed)
+
+    def _set_bits(self, scratch: np.ndarray, mixed: np.ndarray, base: np.ndarray) -> None:
+        """Set the ``k`` bits of each mixed key in ``scratch`` (one bool per bit; ``base``: the first bit of
+        each key's partition in it).
+
+        The bits are those of :meth:`contains` (the top bits of ``a + i*b`` mod 2**32), computed as the top
+        bits of ``(a << 32) + i*(b << 32)`` mod 2**64: 64-bit words that numpy can use as indices as they are
+        (a ``uint32`` index array is converted on every scatter, which cost more than the scatter itself).
+        """
+        a, b = _hash_pair(mixed)
+        acc = a.astype(np.uint64) << np.uint64(32)
+        step = b.astype(np.uint64) << np.uint64(32)
+        shift = np.uint64(64 - int(math.log2(self.partition_bits)))
+        idx = np.empty(len(acc), dtype=np.uint64)
+        as_index = idx.view(np.int64)  # the values are far below 2**63
+        for _ in range(self.n_hashes):
+            np.right_shift(acc, shift, out=idx)
+            idx += base
+            scratch[as_index] = True
+            acc += step
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Membership of each key: True for every added key, and for a fraction ~ :meth:`fp_rate` of others."""
@@ -196,7 +235,7 @@ class BloomFilter:
         if len(keys) == 0:
             return out
         x = _mix(keys, self.seed)
-        base = self._partition(x) * (self.stride * 8)
+        base = self._partition(keys, x) * (self.stride * 8)
         a, b = _hash_pair(x)
         shift = self._shift
         for _ in range(self.n_hashes):
@@ -213,10 +252,12 @@ class BloomFilter:
         """
         mine = (self.n_partitions, self.partition_bits, self.n_hashes, self.seed)
         theirs = (other.n_partitions, other.partition_bits, other.n_hashes, other.seed)
-        if mine != theirs:
+        if mine != theirs or self.partition_by != other.partition_by:
             raise ValueError(f"cannot combine Bloom filters with different parameters "
-                             f"(partitions, bits, hashes, seed) {mine} and {theirs}")
-        return BloomFilter(*mine, np.bitwise_or(self.bits, other.bits), self.n_keys + other.n_keys)
+                             f"(partitions, bits, hashes, seed, partitioning) {mine + (self.partition_by,)} "
+                             f"and {theirs + (other.partition_by,)}")
+        return BloomFilter(*mine, np.bitwise_or(self.bits, other.bits), self.n_keys + other.n_keys,
+                           self.partition_by)
 
     def fp_rate(self) -> float:
         """Estimated false-positive rate of one lookup: the mean over partitions of ``fill ** k``."""

@@ -69,7 +69,7 @@ __all__ = [
     "open_index",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the Bloom filter is partitioned by the stored key's top bits (1: by a mix of it)
 WINDOW = 50  # bytes of normalized text covered by one window of grams: the shortest probe found by lookup
 KGRAM = 32  # bytes per gram
 W = WINDOW - KGRAM + 1  # grams per window
@@ -132,6 +132,20 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
     o1 = np.argsort((hi & np.uint32(0xFFFF)).astype(np.uint16), kind="stable")
     o2 = np.argsort((hi[o1] >> np.uint32(16)).astype(np.uint16), kind="stable")
     return o1[o2]
+
+
+def _merge_order(keys: np.ndarray) -> np.ndarray:
+    """Stable order of ``keys`` by their top 32 bits, fast when ``keys`` is a concatenation of runs each
+    already in that order: numpy's stable sort of 32-bit values is a timsort, which finds the runs and merges
+    them (O(n log runs); measured 0.13 s for 10 runs of 8.5 M keys, against 0.61 s for :func:`_radix_order`).
+    Any input is sorted correctly; only the speed depends on the runs.
+
+    Example:
+        >>> k = np.array([1, 5, 9, 2, 5, 7], dtype=np.uint64) << np.uint64(32)
+        >>> _merge_order(k).tolist()
+        [0, 3, 1, 4, 5, 2]
+    """
+    return np.argsort((keys >> _HI).astype(np.uint32), kind="stable")
 
 
 def _key_range(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -317,10 +331,7 @@ def _read_portrait(path: Path, verify: bool = True) -> tuple[dict[str, Any], np.
             if len(fixed) < 24 or fixed[:8] != _MAGIC or fixed[8:16] != _PORTRAIT_KIND:
                 raise IndexMismatchError(f"{path}: not a decontam portrait file (bad magic bytes)")
             version, hlen = struct.unpack("<II", fixed[16:24])
-            if version > FORMAT_VERSION:
-                raise IndexMismatchError(
-                    f"{path}: portrait format version {version} is newer than this decontam "
-                    f"({__version__}) reads (up to {FORMAT_VERSION}); upgrade decontam")
+            _check_version(version, "portrait", path)
             blob = fh.read(hlen)
             digest = fh.read(32)
     except OSError as exc:
@@ -341,6 +352,18 @@ def _read_portrait(path: Path, verify: bool = True) -> tuple[dict[str, Any], np.
     if verify and hashlib.sha256(memoryview(bits)).hexdigest() != header["payload_sha256"]:
         raise IndexMismatchError(f"{path}: portrait bits are corrupted (checksum mismatch)")
     return header, bits
+
+
+def _check_version(version: Any, kind: str, where: Path) -> None:
+    """Refuse a format this decontam does not read, saying what to do: upgrade (newer) or rebuild (older)."""
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{where}: {kind} format version {version} is newer than this decontam ({__version__}) reads "
+            f"(version {FORMAT_VERSION}); upgrade decontam")
+    if version < FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{where}: {kind} format version {version} is older than this decontam ({__version__}) reads "
+            f"(version {FORMAT_VERSION}); rebuild it with `decontam index build` (and re-export the portrait)")
 
 
 def _check_normalizer(recorded: dict[str, Any], wanted: NormalizeConfig, where: str) -> None:
@@ -602,7 +625,7 @@ class _PartBuilder:
         keys = np.concatenate([k for k, _ in self.runs]) if self.runs else np.zeros(0, np.uint64)
         pos = np.concatenate([p for _, p in self.runs]) if self.runs else np.zeros(0, np.int64)
         if len(self.runs) > 1:
-            o = _radix_order(keys)
+            o = _merge_order(keys)
             keys, pos = keys[o], pos[o]
         return keys, pos
 
@@ -670,7 +693,7 @@ def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path
         k = np.concatenate(parts_k)
         p = np.concatenate(parts_p)
         if len(parts_k) > 1:
-            o = _radix_order(k)
+            o = _merge_order(k)
             k, p = k[o], p[o]
         kw.write(np.ascontiguousarray(k, dtype="<u8"))
         pw.write(np.ascontiguousarray(p, dtype="<" + pos_dtype))
@@ -699,7 +722,8 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
         chunk = _distinct(keys[s : s + step])
         distinct += len(chunk) - int(s > 0 and keys[s] == keys[s - 1])
     # (parts of a parallel build are merged at once: their own filters would be thrown away)
-    bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED)
+    # stored keys are uniform and sorted: partitioned by their own top bits, they arrive grouped
+    bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED, partition_by="key")
     for s in range(0, n_entries if with_bloom else 0, step):
         bloom.add(_distinct(keys[s : s + step]))
     del keys
@@ -874,11 +898,7 @@ class CorpusIndex:
             raise IndexMismatchError(f"{mpath}: corrupted manifest ({exc})") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != _INDEX_FORMAT:
             raise IndexMismatchError(f"{mpath}: not a decontam index manifest")
-        version = manifest.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"{p}: index format version {version} is newer than this decontam ({__version__}) reads "
-                f"(up to {FORMAT_VERSION}); upgrade decontam")
+        _check_version(manifest.get("format_version"), "index", p)
         body = {k: v for k, v in manifest.items() if k != "checksum"}
         if manifest.get("checksum") != "sha256:" + hashlib.sha256(_canonical(body)).hexdigest():
             raise IndexMismatchError(f"{mpath}: manifest is corrupted (checksum mismatch)")

@@ -19,10 +19,10 @@ def test_optimal_parameters_textbook_values():
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=3000),
-       st.sampled_from([1e-2, 1e-4, 1e-6]), st.integers(0, 2**32))
-def test_no_false_negatives(keys, fp, seed):
+       st.sampled_from([1e-2, 1e-4, 1e-6]), st.integers(0, 2**32), st.sampled_from(["mix", "key"]))
+def test_no_false_negatives(keys, fp, seed, partition_by):
     arr = np.array(keys, dtype=np.uint64)
-    bf = BloomFilter.for_capacity(len(set(keys)), fp, seed)
+    bf = BloomFilter.for_capacity(len(set(keys)), fp, seed, partition_by)
     half = len(arr) // 2
     bf.add(arr[:half])  # added in two calls, in any order
     bf.add(arr[half:][::-1])
@@ -73,3 +73,35 @@ def test_from_params_roundtrip_and_size_check():
     assert again.contains(keys).all()
     with pytest.raises(ValueError, match="expected"):
         BloomFilter.from_params(bf.params(), bf.bits[:-8])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=5000), st.integers(0, 2**32))
+def test_key_partitioned_filter_takes_sorted_keys_as_they_come(keys, seed):
+    """partition_by="key": sorted keys are grouped by partition already (add() skips grouping them); the bits
+    are the same as for the keys in any order, in any number of calls."""
+    arr = np.array(keys, dtype=np.uint64)
+    n = max(len(set(keys)), 20_000)  # enough keys for several partitions
+    a = BloomFilter.for_capacity(n, 1e-6, seed, partition_by="key")
+    b = BloomFilter.for_capacity(n, 1e-6, seed, partition_by="key")
+    assert a.n_partitions > 1
+    a.add(np.sort(arr))
+    shuffled = np.random.default_rng(seed).permutation(arr)
+    b.add(shuffled[: len(arr) // 3])
+    b.add(shuffled[len(arr) // 3 :])
+    assert np.array_equal(a.bits, b.bits)
+    assert a.contains(arr).all()
+
+
+def test_key_partitioning_is_recorded_and_not_mixed_up():
+    keys = np.random.default_rng(4).integers(0, 2**64, 50_000, dtype=np.uint64)  # uniform over all 64 bits
+    by_key = BloomFilter.for_capacity(len(keys), 1e-4, 1, partition_by="key")
+    by_key.add(keys)
+    assert by_key.fp_rate() < 1e-4 * 1.05  # uniform keys: partitions stay balanced
+    again = BloomFilter.from_params(by_key.params(), by_key.bits.copy())
+    assert again.partition_by == "key" and again.contains(keys).all()
+    by_mix = BloomFilter.for_capacity(len(keys), 1e-4, 1)
+    with pytest.raises(ValueError, match="different parameters"):
+        by_key.union(by_mix)
+    with pytest.raises(ValueError, match="partition_by"):
+        BloomFilter.for_capacity(10, 1e-4, partition_by="top")

@@ -16,7 +16,8 @@ from decontam import check
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import NormalizeConfig, SampleConfig
 from decontam.errors import IndexMismatchError
-from decontam.index import KGRAM, W, WINDOW, CorpusIndex, Portrait, _order, gram_keys, minimizers, stored_keys
+from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_order, _order, _radix_order, gram_keys,
+                            minimizers, stored_keys)
 from decontam.normalize import normalize
 from decontam.sample import sample_item
 
@@ -94,6 +95,24 @@ def test_density_is_about_two_in_w_plus_one():
     data = bytes(rng.integers(97, 123, 200_000, dtype=np.uint8))
     keys, _ = minimizers(data, np.array([0, len(data)]))
     assert abs(len(keys) / len(data) - 2 / (W + 1)) < 0.01
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=60), min_size=1, max_size=6),
+       st.integers(0, 5))
+def test_merging_sorted_runs_equals_a_full_sort(runs, narrow):
+    """The build merges per-batch runs (each sorted by the top 32 bits of the key, positions ascending inside
+    a key) with `_merge_order`: the result is exactly the stable full sort (`_radix_order`) of the
+    concatenation, ties in run order, i.e. position order."""
+    shift = np.uint64(narrow * 12)  # narrow > 0: few distinct prefixes, many ties across runs
+    sorted_runs = []
+    for r in runs:
+        k = np.array(r, dtype=np.uint64) >> shift << shift
+        sorted_runs.append(k[_radix_order(k)])
+    keys = np.concatenate(sorted_runs)
+    assert np.array_equal(_merge_order(keys), _radix_order(keys))
+    full = np.argsort(keys >> np.uint64(32), kind="stable")
+    assert np.array_equal(_merge_order(keys), full)
 
 
 # --------------------------------------------------------------------------- index check == check == oracle
@@ -231,6 +250,10 @@ def test_newer_version_and_missing_manifest(built):
     (built / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexMismatchError, match="newer"):
         CorpusIndex.load(built)
+    m["format_version"] = 1  # format 1 partitioned its Bloom filter otherwise: refused, not misread
+    (built / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="older.*rebuild"):
+        CorpusIndex.load(built)
     (built / "manifest.json").unlink()  # what an interrupted build looks like
     with pytest.raises(IndexMismatchError, match="did not finish"):
         CorpusIndex.load(built)
@@ -259,6 +282,10 @@ def test_portrait_file_errors(built, tmp_path):
     (tmp_path / "new.dcp").write_bytes(bytes(newer))
     with pytest.raises(IndexMismatchError, match="newer"):
         Portrait.load(tmp_path / "new.dcp")
+    newer[16:20] = (1).to_bytes(4, "little")
+    (tmp_path / "old.dcp").write_bytes(bytes(newer))
+    with pytest.raises(IndexMismatchError, match="older"):
+        Portrait.load(tmp_path / "old.dcp")
     with pytest.raises(IndexMismatchError, match="another normalizer"):
         Portrait.load(p, NormalizeConfig(nfkc=True))
 
