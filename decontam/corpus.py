@@ -161,9 +161,34 @@ class Batch:
                 value = obj.get(self.id_field) if isinstance(obj, dict) else None
             except ValueError:
                 value = None
-        if value is None or isinstance(value, (str, int, float, bool)):
-            return value
-        return str(value)
+        return _plain_id(value)
+
+    def doc_ids(self, rows: Sequence[int]) -> list[Any]:
+        """:meth:`doc_id` of several rows; JSONL lines are parsed together by pyarrow when their ids are all
+        strings or all integers (a removed row's line is read again only for its id)."""
+        if self.ids is None and self.id_column is None and self.id_field and isinstance(self.raw, tuple) \
+                and len(rows) > 1:
+            block, starts, ends = self.raw
+            lines = b"\n".join(block[int(starts[i]) : int(ends[i])] for i in rows)
+            for typ in (pa.string(), pa.int64()):
+                try:
+                    col = pa_json.read_json(
+                        io.BytesIO(lines),
+                        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+                        parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(self.id_field, typ)]),
+                                                           unexpected_field_behavior="ignore"),
+                    ).column(self.id_field)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    continue
+                if len(col) == len(rows):
+                    return col.to_pylist()
+        return [self.doc_id(i) for i in rows]
+
+
+def _plain_id(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def text_buffers(arr: pa.Array) -> tuple[memoryview, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -228,9 +229,10 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
 def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) -> np.ndarray:
     """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask."""
     keep = np.ones(len(batch), dtype=bool)
-    for doc, found_here, doc_runs, evidence in matches:
+    ids = batch.doc_ids([m[0] for m in matches])
+    for (doc, found_here, doc_runs, evidence), doc_id in zip(matches, ids):
         keep[doc] = False
-        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), batch.doc_id(doc), found_here,
+        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), doc_id, found_here,
                                     doc_runs, evidence))
     result.n_documents += len(batch)
     return keep
@@ -337,9 +339,23 @@ def _scan_batches_parallel(
 
 
 def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
-    from tqdm.auto import tqdm
+    """A byte progress bar on stderr (``enabled=None``: only on a terminal; notebook bars under IPython)."""
+    if enabled is False:
+        return _NoBar()
+    if "IPython" in sys.modules:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm  # tqdm.auto costs 25 ms more at start-up, for notebooks only
 
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _scan_files(

@@ -264,17 +264,14 @@ class Matcher:
         np.minimum.at(self._min_width, win_group, width)
         key_len, stride = plan_keys(width)
         self.tables: list[_KeyTable] = []
-        grams: dict[int, np.ndarray] = {}
         for k, s in sorted({(int(a), int(b)) for a, b in zip(key_len.tolist(), stride.tolist())}, reverse=True):
             sel = np.flatnonzero((key_len == k) & (stride == s))
             g = win_group[sel]
             alo = bases[g] + lo[sel]  # absolute first and last key start of each window
             ahi = alo + width[sel] - k
-            if k not in grams:
-                grams[k] = gram_hashes(qbuf, 0, len(qbuf) - len(_PAD), k)
-            keys = _choose_keys(alo, ahi, s, grams[k], exhaustive)
+            keys = _choose_keys(alo, ahi, s, qbuf, k, exhaustive)
             key_group = np.searchsorted(bases, keys, side="right") - 1
-            self.tables.append(_KeyTable.build(k, s, grams[k][keys], key_group, keys - bases[key_group]))
+            self.tables.append(_KeyTable.build(k, s, _hash_at(qbuf, keys, k), key_group, keys - bases[key_group]))
         # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
         self._direct: dict[int, tuple[np.ndarray, list[_KeyTable]]] = {}
         for t in self.tables:
@@ -427,23 +424,34 @@ def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.n
     return out
 
 
-def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, hashes: np.ndarray, exhaustive: bool) -> np.ndarray:
+def _hash_at(padded: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
+    """:func:`gram_hashes` of the ``length``-byte grams at arbitrary ``positions`` (any shape)."""
+    words = _words(padded)
+    m0, m1 = _masks(length)
+    out = (words[positions] & m0) * _C1
+    if length > 8:
+        out += (words[positions + 8] & m1) * _C2
+    return out
+
+
+def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray, length: int,
+                 exhaustive: bool) -> np.ndarray:
     """Key positions such that every window ``[lo, hi]`` (absolute key starts, ``hi - lo + 1 >= stride``)
     holds a key at every residue modulo ``stride``.
 
     Windows at least twice the stride wide are served, in ``all`` mode, by every position of the even blocks of
     ``stride`` bytes they cover (among any ``2 * stride`` consecutive positions, each residue occurs twice, in
-    consecutive blocks, one of them even). Otherwise each window takes, for each residue, its gram seen least
-    often among the grams the windows cover.
+    consecutive blocks, one of them even). Otherwise each window takes, for each residue, its ``length``-byte
+    gram seen least often among the grams the windows cover.
     """
-    chosen = np.zeros(len(hashes), dtype=bool)
+    n = len(qbuf)
+    chosen = np.zeros(n, dtype=bool)
     if exhaustive:
         wide = hi - lo + 1 >= 2 * stride
         if wide.any():
-            n = len(hashes) + 1
-            depth = np.bincount(lo[wide], minlength=n)[:n] - np.bincount(hi[wide] + 1, minlength=n)[:n]
+            depth = np.bincount(lo[wide], minlength=n + 1)[: n + 1] - np.bincount(hi[wide] + 1, minlength=n + 1)[: n + 1]
             covered = np.cumsum(depth[:-1]) > 0
-            chosen |= covered & ((np.arange(len(hashes)) // stride) % 2 == 0)
+            chosen |= covered & ((np.arange(n) // stride) % 2 == 0)
         lo, hi = lo[~wide], hi[~wide]
     if len(lo):
         span = int((hi - lo).max()) + 1
@@ -452,11 +460,13 @@ def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, hashes: np.ndarray
         valid = idx <= hi[:, None]
         idx = np.where(valid, idx, lo[:, None])
         # How often each gram occurs among the covered positions (bucketed by 20 hash bits: a heuristic only).
-        seen = np.zeros(len(hashes), dtype=bool)
+        seen = np.zeros(n, dtype=bool)
         seen[idx] = True
-        bucket = (hashes >> np.uint64(44)).view(np.int64)
-        freq = np.bincount(bucket[seen], minlength=1 << 20)
-        cost = np.where(valid, freq[bucket[idx]], np.iinfo(np.int64).max)
+        covered_at = np.flatnonzero(seen)
+        freq = np.bincount((_hash_at(qbuf, covered_at, length) >> np.uint64(44)).view(np.int64),
+                           minlength=1 << 20)
+        cost = freq[(_hash_at(qbuf, idx, length) >> np.uint64(44)).view(np.int64)]
+        cost[~valid] = np.iinfo(np.int64).max
         best = np.argmin(cost.reshape(len(lo), width // stride, stride), axis=1)  # per residue: which block
         chosen[(lo[:, None] + best * stride + np.arange(stride)[None, :]).ravel()] = True
     return np.flatnonzero(chosen)

@@ -594,3 +594,32 @@ def test_output_set_refuses_a_non_empty_folder_and_a_wrong_suffix(tmp_path):
     # an existing empty folder is fine
     (tmp_path / "emptyout").mkdir()
     OutputSet(tmp_path / "emptyout", expand_corpus([root])).abort()
+
+
+# ---------------------------------------------------------------------------------------------- ids
+
+id_values = st.one_of(st.none(), st.text(max_size=8), st.integers(-2**70, 2**70), st.booleans(),
+                      st.floats(allow_nan=False, allow_infinity=False), st.lists(st.integers(), max_size=2),
+                      st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.one_of(id_values, st.just("absent")), min_size=1, max_size=12),
+       same_type=st.sampled_from([None, "str", "int"]), data=st.data())
+def test_doc_ids_of_many_rows_equal_doc_id_of_each(tmp_path, ids, same_type, data):
+    """Ids of several removed rows, read together by pyarrow when they are all strings or all integers, are
+    exactly the ids ``json.loads`` gives row by row (any type, absent, null)."""
+    if same_type == "str":
+        ids = [str(i) for i in ids]
+    elif same_type == "int":
+        ids = [data.draw(st.integers(-2**63, 2**63 - 1)) for _ in ids]
+    path = tmp_path / "ids.jsonl"
+    rows = [{"text": f"doc {k}"} | ({} if i == "absent" else {"id": i}) for k, i in enumerate(ids)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (batch,) = list(read_file(jsonl_file(path), "text", "id", "raise", []))
+    assert isinstance(batch.raw, tuple)  # the fast path: ids are read lazily
+    pick = sorted(set(data.draw(st.lists(st.integers(0, len(ids) - 1), min_size=1))))
+    assert batch.doc_ids(pick) == [batch.doc_id(i) for i in pick]
+    expected = [None if i in ("absent", None) else i if isinstance(i, (str, int, float, bool)) else str(i)
+                for i in (ids[k] for k in pick)]
+    assert batch.doc_ids(pick) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import string
 import sys
 import unicodedata
 
@@ -71,6 +72,25 @@ wide_text = st.lists(wide_chars, max_size=40).map("".join)
 @given(wide_text)
 def test_default_keeps_exactly_letters_marks_numbers(text):
     assert normalize(text) == oracle(text)
+
+
+# Long ASCII stretches with a few other characters between them: the path that strips each run of non-ASCII
+# characters on its own (code and most Western text) rather than the whole text in one pass.
+sparse_text = st.lists(
+    st.one_of(st.text(alphabet=string.ascii_letters + string.digits + " _.,\n", min_size=100, max_size=300),
+              wide_chars),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sparse_text)
+def test_default_on_sparse_non_ascii_text(text):
+    assert normalize(text) == oracle(text)
+    data = text.encode("utf-8", "surrogatepass")
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):  # the batch path takes valid UTF-8 only
+        out, offs = normalize_many(data, np.array([0, len(data)]))
+        assert out.decode("utf-8") == oracle(text) and offs.tolist() == [0, len(out)]
 
 
 @settings(max_examples=200, deadline=None)
