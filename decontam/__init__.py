@@ -13,6 +13,9 @@ See the README for the command line and ``docs/`` for the method and the report.
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .benchmarks import REGISTRY, Benchmark, Item, load_benchmark
 from .config import DecontamConfig, NormalizeConfig, SampleConfig
 from .errors import (
@@ -24,11 +27,25 @@ from .errors import (
     MissingDependencyError,
 )
 from .filter import check, filter_dataset, filter_files
-from .index import CorpusIndex, Portrait, build_index
 from .match import Matcher
 from .normalize import normalize
 from .report import Report
 from .sample import ItemProbes, sample_item
+
+if _TYPE_CHECKING:
+    from .index import CorpusIndex, Portrait, build_index
+
+
+_LAZY = ("CorpusIndex", "Portrait", "build_index")
+
+
+def __getattr__(name: str) -> _Any:
+    # The corpus index is imported on first use: a filter or check run does not pay for its imports.
+    if name in _LAZY:
+        from . import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module 'decontam' has no attribute {name!r}")
 
 __all__ = [
     "REGISTRY",

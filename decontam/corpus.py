@@ -25,7 +25,6 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from .atomic import default_mode
 from .errors import ConfigError, InputError
@@ -166,6 +165,9 @@ class Batch:
     def doc_ids(self, rows: Sequence[int]) -> list[Any]:
         """:meth:`doc_id` of several rows; JSONL lines are parsed together by pyarrow when their ids are all
         strings or all integers (a removed row's line is read again only for its id)."""
+        if self.ids is None and self.id_column is not None:
+            values = self.id_column.to_pylist()  # (take() converts its indices with pandas: 0.4 s to import)
+            return [_plain_id(values[i]) for i in rows]
         if self.ids is None and self.id_column is None and self.id_field and isinstance(self.raw, tuple) \
                 and len(rows) > 1:
             block, starts, ends = self.raw
@@ -183,6 +185,19 @@ class Batch:
                 if len(col) == len(rows):
                     return col.to_pylist()
         return [self.doc_id(i) for i in rows]
+
+
+def _parquet() -> Any:
+    """``pyarrow.parquet``, imported on first use (20 ms at start-up otherwise, for JSONL-only runs)."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
+def arrow_mask(keep: np.ndarray) -> pa.Array:
+    """A numpy bool mask as an Arrow boolean array, without ``pa.array`` (which imports pandas: 0.4 s)."""
+    bits = np.packbits(np.asarray(keep, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(keep), [None, pa.py_buffer(bits.tobytes())])
 
 
 def _plain_id(value: Any) -> Any:
@@ -221,9 +236,8 @@ def _open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def _iter_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines, with the 1-based number of their first line."""
-    line = 1
+def _iter_blocks(path: Path) -> Iterator[bytes]:
+    """Blocks of whole lines (the last one may lack its newline)."""
     tail = b""
     with _open_binary(path) as fh:
         while True:
@@ -233,28 +247,39 @@ def _iter_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
                 raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
             if not chunk:
                 break
-            buf = tail + chunk
+            buf = tail + chunk if tail else chunk
             cut = buf.rfind(b"\n")
             if cut < 0:
                 tail = buf
                 continue
             block, tail = buf[: cut + 1], buf[cut + 1 :]
-            yield block, line
-            line += block.count(b"\n")
+            yield block
     if tail:
-        yield tail, line
+        yield tail
 
 
-def _line_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _line_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray, int]:
+    """Start and end (newline excluded) of each line of a block, and the block's number of newlines."""
     arr = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(arr == 10)
     ends = nl if (len(block) and block[-1:] == b"\n") else np.append(nl, len(block))
     starts = np.concatenate(([0], nl + 1))[: len(ends)]
-    return starts.astype(np.int64), ends.astype(np.int64)
+    return starts.astype(np.int64), ends.astype(np.int64), len(nl)
 
 
-def _fast_jsonl_block(block: bytes, text_field: str, starts: np.ndarray, ends: np.ndarray) -> pa.Array | None:
-    """Parse a block with pyarrow; None if the block needs the line-by-line path."""
+def _fast_jsonl_block(
+    block: bytes, text_field: str, starts: np.ndarray, ends: np.ndarray, id_field: str | None = None,
+    id_types: list[pa.DataType] | None = None,
+) -> tuple[pa.Array, pa.Array | None] | None:
+    """Parse a block with pyarrow: the text column and, when it is all strings or all integers, the id column.
+
+    Args:
+        id_types: Types to try for the id column, first to last; a type that fails is removed, so that the
+            later blocks of a file do not try it again (the ids are then read per row, only for removed rows).
+
+    Returns:
+        ``(texts, ids or None)``, or None if the block needs the line-by-line path.
+    """
     lengths = ends - starts
     if (lengths == 0).any() or not text_field or "." in text_field:
         return None  # blank lines or odd field names: let the careful path count them
@@ -268,27 +293,35 @@ def _fast_jsonl_block(block: bytes, text_field: str, starts: np.ndarray, ends: n
     last = np.where((arr[last] == 0x0D) & (lengths >= 2), last - 1, last)
     if not ((arr[starts] == 0x7B) & (arr[last] == 0x7D)).all():
         return None
-    try:
-        table = pa_json.read_json(
-            io.BytesIO(block),
-            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=pa.schema([(text_field, pa.string())]),
-                unexpected_field_behavior="ignore",
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError, pa.ArrowNotImplementedError):
-        return None
+    with_id = id_field and id_field != text_field and "." not in id_field and id_types is not None
+    for id_type in [*(id_types if with_id and id_types else []), None]:
+        fields = [(text_field, pa.string())] + ([(id_field, id_type)] if id_type is not None else [])
+        try:
+            table = pa_json.read_json(
+                io.BytesIO(block),
+                read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
+                parse_options=pa_json.ParseOptions(explicit_schema=pa.schema(fields),
+                                                   unexpected_field_behavior="ignore"),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError, pa.ArrowNotImplementedError):
+            if id_type is None:
+                return None
+            id_types.remove(id_type)  # type: ignore[union-attr]
+            continue
+        break
     if table.num_rows != len(starts):
         return None
     col = _as_string_array(table.column(text_field))
     if col.null_count:
         return None
+    ids = _as_string_array(table.column(id_field)) if id_type is not None else None
     try:
         col.validate(full=True)  # pyarrow's JSON reader passes invalid UTF-8 through: let the careful path name it
+        if ids is not None:
+            ids.validate(full=True)
     except pa.ArrowInvalid:
         return None
-    return col
+    return col, ids
 
 
 def _slow_jsonl_block(
@@ -346,14 +379,18 @@ def _read_jsonl(
     path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected]
 ) -> Iterator[Batch]:
     row = 0
-    for block, first_line in _iter_blocks(path):
-        starts, ends = _line_bounds(block)
-        col = _fast_jsonl_block(block, text_field, starts, ends)
-        if col is not None:
+    next_line = 1
+    id_types = [pa.string(), pa.int64()]
+    for block in _iter_blocks(path):
+        starts, ends, n_newlines = _line_bounds(block)
+        first_line, next_line = next_line, next_line + n_newlines
+        fast = _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
+        if fast is not None:
             lines = first_line + np.arange(len(starts), dtype=np.int64)
             rows = row + np.arange(len(starts), dtype=np.int64)
             row += len(starts)
-            yield Batch(col, str(path), lines, rows, id_field=id_field, raw=(block, starts, ends))
+            yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
+                        id_column=fast[1])
             continue
         texts, ids, lines_l, ks, ke = _slow_jsonl_block(
             block, first_line, path, text_field, id_field, on_error, rejected, starts, ends
@@ -385,7 +422,7 @@ def _read_parquet(
     all_columns: bool,
 ) -> Iterator[Batch]:
     try:
-        pf = pq.ParquetFile(path)
+        pf = _parquet().ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path=str(path)) from exc
     names = pf.schema_arrow.names
@@ -412,7 +449,7 @@ def _read_parquet(
                                  path=str(path), line=int(lines[first_bad]), field=text_field)
             for i in np.flatnonzero(~valid).tolist():
                 rejected.append(Rejected(str(path), int(lines[i]), text_field, "text is null"))
-            rb = rb.filter(pa.array(valid))
+            rb = rb.filter(arrow_mask(valid))
             texts = _as_string_array(rb.column(rb.schema.get_field_index(text_field)))
             lines = lines[valid]
         id_col = rb.column(rb.schema.get_field_index(id_field)) if has_id else None
@@ -449,7 +486,7 @@ class FileWriter:
         os.fchmod(fd, default_mode())
         os.close(fd)
         self.tmp = Path(tmp)
-        self._pq: pq.ParquetWriter | None = None
+        self._pq: Any = None
         self._fh: BinaryIO | None = None
         if fmt == "jsonl.gz":
             self._fh = gzip.open(self.tmp, "wb", compresslevel=1)  # type: ignore[assignment]
@@ -461,8 +498,8 @@ class FileWriter:
         if self.format == "parquet":
             rb: pa.RecordBatch = batch.raw
             if self._pq is None:
-                self._pq = pq.ParquetWriter(self.tmp, rb.schema)
-            self._pq.write_batch(rb.filter(pa.array(keep)) if not keep.all() else rb)
+                self._pq = _parquet().ParquetWriter(self.tmp, rb.schema)
+            self._pq.write_batch(rb.filter(arrow_mask(keep)) if not keep.all() else rb)
         else:
             assert self._fh is not None
             block, starts, ends = batch.raw
@@ -493,7 +530,7 @@ class FileWriter:
         self.close()
         if self.format == "parquet" and self.tmp.stat().st_size == 0:
             # No batch was written (an input without rows): an empty file with the input's schema.
-            pq.write_table(pq.read_schema(self.source).empty_table(), self.tmp)
+            _parquet().write_table(_parquet().read_schema(self.source).empty_table(), self.tmp)
         return self.tmp
 
     def abort(self) -> None:

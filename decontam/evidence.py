@@ -37,13 +37,14 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import numpy as np
 import regex
 
 from .config import NormalizeConfig
-from .normalize import normalize
+from .normalize import _ASCII_DELETE, normalize
 
 __all__ = ["CONTEXT_CHARS", "DocumentMap", "excerpt", "match_evidence", "original_span"]
 
@@ -63,10 +64,17 @@ def _per_character(text: str, config: NormalizeConfig) -> bool:
     return not (config.nfkc or config.lowercase)
 
 
+def _ascii_alnum(b: np.ndarray) -> np.ndarray:
+    """``[A-Za-z0-9]`` mask of ASCII bytes, by byte arithmetic (vectorized; a table lookup is several times
+    slower in numpy)."""
+    letter = (b | np.uint8(0x20)) - np.uint8(ord("a")) < 26
+    return letter | (b - np.uint8(ord("0")) < 10)
+
+
 def _kept_positions(text: str) -> np.ndarray:
     """Positions (code point indices) of the characters the default normalizer keeps."""
     if text.isascii():
-        return np.flatnonzero(_ASCII_KEEP[np.frombuffer(text.encode("ascii"), dtype=np.uint8)])
+        return np.flatnonzero(_ascii_alnum(np.frombuffer(text.encode("ascii"), dtype=np.uint8)))
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     keep = np.zeros(len(cps), dtype=bool)
     low = cps < 128
@@ -77,6 +85,29 @@ def _kept_positions(text: str) -> np.ndarray:
         ok = np.array([_LMN.fullmatch(chr(int(v))) is not None for v in values], dtype=bool)
         keep[high] = ok[inverse]
     return np.flatnonzero(keep)
+
+
+class _AsciiKept:
+    """Where the ``j``-th kept character of an ASCII text is, reading the text only as far as needed: kept
+    characters are counted per block with ``bytes.translate`` (in C), and only the block holding ``j`` is
+    mapped position by position."""
+
+    _BLOCK = 1 << 14
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.counted = [0]  # kept characters before each block start read so far
+
+    def position(self, j: int) -> int:
+        b = self._BLOCK
+        while self.counted[-1] <= j:
+            k = len(self.counted) - 1
+            if k * b >= len(self.raw):
+                raise ValueError(f"span end {j + 1} is past the normalized text ({self.counted[-1]} characters)")
+            self.counted.append(self.counted[-1] + len(self.raw[k * b : (k + 1) * b].translate(None, _ASCII_DELETE)))
+        k = bisect.bisect_right(self.counted, j) - 1
+        block = np.frombuffer(self.raw, dtype=np.uint8, count=min(b, len(self.raw) - k * b), offset=k * b)
+        return k * b + int(np.flatnonzero(_ascii_alnum(block))[j - self.counted[k]])
 
 
 class DocumentMap:
@@ -94,6 +125,7 @@ class DocumentMap:
         self._normalized = normalized
         self._positions: np.ndarray | None = None
         self._chunks: list[int] | None = None
+        self._ascii: _AsciiKept | None = None
         self.per_character = _per_character(text, config)
 
     @property
@@ -115,6 +147,10 @@ class DocumentMap:
         if not 0 <= start < end:
             raise ValueError(f"span must satisfy 0 <= start < end, got [{start}, {end})")
         if self.per_character:
+            if self.text.isascii():
+                if self._ascii is None:
+                    self._ascii = _AsciiKept(self.text.encode("ascii"))
+                return self._ascii.position(start), self._ascii.position(end - 1) + 1
             if self._positions is None:
                 self._positions = _kept_positions(self.text)
             pos = self._positions

@@ -13,7 +13,6 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,8 @@ import pyarrow.compute as pc
 from . import __version__
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .config import DecontamConfig, NormalizeConfig, SampleConfig
-from .corpus import Batch, CorpusFile, FileWriter, OutputSet, Rejected, expand_corpus, file_format, read_file, text_buffers
+from .corpus import (Batch, CorpusFile, FileWriter, OutputSet, Rejected, arrow_mask, expand_corpus, file_format,
+                     read_file, text_buffers)
 from .errors import ConfigError, InputError
 from .evidence import DocumentMap, match_evidence
 from .match import Matcher, MatchSet, ProbeGroup
@@ -197,9 +197,13 @@ class _Done:
 def account_batch(batch: Batch, result: SourceResult) -> None:
     """Add a batch's text to the source's digests and character count (cheap; done where the batch is read)."""
     data, offsets = text_buffers(batch.texts)
-    result.text_digest.update(data[int(offsets[0]) : int(offsets[-1])])
+    text = data[int(offsets[0]) : int(offsets[-1])]
+    result.text_digest.update(text)
     result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
-    result.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
+    if len(text) == 0 or np.frombuffer(text, dtype=np.uint8).max() < 0x80:  # ASCII: a character per byte
+        result.n_characters += len(text)
+    else:
+        result.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
 
 
 DocMatch = tuple[int, list[tuple[int, tuple[int, ...], tuple[int, int]]], dict[int, tuple[int, int]],
@@ -287,7 +291,7 @@ def _match_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
 
 def _scan_batches_parallel(
     files: list[CorpusFile],
-    pool: ProcessPoolExecutor,
+    pool: Any,
     config: DecontamConfig,
     dests: list[Path | None],
     bar: Any,
@@ -371,6 +375,8 @@ def _scan_files(
     bar = _progress(sum(sizes), "decontam: scanning", progress)
     dests = [outputs.destination(f) if outputs is not None else None for f in files]
     try:
+        if config.num_proc > 1:
+            from concurrent.futures import ProcessPoolExecutor  # 30 ms of imports: only when used
         if config.num_proc > 1 and len(files) < config.num_proc:
             with ProcessPoolExecutor(max_workers=config.num_proc, initializer=_init_worker,
                                      initargs=(probes.matcher,)) as pool:
@@ -748,7 +754,7 @@ def _table_batches(table: pa.Table, cfg: DecontamConfig, source: str, rejected: 
                                  path=source, line=int(positions[bad[0]]) + 1, field=cfg.text_field)
             rejected.extend(Rejected(source, int(positions[i]) + 1, cfg.text_field, "text is null")
                             for i in bad.tolist())
-            mask = pa.array(valid)
+            mask = arrow_mask(valid)
             texts = texts.filter(mask)
             ids = ids.filter(mask) if ids is not None else None
             positions = positions[valid]
@@ -804,7 +810,7 @@ def _scan_object(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
         return result, None
     if isinstance(obj, pa.Table):
         result, keep = _scan_table(obj, probes, cfg, "<table>", progress)
-        return result, (obj.filter(pa.array(keep)) if want_output else None)
+        return result, (obj.filter(arrow_mask(keep)) if want_output else None)
     if isinstance(obj, (list, tuple)):
         if all(isinstance(x, str) for x in obj):
             table = pa.table({cfg.text_field: _arrow_strings(list(obj))})

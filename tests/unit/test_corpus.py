@@ -623,3 +623,10 @@ def test_doc_ids_of_many_rows_equal_doc_id_of_each(tmp_path, ids, same_type, dat
     expected = [None if i in ("absent", None) else i if isinstance(i, (str, int, float, bool)) else str(i)
                 for i in (ids[k] for k in pick)]
     assert batch.doc_ids(pick) == expected
+
+
+@given(st.lists(st.booleans(), max_size=70))
+def test_arrow_mask_equals_the_numpy_mask(values):
+    mask = corpus.arrow_mask(np.array(values, dtype=bool))
+    assert mask.type == pa.bool_() and mask.null_count == 0
+    assert mask.to_pylist() == values

@@ -20,9 +20,10 @@ def isort_key(name: str) -> tuple[int, str]:
 
 
 def public_names(module: types.ModuleType) -> set[str]:
-    """Names defined in the package namespace that are not private and not submodules, plus ``__version__``."""
+    """Names defined in the package namespace that are not private and not submodules, plus ``__version__``
+    and the names the package resolves on first use (``_LAZY``)."""
     names = {n for n, v in vars(module).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
-    return names | {"__version__"}
+    return names | {"__version__"} | set(getattr(module, "_LAZY", ()))
 
 
 def test_all_is_sorted():
@@ -48,7 +49,32 @@ def test_the_entry_points_of_the_brief_are_exported():
 
 
 def test_import_stays_light():
-    """``import decontam`` does not import ``datasets`` (nor tqdm): they load when first needed."""
-    code = "import sys, decontam; print(sorted(m for m in ('datasets', 'tqdm', 'jsonschema') if m in sys.modules))"
+    """``import decontam`` does not import ``datasets``, pandas, tqdm, the index, Parquet or process pools: they
+    load when first needed (pandas alone takes 0.4 s)."""
+    heavy = ("datasets", "pandas", "tqdm", "jsonschema", "decontam.index", "pyarrow.parquet",
+             "concurrent.futures.process")
+    code = f"import sys, decontam; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    code = "import decontam; print(decontam.CorpusIndex.__module__, decontam.build_index.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["decontam.index", "build_index"]
+
+
+def test_a_jsonl_filter_run_stays_light(tmp_path):
+    """The main job (JSONL in, JSONL out) never imports pandas (``pa.array`` would: 0.4 s per run) nor the
+    index, Parquet or process pools."""
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    code = (
+        "import sys; from decontam.cli import main\n"
+        f"rc = main(['filter', {str(examples / 'corpus.jsonl')!r}, '-b', 'toy={examples / 'benchmark.jsonl'}', "
+        "'--question-field', 'question', '--item-id-field', 'id', "
+        f"'-o', {str(tmp_path / 'clean.jsonl')!r}, '--report', {str(tmp_path / 'r.json')!r}, '--no-progress'])\n"
+        "heavy = ('pandas', 'datasets', 'decontam.index', 'pyarrow.parquet', 'concurrent.futures.process')\n"
+        "print(rc, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "0 []"
+    assert (tmp_path / "clean.jsonl").read_text().count("\n") == 36
