@@ -35,6 +35,7 @@ import math
 import os
 import shutil
 import struct
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -75,15 +76,22 @@ KGRAM = 32  # bytes per gram
 W = WINDOW - KGRAM + 1  # grams per window
 HASH_SEED = 0x5EED_DEC0_4A11_0001
 BLOOM_SEED = 0x5EED_DEC0_B100_0002
-_C = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                                   0x27D4EB2F165667C5))
+_C = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
 _PAD = b"\0" * (KGRAM + 16)
-_CHUNK = 1 << 18
+_CHUNK = 1 << 16  # positions hashed and selected at a time (temporaries stay in L2)
 _TEXT_BLOCK = 1 << 20
+_RUN_BITS = 8  # build runs are ordered by this many top bits of the key (then position); see _bucketed
 _SPILL_ENTRIES = 16 << 20  # table entries kept in memory per build part before a sorted run goes to disk
-_MERGE_ENTRIES = 8 << 20  # entries sorted at a time when runs are merged
+# Entries sorted at a time when runs are merged (at least; ranges are never narrower than a top-_RUN_BITS-bit
+# bucket): small ranges sort in cache, and radix passes over bytes that a range shares are skipped by numpy
+# (measured, 8.5 M entries: 0.31 s in 256 ranges, 0.59 s in 16). Keys read at a time for the Bloom filter:
+# temporaries of a few MB are reused by malloc, while arrays over 32 MB would be fresh mmaps, zeroed by the
+# kernel on every allocation (12 % of the build's CPU time with 8 M-entry merges).
+_MERGE_ENTRIES = 1 << 16
+_BLOOM_STEP = 1 << 20
 _BATCH_BYTES = 16 << 20  # normalized bytes per batch when documents are read back
+_GRAM_HASH = "(h(p)*C2 + h(p+16)) ^ seed, h(p) = w(p)*C0 + w(p+8)*C1 (u64le words); stored: fmix64"
 _MAGIC = b"DECONTAM"
 _PORTRAIT_KIND = b"PORTRAIT"
 _MANIFEST = "manifest.json"
@@ -100,15 +108,21 @@ def _words(buf: np.ndarray) -> np.ndarray:
 
 
 def gram_keys(padded: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """64-bit keys of the ``KGRAM``-byte grams starting at ``start..stop-1`` (``padded`` has zero padding)."""
-    words = _words(padded)
-    out = words[start:stop] * _C[0]
-    for t in range(1, KGRAM // 8):
-        out += words[start + 8 * t : stop + 8 * t] * _C[t]
+    """64-bit keys of the ``KGRAM``-byte grams starting at ``start..stop-1`` (``padded`` has zero padding).
+
+    A linear hash of the gram's four little-endian 64-bit words ``w0..w3``, computed in two levels so that the
+    16-byte half sums are shared by the two grams they belong to: ``h(p) = w(p)*C0 + w(p+8)*C1``, then
+    ``key(p) = (h(p)*C2 + h(p+16)) ^ seed`` (three multiplies per position, on contiguous words). The
+    minimizer order is its top 32 bits; the key a gram is stored under is a bijective mix of it
+    (:func:`stored_keys`), computed for the selected grams only.
+    """
+    words = np.ascontiguousarray(_words(padded)[start : stop + KGRAM - 8])  # unaligned loads, copied once
+    n = stop - start
+    half = words[: n + 16] * _C[0]
+    half += words[8 : n + 24] * _C[1]
+    out = half[:n] * _C[2]
+    out += half[16 : n + 16]
     out ^= np.uint64(HASH_SEED)
-    out ^= out >> np.uint64(31)
-    out *= _MIX
-    out ^= out >> np.uint64(29)
     return out
 
 
@@ -117,9 +131,12 @@ _HI = np.uint64(32)
 
 
 def stored_keys(keys: np.ndarray) -> np.ndarray:
-    """The key a selected gram is stored and looked up under: a bijective remix of its gram key (gram keys of
-    minimizers are biased low by selection; stored keys are uniform, so their top bits partition evenly)."""
+    """The key a selected gram is stored and looked up under: murmur3's fmix64 of its gram key, a bijection
+    (gram keys are linear, and biased low by selection; stored keys are uniform, so their top bits partition
+    the Bloom filter evenly)."""
     x = keys ^ (keys >> np.uint64(33))
+    x *= _MIX
+    x ^= x >> np.uint64(33)
     x *= _MIX2
     x ^= x >> np.uint64(33)
     return x
@@ -134,18 +151,12 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
     return o1[o2]
 
 
-def _merge_order(keys: np.ndarray) -> np.ndarray:
-    """Stable order of ``keys`` by their top 32 bits, fast when ``keys`` is a concatenation of runs each
-    already in that order: numpy's stable sort of 32-bit values is a timsort, which finds the runs and merges
-    them (O(n log runs); measured 0.13 s for 10 runs of 8.5 M keys, against 0.61 s for :func:`_radix_order`).
-    Any input is sorted correctly; only the speed depends on the runs.
-
-    Example:
-        >>> k = np.array([1, 5, 9, 2, 5, 7], dtype=np.uint64) << np.uint64(32)
-        >>> _merge_order(k).tolist()
-        [0, 3, 1, 4, 5, 2]
-    """
-    return np.argsort((keys >> _HI).astype(np.uint32), kind="stable")
+def _bucketed(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs given in position order, reordered by the keys' top ``_RUN_BITS`` bits (stable: position order
+    inside each bucket) -- a build run. One 8-bit radix pass: the full sort is left to :func:`_merge_runs`, which
+    sorts one small range of keys at a time, in cache."""
+    o = np.argsort((keys >> np.uint64(64 - _RUN_BITS)).astype(np.uint8), kind="stable")
+    return keys[o], pos[o]
 
 
 def _key_range(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,9 +169,13 @@ def _key_range(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo, up
 
 
+_HIGH_HALF = 1 if sys.byteorder == "little" else 0  # the uint32 holding a uint64's top 32 bits
+
+
 def _order(keys: np.ndarray) -> np.ndarray:
     """The minimizer order of keys: their top 32 bits, never 0 (0 marks windows that do not exist)."""
-    return (keys >> np.uint64(32)).astype(np.uint32) | np.uint32(1)
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    return keys.view(np.uint32)[_HIGH_HALF::2] | np.uint32(1)  # one pass over a strided view
 
 
 def _sliding(a: np.ndarray, w: int, op: Any) -> np.ndarray:
@@ -195,12 +210,14 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The selected (stored key, position) pairs of a batch, sorted and thinned as the index stores them.
+    """The selected (stored key, position) pairs of a batch, thinned and sorted as the index stores them: by the
+    keys' top 32 bits, then position.
 
-    See :func:`_select` and :func:`_sort_thin`.
+    See :func:`_select` and :func:`_thin`.
     """
-    keys, pos = _select(data, offsets)
-    return _sort_thin(keys, pos, np.asarray(offsets, dtype=np.int64)[:-1])
+    keys, pos = _thin(*_select(data, offsets))
+    o = _radix_order(keys)
+    return keys[o], pos[o]
 
 
 def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,13 +239,14 @@ def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < WINDOW:
         return empty
     offs = np.asarray(offsets, dtype=np.int64)
-    padded = np.frombuffer(bytes(data) + _PAD, dtype=np.uint8)
+    padded = np.empty(n + len(_PAD), dtype=np.uint8)  # one copy of the text, zero padding for the last words
+    padded[:n] = np.frombuffer(data, dtype=np.uint8)
+    padded[n:] = 0
     nwin = n - WINDOW + 1
-    valid = np.ones(nwin, dtype=bool)
     ds, de = offs[:-1], offs[1:]
     lo = np.maximum(ds, de - WINDOW + 1)
     hi = np.minimum(de, nwin)
-    valid[_ranges(lo, hi - lo)] = False
+    invalid = _ranges(lo, hi - lo)  # windows crossing a document's end, ascending (49 per document)
     keys_out: list[np.ndarray] = []
     pos_out: list[np.ndarray] = []
     npos = n - KGRAM + 1
@@ -240,7 +258,8 @@ def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = gram_keys(padded, j0, j1 + W - 1)
         order = _order(keys)
         m = _sliding(order, W, np.minimum)
-        m[~valid[j0:j1]] = 0
+        i0, i1 = np.searchsorted(invalid, (j0, j1)).tolist()
+        m[invalid[i0:i1] - j0] = 0
         z = np.zeros(W - 1, dtype=np.uint32)
         mm = _sliding(np.concatenate((z, m, z)), W, np.maximum)  # mm[t]: position j0 + t
         t0, t1 = c0 - j0, min(c1, j1 + W - 1) - j0
@@ -252,19 +271,27 @@ def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stored_keys(np.concatenate(keys_out)), np.concatenate(pos_out).astype(np.int64)
 
 
-def _sort_thin(keys: np.ndarray, pos: np.ndarray, doc_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort selected pairs (given in position order) by key prefix then position, and thin repeats: of the
-    positions with one key in one document and one stretch of ``W`` positions only the first and the last
-    are kept (every window still holds one of them, so nothing is lost)."""
-    doc = np.searchsorted(doc_starts, pos, side="right")
-    o = _radix_order(keys)
-    keys, pos, doc = keys[o], pos[o], doc[o]
-    if len(keys) > 2:
-        bucket = pos // W
-        change = (keys[1:] != keys[:-1]) | (doc[1:] != doc[:-1]) | (bucket[1:] != bucket[:-1])
-        keep = np.concatenate(([True], change)) | np.concatenate((change, [True]))
-        keys, pos = keys[keep], pos[keep]
-    return keys, pos
+def _thin(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Thin repeats among selected pairs given in position order: of a run of consecutive pairs with one key
+    inside one stretch ``pos // W`` only the first and the last are kept.
+
+    Nothing is lost: a window (``W`` consecutive positions) that holds a dropped position ``p`` of the stretch
+    also holds the run's first position (if the window starts at or before it) or else its last one (the window
+    then reaches past the end of the stretch), and both have ``p``'s key. Runs like ``aaaa...`` (every position
+    selected, all ties) keep 2 positions in ``W``. Sequential comparisons only: no sort.
+
+    Example:
+        >>> k = np.array([7, 7, 7, 7, 3, 7], dtype=np.uint64)
+        >>> _thin(k, np.array([0, 1, 2, 3, 4, 5]))[1].tolist()
+        [0, 3, 4, 5]
+    """
+    if len(keys) < 3:
+        return keys, pos
+    stretch = pos // W
+    same = (keys[1:] == keys[:-1]) & (stretch[1:] == stretch[:-1])
+    keep = np.ones(len(keys), dtype=bool)
+    keep[1:-1] = ~(same[:-1] & same[1:])
+    return keys[keep], pos[keep]
 
 
 # ---------------------------------------------------------------------------------------- file helpers
@@ -378,13 +405,14 @@ def _check_normalizer(recorded: dict[str, Any], wanted: NormalizeConfig, where: 
 
 def _params() -> dict[str, Any]:
     return {"window": WINDOW, "kgram": KGRAM, "grams_per_window": W, "hash_seed": HASH_SEED,
-            "bloom_seed": BLOOM_SEED, "gram_hash": "sum(u64le word * C[t]) ^ seed, xorshift-multiply mix",
-            "order": "top 32 bits | 1", "thinning": "first and last per (key, document, position // W)"}
+            "bloom_seed": BLOOM_SEED, "gram_hash": _GRAM_HASH,
+            "order": "top 32 bits | 1",
+            "thinning": "first and last of each run of consecutive selections with one key and one position // W"}
 
 
 def _check_params(recorded: dict[str, Any], where: str) -> None:
     mine = _params()
-    for k in ("window", "kgram", "grams_per_window", "hash_seed", "bloom_seed"):
+    for k in ("window", "kgram", "grams_per_window", "hash_seed", "bloom_seed", "gram_hash"):
         if recorded.get(k) != mine[k]:
             raise IndexMismatchError(
                 f"{where} uses {k}={recorded.get(k)!r}, this decontam uses {mine[k]!r}; rebuild the index")
@@ -403,27 +431,34 @@ class _TextWriter:
         self.codec = pa.Codec("zstd", compression_level=1)
         self.pool = ThreadPoolExecutor(1)  # compression releases the GIL: it overlaps the hashing work
         self.inflight: list[Any] = []
-        self.pending: list[bytes] = []
+        self.pending: list[bytes | memoryview] = []
         self.pending_size = 0
         self.total = 0
         self.block_starts = [0]
         self.comp_offsets = [0]
 
-    def write(self, data: bytes) -> None:
-        self.pending.append(data)
-        self.pending_size += len(data)
-        if self.pending_size >= _TEXT_BLOCK:
-            buf = b"".join(self.pending)
-            cut = len(buf) - len(buf) % _TEXT_BLOCK
-            for s in range(0, cut, _TEXT_BLOCK):
-                self._block(buf[s : s + _TEXT_BLOCK])
-            self.pending = [buf[cut:]] if cut < len(buf) else []
-            self.pending_size = len(buf) - cut
+    def write(self, data: bytes | memoryview) -> None:
+        """Append bytes (an immutable buffer: whole blocks are compressed from it without a copy)."""
+        view = memoryview(data).cast("B")
+        at = 0
+        if self.pending_size:  # complete the pending block first
+            at = min(len(view), _TEXT_BLOCK - self.pending_size)
+            self.pending.append(view[:at])
+            self.pending_size += at
+            if self.pending_size < _TEXT_BLOCK:
+                return
+            self._block(b"".join(self.pending))
+            self.pending, self.pending_size = [], 0
+        cut = at + (len(view) - at) // _TEXT_BLOCK * _TEXT_BLOCK
+        for s in range(at, cut, _TEXT_BLOCK):
+            self._block(view[s : s + _TEXT_BLOCK])
+        if cut < len(view):
+            self.pending, self.pending_size = [bytes(view[cut:])], len(view) - cut
 
-    def _block(self, raw: bytes) -> None:
+    def _block(self, raw: bytes | memoryview) -> None:
         self.total += len(raw)
         self.block_starts.append(self.total)
-        self.inflight.append(self.pool.submit(self.codec.compress, raw, asbytes=True))
+        self.inflight.append(self.pool.submit(self.codec.compress, raw, asbytes=False))
         if len(self.inflight) > 8:
             self._drain(4)
 
@@ -607,27 +642,25 @@ class _PartBuilder:
         at = self.text.total + self.text.pending_size
         raw_at = self.raw.total + self.raw.pending_size
         self.doc_raw.append(offsets[:-1] - base + raw_at)
-        self.raw.write(bytes(data[base:end]))
+        self.raw.write(data[base:end])
         self.doc_start.append(noffs[:-1] + at)
         self.doc_source.append(np.full(len(batch), len(self.sources) - 1, dtype=np.int32))
         self.doc_row.append(np.asarray(batch.rows, dtype=np.int64))
         self.doc_line.append(np.asarray(batch.lines, dtype=np.int64))
         self.doc_id.extend(_batch_ids(batch))
-        keys, pos = minimizers(normalized, noffs)
-        self.runs.append((keys, pos + at))
+        keys, pos = _select(normalized, noffs)
+        keys, pos = _bucketed(*_thin(keys, pos + at))  # stretches of the whole text: batching changes nothing
+        self.runs.append((keys, pos))
         self.run_entries += len(keys)
         self.text.write(normalized)
         if self.run_entries >= _SPILL_ENTRIES:
             self._spill()
 
     def _sorted_run(self) -> tuple[np.ndarray, np.ndarray]:
-        """The batch runs (each sorted and thinned) merged into one."""
+        """The batch runs merged into one run (ordered by the keys' top ``_RUN_BITS`` bits, then position)."""
         keys = np.concatenate([k for k, _ in self.runs]) if self.runs else np.zeros(0, np.uint64)
         pos = np.concatenate([p for _, p in self.runs]) if self.runs else np.zeros(0, np.int64)
-        if len(self.runs) > 1:
-            o = _merge_order(keys)
-            keys, pos = keys[o], pos[o]
-        return keys, pos
+        return _bucketed(keys, pos) if len(self.runs) > 1 else (keys, pos)
 
     def _spill(self) -> None:
         if not self.runs:
@@ -670,17 +703,26 @@ class _PartBuilder:
 
 
 def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path, pos_dtype: str
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Merge runs (stored keys, positions, position offset), each sorted by the keys' top 32 bits then position
-    and given in position order, into ``keys.u64`` and ``pos.*`` sorted the same way; one key range at a time,
-    so memory stays bounded. Returns the two files' infos."""
+                ) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Merge runs (stored keys, positions, position offset), given in position order, each ordered by the keys'
+    top ``_RUN_BITS`` bits then position (a batch's run, see :func:`_bucketed`) or fully sorted (an index's
+    table), into ``keys.u64`` and ``pos.*`` sorted by the keys' top 32 bits then position.
+
+    One range of the top bits at a time (about ``_MERGE_ENTRIES`` entries: memory stays bounded, the sort's
+    working set stays in cache): the range's slice of every run, end to end, is in position order inside each
+    top-``_RUN_BITS``-bit bucket, so a stable sort by the top 32 bits completes it.
+
+    Returns:
+        The two files' infos, and the number of distinct keys (counted as by :func:`_distinct`).
+    """
     total = sum(len(k) for k, _, _ in runs)
-    bits = min(16, max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES))))) if total else 0
+    bits = min(_RUN_BITS, max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES))))) if total else 0
     kw = _HashingWriter(folder / "keys.u64")
     pw = _HashingWriter(folder / f"pos.{pos_dtype}")
     bounds = [np.searchsorted(keys, (np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits))
                               if bits else np.zeros(1, dtype=np.uint64), side="left").tolist() + [len(keys)]
               for keys, _, _ in runs]
+    distinct = 0
     for r in range(1 << bits):
         parts_k, parts_p = [], []
         for (keys, pos, off), bnd in zip(runs, bounds):
@@ -691,13 +733,13 @@ def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path
         if not parts_k:
             continue
         k = np.concatenate(parts_k)
-        p = np.concatenate(parts_p)
-        if len(parts_k) > 1:
-            o = _merge_order(k)
-            k, p = k[o], p[o]
+        p = np.concatenate(parts_p).astype("<" + pos_dtype)
+        o = _radix_order(k)
+        k = k[o]
+        distinct += len(_distinct(k))  # ranges split by the top bits: no key is in two of them
         kw.write(np.ascontiguousarray(k, dtype="<u8"))
-        pw.write(np.ascontiguousarray(p, dtype="<" + pos_dtype))
-    return kw.close(), pw.close()
+        pw.write(p[o])
+    return kw.close(), pw.close(), distinct
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
@@ -711,16 +753,12 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
                  sources: list[dict[str, Any]], total: int, stores: dict[str, tuple[_TextWriter, dict[str, Any]]],
                  config: DecontamConfig, bloom_fp: float, with_bloom: bool = True) -> dict[str, Any]:
     pos_dtype = "u4" if total < (1 << 32) else "u8"
-    keys_info, pos_info = _merge_runs(runs, folder, pos_dtype)
+    keys_info, pos_info, distinct = _merge_runs(runs, folder, pos_dtype)
     n_entries = keys_info["size"] // 8
     # Bloom filter over the distinct keys, sized for them.
-    distinct = 0
     keys = np.memmap(folder / "keys.u64", dtype="<u8", mode="r", shape=(n_entries,)) if n_entries else \
         np.zeros(0, dtype=np.uint64)
-    step = 1 << 22
-    for s in range(0, n_entries, step):
-        chunk = _distinct(keys[s : s + step])
-        distinct += len(chunk) - int(s > 0 and keys[s] == keys[s - 1])
+    step = _BLOOM_STEP
     # (parts of a parallel build are merged at once: their own filters would be thrown away)
     # stored keys are uniform and sorted: partitioned by their own top bits, they arrive grouped
     bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED, partition_by="key")

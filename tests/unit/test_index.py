@@ -16,7 +16,7 @@ from decontam import check
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import NormalizeConfig, SampleConfig
 from decontam.errors import IndexMismatchError
-from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_order, _order, _radix_order, gram_keys,
+from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_runs, _order, _radix_order, gram_keys,
                             minimizers, stored_keys)
 from decontam.normalize import normalize
 from decontam.sample import sample_item
@@ -65,7 +65,10 @@ def _write_jsonl(path: Path, docs, ids=True):
 @SETTINGS
 @given(st.one_of(st.lists(st.text(alphabet=st.sampled_from(list("ab")), max_size=400), min_size=1, max_size=4),
                  st.lists(st.text(alphabet=st.sampled_from(list("abcdefghij日")), max_size=300), min_size=1,
-                          max_size=6)))
+                          max_size=6),
+                 # periodic documents, repeated, with short ones between: runs of one key across documents
+                 st.lists(st.sampled_from(["a" * 130, "ab" * 61, "abc" * 37 + "a", "a" * 49, "x", "aab" * 30,
+                                           "a" * 60 + "b" + "a" * 60]), min_size=1, max_size=8)))
 def test_every_window_keeps_its_minimum_key(docs):
     """Every 50-byte window inside a document holds a stored position of its minimum gram's key: a probe's
     lookup key is always in the table, at a position inside the probe (the no-false-negative property),
@@ -99,20 +102,60 @@ def test_density_is_about_two_in_w_plus_one():
 
 @SETTINGS
 @given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=60), min_size=1, max_size=6),
-       st.integers(0, 5))
-def test_merging_sorted_runs_equals_a_full_sort(runs, narrow):
-    """The build merges per-batch runs (each sorted by the top 32 bits of the key, positions ascending inside
-    a key) with `_merge_order`: the result is exactly the stable full sort (`_radix_order`) of the
-    concatenation, ties in run order, i.e. position order."""
+       st.integers(0, 5), st.sampled_from([1, 7, 64, 1 << 20]), st.booleans())
+def test_merging_build_runs_equals_a_full_sort(tmp_path_factory, runs, narrow, merge_entries, sorted_runs):
+    """The build keeps each batch's pairs only bucketed by the keys' top bits (`_bucketed`) and sorts them
+    fully when the runs are merged, one key range at a time (`_merge_runs`); fully sorted runs (an index's
+    table, when indexes are merged) go the same way. Either way the table is exactly the stable full sort of
+    all pairs by the keys' top 32 bits, ties in position order."""
+    from unittest import mock
+
+    import decontam.index as index_mod
+
     shift = np.uint64(narrow * 12)  # narrow > 0: few distinct prefixes, many ties across runs
-    sorted_runs = []
+    parts, all_k, all_p, at = [], [], [], 0
     for r in runs:
         k = np.array(r, dtype=np.uint64) >> shift << shift
-        sorted_runs.append(k[_radix_order(k)])
-    keys = np.concatenate(sorted_runs)
-    assert np.array_equal(_merge_order(keys), _radix_order(keys))
-    full = np.argsort(keys >> np.uint64(32), kind="stable")
-    assert np.array_equal(_merge_order(keys), full)
+        p = at + np.arange(len(k), dtype=np.int64) * 3  # position order inside a run, runs in order
+        at += 3 * len(k) + 5
+        all_k.append(k)
+        all_p.append(p)
+        o = _radix_order(k) if sorted_runs else np.argsort(k >> np.uint64(56), kind="stable")
+        parts.append((k[o], p[o], 0))
+    folder = tmp_path_factory.mktemp("merge")
+    with mock.patch.object(index_mod, "_MERGE_ENTRIES", merge_entries):  # several ranges, or one
+        _, _, distinct = _merge_runs(parts, folder, "u8")
+    keys = np.fromfile(folder / "keys.u64", dtype="<u8")
+    pos = np.fromfile(folder / "pos.u8", dtype="<u8")
+    k, p = np.concatenate(all_k), np.concatenate(all_p)
+    full = np.argsort(k >> np.uint64(32), kind="stable")
+    assert np.array_equal(keys, k[full])
+    assert np.array_equal(pos, p[full].astype(np.uint64))
+    adjacent_repeat = keys[1:] == keys[:-1] if len(keys) else np.zeros(0, dtype=bool)
+    assert distinct == len(keys) - int(adjacent_repeat.sum())
+
+
+def test_spilled_runs_give_the_same_index(tmp_path, monkeypatch):
+    """A build that spills its runs to disk every few batches (large corpora), and reads the corpus in small
+    batches, writes the same table."""
+    import decontam.index as index_mod
+
+    rng = np.random.default_rng(5)
+    docs = ["".join(rng.choice(list("abcdefgh ,"), 300)) for _ in range(60)] + ["ab" * 200, "a" * 500]
+    f = _write_jsonl(tmp_path / "c.jsonl", docs)
+    CorpusIndex.build([f], tmp_path / "whole", progress=False)
+    monkeypatch.setattr(index_mod, "_SPILL_ENTRIES", 250)
+    from decontam import corpus as corpus_mod
+
+    monkeypatch.setattr(corpus_mod, "_BLOCK", 2000)  # many small batches, so several runs spill
+    spills = []
+    spill = index_mod._PartBuilder._spill
+    monkeypatch.setattr(index_mod._PartBuilder, "_spill", lambda self: spills.append(len(self.runs)) or spill(self))
+    CorpusIndex.build([f], tmp_path / "spilled", progress=False)
+    assert len(spills) > 2 and max(spills) > 1  # several spills, of several batch runs each
+    for name in ("keys.u64", "pos.u4", "docs.arrow"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "spilled" / name).read_bytes(), name
+    assert not list((tmp_path / "spilled").glob(".run*"))
 
 
 # --------------------------------------------------------------------------- index check == check == oracle
