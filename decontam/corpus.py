@@ -156,7 +156,7 @@ class Batch:
         elif self.id_field is not None and isinstance(self.raw, tuple):
             block, starts, ends = self.raw
             try:
-                obj = json.loads(block[int(starts[i]) : int(ends[i])])
+                obj = json.loads(bytes(block[int(starts[i]) : int(ends[i])]))
                 value = obj.get(self.id_field) if isinstance(obj, dict) else None
             except ValueError:
                 value = None
@@ -236,39 +236,42 @@ def _open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def _iter_blocks(path: Path) -> Iterator[bytes]:
-    """Blocks of whole lines (the last one may lack its newline)."""
+def _iter_blocks(path: Path) -> Iterator[memoryview]:
+    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer: the file is
+    read into it once and never copied again (pyarrow, the writer and the scan all take views)."""
     tail = b""
     with _open_binary(path) as fh:
         while True:
+            buf = bytearray(len(tail) + _BLOCK)
+            buf[: len(tail)] = tail
             try:
-                chunk = fh.read(_BLOCK)
+                got = fh.readinto(memoryview(buf)[len(tail) :])
             except (OSError, EOFError) as exc:
                 raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
-            if not chunk:
+            if not got:
                 break
-            buf = tail + chunk if tail else chunk
-            cut = buf.rfind(b"\n")
+            end = len(tail) + got
+            cut = buf.rfind(b"\n", 0, end)
             if cut < 0:
-                tail = buf
+                tail = bytes(buf[:end])
                 continue
-            block, tail = buf[: cut + 1], buf[cut + 1 :]
-            yield block
+            tail = bytes(buf[cut + 1 : end])
+            yield memoryview(buf)[: cut + 1]
     if tail:
-        yield tail
+        yield memoryview(tail)
 
 
-def _line_bounds(block: bytes) -> tuple[np.ndarray, np.ndarray, int]:
+def _line_bounds(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, int]:
     """Start and end (newline excluded) of each line of a block, and the block's number of newlines."""
     arr = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(arr == 10)
-    ends = nl if (len(block) and block[-1:] == b"\n") else np.append(nl, len(block))
+    ends = nl if (len(block) and block[-1] == 10) else np.append(nl, len(block))
     starts = np.concatenate(([0], nl + 1))[: len(ends)]
     return starts.astype(np.int64), ends.astype(np.int64), len(nl)
 
 
 def _fast_jsonl_block(
-    block: bytes, text_field: str, starts: np.ndarray, ends: np.ndarray, id_field: str | None = None,
+    block: bytes | memoryview, text_field: str, starts: np.ndarray, ends: np.ndarray, id_field: str | None = None,
     id_types: list[pa.DataType] | None = None,
 ) -> tuple[pa.Array, pa.Array | None] | None:
     """Parse a block with pyarrow: the text column and, when it is all strings or all integers, the id column.
@@ -298,7 +301,7 @@ def _fast_jsonl_block(
         fields = [(text_field, pa.string())] + ([(id_field, id_type)] if id_type is not None else [])
         try:
             table = pa_json.read_json(
-                io.BytesIO(block),
+                pa.BufferReader(pa.py_buffer(block)),  # zero-copy (io.BytesIO copies)
                 read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
                 parse_options=pa_json.ParseOptions(explicit_schema=pa.schema(fields),
                                                    unexpected_field_behavior="ignore"),
@@ -392,6 +395,7 @@ def _read_jsonl(
             yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
                         id_column=fast[1])
             continue
+        block = bytes(block)  # the careful path slices and strips lines as bytes
         texts, ids, lines_l, ks, ke = _slow_jsonl_block(
             block, first_line, path, text_field, id_field, on_error, rejected, starts, ends
         )

@@ -118,6 +118,8 @@ def _strip_utf8(raw: bytes) -> bytes:
     raw = raw.translate(None, _ASCII_DELETE)
     if raw.isascii():
         return raw
+    if len(raw) < 512:  # short (a question, a small document): numpy's set-up costs more than regex
+        return _NOT_LMN.sub("", raw.decode("utf-8", "surrogatepass")).encode("utf-8", "surrogatepass")
     high = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) >= 0x80)
     cut = np.flatnonzero(np.diff(high) > 1)
     starts = np.concatenate(([high[0]], high[cut + 1])).tolist()
