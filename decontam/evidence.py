@@ -87,27 +87,30 @@ def _kept_positions(text: str) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-class _AsciiKept:
-    """Where the ``j``-th kept character of an ASCII text is, reading the text only as far as needed: kept
-    characters are counted per block with ``bytes.translate`` (in C), and only the block holding ``j`` is
-    mapped position by position."""
+class _KeptIndex:
+    """Where the ``j``-th character kept by the default rule is in a text, reading the text only as far as
+    needed: kept characters are counted per block of the text (``bytes.translate`` for ASCII blocks, the
+    normalizer otherwise: C and ``regex`` speed), and only the block holding ``j`` is mapped character by
+    character."""
 
     _BLOCK = 1 << 14
 
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.counted = [0]  # kept characters before each block start read so far
 
     def position(self, j: int) -> int:
-        b = self._BLOCK
+        b, text = self._BLOCK, self.text
         while self.counted[-1] <= j:
             k = len(self.counted) - 1
-            if k * b >= len(self.raw):
+            if k * b >= len(text):
                 raise ValueError(f"span end {j + 1} is past the normalized text ({self.counted[-1]} characters)")
-            self.counted.append(self.counted[-1] + len(self.raw[k * b : (k + 1) * b].translate(None, _ASCII_DELETE)))
+            block = text[k * b : (k + 1) * b]
+            kept = len(block.encode("ascii").translate(None, _ASCII_DELETE)) if block.isascii() else len(
+                normalize(block))
+            self.counted.append(self.counted[-1] + kept)
         k = bisect.bisect_right(self.counted, j) - 1
-        block = np.frombuffer(self.raw, dtype=np.uint8, count=min(b, len(self.raw) - k * b), offset=k * b)
-        return k * b + int(np.flatnonzero(_ascii_alnum(block))[j - self.counted[k]])
+        return k * b + int(_kept_positions(text[k * b : (k + 1) * b])[j - self.counted[k]])
 
 
 class DocumentMap:
@@ -123,9 +126,8 @@ class DocumentMap:
         self.text = text
         self.config = config
         self._normalized = normalized
-        self._positions: np.ndarray | None = None
         self._chunks: list[int] | None = None
-        self._ascii: _AsciiKept | None = None
+        self._kept: _KeptIndex | None = None
         self.per_character = _per_character(text, config)
 
     @property
@@ -147,16 +149,9 @@ class DocumentMap:
         if not 0 <= start < end:
             raise ValueError(f"span must satisfy 0 <= start < end, got [{start}, {end})")
         if self.per_character:
-            if self.text.isascii():
-                if self._ascii is None:
-                    self._ascii = _AsciiKept(self.text.encode("ascii"))
-                return self._ascii.position(start), self._ascii.position(end - 1) + 1
-            if self._positions is None:
-                self._positions = _kept_positions(self.text)
-            pos = self._positions
-            if end > len(pos):
-                raise ValueError(f"span end {end} is past the normalized text ({len(pos)} characters)")
-            return int(pos[start]), int(pos[end - 1]) + 1
+            if self._kept is None:
+                self._kept = _KeptIndex(self.text)
+            return self._kept.position(start), self._kept.position(end - 1) + 1
         norm = self.normalized
         if end > len(norm):
             raise ValueError(f"span end {end} is past the normalized text ({len(norm)} characters)")

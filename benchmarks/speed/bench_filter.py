@@ -10,6 +10,8 @@ Measured:
     automaton over all probes, `any` hit per document (same probes as decontam, read from its report).
   * baseline "naive": json.loads, `regex` normalization, `any(p in doc for p in probes)` on a sample.
 Memory: peak RSS of decontam on the corpus and on its first half: it must not grow with corpus size.
+Steady-state rate: the extra text of the whole corpus over its first half, divided by the extra time (fixed
+start-up costs cancel out): what a run over gigabytes sustains per core.
 
 Usage:
     python benchmarks/speed/bench_filter.py [--mb 150] [--repeat 3] [--workdir /tmp/decontam-bench]
@@ -141,14 +143,18 @@ def main() -> None:
 
     tiny = work / "corpus-tiny.jsonl"
     tiny.write_text(json.dumps({"id": "tiny", "text": "def f():\n    return 1\n"}) + "\n")
-    _, rss_half, _, _ = run_decontam(half, work, "half")
-    walls, cpus, fixed, walls2, ahos, naives = [], [], [], [], [], []
+    half_bytes = sum(len(json.loads(line)["text"].encode("utf-8")) for line in half.open("rb"))
+    walls, cpus, fixed, walls2, ahos, naives, halves, half_cpus = [], [], [], [], [], [], [], []
+    rss_half = 0
     report: dict = {}
     rss_full = 0
     for _ in range(args.repeat):
         # Fixed cost of a run (start-up, loading 4 benchmarks, sampling, building the matcher, the report):
         # the same command on a one-document corpus.
         fixed.append(run_decontam(tiny, work, "tiny")[0])
+        wall_h, rss_half, _, cpu_h = run_decontam(half, work, "half")
+        halves.append(wall_h)
+        half_cpus.append(cpu_h)
         wall, rss_full, report, cpu = run_decontam(corpus, work, "full")
         walls.append(wall)
         cpus.append(cpu)
@@ -174,6 +180,11 @@ def main() -> None:
         "decontam_text_mb_per_cpu_s": round(text_bytes / c / 1e6, 1),
         "decontam_fixed_s": round(f0, 2),
         "decontam_scan_text_mb_s": round(text_bytes / (w - f0) / 1e6, 1),
+        "decontam_half_s": round(statistics.median(halves), 2),
+        "decontam_steady_text_mb_s": round(
+            (text_bytes - half_bytes) / (w - statistics.median(halves)) / 1e6, 1),
+        "decontam_steady_text_mb_per_cpu_s": round(
+            (text_bytes - half_bytes) / (c - statistics.median(half_cpus)) / 1e6, 1),
         "decontam_2proc_s": round(w2, 2),
         "decontam_2proc_text_mb_s": round(text_bytes / w2 / 1e6, 1),
         "ahocorasick_s": round(a, 2),

@@ -164,26 +164,28 @@ def test_chunk_estimate_errors_are_absorbed(text, cfg, data):
     assert norm[start:end] not in normalize(text[s : e - 1], cfg)
 
 
-@settings(max_examples=200, deadline=None)
-@given(text=st.text(alphabet="ab Z9_-.\n", min_size=1, max_size=200), block=st.integers(1, 17), data=st.data())
-def test_ascii_blocks_map_every_kept_character(text, block, data):
-    """ASCII documents are mapped block by block (read only as far as needed): with tiny blocks, every run
-    maps to the very characters a position-by-position map gives, across block boundaries."""
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab Z9_-.\n") + ["é", "中", "😀", "\u0301", "٣", "\ud800", "—"]),
+                    min_size=1, max_size=200),
+       block=st.integers(1, 17), data=st.data())
+def test_blocks_map_every_kept_character(text, block, data):
+    """Documents are mapped block by block (read only as far as needed): with tiny blocks, every run maps to
+    the very characters a character-by-character map gives, across block boundaries, ASCII or not."""
     import decontam.evidence as ev
 
     norm = normalize(text)
     if not norm:
         return
-    kept = [i for i, c in enumerate(text) if c.isalnum()]
+    kept = [i for i, c in enumerate(text) if normalize(c)]
     start, end = data.draw(_ranges(len(norm)))
-    old = ev._AsciiKept._BLOCK
-    ev._AsciiKept._BLOCK = block
+    old = ev._KeptIndex._BLOCK
+    ev._KeptIndex._BLOCK = block
     try:
         assert DocumentMap(text).span(start, end) == (kept[start], kept[end - 1] + 1)
         with pytest.raises(ValueError, match="past the normalized text"):
             DocumentMap(text).span(start, len(norm) + 1)
     finally:
-        ev._AsciiKept._BLOCK = old
+        ev._KeptIndex._BLOCK = old
 
 
 def test_ascii_alnum_mask_is_the_normalizer_rule_on_every_ascii_byte():
