@@ -5,7 +5,9 @@ one file, and the same rows split into two files for the two-process build.
 
 Measured (medians of --repeat runs):
   * build: `decontam index build` as a subprocess, wall time, raw MB/s; --num-proc 1 (one file) and
-    --num-proc 2 (two files); MB/s per core = MB/s / processes.
+    --num-proc 2 (two files); MB/s per core = MB/s / processes. Also the CPU time of the build (user + system,
+    every thread and worker process: resource.getrusage(RUSAGE_CHILDREN)), and MB per CPU-second: the per-core
+    figure that does not depend on threads or on other load on the machine.
   * sizes per normalized character: portrait (Bloom filter), exact table (keys + positions), and (not counted
     in the goal) the stored normalized text, the stored original text and the document table.
   * query: `decontam index check INDEX -b humaneval=... --probes all` as a subprocess: end-to-end wall time
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,19 +40,30 @@ from bench_filter import SHARED, build_corpus  # noqa: E402
 HUMANEVAL = f"humaneval={SHARED / 'humaneval' / 'HumanEval.jsonl.gz'}"
 
 
-def run(cmd: list[str]) -> float:
+def run_cpu(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the command's threads and processes) of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def build(corpus: list[Path], out: Path, num_proc: int) -> float:
+def run(cmd: list[str]) -> float:
+    return run_cpu(cmd)[0]
+
+
+def build(corpus: list[Path], out: Path, num_proc: int) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
-    return run([sys.executable, "-m", "decontam", "index", "build", *map(str, corpus), "-o", str(out),
-                "--no-progress", "--num-proc", str(num_proc)])
+    return run_cpu([sys.executable, "-m", "decontam", "index", "build", *map(str, corpus), "-o", str(out),
+                    "--no-progress", "--num-proc", str(num_proc)])
+
+
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
 
 
 def main() -> None:
@@ -79,10 +93,12 @@ def main() -> None:
           f"{platform.python_version()}; corpus {corpus.stat().st_size / 1e6:.1f} MB JSONL, {raw_mb:.1f} MB text")
 
     ix = work / "ix"
-    t1 = statistics.median(build([corpus], ix, 1) for _ in range(args.repeat))
-    t2 = statistics.median(build([split], work / "ix2", 2) for _ in range(args.repeat))
-    print(f"build, 1 process, 1 file : {t1:.2f} s  {raw_mb / t1:.1f} MB/s  ({raw_mb / t1:.1f} MB/s per core)")
-    print(f"build, 2 processes, 2 files: {t2:.2f} s  {raw_mb / t2:.1f} MB/s  ({raw_mb / t2 / 2:.1f} MB/s per core)")
+    t1, c1 = medians([build([corpus], ix, 1) for _ in range(args.repeat)])
+    t2, c2 = medians([build([split], work / "ix2", 2) for _ in range(args.repeat)])
+    print(f"build, 1 process, 1 file : {t1:.2f} s  {raw_mb / t1:.1f} MB/s  ({raw_mb / t1:.1f} MB/s per core); "
+          f"CPU {c1:.2f} s: {raw_mb / c1:.1f} MB per CPU-second")
+    print(f"build, 2 processes, 2 files: {t2:.2f} s  {raw_mb / t2:.1f} MB/s  ({raw_mb / t2 / 2:.1f} MB/s per core); "
+          f"CPU {c2:.2f} s: {raw_mb / c2:.1f} MB per CPU-second")
 
     from decontam.index import CorpusIndex
 
