@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from . import __version__
@@ -153,8 +152,8 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
 
 def _bucketed(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs given in position order, reordered by the keys' top ``_RUN_BITS`` bits (stable: position order
-    inside each bucket) -- a build run. One 8-bit radix pass: the full sort is left to :func:`_merge_runs`, which
-    sorts one small range of keys at a time, in cache."""
+    inside each bucket) -- a build run. One 8-bit radix pass: the full sort is left to :func:`_merge_runs`,
+    which sorts one small range of keys at a time, in cache."""
     o = np.argsort((keys >> np.uint64(64 - _RUN_BITS)).astype(np.uint8), kind="stable")
     return keys[o], pos[o]
 
@@ -210,8 +209,8 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The selected (stored key, position) pairs of a batch, thinned and sorted as the index stores them: by the
-    keys' top 32 bits, then position.
+    """The selected (stored key, position) pairs of a batch, thinned and sorted as the index stores them: by
+    the keys' top 32 bits, then position.
 
     See :func:`_select` and :func:`_thin`.
     """
@@ -276,9 +275,9 @@ def _thin(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inside one stretch ``pos // W`` only the first and the last are kept.
 
     Nothing is lost: a window (``W`` consecutive positions) that holds a dropped position ``p`` of the stretch
-    also holds the run's first position (if the window starts at or before it) or else its last one (the window
-    then reaches past the end of the stretch), and both have ``p``'s key. Runs like ``aaaa...`` (every position
-    selected, all ties) keep 2 positions in ``W``. Sequential comparisons only: no sort.
+    also holds the run's first position (if the window starts at or before it) or else its last one (the
+    window then reaches past the end of the stretch), and both have ``p``'s key. Runs like ``aaaa...`` (every
+    position selected, all ties) keep 2 positions in ``W``. Sequential comparisons only: no sort.
 
     Example:
         >>> k = np.array([7, 7, 7, 7, 3, 7], dtype=np.uint64)
@@ -350,16 +349,17 @@ def _string_array(pieces: Sequence[bytes | None]) -> pa.Array:
     """
     valid = np.fromiter((p is not None for p in pieces), dtype=bool, count=len(pieces))
     offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter((len(p) if p is not None else 0 for p in pieces), dtype=np.int64, count=len(pieces)),
-              out=offsets[1:])
+    lengths = np.fromiter((len(p) if p is not None else 0 for p in pieces), dtype=np.int64, count=len(pieces))
+    np.cumsum(lengths, out=offsets[1:])
     data = b"".join(p for p in pieces if p is not None)
     validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
-    return pa.Array.from_buffers(pa.large_string(), len(pieces), [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
-                                 null_count=int(len(pieces) - valid.sum()))
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    nulls = int(len(pieces) - valid.sum())
+    return pa.Array.from_buffers(pa.large_string(), len(pieces), buffers, null_count=nulls)
 
 
 def _int_column(table: pa.Table, name: str) -> np.ndarray:
-    """An integer column without nulls as a numpy array (zero-copy), without ``to_numpy`` (which imports pandas).
+    """An integer column without nulls as a numpy array (zero-copy), without ``to_numpy`` (it imports pandas).
 
     Example:
         >>> _int_column(_table({"a": _int_array([4, 5], "int32")}), "a").tolist()
@@ -438,7 +438,8 @@ def _check_version(version: Any, kind: str, where: Path) -> None:
     if version < FORMAT_VERSION:
         raise IndexMismatchError(
             f"{where}: {kind} format version {version} is older than this decontam ({__version__}) reads "
-            f"(version {FORMAT_VERSION}); rebuild it with `decontam index build` (and re-export the portrait)")
+            f"(version {FORMAT_VERSION}); rebuild it with `decontam index build` "
+            "(and export its portrait again)")
 
 
 def _check_normalizer(recorded: dict[str, Any], wanted: NormalizeConfig, where: str) -> None:
@@ -455,7 +456,8 @@ def _params() -> dict[str, Any]:
     return {"window": WINDOW, "kgram": KGRAM, "grams_per_window": W, "hash_seed": HASH_SEED,
             "bloom_seed": BLOOM_SEED, "gram_hash": _GRAM_HASH,
             "order": "top 32 bits | 1",
-            "thinning": "first and last of each run of consecutive selections with one key and one position // W"}
+            "thinning": "first and last of each run of consecutive selections with one key and one "
+                        "position // W"}
 
 
 def _check_params(recorded: dict[str, Any], where: str) -> None:
@@ -750,21 +752,22 @@ class _PartBuilder:
         return manifest
 
 
-def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path, pos_dtype: str
-                ) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Merge runs (stored keys, positions, position offset), given in position order, each ordered by the keys'
-    top ``_RUN_BITS`` bits then position (a batch's run, see :func:`_bucketed`) or fully sorted (an index's
-    table), into ``keys.u64`` and ``pos.*`` sorted by the keys' top 32 bits then position.
+def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path, pos_dtype: str,
+                run_bits: int = _RUN_BITS) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Merge runs (stored keys, positions, position offset), given in position order, each ordered by the
+    keys' top ``run_bits`` bits then position: a build's batch runs (``_RUN_BITS``, see :func:`_bucketed`) or
+    indexes' tables (fully sorted).
 
-    One range of the top bits at a time (about ``_MERGE_ENTRIES`` entries: memory stays bounded, the sort's
-    working set stays in cache): the range's slice of every run, end to end, is in position order inside each
-    top-``_RUN_BITS``-bit bucket, so a stable sort by the top 32 bits completes it.
+    Writes ``keys.u64`` and ``pos.*`` sorted by the keys' top 32 bits then position, one range of the top bits
+    at a time (about ``_MERGE_ENTRIES`` entries, at most ``2**min(run_bits, 16)`` ranges: memory stays
+    bounded, the sort's working set in cache): the range's slice of every run, end to end, is in position
+    order inside each top-``run_bits``-bit bucket, so a stable sort by the top 32 bits completes it.
 
     Returns:
         The two files' infos, and the number of distinct keys (counted as by :func:`_distinct`).
     """
     total = sum(len(k) for k, _, _ in runs)
-    bits = min(_RUN_BITS, max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES))))) if total else 0
+    bits = min(run_bits, 16, max(0, int(math.ceil(math.log2(max(1, total) / _MERGE_ENTRIES))))) if total else 0
     kw = _HashingWriter(folder / "keys.u64")
     pw = _HashingWriter(folder / f"pos.{pos_dtype}")
     bounds = [np.searchsorted(keys, (np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits))
@@ -799,9 +802,10 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
 
 def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]], docs: dict[str, Any],
                  sources: list[dict[str, Any]], total: int, stores: dict[str, tuple[_TextWriter, dict[str, Any]]],
-                 config: DecontamConfig, bloom_fp: float, with_bloom: bool = True) -> dict[str, Any]:
+                 config: DecontamConfig, bloom_fp: float, with_bloom: bool = True,
+                 run_bits: int = _RUN_BITS) -> dict[str, Any]:
     pos_dtype = "u4" if total < (1 << 32) else "u8"
-    keys_info, pos_info, distinct = _merge_runs(runs, folder, pos_dtype)
+    keys_info, pos_info, distinct = _merge_runs(runs, folder, pos_dtype, run_bits)
     n_entries = keys_info["size"] // 8
     # Bloom filter over the distinct keys, sized for them.
     keys = np.memmap(folder / "keys.u64", dtype="<u8", mode="r", shape=(n_entries,)) if n_entries else \
@@ -809,7 +813,8 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
     step = _BLOOM_STEP
     # (parts of a parallel build are merged at once: their own filters would be thrown away)
     # stored keys are uniform and sorted: partitioned by their own top bits, they arrive grouped
-    bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED, partition_by="key")
+    bloom = BloomFilter.for_capacity(max(1, distinct) if with_bloom else 1, bloom_fp, BLOOM_SEED,
+                                     partition_by="key")
     for s in range(0, n_entries if with_bloom else 0, step):
         bloom.add(_distinct(keys[s : s + step]))
     del keys
@@ -1274,7 +1279,7 @@ def _merge_into(indexes: Sequence[CorpusIndex], stage: Path, bloom_fp: float | N
     cfg = DecontamConfig(normalize=NormalizeConfig(**first["normalize"]), text_field=first["text_field"],
                          id_field=first["id_field"], on_error=first["on_error"])
     return _write_index(stage, runs, cat, sources, text.total, {"text": (text, text_info), "raw": (raw, raw_info)},
-                        cfg, fp)
+                        cfg, fp, run_bits=32)  # the tables are fully sorted
 
 
 # --------------------------------------------------------------------------------------------- portrait

@@ -95,10 +95,10 @@ def main() -> None:
     ix = work / "ix"
     t1, c1 = medians([build([corpus], ix, 1) for _ in range(args.repeat)])
     t2, c2 = medians([build([split], work / "ix2", 2) for _ in range(args.repeat)])
-    print(f"build, 1 process, 1 file : {t1:.2f} s  {raw_mb / t1:.1f} MB/s  ({raw_mb / t1:.1f} MB/s per core); "
-          f"CPU {c1:.2f} s: {raw_mb / c1:.1f} MB per CPU-second")
-    print(f"build, 2 processes, 2 files: {t2:.2f} s  {raw_mb / t2:.1f} MB/s  ({raw_mb / t2 / 2:.1f} MB/s per core); "
-          f"CPU {c2:.2f} s: {raw_mb / c2:.1f} MB per CPU-second")
+    print(f"build, 1 process, 1 file : {t1:.2f} s  {raw_mb / t1:.1f} MB/s  ({raw_mb / t1:.1f} MB/s per core);"
+          f" CPU {c1:.2f} s: {raw_mb / c1:.1f} MB per CPU-second")
+    print(f"build, 2 processes, 2 files: {t2:.2f} s  {raw_mb / t2:.1f} MB/s  ({raw_mb / t2 / 2:.1f} MB/s per "
+          f"core); CPU {c2:.2f} s: {raw_mb / c2:.1f} MB per CPU-second")
 
     from decontam.index import CorpusIndex
 

@@ -16,8 +16,8 @@ from decontam import check
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import NormalizeConfig, SampleConfig
 from decontam.errors import IndexMismatchError
-from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_runs, _order, _radix_order, gram_keys,
-                            minimizers, stored_keys)
+from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_runs, _order, _radix_order,
+                            gram_keys, minimizers, stored_keys)
 from decontam.normalize import normalize
 from decontam.sample import sample_item
 
@@ -124,7 +124,7 @@ def test_merging_build_runs_equals_a_full_sort(tmp_path_factory, runs, narrow, m
         parts.append((k[o], p[o], 0))
     folder = tmp_path_factory.mktemp("merge")
     with mock.patch.object(index_mod, "_MERGE_ENTRIES", merge_entries):  # several ranges, or one
-        _, _, distinct = _merge_runs(parts, folder, "u8")
+        _, _, distinct = _merge_runs(parts, folder, "u8", 32 if sorted_runs else 8)
     keys = np.fromfile(folder / "keys.u64", dtype="<u8")
     pos = np.fromfile(folder / "pos.u8", dtype="<u8")
     k, p = np.concatenate(all_k), np.concatenate(all_p)
@@ -150,7 +150,8 @@ def test_spilled_runs_give_the_same_index(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus_mod, "_BLOCK", 2000)  # many small batches, so several runs spill
     spills = []
     spill = index_mod._PartBuilder._spill
-    monkeypatch.setattr(index_mod._PartBuilder, "_spill", lambda self: spills.append(len(self.runs)) or spill(self))
+    monkeypatch.setattr(index_mod._PartBuilder, "_spill",
+                        lambda self: spills.append(len(self.runs)) or spill(self))
     CorpusIndex.build([f], tmp_path / "spilled", progress=False)
     assert len(spills) > 2 and max(spills) > 1  # several spills, of several batch runs each
     for name in ("keys.u64", "pos.u4", "docs.arrow"):
