@@ -155,7 +155,7 @@ def _bucketed(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray
     inside each bucket) -- a build run. One 8-bit radix pass: the full sort is left to :func:`_merge_runs`,
     which sorts one small range of keys at a time, in cache."""
     o = np.argsort((keys >> np.uint64(64 - _RUN_BITS)).astype(np.uint8), kind="stable")
-    return keys[o], pos[o]
+    return np.take(keys, o, mode="clip"), np.take(pos, o, mode="clip")  # (valid indices: no bounds checks)
 
 
 def _key_range(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -288,8 +288,11 @@ def _thin(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return keys, pos
     stretch = pos // W
     same = (keys[1:] == keys[:-1]) & (stretch[1:] == stretch[:-1])
+    drop = same[:-1] & same[1:]
+    if not drop.any():
+        return keys, pos
     keep = np.ones(len(keys), dtype=bool)
-    keep[1:-1] = ~(same[:-1] & same[1:])
+    keep[1:-1] = ~drop
     return keys[keep], pos[keep]
 
 
@@ -786,10 +789,10 @@ def _merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, int]], folder: Path
         k = np.concatenate(parts_k)
         p = np.concatenate(parts_p).astype("<" + pos_dtype)
         o = _radix_order(k)
-        k = k[o]
+        k = np.take(k, o, mode="clip")
         distinct += len(_distinct(k))  # ranges split by the top bits: no key is in two of them
         kw.write(np.ascontiguousarray(k, dtype="<u8"))
-        pw.write(p[o])
+        pw.write(np.take(p, o, mode="clip"))
     return kw.close(), pw.close(), distinct
 
 
