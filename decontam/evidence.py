@@ -98,6 +98,7 @@ class _KeptIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.counted = [0]  # kept characters before each block start read so far
+        self.mapped: dict[int, np.ndarray] = {}  # block -> positions of its kept characters
 
     def position(self, j: int) -> int:
         b, text = self._BLOCK, self.text
@@ -110,7 +111,9 @@ class _KeptIndex:
                 normalize(block))
             self.counted.append(self.counted[-1] + kept)
         k = bisect.bisect_right(self.counted, j) - 1
-        return k * b + int(_kept_positions(text[k * b : (k + 1) * b])[j - self.counted[k]])
+        if k not in self.mapped:  # a run's two ends, and the runs of several items, often share a block
+            self.mapped[k] = _kept_positions(text[k * b : (k + 1) * b])
+        return k * b + int(self.mapped[k][j - self.counted[k]])
 
 
 class DocumentMap:

@@ -472,9 +472,11 @@ def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray, 
         seen = np.zeros(n, dtype=bool)
         seen[idx] = True
         covered_at = np.flatnonzero(seen)
-        freq = np.bincount((_hash_at(qbuf, covered_at, length) >> np.uint64(44)).view(np.int64),
-                           minlength=1 << 20)
-        cost = freq[(_hash_at(qbuf, idx, length) >> np.uint64(44)).view(np.int64)]
+        bucket = (_hash_at(qbuf, covered_at, length) >> np.uint64(44)).view(np.int64)
+        freq = np.bincount(bucket, minlength=1 << 20)
+        pos_cost = np.zeros(n, dtype=np.int64)
+        pos_cost[covered_at] = freq[bucket]
+        cost = pos_cost[idx]
         cost[~valid] = np.iinfo(np.int64).max
         best = np.argmin(cost.reshape(len(lo), width // stride, stride), axis=1)  # per residue: which block
         chosen[(lo[:, None] + best * stride + np.arange(stride)[None, :]).ravel()] = True
