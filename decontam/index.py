@@ -133,11 +133,12 @@ def stored_keys(keys: np.ndarray) -> np.ndarray:
     """The key a selected gram is stored and looked up under: murmur3's fmix64 of its gram key, a bijection
     (gram keys are linear, and biased low by selection; stored keys are uniform, so their top bits partition
     the Bloom filter evenly)."""
-    x = keys ^ (keys >> np.uint64(33))
-    x *= _MIX
-    x ^= x >> np.uint64(33)
-    x *= _MIX2
-    x ^= x >> np.uint64(33)
+    with np.errstate(over="ignore"):  # modular arithmetic, meant to wrap (numpy warns only on scalars)
+        x = keys ^ (keys >> np.uint64(33))
+        x *= _MIX
+        x ^= x >> np.uint64(33)
+        x *= _MIX2
+        x ^= x >> np.uint64(33)
     return x
 
 
@@ -630,7 +631,7 @@ def _batch_ids(batch: Batch) -> list[str | None]:
     if batch.ids is None and batch.id_column is None and batch.id_field and isinstance(batch.raw, tuple):
         values = _fast_jsonl_ids(batch)
     if values is None:
-        values = [batch.doc_id(i) for i in range(n)]
+        values = batch.doc_ids(range(n))
     return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
 
 
