@@ -627,37 +627,7 @@ class _Source:
 def _batch_ids(batch: Batch) -> list[str | None]:
     """Document ids of a batch as JSON text (None where absent), as :meth:`Batch.doc_id` reads them."""
     n = len(batch)
-    values: list[Any] | None = None
-    if batch.ids is None and batch.id_column is None and batch.id_field and isinstance(batch.raw, tuple):
-        values = _fast_jsonl_ids(batch)
-    if values is None:
-        values = batch.doc_ids(range(n))
-    return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-
-
-def _fast_jsonl_ids(batch: Batch) -> list[Any] | None:
-    """Parse the id field of a JSONL block with pyarrow (string or integer ids); None to fall back."""
-    import io
-
-    import pyarrow.json as pa_json
-
-    block, starts, ends = batch.raw
-    if len(starts) != len(batch) or not batch.id_field or "." in batch.id_field:
-        return None
-    for typ in (pa.string(), pa.int64()):
-        try:
-            table = pa_json.read_json(
-                io.BytesIO(block),
-                read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
-                parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(batch.id_field, typ)]),
-                                                   unexpected_field_behavior="ignore"),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
-            continue
-        if table.num_rows != len(batch):
-            return None
-        return table.column(batch.id_field).to_pylist()
-    return None
+    return [None if v is None else json.dumps(v, ensure_ascii=False) for v in batch.doc_ids(range(n))]
 
 
 class _PartBuilder:
