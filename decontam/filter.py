@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import __version__
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
@@ -194,6 +193,13 @@ class _Done:
         return self.value
 
 
+def _pc() -> Any:
+    """``pyarrow.compute``, imported on first use (40 ms at start-up; ASCII corpora never need it)."""
+    import pyarrow.compute as pc
+
+    return pc
+
+
 def account_batch(batch: Batch, result: SourceResult) -> None:
     """Add a batch's text to the source's digests and character count (cheap; done where the batch is read)."""
     data, offsets = text_buffers(batch.texts)
@@ -203,7 +209,7 @@ def account_batch(batch: Batch, result: SourceResult) -> None:
     if len(text) == 0 or np.frombuffer(text, dtype=np.uint8).max() < 0x80:  # ASCII: a character per byte
         result.n_characters += len(text)
     else:
-        result.n_characters += int(pc.sum(pc.utf8_length(batch.texts)).as_py() or 0)
+        result.n_characters += int(_pc().sum(_pc().utf8_length(batch.texts)).as_py() or 0)
 
 
 DocMatch = tuple[int, list[tuple[int, tuple[int, ...], tuple[int, int]]], dict[int, tuple[int, int]],
@@ -772,7 +778,7 @@ def _scan_table(table: pa.Table, probes: ProbeSet, cfg: DecontamConfig, source: 
         for batch, positions in _table_batches(table, cfg, source, result.rejected):
             keep = scan_batch(probes.matcher, batch, cfg.normalize, result)
             keep_all[positions] = keep
-            bar.update(int(pc.sum(pc.binary_length(batch.texts)).as_py() or 0))
+            bar.update(int(_pc().sum(_pc().binary_length(batch.texts)).as_py() or 0))
     finally:
         bar.close()
     return result, keep_all
@@ -872,7 +878,7 @@ class _DatasetScanner:
         return pa.table({
             "_decontam_found": pa.array(found, type=pa.string()),
             "_decontam_index": pa.array(indices, type=pa.int64()),
-            "_decontam_chars": pc.utf8_length(table.column(self.cfg.text_field)).cast(pa.int64())
+            "_decontam_chars": _pc().utf8_length(table.column(self.cfg.text_field)).cast(pa.int64())
             if table.num_rows else pa.array([], type=pa.int64()),
         })
 
@@ -915,7 +921,7 @@ def _scan_hf_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output
         data, offsets = text_buffers(chunk)
         result.text_digest.update(data[int(offsets[0]) : int(offsets[-1])])
         result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
-    result.n_characters = int(pc.sum(table.column("_decontam_chars")).as_py() or 0)
+    result.n_characters = int(_pc().sum(table.column("_decontam_chars")).as_py() or 0)
     keep = np.ones(len(found), dtype=bool)
     id_values = ds[cfg.id_field] if cfg.id_field and cfg.id_field in ds.column_names else None
     for i, value in enumerate(found):
