@@ -78,13 +78,15 @@ def optimal_parameters(n: int, fp: float) -> tuple[int, int]:
     return m, k
 
 
-def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
-    x = keys ^ np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
-    x = x ^ (x >> np.uint64(33))
-    x *= _MIX1
-    x ^= x >> np.uint64(33)
-    x *= _MIX2
-    x ^= x >> np.uint64(33)
+def fmix64(keys: np.ndarray, seed: int = 0) -> np.ndarray:
+    """murmur3's 64-bit finalizer of ``keys ^ seed``: a bijection of uint64 that spreads every input bit."""
+    with np.errstate(over="ignore"):  # modular arithmetic, meant to wrap (numpy warns only on scalars)
+        x = keys ^ np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
+        x = x ^ (x >> np.uint64(33))
+        x *= _MIX1
+        x ^= x >> np.uint64(33)
+        x *= _MIX2
+        x ^= x >> np.uint64(33)
     return x
 
 
@@ -188,7 +190,7 @@ class BloomFilter:
         if not self.bits.flags.writeable:
             raise ValueError("this Bloom filter is read-only (memory-mapped); copy it first")
         keys = np.asarray(keys, dtype=np.uint64)
-        mixed = _mix(keys, self.seed)
+        mixed = fmix64(keys, self.seed)
         part = self._partition(keys, mixed)
         if len(part) > 1 and bool((part[1:] < part[:-1]).any()):
             # group by partition (a radix sort on 16-bit partition numbers); keys sorted by value and
@@ -239,7 +241,7 @@ class BloomFilter:
         out = np.ones(len(keys), dtype=bool)
         if len(keys) == 0:
             return out
-        x = _mix(keys, self.seed)
+        x = fmix64(keys, self.seed)
         base = self._partition(keys, x) * (self.stride * 8)
         a, b = _hash_pair(x)
         shift = self._shift

@@ -49,7 +49,7 @@ import pyarrow.ipc as ipc
 
 from . import __version__
 from .atomic import default_mode
-from .bloom import BloomFilter
+from .bloom import BloomFilter, fmix64
 from .config import DecontamConfig, NormalizeConfig
 from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
 from .errors import ConfigError, IndexMismatchError
@@ -76,7 +76,6 @@ W = WINDOW - KGRAM + 1  # grams per window
 HASH_SEED = 0x5EED_DEC0_4A11_0001
 BLOOM_SEED = 0x5EED_DEC0_B100_0002
 _C = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
-_MIX = np.uint64(0xFF51AFD7ED558CCD)
 _PAD = b"\0" * (KGRAM + 16)
 _CHUNK = 1 << 16  # positions hashed and selected at a time (temporaries stay in L2)
 _TEXT_BLOCK = 1 << 20
@@ -125,7 +124,6 @@ def gram_keys(padded: np.ndarray, start: int, stop: int) -> np.ndarray:
     return out
 
 
-_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 _HI = np.uint64(32)
 
 
@@ -133,13 +131,7 @@ def stored_keys(keys: np.ndarray) -> np.ndarray:
     """The key a selected gram is stored and looked up under: murmur3's fmix64 of its gram key, a bijection
     (gram keys are linear, and biased low by selection; stored keys are uniform, so their top bits partition
     the Bloom filter evenly)."""
-    with np.errstate(over="ignore"):  # modular arithmetic, meant to wrap (numpy warns only on scalars)
-        x = keys ^ (keys >> np.uint64(33))
-        x *= _MIX
-        x ^= x >> np.uint64(33)
-        x *= _MIX2
-        x ^= x >> np.uint64(33)
-    return x
+    return fmix64(keys)
 
 
 def _radix_order(keys: np.ndarray) -> np.ndarray:
