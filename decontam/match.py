@@ -354,10 +354,14 @@ class Matcher:
         left = _run_length(full, pos, self._qfull, qabs, np.minimum(pos - ds, kpos), right=False)
         keep = (right > 0) & ((left + right >= self._min_width[gi]) | (right >= _REACH) | (left >= _REACH))
         # The whole question found: one such pair per (document, question) is enough.
-        whole = keep & (left == kpos) & (right == qlen - kpos)
+        # The whole question found (not merely reaching the cap): of such pairs, one per (document, question) is
+        # enough, the one earliest in the document (a canonical choice: the same whatever the batching).
+        whole = keep & (left == kpos) & (kpos < _REACH) & (right == qlen - kpos) & (qlen - kpos < _REACH)
         if whole.any():
             w = np.flatnonzero(whole)
-            _, first = np.unique(doc[w] * len(self.groups) + gi[w], return_index=True)
+            w = w[np.lexsort((pos[w] - kpos[w], doc[w] * len(self.groups) + gi[w]))]
+            pair = doc[w] * len(self.groups) + gi[w]
+            first = np.concatenate(([True], pair[1:] != pair[:-1]))
             keep[w] = False
             keep[w[first]] = True
         sel = np.flatnonzero(keep)
@@ -371,8 +375,8 @@ class Matcher:
         g = self.groups[gi]
         q = g.question
         key = (doc, gi)
-        if out.runs.get(key) == (0, len(q)):
-            return  # the whole question is already found in this document: nothing more to learn
+        if out.runs.get(key) == (0, len(q)) and out.doc_runs[key][0] <= pos - kpos - ds:
+            return  # the whole question is already found earlier in this document: nothing more to learn
         # Extend the aligned match right and left of the key, inside the document; a probe counts only if it
         # lies wholly inside the verified run, which also rejects hash collisions.
         r = _common_prefix(data, pos, q, kpos, min(len(q) - kpos, de - pos))
@@ -393,10 +397,14 @@ class Matcher:
         if not found:
             return
         out.windows[key].update(found)
+        # The longest run; among equally long ones the first in the question, then in the document: every
+        # maximal run holding a window is verified whatever the batch boundaries, so the choice is canonical.
         prev = out.runs.get(key)
-        if prev is None or run_end - run_start > prev[1] - prev[0]:
+        doc_run = (pos - l - ds, pos + r - ds)
+        if prev is None or (prev[0] - prev[1], prev[0], out.doc_runs[key][0]) > (
+                run_start - run_end, run_start, doc_run[0]):
             out.runs[key] = (run_start, run_end)
-            out.doc_runs[key] = (pos - l - ds, pos + r - ds)
+            out.doc_runs[key] = doc_run
 
 
 
