@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _reports import comparable
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -17,13 +18,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _comparable(path: Path) -> dict:
-    d = json.loads(path.read_text())
-    d.pop("index", None)
-    d["config"].pop("action")
-    for b in d["benchmarks"]:
-        for it in b["items"]:
-            it.pop("coverage", None)
-    return d
+    return comparable(json.loads(path.read_text()))
 
 
 @pytest.fixture()
