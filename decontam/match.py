@@ -93,6 +93,23 @@ def gram_hashes(padded: np.ndarray, start: int, stop: int, length: int = KEY_BYT
     return out
 
 
+def _plan_table(cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Key length and stride of every width ``0..cap``: the thresholds of :func:`plan_keys`."""
+    w = np.arange(cap + 1)
+    k = np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1)
+    s = np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1)
+    return k.astype(np.int64), s.astype(np.int64)
+
+
+_PLAN_CAP = 31  # every width from here on has the plan of this one
+_PLAN_K, _PLAN_S = _plan_table(_PLAN_CAP)
+# The (key length, stride) classes, widest first (the order the tables are built and scanned in), and the
+# class of each width up to the cap.
+_PLAN_CLASSES = sorted(set(zip(_PLAN_K.tolist(), _PLAN_S.tolist())), reverse=True)
+_PLAN_CLASS = np.array([_PLAN_CLASSES.index(ks) for ks in zip(_PLAN_K.tolist(), _PLAN_S.tolist())],
+                       dtype=np.int8)
+
+
 def plan_keys(width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Key length ``k`` and stride ``s`` for windows of the given byte widths (``k + s - 1 <= width``).
 
@@ -101,10 +118,11 @@ def plan_keys(width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         >>> k.tolist(), s.tolist()
         ([16, 8, 4, 2, 1, 1], [16, 8, 4, 2, 2, 1])
     """
-    w = np.asarray(width)
-    k = np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1)
-    s = np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1)
-    return k.astype(np.int64), s.astype(np.int64)
+    # A lookup by the width capped at 31: in ``all`` mode there are millions of windows, and one gather each
+    # is several times faster than np.select's masks.
+    w = np.clip(np.asarray(width), 0, _PLAN_CAP).astype(np.intp)
+    return _PLAN_K[w], _PLAN_S[w]
+
 
 @dataclass
 class ProbeGroup:
@@ -177,7 +195,15 @@ class _KeyTable:
     @classmethod
     def build(cls, length: int, stride: int, hashes: np.ndarray, groups: np.ndarray,
               positions: np.ndarray) -> _KeyTable:
-        order = np.argsort(hashes, kind="stable")
+        """Sort the keys by hash (equal hashes in their given order) and fill the two bitmaps."""
+        order = _stable_argsort(hashes)
+        hashes = np.take(hashes, order)
+        # The random gathers are the slow part of the permutation: both columns in one, packed in 64 bits.
+        if len(order) and int(positions.max()) < 1 << 32 and int(groups.max()) < 1 << 31:
+            both = np.take((groups << 32) | positions, order)
+            groups, positions = both >> 32, both & 0xFFFFFFFF
+        else:
+            groups, positions = np.take(groups, order), np.take(positions, order)
         # About 32 bits per key, at most 2**24 bits (2 MB, about the L2 cache: measured 6 ns a lookup, 8 MB of
         # bytes took 18 ns).
         bits = int(min(24, max(10, int(np.ceil(np.log2(max(1, len(hashes)) * 32))))))
@@ -187,12 +213,15 @@ class _KeyTable:
             bitmap = np.zeros(1 << bits, dtype=bool)
             bitmap[idx] = True
         else:
-            bitmap = np.zeros(1 << (bits - 3), dtype=np.uint8)
-            np.bitwise_or.at(bitmap, idx >> 3, (np.uint8(1) << (idx & 7).astype(np.uint8)))
+            # Bit i of byte j is entry 8j + i, as :meth:`candidates` reads it. A byte per entry, then packed:
+            # the 16 MB at most are transient, and this was measured 1.7x faster than OR-ing bits into place.
+            entries = np.zeros(1 << bits, dtype=bool)
+            entries[idx] = True
+            bitmap = np.packbits(entries, bitorder="little")
         # Second stage, on the few positions that pass the first: other bits of the hash.
         bitmap2 = np.zeros(1 << _BITS2, dtype=bool)
         bitmap2[((hashes >> _SHIFT2) & _MASK2).view(np.int64)] = True
-        return cls(length, stride, hashes[order], groups[order], positions[order], bitmap, shift, bitmap2)
+        return cls(length, stride, hashes, groups, positions, bitmap, shift, bitmap2)
 
     def candidates(self, padded: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions (multiples of the stride) of ``padded[:n]`` whose gram passes the bitmap, and hashes."""
@@ -254,33 +283,44 @@ class Matcher:
     def __init__(self, groups: Sequence[ProbeGroup], exhaustive: bool = False) -> None:
         self.groups = list(groups)
         self.exhaustive = exhaustive
-        # All questions end to end, so that every gram of every question is hashed in one vector pass.
-        lengths = np.array([len(g.question) for g in self.groups], dtype=np.int64)
-        self._bases = bases = np.zeros(len(self.groups) + 1, dtype=np.int64)
+        n_groups = len(self.groups)
+        questions = [g.question for g in self.groups]
+        starts = [g.starts for g in self.groups]
+        ends = [g.ends for g in self.groups]
+        # All questions end to end, so that every gram of every question is hashed in one vector pass. One
+        # join, padding included: measured 3x faster than joining, then adding the padding (two more copies).
+        lengths = np.fromiter(map(len, questions), dtype=np.int64, count=n_groups)
+        self._bases = bases = np.zeros(n_groups + 1, dtype=np.int64)
         np.cumsum(lengths, out=bases[1:])
-        self._qfull = np.frombuffer(b"\0" * _FRONT + b"".join(g.question for g in self.groups) + _PAD,
-                                    dtype=np.uint8)
+        self._qfull = np.frombuffer(b"".join([b"\0" * _FRONT, *questions, _PAD]), dtype=np.uint8)
         qbuf = self._qfull[_FRONT:]
-        counts = np.array([len(g.starts) for g in self.groups], dtype=np.int64)
-        win_group = np.repeat(np.arange(len(self.groups), dtype=np.int64), counts)
+        counts = np.fromiter(map(len, starts), dtype=np.int64, count=n_groups)
+        win_group = np.repeat(np.arange(n_groups, dtype=np.int64), counts)
         if len(win_group):
-            lo = np.concatenate([g.starts for g in self.groups]).astype(np.int64)
-            width = np.concatenate([g.ends for g in self.groups]).astype(np.int64) - lo
+            lo = np.concatenate(starts).astype(np.int64, copy=False)
+            width = np.concatenate(ends).astype(np.int64, copy=False) - lo
         else:
             lo = width = np.zeros(0, dtype=np.int64)
-        # The narrowest window of each group: a candidate's common run must be at least that long.
-        self._min_width = np.full(len(self.groups), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(self._min_width, win_group, width)
-        key_len, stride = plan_keys(width)
+        # The narrowest window of each group: a candidate's common run must be at least that long. The windows
+        # are grouped by item, so one reduceat over each item's slice does it (np.minimum.at is element-wise).
+        self._min_width = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        has = counts > 0
+        if has.any():
+            self._min_width[has] = np.minimum.reduceat(width, (np.cumsum(counts) - counts)[has])
+        # One small class number per window (the plan of plan_keys), tables widest first.
+        plan = _PLAN_CLASS[np.clip(width, 0, _PLAN_CAP)]
         self.tables: list[_KeyTable] = []
-        for k, s in sorted({(int(a), int(b)) for a, b in zip(key_len.tolist(), stride.tolist())}, reverse=True):
-            sel = np.flatnonzero((key_len == k) & (stride == s))
+        for c in np.flatnonzero(np.bincount(plan, minlength=len(_PLAN_CLASSES))).tolist():
+            k, s = _PLAN_CLASSES[c]
+            sel = np.flatnonzero(plan == c)
             g = win_group[sel]
             alo = bases[g] + lo[sel]  # absolute first and last key start of each window
             ahi = alo + width[sel] - k
-            keys = _choose_keys(alo, ahi, s, qbuf, k, exhaustive)
-            key_group = np.searchsorted(bases, keys, side="right") - 1
-            self.tables.append(_KeyTable.build(k, s, _hash_at(qbuf, keys, k), key_group, keys - bases[key_group]))
+            keys, hashes = _choose_keys(alo, ahi, s, qbuf, k, exhaustive)
+            # The keys are increasing: count them per item (one search per item, not one per key).
+            per_group = np.diff(np.searchsorted(keys, bases))
+            key_group = np.repeat(np.arange(n_groups, dtype=np.int64), per_group)
+            self.tables.append(_KeyTable.build(k, s, hashes, key_group, keys - bases[key_group]))
         # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
         self._direct: dict[int, tuple[np.ndarray, list[_KeyTable]]] = {}
         for t in self.tables:
@@ -445,50 +485,162 @@ def _hash_at(padded: np.ndarray, positions: np.ndarray, length: int) -> np.ndarr
     """:func:`gram_hashes` of the ``length``-byte grams at arbitrary ``positions`` (any shape)."""
     words = _words(padded)
     m0, m1 = _masks(length)
-    out = (words[positions] & m0) * _C1
+    out = words[positions]  # a fresh array: the steps below work in place, without temporaries
+    if length < 8:
+        out &= m0
+    out *= _C1
     if length > 8:
-        out += (words[positions + 8] & m1) * _C2
+        high = words[8:][positions]
+        if length < KEY_BYTES:
+            high &= m1
+        high *= _C2
+        out += high
     return out
 
 
+def _stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of ``uint64`` values, in about half the time for hash values.
+
+    A first stable pass on the top 16 bits is a radix sort (linear time); well-mixed values are then in runs
+    of a few that are out of order only among themselves, which the second stable pass (timsort) finds nearly
+    sorted. Equal values keep their order through both passes, so the permutation is exactly the one-pass
+    one, whatever the values.
+    """
+    if len(values) < 1 << 12:
+        return np.argsort(values, kind="stable")
+    order = np.argsort((values >> np.uint64(48)).astype(np.uint16), kind="stable")
+    return order[np.argsort(values[order], kind="stable")]
+
+
+def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``start[i], ..., start[i] + count[i] - 1`` for every ``i``, end to end (``count >= 0``)."""
+    skip = np.cumsum(count) - count  # where each range begins in the output
+    return np.repeat(start - skip, count) + np.arange(int(count.sum()), dtype=np.int64)
+
+
+def _runs(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the intervals ``[lo, hi]`` (inclusive, non-empty) into maximal runs of consecutive positions.
+
+    Returns:
+        The first and last position of each run (increasing, disjoint), and the run holding each interval.
+    """
+    order = None
+    if np.any(lo[1:] < lo[:-1]):  # windows come item by item, start by start: sorted, but for odd input
+        order = np.argsort(lo, kind="stable")
+        lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)  # furthest position covered so far
+    new = np.empty(len(lo), dtype=bool)
+    new[:1] = True
+    new[1:] = lo[1:] > reach[:-1] + 1
+    first = np.flatnonzero(new)
+    run_of = np.cumsum(new) - 1
+    if order is not None:
+        run_of[order] = run_of.copy()
+    return lo[first], reach[np.append(first[1:] - 1, len(lo) - 1)], run_of
+
+
 def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray, length: int,
-                 exhaustive: bool) -> np.ndarray:
+                 exhaustive: bool) -> tuple[np.ndarray, np.ndarray]:
     """Key positions such that every window ``[lo, hi]`` (absolute key starts, ``hi - lo + 1 >= stride``)
-    holds a key at every residue modulo ``stride``.
+    holds a key at every residue modulo ``stride``, and the hashes of their ``length``-byte grams.
 
     Windows at least twice the stride wide are served, in ``all`` mode, by every position of the even blocks of
     ``stride`` bytes they cover (among any ``2 * stride`` consecutive positions, each residue occurs twice, in
     consecutive blocks, one of them even). Otherwise each window takes, for each residue, its ``length``-byte
-    gram seen least often among the grams the windows cover.
+    gram seen least often among the grams the windows cover (the first such, on a tie).
+
+    Returns:
+        The key positions (increasing, each once) and their :func:`_hash_at` hashes.
     """
-    n = len(qbuf)
-    chosen = np.zeros(n, dtype=bool)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
     if exhaustive:
         wide = hi - lo + 1 >= 2 * stride
         if wide.any():
-            depth = np.bincount(lo[wide], minlength=n + 1)[: n + 1] - np.bincount(hi[wide] + 1, minlength=n + 1)[: n + 1]
-            covered = np.cumsum(depth[:-1]) > 0
-            chosen |= covered & ((np.arange(n) // stride) % 2 == 0)
-        lo, hi = lo[~wide], hi[~wide]
+            at = _even_block_keys(lo[wide], hi[wide], stride)
+            parts.append((at, _hash_at(qbuf, at, length)))
+            narrow = np.flatnonzero(~wide)
+            lo, hi = np.take(lo, narrow), np.take(hi, narrow)
     if len(lo):
-        span = int((hi - lo).max()) + 1
-        width = -(-span // stride) * stride
-        idx = lo[:, None] + np.arange(width, dtype=np.int64)[None, :]
-        valid = idx <= hi[:, None]
-        idx = np.where(valid, idx, lo[:, None])
-        # How often each gram occurs among the covered positions (bucketed by 20 hash bits: a heuristic only).
-        seen = np.zeros(n, dtype=bool)
-        seen[idx] = True
-        covered_at = np.flatnonzero(seen)
-        bucket = (_hash_at(qbuf, covered_at, length) >> np.uint64(44)).view(np.int64)
-        freq = np.bincount(bucket, minlength=1 << 20)
-        pos_cost = np.zeros(n, dtype=np.int64)
-        pos_cost[covered_at] = freq[bucket]
-        cost = pos_cost[idx]
-        cost[~valid] = np.iinfo(np.int64).max
-        best = np.argmin(cost.reshape(len(lo), width // stride, stride), axis=1)  # per residue: which block
-        chosen[(lo[:, None] + best * stride + np.arange(stride)[None, :]).ravel()] = True
-    return np.flatnonzero(chosen)
+        parts.append(_rarest_keys(lo, hi, stride, qbuf, length))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    if len(parts) == 1:
+        return parts[0]
+    at = np.concatenate([p[0] for p in parts])
+    order = np.argsort(at, kind="stable")  # two increasing runs: timsort merges them in linear time
+    at = at[order]
+    first = np.concatenate(([True], at[1:] != at[:-1]))
+    return at[first], np.concatenate([p[1] for p in parts])[order][first]
+
+
+def _even_block_keys(lo: np.ndarray, hi: np.ndarray, stride: int) -> np.ndarray:
+    """The positions covered by the windows ``[lo, hi]`` in even blocks of ``stride`` bytes, increasing.
+
+    Computed from the runs the windows cover, not from a mask over all questions: a table of a few windows
+    then costs next to nothing, however many bytes the questions hold.
+    """
+    run_lo, run_hi, _ = _runs(lo, hi)
+    # Number the positions of the even blocks consecutively (position j of block 2m is m * stride + j): those
+    # of one run are then one range of numbers, from the first at or after its start to the last at or before
+    # its end.
+    two = 2 * stride
+    first = run_lo // two * stride + np.minimum(run_lo % two, stride)
+    last = run_hi // two * stride + np.minimum(run_hi % two, stride - 1)
+    number = _ranges(first, np.maximum(last - first + 1, 0))
+    return number // stride * two + number % stride
+
+
+def _rarest_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray,
+                 length: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each window ``[lo, hi]`` and residue, the key position of the rarest gram among the covered ones.
+
+    The covered positions are laid end to end, run by run ("compact" numbers), so that the work and memory
+    follow the windows rather than the length of all questions: a window is then a range of compact numbers.
+
+    Returns:
+        The chosen key positions (increasing, each once) and their :func:`_hash_at` hashes.
+    """
+    run_lo, run_hi, run_of = _runs(lo, hi)
+    size = run_hi - run_lo + 1
+    covered_at = _ranges(run_lo, size)  # compact number -> position
+    at = (np.cumsum(size) - size)[run_of] + (lo - run_lo[run_of])  # compact number of each window's start
+    hashes = _hash_at(qbuf, covered_at, length)
+    # How often each gram occurs among the covered positions (bucketed by 20 hash bits: a heuristic only).
+    bucket = (hashes >> np.uint64(44)).view(np.int64)
+    reach = hi - lo
+    blocks = int(reach.max()) // stride + 1
+    # Counts fit 32 bits below 2**30 covered positions, and the random gather from a 4 MB table was measured
+    # 3-4x faster than from 8 MB; ``big`` marks a candidate past its window's end, above every count.
+    dtype = np.int32 if len(covered_at) < 1 << 30 else np.int64
+    big = dtype(np.iinfo(dtype).max // 2)
+    cost = np.zeros(len(covered_at) + blocks * stride, dtype=dtype)  # padded for the last window's blocks
+    cost[: len(covered_at)] = np.take(np.bincount(bucket, minlength=1 << 20).astype(dtype), bucket)
+    # Per residue, the first block of least cost: a running minimum over the blocks, with a strict "<" so
+    # that ties keep the earlier block. Block 0 lies wholly in every window (hi - lo + 1 >= stride). Plain
+    # arithmetic (np.minimum, np.maximum) rather than masked stores: np.copyto(where=) and np.where measured
+    # 10x slower. About _CHUNK (window, residue) pairs per step, so that the temporaries stay small (in cache,
+    # and reused rather than fresh pages: a page fault was measured at 3.6 us on the test machine).
+    residue = np.arange(stride, dtype=np.int64)
+    picked = np.zeros(len(covered_at), dtype=bool)
+    rows = max(1, _CHUNK // stride)
+    for w in range(0, len(at), rows):
+        start = at[w : w + rows, None] + residue  # compact number of each (window, residue) in block 0
+        span = reach[w : w + rows, None]
+        least = np.take(cost, start)
+        best = np.zeros(start.shape, dtype=np.int32)
+        narrowest = int(span.min())
+        for j in range(1, int(span.max()) // stride + 1):
+            c = np.take(cost[j * stride :], start)
+            if j * stride + stride - 1 > narrowest:  # past some window's end: no candidate there
+                c += np.multiply(j * stride + residue > span, big, dtype=dtype)
+            np.maximum(best, np.multiply(c < least, j, dtype=np.int32), out=best)  # j > every earlier block
+            np.minimum(least, c, out=least)
+        best *= stride
+        start += best
+        picked[start] = True
+    # nonzero and take rather than a boolean index: measured 3x faster on such irregular masks.
+    picked_at = np.flatnonzero(picked)
+    return np.take(covered_at, picked_at), np.take(hashes, picked_at)
 
 
 def _common_prefix(a: bytes, i: int, b: bytes, j: int, limit: int) -> int:
