@@ -44,7 +44,7 @@ import numpy as np
 import regex
 
 from .config import NormalizeConfig
-from .normalize import _ASCII_DELETE, normalize
+from .normalize import _ASCII_DELETE, MARK_BLOCK, normalize
 
 __all__ = ["CONTEXT_CHARS", "DocumentMap", "excerpt", "match_evidence", "original_span"]
 
@@ -91,13 +91,19 @@ class _KeptIndex:
     """Where the ``j``-th character kept by the default rule is in a text, reading the text only as far as
     needed: kept characters are counted per block of the text (``bytes.translate`` for ASCII blocks, the
     normalizer otherwise: C and ``regex`` speed), and only the block holding ``j`` is mapped character by
-    character."""
+    character.
 
-    _BLOCK = 1 << 14
+    Args:
+        text: The document.
+        marks: The counts of every block if already known (``normalize_many(..., marks=...)`` records them while
+            it normalizes): ``[0, kept in block 0, in blocks 0-1, ...]``, blocks of ``MARK_BLOCK`` characters.
+    """
 
-    def __init__(self, text: str) -> None:
+    _BLOCK = MARK_BLOCK
+
+    def __init__(self, text: str, marks: list[int] | None = None) -> None:
         self.text = text
-        self.counted = [0]  # kept characters before each block start read so far
+        self.counted = list(marks) if marks else [0]  # kept characters before each block start read so far
         self.mapped: dict[int, np.ndarray] = {}  # block -> positions of its kept characters
 
     def position(self, j: int) -> int:
@@ -123,12 +129,15 @@ class DocumentMap:
         text: The original document.
         config: The normalizer options the match was found with.
         normalized: ``normalize(text, config)`` if already known (saves recomputing it).
+        marks: Kept-character counts per block of the text, if known (see :class:`_KeptIndex`).
     """
 
-    def __init__(self, text: str, config: NormalizeConfig = _DEFAULT, normalized: str | None = None) -> None:
+    def __init__(self, text: str, config: NormalizeConfig = _DEFAULT, normalized: str | None = None,
+                 marks: list[int] | None = None) -> None:
         self.text = text
         self.config = config
         self._normalized = normalized
+        self._marks = marks
         self._chunks: list[int] | None = None
         self._kept: _KeptIndex | None = None
         self.per_character = _per_character(text, config)
@@ -153,7 +162,7 @@ class DocumentMap:
             raise ValueError(f"span must satisfy 0 <= start < end, got [{start}, {end})")
         if self.per_character:
             if self._kept is None:
-                self._kept = _KeptIndex(self.text)
+                self._kept = _KeptIndex(self.text, self._marks)
             return self._kept.position(start), self._kept.position(end - 1) + 1
         norm = self.normalized
         if end > len(norm):
@@ -261,6 +270,7 @@ def match_evidence(
     runs: dict[int, tuple[int, int]],
     config: NormalizeConfig = _DEFAULT,
     context: int = CONTEXT_CHARS,
+    marks: list[int] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """The evidence object of each verified run found in one document (the scan's hook).
 
@@ -270,13 +280,14 @@ def match_evidence(
         runs: ``key -> (start, end)`` byte range of a verified run in ``normalized``.
         config: The normalizer options.
         context: Characters of context on each side of the highlighted span.
+        marks: The document's kept-character counts per block, if ``normalize_many`` recorded them.
 
     Returns:
         ``key -> excerpt(...)`` (see :func:`excerpt`).
     """
     is_ascii = normalized.isascii()
     decoded = normalized.decode("ascii") if is_ascii else normalized.decode("utf-8", "surrogatepass")
-    doc = DocumentMap(text, config, normalized=decoded)
+    doc = DocumentMap(text, config, normalized=decoded, marks=marks)
     out: dict[int, dict[str, Any]] = {}
     for key, (bs, be) in runs.items():
         if is_ascii:

@@ -30,7 +30,7 @@ from .evidence import DocumentMap, match_evidence
 from .match import Matcher, MatchSet, ProbeGroup
 from .normalize import normalize_many
 from .report import SCHEMA_VERSION, Report
-from .sample import ItemProbes, sample_item
+from .sample import ItemProbes, sample_items
 
 __all__ = ["BenchmarkArg", "ProbeSet", "check", "filter_dataset", "filter_files", "make_config",
            "resolve_benchmarks"]
@@ -135,8 +135,8 @@ class ProbeSet:
         groups: list[ProbeGroup] = []
         owner: list[tuple[int, int]] = []
         for bi, bench in enumerate(benchmarks):
-            probes = [sample_item(bench.name, it.id, it.question, config.sample, config.normalize)
-                      for it in bench.items]
+            probes = sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
+                                  config.normalize)
             items.append(probes)
             for ii, p in enumerate(probes):
                 if p.empty:
@@ -221,7 +221,8 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
     ``(group, windows, run)``, where each run lies in the normalized document, and the evidence."""
     data, offsets = text_buffers(texts)
     base, end = int(offsets[0]), int(offsets[-1])
-    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm)
+    marks: dict[int, list[int]] = {}
+    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
     found = matcher.scan(normalized, norm_offsets)
     by_doc: dict[int, list[tuple[int, tuple[int, ...], tuple[int, int]]]] = {}
     for (doc, gi), windows in found.windows.items():
@@ -231,7 +232,8 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
         found_here = sorted(by_doc[doc])
         doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
         evidence = match_evidence(texts[doc].as_py(),
-                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm)
+                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm,
+                                  marks=marks.get(doc))
         out.append((doc, found_here, doc_runs, evidence))
     return out
 

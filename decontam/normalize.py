@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 
@@ -136,8 +137,14 @@ def _strip_utf8(raw: bytes) -> bytes:
     return b"".join(pieces)
 
 
+MARK_BLOCK = 1 << 14  # characters per block of the kept-character counts normalize_many can record
+
+
 def normalize_many(
-    data: bytes | memoryview, offsets: np.ndarray, config: NormalizeConfig = _DEFAULT
+    data: bytes | memoryview,
+    offsets: np.ndarray,
+    config: NormalizeConfig = _DEFAULT,
+    marks: dict[int, list[int]] | None = None,
 ) -> tuple[bytes, np.ndarray]:
     """Normalize a batch of UTF-8 documents stored end to end in one buffer.
 
@@ -146,6 +153,11 @@ def normalize_many(
         offsets: ``n + 1`` increasing byte offsets into ``data``; document ``i`` is
             ``data[offsets[i]:offsets[i + 1]]``.
         config: Normalizer options.
+        marks: If given, filled in for every ASCII document longer than :data:`MARK_BLOCK` that is stripped
+            character by character: ``doc -> [0, kept characters in the first block, in the first two, ...]``
+            over its blocks of ``MARK_BLOCK`` characters. Evidence uses them to find the original position of a
+            match without counting the document again (see ``decontam.evidence``); they cost next to
+            nothing here, where every byte is read anyway.
 
     Returns:
         ``(normalized, new_offsets)``: the UTF-8 bytes of the normalized documents end to end, and their
@@ -164,7 +176,13 @@ def normalize_many(
     for i in range(len(bounds) - 1):
         doc = view[bounds[i] : bounds[i + 1]].tobytes()
         if doc.isascii() and not (unescape_on and (b"\\" in doc or b"&" in doc)):
-            out = doc.translate(table, _ASCII_DELETE)
+            if marks is not None and len(doc) > MARK_BLOCK:
+                parts = [doc[j : j + MARK_BLOCK].translate(table, _ASCII_DELETE)
+                         for j in range(0, len(doc), MARK_BLOCK)]
+                marks[i] = list(itertools.accumulate(map(len, parts), initial=0))
+                out = b"".join(parts)
+            else:
+                out = doc.translate(table, _ASCII_DELETE)
         elif plain:
             doc.decode("utf-8")  # validates: stripping could join the pieces of an invalid sequence
             out = _strip_utf8(doc)

@@ -195,3 +195,33 @@ def test_ascii_alnum_mask_is_the_normalizer_rule_on_every_ascii_byte():
 
     mask = _ascii_alnum(np.arange(128, dtype=np.uint8))
     assert mask.tolist() == [bool(normalize(chr(b))) for b in range(128)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab Z9_-.\n")), min_size=1, max_size=200),
+       block=st.integers(1, 17), data=st.data())
+def test_marks_from_the_normalizer_map_like_counting(text, block, data):
+    """The block counts ``normalize_many`` records while normalizing stand in for counting the document
+    again: every run maps to the very characters a character-by-character map gives."""
+    import numpy as np
+
+    import decontam.evidence as ev
+    import importlib
+
+    nm = importlib.import_module("decontam.normalize")  # the package's `normalize` is the function
+
+    norm = normalize(text)
+    if not norm:
+        return
+    kept = [i for i, c in enumerate(text) if normalize(c)]
+    start, end = data.draw(_ranges(len(norm)))
+    old = nm.MARK_BLOCK, ev._KeptIndex._BLOCK
+    nm.MARK_BLOCK = ev._KeptIndex._BLOCK = block
+    try:
+        marks: dict[int, list[int]] = {}
+        nm.normalize_many(text.encode(), np.array([0, len(text)]), marks=marks)
+        assert DocumentMap(text, marks=marks.get(0)).span(start, end) == (kept[start], kept[end - 1] + 1)
+        with pytest.raises(ValueError, match="past the normalized text"):
+            DocumentMap(text, marks=marks.get(0)).span(start, len(norm) + 1)
+    finally:
+        nm.MARK_BLOCK, ev._KeptIndex._BLOCK = old

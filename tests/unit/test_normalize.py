@@ -263,3 +263,34 @@ def test_normalize_many_rejects_invalid_utf8():
     data = b"ok" + b"caf\xe9"
     with pytest.raises(UnicodeDecodeError):
         normalize_many(data, np.array([0, 2, len(data)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=st.lists(st.text(alphabet=st.sampled_from(list("ab Z9_-.\n\\&") + ["é", "中"]), max_size=60),
+                     max_size=6),
+       block=st.integers(1, 17), config=st.sampled_from(ALL_CONFIGS))
+def test_normalize_many_marks_count_kept_characters_per_block(docs, block, config):
+    """The marks of a document are the kept-character counts of its blocks, the same output either way; only
+    ASCII documents stripped character by character (no unescape at work) longer than a block get them."""
+    import importlib
+
+    nm = importlib.import_module("decontam.normalize")  # the package's `normalize` is the function
+
+    encoded = [d.encode("utf-8") for d in docs]
+    offsets = np.array([0, *itertools.accumulate(map(len, encoded))], dtype=np.int64)
+    old = nm.MARK_BLOCK
+    nm.MARK_BLOCK = block
+    try:
+        marks: dict[int, list[int]] = {}
+        out, new_offsets = normalize_many(b"".join(encoded), offsets, config, marks)
+    finally:
+        nm.MARK_BLOCK = old
+    assert (out, new_offsets.tolist()) == tuple(x if i == 0 else x.tolist() for i, x in
+                                                enumerate(normalize_many(b"".join(encoded), offsets, config)))
+    for i, d in enumerate(docs):
+        per_char = d.isascii() and not (config.unescape and ("\\" in d or "&" in d))
+        if per_char and len(d) > block:
+            counts = [len(normalize(d[j : j + block], config)) for j in range(0, len(d), block)]
+            assert marks[i] == [0, *itertools.accumulate(counts)]
+        else:
+            assert i not in marks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from decontam.config import NormalizeConfig, SampleConfig
 from decontam.errors import ConfigError
 from decontam.normalize import normalize
-from decontam.sample import ItemProbes, probe_seed, sample_item
+from decontam.sample import ItemProbes, draw_offsets, probe_seed, sample_item, sample_items
 
 LONG_Q = (
     "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
@@ -228,3 +229,42 @@ def test_sample_config_accepts_edge_values(kwargs):
     cfg = SampleConfig(**kwargs)
     for k, v in kwargs.items():
         assert getattr(cfg, k) == v
+
+
+# ------------------------------------------------------------------------------------------- the draw
+
+
+@settings(max_examples=400, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), n=st.integers(1, 400), data=st.data())
+def test_draw_is_exactly_random_sample(seed, n, data):
+    """The written-out draw is CPython's ``Random.sample`` (both its methods: pool for small populations,
+    rejection of repeats for large ones; k > 5 moves the threshold): the probes of existing reports stay."""
+    k = data.draw(st.integers(0, min(n, 12)))
+    assert draw_offsets(random.Random(seed), n, k) == random.Random(seed).sample(range(n), k)
+
+
+def test_draw_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="distinct"):
+        draw_offsets(random.Random(0), 2, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(st.tuples(st.one_of(st.integers(0, 50), st.text(max_size=5)), questions), max_size=8),
+       cfg=configs, norm=st.builds(NormalizeConfig, lowercase=st.booleans(), nfkc=st.booleans(),
+                                   unescape=st.booleans()))
+def test_sample_items_equals_one_at_a_time(items, cfg, norm):
+    """The batch path (one re-seeded generator, inlined ASCII normalization) gives what sampling each item on
+    its own with a fresh generator and ``normalize`` gives."""
+    got = sample_items("bench", items, cfg, norm)
+    for (item_id, question), p in zip(items, got, strict=True):
+        n = normalize(question, norm)
+        assert p.normalized == n
+        width = min(cfg.length, len(n))
+        windows = len(n) - width + 1
+        if not n:
+            assert list(p.offsets) == []
+        elif cfg.mode == "all" or windows <= cfg.n_probes:
+            assert list(p.offsets) == list(range(windows))
+        else:
+            rng = random.Random(probe_seed(cfg.seed, "bench", item_id, question))
+            assert list(p.offsets) == sorted(rng.sample(range(windows), cfg.n_probes))
