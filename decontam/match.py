@@ -19,15 +19,20 @@ How it stays fast and exact:
    windows with half its positions.
 3. **Scan.** At each scanned position the key's 64-bit multiplicative hash is computed from strided uint64
    views of the buffer (no per-character Python) and tested against a bitmap of key hashes; the few
-   survivors are looked up exactly in the sorted key hashes.
+   survivors pass a second bitmap, then a bucket index on the top hash bits (two gathers, not a binary
+   search) gives the keys with an equal hash. 1- and 2-byte keys index a table of byte pairs directly.
 4. **Verify.** Each surviving (position, key) is extended left and right by comparing bytes (a vectorized
    first pass over up to 64 bytes each way drops the pairs whose common run cannot hold a probe), inside the
    document's bounds; a probe is reported only if it lies wholly inside that verified common run. Hash
-   collisions are thereby rejected, so the result is exact: no false negative, no false positive.
+   collisions are thereby rejected, so the result is exact: no false negative, no false positive. Short
+   questions used whole (at most 32 bytes: the short keys' many candidates) take a shortcut with the same
+   result: the aligned words next to the key must hold the question's bytes, then the whole question is
+   compared word by word.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +48,7 @@ _PAD = b"\0" * (KEY_BYTES + 8)
 _CHUNK = 1 << 16  # scanned positions per vector step: keeps temporaries in cache
 _REACH = 64  # bytes compared each way by the vectorized first check of a candidate
 _FRONT = 8  # zero bytes before the data, so that the 8 bytes before any position can be read as one word
+_ZEROS_FRONT = b"\0" * _FRONT
 
 
 def _words(buf: np.ndarray) -> np.ndarray:
@@ -172,7 +178,12 @@ class MatchSet:
 
 
 _BITS2 = 20
-_BYTE_BITS = 16  # bitmaps of up to 2**16 entries are kept a byte per entry
+_WHOLE_BYTES = 32  # whole questions up to this long are confirmed by word compares (see Matcher._whole_runs)
+_BYTE_MASKS = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+_INDEX_BITS = 22  # at most 4 M buckets (16 MB of int32): ``all`` mode has millions of keys
+# Bitmaps of up to 2**20 entries (1 MB) are kept a byte per entry: the bit arithmetic of a packed one costs
+# more than the larger gather (candidates of 6 K to 30 K keys measured 6.0 -> 3.4 ms a batch of 8.6 MB).
+_BYTE_BITS = 20
 _THREE = np.uint64(3)
 _SEVEN = np.uint64(7)
 _SHIFT2 = np.uint64(12)
@@ -191,6 +202,8 @@ class _KeyTable:
     bitmap: np.ndarray
     shift: np.uint64
     bitmap2: np.ndarray
+    index: np.ndarray
+    index_shift: np.uint64
 
     @classmethod
     def build(cls, length: int, stride: int, hashes: np.ndarray, groups: np.ndarray,
@@ -221,7 +234,14 @@ class _KeyTable:
         # Second stage, on the few positions that pass the first: other bits of the hash.
         bitmap2 = np.zeros(1 << _BITS2, dtype=bool)
         bitmap2[((hashes >> _SHIFT2) & _MASK2).view(np.int64)] = True
-        return cls(length, stride, hashes, groups, positions, bitmap, shift, bitmap2)
+        # Bucket index on the top hash bits, about a key per bucket: the keys of bucket b are
+        # hashes[index[b]:index[b + 1]]. A lookup is then two gathers, where np.searchsorted's binary search
+        # was measured at 185 ns a query in the 494 K keys of the sampled probes (60 ns in 5 K keys).
+        ibits = int(min(_INDEX_BITS, max(1, int(np.ceil(np.log2(max(2, len(hashes))))))))
+        index_shift = np.uint64(64 - ibits)
+        index = np.zeros((1 << ibits) + 1, dtype=np.int64 if len(hashes) >= 1 << 31 else np.int32)
+        np.cumsum(np.bincount((hashes >> index_shift).view(np.int64), minlength=1 << ibits), out=index[1:])
+        return cls(length, stride, hashes, groups, positions, bitmap, shift, bitmap2, index, index_shift)
 
     def candidates(self, padded: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions (multiples of the stride) of ``padded[:n]`` whose gram passes the bitmap, and hashes."""
@@ -250,15 +270,68 @@ class _KeyTable:
 
     def lookup(self, pos: np.ndarray, hv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact lookup: every (position, key index) pair whose key hash equals the position's hash."""
-        keep = self.bitmap2[((hv >> _SHIFT2) & _MASK2).view(np.int64)]
+        keep = np.flatnonzero(self.bitmap2[((hv >> _SHIFT2) & _MASK2).view(np.int64)])
         pos, hv = pos[keep], hv[keep]
-        first = np.searchsorted(self.hashes, hv, side="left")
-        count = np.searchsorted(self.hashes, hv, side="right") - first
-        if not count.any():
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pair = np.repeat(np.arange(len(pos)), count)  # one row per (position, key with that hash)
-        step = np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
-        return pos[pair], first[pair] + step
+        bucket = (hv >> self.index_shift).view(np.int64)
+        first = np.take(self.index, bucket).astype(np.int64)
+        count = np.take(self.index, bucket + 1) - first
+        # One row per (position, key in its bucket), in position order, then key order; the equal hashes.
+        pair = np.repeat(np.arange(len(pos)), count)
+        key = _ranges(first, count)
+        same = np.flatnonzero(np.take(self.hashes, key) == np.take(hv, pair))
+        return np.take(pos, np.take(pair, same)), np.take(key, same)
+
+
+@dataclass
+class _PairTable:
+    """The tables of 1- and 2-byte keys at one stride, indexed by the two bytes at a position (no hashing).
+
+    Attributes:
+        tables: The key tables served.
+        table: Whether a pair value is the start of some key (the scan's filter).
+        start: The keys of pair value ``v`` are entries ``start[v]:start[v + 1]``.
+        which: Table (index into ``tables``) of each entry.
+        key: Key (index into its table's columns) of each entry.
+    """
+
+    tables: list[_KeyTable]
+    table: np.ndarray
+    start: np.ndarray
+    which: np.ndarray
+    key: np.ndarray
+
+    @classmethod
+    def build(cls, tables: list[_KeyTable], bases: np.ndarray, qbuf: np.ndarray) -> _PairTable:
+        """Entries for every pair value a key starts: its two bytes, or its byte and any second byte."""
+        values, which, keys = [], [], []
+        for i, t in enumerate(tables):
+            at = bases[t.groups] + t.positions
+            first = qbuf[at].astype(np.int64)
+            if t.length == 2:
+                values.append(first | (qbuf[at + 1].astype(np.int64) << 8))
+                keys.append(np.arange(len(at), dtype=np.int64))
+            else:  # any second byte
+                values.append((first[:, None] | (np.arange(256, dtype=np.int64) << 8)[None, :]).ravel())
+                keys.append(np.repeat(np.arange(len(at), dtype=np.int64), 256))
+            which.append(np.full(len(values[-1]), i, dtype=np.int8))
+        value = np.concatenate(values)
+        order = np.argsort(value, kind="stable")  # per value: table by table, keys in their order
+        count = np.bincount(value, minlength=1 << 16)
+        start = np.zeros((1 << 16) + 1, dtype=np.int64)
+        np.cumsum(count, out=start[1:])
+        return cls(tables, count > 0, start, np.concatenate(which)[order], np.concatenate(keys)[order])
+
+    def lookup(self, pos: np.ndarray, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (position, table, key) whose key starts the bytes ``pair`` read at ``pos``, by position.
+
+        Exact, as the pair value is the key itself: this replaced hashing the candidates and searching the
+        sorted hashes, about 3x less (41-48 -> 13-15 ms on the 150 MB real corpus: keys "43", "IBS", "1i10").
+        """
+        pair = pair.astype(np.int64)
+        first = np.take(self.start, pair)
+        count = np.take(self.start, pair + 1) - first
+        entry = _ranges(first, count)
+        return np.repeat(pos, count), np.take(self.which, entry), np.take(self.key, entry)
 
 
 class Matcher:
@@ -307,6 +380,18 @@ class Matcher:
         has = counts > 0
         if has.any():
             self._min_width[has] = np.minimum.reduceat(width, (np.cumsum(counts) - counts)[has])
+        # Groups whose narrowest window is the whole question (a short question used whole) and at most
+        # _WHOLE_BYTES long: a candidate of theirs is kept only if the whole question lies there, which
+        # :meth:`_confirm` tests with a few word compares rather than extending runs byte by byte.
+        qlen = np.diff(bases)
+        self._whole = (self._min_width == qlen) & (qlen <= _WHOLE_BYTES)
+        # Their questions as 4 words, zero past the end, and the masks of the bytes that count, one row each.
+        whole = np.flatnonzero(self._whole)
+        self._whole_row = np.full(n_groups, -1, dtype=np.int64)
+        self._whole_row[whole] = np.arange(len(whole))
+        word_at = bases[whole] + _FRONT + np.arange(0, _WHOLE_BYTES, 8)[:, None]
+        self._whole_masks = _BYTE_MASKS[np.clip(qlen[whole] - np.arange(0, _WHOLE_BYTES, 8)[:, None], 0, 8)]
+        self._whole_words = _words(self._qfull)[np.minimum(word_at, len(self._qfull) - 8)] & self._whole_masks
         # One small class number per window (the plan of plan_keys), tables widest first.
         plan = _PLAN_CLASS[np.clip(width, 0, _PLAN_CAP)]
         self.tables: list[_KeyTable] = []
@@ -322,18 +407,12 @@ class Matcher:
             key_group = np.repeat(np.arange(n_groups, dtype=np.int64), per_group)
             self.tables.append(_KeyTable.build(k, s, hashes, key_group, keys - bases[key_group]))
         # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
-        self._direct: dict[int, tuple[np.ndarray, list[_KeyTable]]] = {}
-        for t in self.tables:
-            if t.length > 2:
-                continue
-            table, tabs = self._direct.setdefault(t.stride, (np.zeros(1 << 16, dtype=bool), []))
-            tabs.append(t)
-            at = self._bases[t.groups] + t.positions
-            first = qbuf[at].astype(np.int64)
-            if t.length == 2:
-                table[first | (qbuf[at + 1].astype(np.int64) << 8)] = True
-            else:  # any second byte
-                table[(first[:, None] | (np.arange(256, dtype=np.int64) << 8)[None, :]).ravel()] = True
+        self._near = {id(t): self._near_words(t) for t in self.tables
+                      if t.stride in (2, 4, 8) and len(t.groups) and self._whole[t.groups].all()}
+        self._direct: dict[int, _PairTable] = {}
+        for stride in sorted({t.stride for t in self.tables if t.length <= 2}, reverse=True):
+            self._direct[stride] = _PairTable.build(
+                [t for t in self.tables if t.length <= 2 and t.stride == stride], self._bases, qbuf)
 
     @property
     def n_keys(self) -> int:
@@ -356,7 +435,8 @@ class Matcher:
         n = len(data)
         if n == 0 or not self.tables:
             return out
-        full = np.frombuffer(b"\0" * _FRONT + data + _PAD, dtype=np.uint8)
+        # One join: ``front + data + pad`` copied the data twice (14 -> 0.8 ms a batch of 8.6 MB, in isolation).
+        full = np.frombuffer(b"".join((_ZEROS_FRONT, data, _PAD)), dtype=np.uint8)
         offs = np.asarray(offsets, dtype=np.int64)
         padded = full[_FRONT:]
         for t in self.tables:
@@ -368,30 +448,75 @@ class Matcher:
                 pos, key = t.lookup(pos, hv)
                 if pos.size:
                     self._confirm(t, pos, key, full, data, offs, out)
-        for stride, (table, tabs) in self._direct.items():
+        for stride, direct in self._direct.items():
             # Keys of 1 or 2 bytes: the two bytes at each position index a table directly, no hashing.
             pairs = np.ndarray(shape=((n - 1) // stride + 1,), dtype="<u2", buffer=padded, strides=(stride,))
-            pos = np.concatenate([np.flatnonzero(np.take(table, pairs[c : c + _CHUNK])) + c
-                                  for c in range(0, len(pairs), _CHUNK)]) * stride
-            for t in tabs:
-                at = pos[pos <= n - t.length]
-                hv = (_words(padded)[at] & _masks(t.length)[0]) * _C1
-                at, key = t.lookup(at, hv)
-                if at.size:
-                    self._confirm(t, at, key, full, data, offs, out)
+            at = np.concatenate([np.flatnonzero(np.take(direct.table, pairs[c : c + _CHUNK])) + c
+                                 for c in range(0, len(pairs), _CHUNK)])
+            pos, which, key = direct.lookup(at * stride, np.take(pairs, at))
+            for i, t in enumerate(direct.tables):
+                sel = np.flatnonzero((which == i) & (pos <= n - t.length))
+                if sel.size:
+                    self._confirm(t, np.take(pos, sel), np.take(key, sel), full, data, offs, out)
         return out
+
+    def _near_words(self, t: _KeyTable) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """For a table of whole short questions: per aligned stride-sized word next to a key (before it, its
+        own when the key is shorter than the stride, after it), the question's bytes there and their mask."""
+        dtype = np.dtype(f"<u{t.stride}")
+        qlen = self._bases[t.groups + 1] - self._bases[t.groups]
+        out = []
+        for d in (-1, 0, 1) if t.length < t.stride else (-1, 1):
+            at = t.positions + d * t.stride  # question byte under the word's first byte
+            mask = np.zeros(len(at), dtype=dtype)
+            value = np.zeros(len(at), dtype=dtype)
+            for b in range(t.stride):
+                inside = (at + b >= 0) & (at + b < qlen)
+                byte = self._qfull[np.where(inside, _FRONT + self._bases[t.groups] + at + b, 0)].astype(dtype)
+                mask |= np.where(inside, dtype.type(0xFF), dtype.type(0)).astype(dtype) << dtype.type(8 * b)
+                value |= np.where(inside, byte, dtype.type(0)).astype(dtype) << dtype.type(8 * b)
+            if mask.any():
+                out.append((d, value, mask))
+        return out
+
+    def _near_filter(self, t: _KeyTable, pos: np.ndarray, key: np.ndarray, full: np.ndarray) -> np.ndarray:
+        """Indices of the candidates of a whole-question table whose aligned words around the key hold the
+        question's bytes: a necessary condition (the whole question must lie there), at one aligned gather a
+        word. On the real corpus it drops most candidates of the short keys (common grams such as "tion")
+        before :meth:`_confirm`, whose unaligned gathers cost about 8 ns each (an aligned one 2.4 ns).
+        """
+        words = np.frombuffer(full, dtype=f"<u{t.stride}", count=len(full) // t.stride)
+        at = (pos + _FRONT) // t.stride  # _FRONT is a multiple of every stride: the word before always exists
+        ok = np.ones(len(pos), dtype=bool)
+        for d, value, mask in self._near[id(t)]:
+            x = np.take(words, at + d)
+            x &= np.take(mask, key)
+            ok &= x == np.take(value, key)
+        return np.flatnonzero(ok)
 
     def _confirm(self, t: _KeyTable, pos: np.ndarray, key: np.ndarray, full: np.ndarray, data: bytes,
                  offs: np.ndarray, out: MatchSet) -> None:
         """Drop the (position, key) pairs whose common run cannot hold a window; verify the others exactly."""
+        if id(t) in self._near:
+            near = self._near_filter(t, pos, key, full)
+            if not near.size:
+                return
+            pos, key = np.take(pos, near), np.take(key, near)
         gi = t.groups[key]
         kpos = t.positions[key]
         qabs = self._bases[gi] + kpos
         qlen = self._bases[gi + 1] - self._bases[gi]
         doc = np.searchsorted(offs, pos, side="right") - 1
         ds, de = offs[doc], offs[doc + 1]
-        right = _run_length(full, pos, self._qfull, qabs, np.minimum(de - pos, qlen - kpos), right=True)
-        left = _run_length(full, pos, self._qfull, qabs, np.minimum(pos - ds, kpos), right=False)
+        whole_only = self._whole[gi]
+        if whole_only.all():
+            right, left = self._whole_runs(full, pos, ds, de, gi, qlen, kpos)
+        else:
+            right = _run_length(full, pos, self._qfull, qabs, np.minimum(de - pos, qlen - kpos), right=True)
+            left = _run_length(full, pos, self._qfull, qabs, np.minimum(pos - ds, kpos), right=False)
+            if whole_only.any():
+                w = np.flatnonzero(whole_only)
+                right[w], left[w] = self._whole_runs(full, pos[w], ds[w], de[w], gi[w], qlen[w], kpos[w])
         keep = (right > 0) & ((left + right >= self._min_width[gi]) | (right >= _REACH) | (left >= _REACH))
         # The whole question found: one such pair per (document, question) is enough.
         # The whole question found (not merely reaching the cap): of such pairs, one per (document, question) is
@@ -408,6 +533,34 @@ class Matcher:
         for p, g, kp, d, a, b in zip(pos[sel].tolist(), gi[sel].tolist(), kpos[sel].tolist(), doc[sel].tolist(),
                                      ds[sel].tolist(), de[sel].tolist()):
             self._verify(data, p, d, a, b, g, kp, out)
+
+    def _whole_runs(self, full: np.ndarray, pos: np.ndarray, ds: np.ndarray, de: np.ndarray, gi: np.ndarray,
+                    qlen: np.ndarray, kpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_run_length` right and left of candidates of :attr:`_whole` groups, as far as
+        :meth:`_confirm` needs them: ``qlen - kpos`` and ``kpos`` where the whole question lies around the key
+        inside the document, else 0 and 0 (such a candidate is dropped whatever its partial run: the narrowest
+        window of its group is the whole question, shorter than ``_REACH``).
+
+        The short keys (1 to 8 bytes, in the many positions of strides 2 to 8) give most candidates, and their
+        groups are all such short questions: up to 4 word compares each rather than the two
+        :func:`_run_length` calls (measured on the real corpus: 1-byte key "43" 58 -> 33 ms, 4-byte keys
+        35 -> 26 ms for the 150 MB).
+        """
+        start = pos - kpos  # where the question would start in the data
+        ok = (start >= ds) & (start + qlen <= de)
+        row = np.take(self._whole_row, gi)
+        tw = _words(full)
+        words = -(-int(qlen.max()) // 8)
+        # Clipped reads stay in the buffer; they change only candidates that ``ok`` already rejects.
+        at = np.clip(start, 0, len(tw) - 1 - _FRONT - 8 * (words - 1)) + _FRONT
+        for j in range(words):
+            x = tw[at]  # not np.take: it would copy the overlapping-word view whole first
+            x &= np.take(self._whole_masks[j], row)
+            x ^= np.take(self._whole_words[j], row)
+            ok &= x == 0
+            at += 8
+        zero = np.zeros(len(pos), dtype=np.int64)
+        return np.where(ok, qlen - kpos, zero), np.where(ok, kpos, zero)
 
     def _verify(
         self, data: bytes, pos: int, doc: int, ds: int, de: int, gi: int, kpos: int, out: MatchSet
@@ -431,8 +584,9 @@ class Matcher:
         while run_end > run_start and run_end < len(q) and q[run_end] & 0xC0 == 0x80:
             run_end -= 1
         l, r = kpos - run_start, run_end - kpos
-        first = int(np.searchsorted(g.starts, run_start, side="left"))
-        last = int(np.searchsorted(g.starts, run_end, side="left"))
+        # bisect rather than np.searchsorted: about 3 us less per call on a few windows (the call's overhead)
+        first = bisect_left(g.starts, run_start)
+        last = bisect_left(g.starts, run_end, first)
         found = [i for i in range(first, last) if g.ends[i] <= run_end]
         if not found:
             return

@@ -410,3 +410,87 @@ def test_plan_keys_table_matches_its_thresholds():
     k, s = plan_keys(w)
     assert k.tolist() == np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1).tolist()
     assert s.tolist() == np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1).tolist()
+
+
+# ------------------------------------------------------------- scan fast paths against the general path
+
+
+def _general_path(matcher: Matcher) -> Matcher:
+    """The same matcher with the whole-question shortcuts off: every candidate extended by _run_length."""
+    matcher._whole = np.zeros_like(matcher._whole)
+    matcher._near = {}
+    return matcher
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_whole_question_shortcuts_equal_the_general_path(scenario):
+    """Short questions used whole are confirmed by aligned-word filters and word compares; the MatchSet must be
+    exactly the one of the general run extension (windows, runs and evidence)."""
+    questions, cfg, docs = scenario
+    _, fast = build(questions, cfg)
+    _, slow = build(questions, cfg)
+    slow = _general_path(slow)
+    data, offsets = pack(docs)
+    a, b = fast.scan(data, offsets), slow.scan(data, offsets)
+    assert dict(a.windows) == dict(b.windows) and a.runs == b.runs and a.doc_runs == b.doc_runs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_whole_question_shortcuts_on_dense_short_questions(seed):
+    """Many occurrences and near misses of 1..32-byte questions at every alignment, documents cutting them."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.frombuffer(b"ab4", dtype=np.uint8)
+    questions = ["".join(map(chr, rng.choice(alphabet, size=int(n)))) for n in rng.integers(1, 33, size=40)]
+    cfg = SampleConfig(length=50, n_probes=3, seed=seed)
+    _, fast = build(questions, cfg)
+    slow = _general_path(build(questions, cfg)[1])
+    assert fast._near and fast._whole.any()  # the shortcuts are in use
+    docs = ["".join(map(chr, rng.choice(alphabet, size=int(n)))) for n in rng.integers(0, 300, size=60)]
+    docs = [d[:i] + questions[int(rng.integers(len(questions)))] + d[i:] for d in docs for i in [len(d) // 3]]
+    data, offsets = pack(docs)
+    a, b = fast.scan(data, offsets), slow.scan(data, offsets)
+    assert dict(a.windows) == dict(b.windows) and a.runs == b.runs and a.doc_runs == b.doc_runs
+    items = [sample_item("bench", i, q, cfg) for i, q in enumerate(questions)]
+    check_exact(items, fast, docs, a)
+
+
+@pytest.mark.parametrize("n", [1, 10, 5000, 70000])
+def test_key_table_lookup_equals_its_plain_definition(n):
+    """The bucket-index lookup returns every (position, key) with an equal hash, by position then key: what
+    the binary search on the sorted hashes gave."""
+    rng = np.random.default_rng(n)
+    hashes = rng.integers(0, 1 << 63, size=n, dtype=np.int64).view(np.uint64) * np.uint64(5)
+    hashes[::7] = hashes[0]  # keys shared by several items
+    t = _KeyTable.build(16, 16, hashes, rng.integers(0, 1000, size=n), rng.integers(0, 5000, size=n))
+    hv = np.concatenate([hashes[rng.integers(0, n, size=3000)],
+                         rng.integers(0, 1 << 63, size=3000, dtype=np.int64).view(np.uint64),
+                         hashes[rng.integers(0, n, size=100)] ^ np.uint64(1)])  # near misses
+    pos = np.arange(len(hv), dtype=np.int64) * 16
+    first = np.searchsorted(t.hashes, hv, side="left")
+    count = np.searchsorted(t.hashes, hv, side="right") - first
+    want = [(int(p), int(f + i)) for p, f, c in zip(pos, first, count) for i in range(c)]
+    got_pos, got_key = t.lookup(pos, hv)
+    assert list(zip(got_pos.tolist(), got_key.tolist())) == want
+
+
+def test_pair_table_lookup_equals_its_plain_definition():
+    """The byte-pair index gives every (position, table, key) whose 1 or 2 key bytes are there, in order."""
+    _, m = build(["43", "ab", "Keynes", "IBS", "Glu", "4a3"], SampleConfig(length=50, n_probes=3, seed=1))
+    direct = m._direct[2]
+    rng = np.random.default_rng(0)
+    data = bytes(rng.choice(np.frombuffer(b"43abKeynsIBSGlu", dtype=np.uint8), size=4000))
+    padded = np.frombuffer(data + b"\0" * 24, dtype=np.uint8)
+    pairs = padded[: len(data) + 1 : 2].astype(np.int64) | (padded[1 : len(data) + 2 : 2].astype(np.int64) << 8)
+    pos = np.arange(len(pairs), dtype=np.int64) * 2
+    want = []
+    for p in pos.tolist():
+        for i, t in enumerate(direct.tables):
+            for k in range(len(t.groups)):
+                at = m._bases[t.groups[k]] + t.positions[k]
+                if data[p : p + t.length] == m._qfull[8 + at : 8 + at + t.length].tobytes():
+                    want.append((p, i, k))
+    got = direct.lookup(pos, pairs)
+    got = sorted(zip(*(x.tolist() for x in got)))
+    # beyond the data a 2-byte key cannot start (the scan bounds it by ``n - length``)
+    assert [g for g in got if g[0] + direct.tables[g[1]].length <= len(data)] == sorted(want)
