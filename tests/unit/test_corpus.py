@@ -630,3 +630,37 @@ def test_arrow_mask_equals_the_numpy_mask(values):
     mask = corpus.arrow_mask(np.array(values, dtype=bool))
     assert mask.type == pa.bool_() and mask.null_count == 0
     assert mask.to_pylist() == values
+
+
+def test_block_buffers_are_reused_only_when_nothing_views_them(tmp_path, monkeypatch):
+    """A block's buffer is read into again only once no view of the block is alive: blocks whose views are
+    kept stay intact (each still equals what the file held), blocks whose views are dropped lend their buffer
+    to later ones."""
+    lines = [json.dumps({"text": f"row {i} " + "x" * (i % 13)}).encode() + b"\n" for i in range(400)]
+    p = tmp_path / "c.jsonl"
+    p.write_bytes(b"".join(lines))
+    monkeypatch.setattr(corpus, "_BLOCK", 256)
+    kept = [(view, bytes(view)) for view in corpus._iter_blocks(p)]  # every view held to the end
+    assert len(kept) > 10
+    assert all(bytes(view) == copy for view, copy in kept)
+    assert b"".join(copy for _, copy in kept) == p.read_bytes()
+    assert len({id(view.obj) for view, _ in kept}) == len(kept)  # no buffer shared while viewed
+    owners, copies = [], []
+    for view in corpus._iter_blocks(p):  # each view dropped before the next block is read
+        owners.append(id(view.obj))
+        copies.append(bytes(view))
+        del view
+    assert b"".join(copies) == p.read_bytes()
+    assert len(set(owners)) < len(owners) / 4  # buffers went round
+
+
+def test_unviewed_sees_memoryviews_and_pyarrow_buffers():
+    buf = bytearray(b"abc")
+    assert corpus._unviewed(buf) and buf == bytearray(b"abc")
+    view = memoryview(buf)[1:]
+    assert not corpus._unviewed(buf)
+    del view
+    arrow = pa.py_buffer(memoryview(buf))
+    assert not corpus._unviewed(buf)
+    del arrow
+    assert corpus._unviewed(buf) and buf == bytearray(b"abc")
