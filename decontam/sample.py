@@ -135,7 +135,7 @@ def sample_items(
     Returns:
         One :class:`ItemProbes` per item, in order.
     """
-    rng = random.Random()  # one generator, re-seeded per item (cheaper than a new one per item)
+    rng: random.Random | None = None  # one generator, re-seeded per item (cheaper than a new one per item)
     plain = normalize_config == _DEFAULT_NORM
     length, n_probes, exhaustive = config.length, config.n_probes, config.mode == "all"
     out: list[ItemProbes] = []
@@ -154,7 +154,11 @@ def sample_items(
         elif n_windows <= n_probes:
             offsets = tuple(range(n_windows))
         else:
-            rng.seed(probe_seed(config.seed, benchmark, item_id, question))
+            item_seed = probe_seed(config.seed, benchmark, item_id, question)
+            if rng is None:
+                rng = random.Random(item_seed)
+            else:
+                rng.seed(item_seed)
             offsets = tuple(sorted(draw_offsets(rng, n_windows, n_probes)))
         out.append(ItemProbes(item_id, norm, width, offsets))
     return out

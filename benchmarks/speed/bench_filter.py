@@ -69,29 +69,56 @@ def build_corpus(path: Path, target_mb: float) -> tuple[int, int]:
 
 
 def head(src: Path, dst: Path, fraction: float) -> None:
-    lines = src.read_bytes().splitlines(keepends=True)
-    dst.write_bytes(b"".join(lines[: int(len(lines) * fraction)]))
+    with open(src, "rb") as fh:
+        n = sum(1 for _ in fh)
+    with open(src, "rb") as fh, open(dst, "wb") as out:
+        out.writelines(line for _, line in zip(range(int(n * fraction)), fh))
+
+
+# Runs `python -m decontam ...` and, at exit, writes the process's own peak RSS (VmHWM, kB) to the file named
+# by DECONTAM_BENCH_PEAK. Not the rusage of the child: on Linux a forked child's ru_maxrss starts from its
+# parent's RSS at the fork, so a benchmark process holding a large corpus or automaton would inflate it (it did:
+# 2.1 GB "peaks" for a CLI whose own peak was 345 MB).
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+def _peak():
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return
+    with open(os.environ["DECONTAM_BENCH_PEAK"], "w") as out:
+        out.write(str(kb))
+atexit.register(_peak)
+sys.argv[0] = "decontam"
+runpy.run_module("decontam", run_name="__main__", alter_sys=True)
+"""
 
 
 def run_decontam(corpus: Path, workdir: Path, tag: str, num_proc: int = 1) -> tuple[float, int, dict, float]:
     """One `decontam filter` subprocess: (wall s, peak RSS bytes, report, CPU s)."""
     out, report = workdir / f"clean-{tag}.jsonl", workdir / f"report-{tag}.json"
-    cmd = [sys.executable, "-m", "decontam", "filter", str(corpus), "-o", str(out), "--report", str(report),
+    peak_file = workdir / f"peak-{tag}.txt"
+    peak_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-c", _PEAK_WRAPPER, "filter", str(corpus), "-o", str(out), "--report", str(report),
            "--no-progress", "--num-proc", str(num_proc)]
     for b in BENCHMARKS:
         cmd += ["-b", b]
     # As an installed package runs: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE,
     # which would recompile decontam's modules on every run, ~30 ms; the first, tiny, run writes the .pyc).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["DECONTAM_BENCH_PEAK"] = str(peak_file)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"decontam failed: {err}")
+    # Peak RSS of the main process (workers of num_proc > 1 not included): VmHWM where /proc has it.
+    peak = int(peak_file.read_text()) * 1024 if peak_file.exists() else usage.ru_maxrss * 1024
     # Worker processes (num_proc > 1) are the child's children: their CPU time is not in this rusage.
-    return wall, usage.ru_maxrss * 1024, json.loads(report.read_text()), usage.ru_utime + usage.ru_stime
+    return wall, peak, json.loads(report.read_text()), usage.ru_utime + usage.ru_stime
 
 
 def probes_of(report: dict) -> list[str]:
