@@ -509,6 +509,9 @@ def _fingerprint(results: Sequence[SourceResult]) -> str:
     return "sha256:" + h.hexdigest()
 
 
+# A dict or two per item, none in a cycle: with the collector running, a full collection ran here (45-60 ms with
+# the benchmarks and probes in memory), more than assembling the document itself (30-50 ms).
+@_gc_paused()
 def build_report(
     probes: ProbeSet,
     results: Sequence[SourceResult],
@@ -517,19 +520,6 @@ def build_report(
     sources: Sequence[str],
 ) -> Report:
     """Assemble the report document from scan results (in corpus order)."""
-    # A dict or two per item, none in a cycle: unpaused, the collector ran a full collection here (45-60 ms
-    # with the benchmarks and probes in memory), more than assembling the document itself (30-50 ms).
-    with _gc_paused():
-        return _build_report(probes, results, config, action, sources)
-
-
-def _build_report(
-    probes: ProbeSet,
-    results: Sequence[SourceResult],
-    config: DecontamConfig,
-    action: str,
-    sources: Sequence[str],
-) -> Report:
     per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
     removed: list[dict[str, Any]] = []
     exhaustive = config.sample.mode == "all"
