@@ -28,7 +28,7 @@ from .corpus import (Batch, CorpusFile, FileWriter, OutputSet, Rejected, arrow_m
                      read_file, text_buffers)
 from .errors import ConfigError, InputError
 from .evidence import DocumentMap, match_evidence
-from .match import Matcher, MatchSet, ProbeGroup
+from .match import Matcher, MatchSet, ProbeGroup, char_to_byte
 from .normalize import normalize_many
 from .report import SCHEMA_VERSION, Report
 from .sample import ItemProbes, sample_items
@@ -179,23 +179,10 @@ def _probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list
         q = norm.encode("utf-8")
         lo, hi = starts[b[i] : b[i + 1]], ends[b[i] : b[i + 1]]
         if len(q) != len(norm):  # characters of several bytes: map character offsets to byte offsets
-            char_to_byte = _char_to_byte(norm)
-            lo, hi = char_to_byte[lo], char_to_byte[hi]
+            to_byte = char_to_byte(norm)
+            lo, hi = to_byte[lo], to_byte[hi]
         groups.append(ProbeGroup(q, lo, hi))
     return groups, owner
-
-
-def _char_to_byte(text: str) -> np.ndarray:
-    """``len(text) + 1`` entries: the UTF-8 byte offset of each character offset of ``text``.
-
-    From the code points (UTF-32) in a few array operations: ``ProbeGroup.from_chars`` encodes each
-    character on its own (13 ms for the 171 non-ASCII questions of MMLU, 81 K characters).
-    """
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    widths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-    out = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(widths, out=out[1:])
-    return out
 
 
 # ------------------------------------------------------------------------------------------- accounting

@@ -151,9 +151,25 @@ class ProbeGroup:
         offs = np.asarray(offsets, dtype=np.int64)
         if len(q) == len(normalized):
             return cls(q, offs, offs + length)
-        char_to_byte = np.zeros(len(normalized) + 1, dtype=np.int64)
-        np.cumsum([len(c.encode("utf-8")) for c in normalized], out=char_to_byte[1:])
-        return cls(q, char_to_byte[offs], char_to_byte[offs + length])
+        to_byte = char_to_byte(normalized)
+        return cls(q, to_byte[offs], to_byte[offs + length])
+
+
+def char_to_byte(text: str) -> np.ndarray:
+    """``len(text) + 1`` entries: the UTF-8 byte offset of each character offset of ``text``.
+
+    From the code points (UTF-32) in a few array operations rather than encoding each character on its own
+    (13 ms for the 171 non-ASCII questions of MMLU, 81 K characters).
+
+    Example:
+        >>> char_to_byte("aé中𝐀").tolist()
+        [0, 1, 3, 6, 10]
+    """
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    widths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(widths, out=out[1:])
+    return out
 
 
 @dataclass
