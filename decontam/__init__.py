@@ -11,11 +11,10 @@ Inside training code::
 See the README for the command line and ``docs/`` for the method and the report.
 """
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from .version import __version__
 from .benchmarks import REGISTRY, Benchmark, Item, load_benchmark
 from .config import DecontamConfig, NormalizeConfig, SampleConfig
 from .errors import (

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .cli_report import COMMANDS as REPORT_COMMANDS
 from .cli_report import add_commands as add_report_commands
@@ -20,10 +19,11 @@ from .cli_report import run_command as run_report_command
 from .cli_index import COMMANDS as INDEX_COMMANDS
 from .cli_index import add_commands as add_index_commands
 from .cli_index import run_command as run_index_command
-from .config import DecontamConfig
 from .errors import ConfigError, DecontamError
-from .filter import check, filter_files, make_config
+from .config import DecontamConfig, make_config
+from .filter import check, filter_files
 from .report import Report
+from .version import __version__
 
 __all__ = ["main"]
 

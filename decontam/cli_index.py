@@ -88,8 +88,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one ``index`` subcommand."""
-    from .config import DecontamConfig, NormalizeConfig
-    from .filter import make_config
+    from .config import DecontamConfig, NormalizeConfig, make_config
     from .index import CorpusIndex, Portrait
 
     cmd = args.index_command

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
+__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "make_config"]
+
 OnError = Literal["raise", "skip"]
 ProbeMode = Literal["sample", "all"]
 
@@ -117,3 +119,40 @@ class DecontamConfig:
         """A short hash of every option; equal configs give equal fingerprints."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def make_config(config: DecontamConfig | None = None, **options: Any) -> DecontamConfig:
+    """A config from an optional base and keyword overrides.
+
+    Keywords are the fields of :class:`DecontamConfig`, plus the shortcuts ``seed``, ``probes`` (an int for
+    the number of sampled probes, or ``"all"``), ``probe_length``, ``lowercase``, ``nfkc``, ``unescape``.
+
+    Raises:
+        ConfigError: An unknown keyword or an invalid value.
+    """
+    cfg = config or DecontamConfig()
+    norm = dict(dataclasses.asdict(cfg.normalize))
+    samp = dict(dataclasses.asdict(cfg.sample))
+    top: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in norm:
+            norm[key] = bool(value)
+        elif key == "seed":
+            samp["seed"] = value
+        elif key == "probe_length":
+            samp["length"] = value
+        elif key == "probes":
+            if value == "all":
+                samp["mode"] = "all"
+            else:
+                try:
+                    samp["n_probes"], samp["mode"] = int(value), "sample"
+                except (TypeError, ValueError):
+                    raise ConfigError(f"probes must be a positive integer or 'all', got {value!r}") from None
+        elif key in {f.name for f in dataclasses.fields(DecontamConfig)} - {"normalize", "sample"}:
+            top[key] = value
+        else:
+            raise ConfigError(f"unknown option {key!r}")
+    return dataclasses.replace(cfg, normalize=NormalizeConfig(**norm), sample=SampleConfig(**samp), **top)

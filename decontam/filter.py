@@ -21,62 +21,26 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from . import __version__
-from .benchmarks import REGISTRY, Benchmark, _gc_paused, load_benchmark
-from .config import DecontamConfig, NormalizeConfig, SampleConfig
+from .benchmarks import REGISTRY, Benchmark, load_benchmark
+from .config import DecontamConfig, NormalizeConfig, make_config
 from .corpus import (Batch, CorpusFile, FileWriter, OutputSet, Rejected, arrow_mask, expand_corpus, file_format,
                      read_file, text_buffers)
 from .errors import ConfigError, InputError
 from .evidence import DocumentMap, match_evidence
-from .match import Matcher, MatchSet, ProbeGroup, char_to_byte
+from .match import Matcher, ProbeGroup
 from .normalize import normalize_many
 from .report import SCHEMA_VERSION, Report
+from .runtime import gc_paused, progress_bar
 from .sample import ItemProbes, sample_items
+from .utf8 import char_to_byte, count_characters
+from .version import __version__
 
-__all__ = ["BenchmarkArg", "ProbeSet", "check", "filter_dataset", "filter_files", "make_config",
-           "resolve_benchmarks"]
+__all__ = ["BenchmarkArg", "ProbeSet", "check", "filter_dataset", "filter_files", "resolve_benchmarks"]
 
 BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
 
 
 # ------------------------------------------------------------------------------------------ configuration
-
-
-def make_config(config: DecontamConfig | None = None, **options: Any) -> DecontamConfig:
-    """A config from an optional base and keyword overrides.
-
-    Keywords are the fields of :class:`DecontamConfig`, plus the shortcuts ``seed``, ``probes`` (an int for
-    the number of sampled probes, or ``"all"``), ``probe_length``, ``lowercase``, ``nfkc``, ``unescape``.
-
-    Raises:
-        ConfigError: An unknown keyword or an invalid value.
-    """
-    cfg = config or DecontamConfig()
-    norm = dict(dataclasses.asdict(cfg.normalize))
-    samp = dict(dataclasses.asdict(cfg.sample))
-    top: dict[str, Any] = {}
-    for key, value in options.items():
-        if value is None:
-            continue
-        if key in norm:
-            norm[key] = bool(value)
-        elif key == "seed":
-            samp["seed"] = value
-        elif key == "probe_length":
-            samp["length"] = value
-        elif key == "probes":
-            if value == "all":
-                samp["mode"] = "all"
-            else:
-                try:
-                    samp["n_probes"], samp["mode"] = int(value), "sample"
-                except (TypeError, ValueError):
-                    raise ConfigError(f"probes must be a positive integer or 'all', got {value!r}") from None
-        elif key in {f.name for f in dataclasses.fields(DecontamConfig)} - {"normalize", "sample"}:
-            top[key] = value
-        else:
-            raise ConfigError(f"unknown option {key!r}")
-    return dataclasses.replace(cfg, normalize=NormalizeConfig(**norm), sample=SampleConfig(**samp), **top)
 
 
 def resolve_benchmarks(
@@ -135,7 +99,7 @@ class ProbeSet:
         """Draw the probes of every item and build the matcher over the non-empty ones."""
         # Tens of thousands of small objects, none in a cycle: with the collector running, a full collection
         # walked the whole process (the benchmarks' items too) once per build, 20-60 ms of a 200 ms draw.
-        with _gc_paused():
+        with gc_paused():
             items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
                                   config.normalize) for bench in benchmarks]
             groups, owner = _probe_groups(items)
@@ -248,21 +212,7 @@ def account_batch(batch: Batch, result: SourceResult) -> None:
     if len(text) == 0 or np.frombuffer(text, dtype=np.uint8).max() < 0x80:  # ASCII: a character per byte
         result.n_characters += len(text)
     else:
-        result.n_characters += utf8_characters(text)
-
-
-def utf8_characters(data: bytes | memoryview) -> int:
-    """The number of characters of UTF-8 text: its bytes that do not continue a character (``0b10xxxxxx``),
-    which is how ``pyarrow.compute.utf8_length`` counts too (importing that module costs 50 ms a run).
-
-    Example:
-        >>> utf8_characters("naïve 中文 𝐀".encode())
-        10
-    """
-    arr = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 20  # 1 MB slices: small temporaries, reused rather than fresh pages
-    return len(arr) - sum(int(np.count_nonzero((arr[i : i + step] & 0xC0) == 0x80))
-                          for i in range(0, len(arr), step))
+        result.n_characters += count_characters(text)
 
 
 DocMatch = tuple[int, list[tuple[int, tuple[int, ...], tuple[int, int]]], dict[int, tuple[int, int]],
@@ -403,26 +353,6 @@ def _scan_batches_parallel(
         raise
 
 
-def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
-    """A byte progress bar on stderr (``enabled=None``: only on a terminal; notebook bars under IPython)."""
-    if enabled is False:
-        return _NoBar()
-    if "IPython" in sys.modules:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm  # tqdm.auto costs 25 ms more at start-up, for notebooks only
-
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled)
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _scan_files(
     files: list[CorpusFile],
     probes: ProbeSet,
@@ -433,7 +363,7 @@ def _scan_files(
     results: list[SourceResult] = []
     tmp_paths: list[Path | None] = []
     sizes = [f.path.stat().st_size for f in files]
-    bar = _progress(sum(sizes), "decontam: scanning", progress)
+    bar = progress_bar(sum(sizes), "decontam: scanning", progress)
     dests = [outputs.destination(f) if outputs is not None else None for f in files]
     try:
         if config.num_proc > 1:
@@ -498,7 +428,7 @@ def _fingerprint(results: Sequence[SourceResult]) -> str:
 
 # A dict or two per item, none in a cycle: with the collector running, a full collection ran here (45-60 ms with
 # the benchmarks and probes in memory), more than assembling the document itself (30-50 ms).
-@_gc_paused()
+@gc_paused()
 def build_report(
     probes: ProbeSet,
     results: Sequence[SourceResult],
@@ -831,7 +761,7 @@ def _scan_table(table: pa.Table, probes: ProbeSet, cfg: DecontamConfig, source: 
     """Scan an Arrow table; returns the result and the keep mask over all its rows."""
     result = SourceResult(source)
     keep_all = np.zeros(table.num_rows, dtype=bool)
-    bar = _progress(None, "decontam: scanning", progress)
+    bar = progress_bar(None, "decontam: scanning", progress)
     try:
         for batch, positions in _table_batches(table, cfg, source, result.rejected):
             keep = scan_batch(probes.matcher, batch, cfg.normalize, result)

@@ -47,16 +47,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from . import __version__
 from .atomic import default_mode
 from .bloom import BloomFilter, fmix64
-from .config import DecontamConfig, NormalizeConfig
+from .config import DecontamConfig, NormalizeConfig, make_config
 from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
 from .errors import ConfigError, IndexMismatchError
 from .filter import account_batch
 from .match import Matcher, ProbeGroup
 from .normalize import normalize_many
 from .report import Report
+from .runtime import progress_bar
+from .version import __version__
 
 __all__ = [
     "FORMAT_VERSION",
@@ -993,8 +994,6 @@ class CorpusIndex:
         Returns:
             The opened index.
         """
-        from .filter import make_config
-
         cfg = make_config(config, **options)
         dest = Path(output)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -1034,8 +1033,6 @@ class CorpusIndex:
 
     def add(self, corpus: Any, *, progress: bool | None = None, **options: Any) -> CorpusIndex:
         """Add documents to this index (in place, atomically); returns the updated index."""
-        from .filter import make_config
-
         cfg = make_config(self.config(), **options)
         _check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
         work = _staging(self.path)
@@ -1086,7 +1083,7 @@ class CorpusIndex:
         Raises:
             IndexMismatchError: The normalizer differs from the one the index was built with.
         """
-        from .filter import ProbeSet, make_config, resolve_benchmarks
+        from .filter import ProbeSet, resolve_benchmarks
 
         cfg = make_config(config, **options)
         _check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
@@ -1112,13 +1109,6 @@ def build_index(corpus: Any, output: str | os.PathLike[str], config: DecontamCon
 # ----------------------------------------------------------------------------------- build internals
 
 
-def _progress(total: int | None, desc: str, enabled: bool | None) -> Any:
-    """``check``'s progress bar (none imported with ``enabled=False``: tqdm.auto costs 40 ms at start-up)."""
-    from .filter import _progress as progress_bar
-
-    return progress_bar(total, desc, enabled)
-
-
 def _build_file_part(f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp: float) -> Path:
     b = _PartBuilder(folder, cfg, bloom_fp, bloom=False)
     src = b.source(str(f.path))
@@ -1142,7 +1132,7 @@ def _build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, 
         return
     files = expand_corpus(_as_paths(corpus))
     sizes = [f.path.stat().st_size for f in files]
-    bar = _progress(sum(sizes), "decontam: indexing", progress)
+    bar = progress_bar(sum(sizes), "decontam: indexing", progress)
     try:
         if cfg.num_proc > 1 and len(files) > 1:
             parts_dir = stage / ".parts"
@@ -1288,7 +1278,7 @@ class Portrait:
 
     def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
         """Check benchmarks against the portrait (unverified; see the class docstring)."""
-        from .filter import ProbeSet, make_config, resolve_benchmarks
+        from .filter import ProbeSet, resolve_benchmarks
 
         cfg = make_config(config, **options)
         _check_normalizer(self.header["normalize"], cfg.normalize, f"portrait {self.path}")

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .utf8 import char_to_byte
+
 __all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "plan_keys"]
 
 KEY_BYTES = 16  # the longest key; probes of 31 bytes or more are keyed with it
@@ -153,23 +155,6 @@ class ProbeGroup:
             return cls(q, offs, offs + length)
         to_byte = char_to_byte(normalized)
         return cls(q, to_byte[offs], to_byte[offs + length])
-
-
-def char_to_byte(text: str) -> np.ndarray:
-    """``len(text) + 1`` entries: the UTF-8 byte offset of each character offset of ``text``.
-
-    From the code points (UTF-32) in a few array operations rather than encoding each character on its own
-    (13 ms for the 171 non-ASCII questions of MMLU, 81 K characters).
-
-    Example:
-        >>> char_to_byte("aé中𝐀").tolist()
-        [0, 1, 3, 6, 10]
-    """
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    widths = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-    out = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(widths, out=out[1:])
-    return out
 
 
 @dataclass

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .config import DecontamConfig
 from .errors import DecontamError
+from .version import __version__
 
 __all__ = ["VerifyResult", "check_command", "verify_report"]
 

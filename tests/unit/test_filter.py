@@ -22,7 +22,7 @@ from decontam import Report, check, filter_dataset
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import DecontamConfig, NormalizeConfig
 from decontam.errors import BenchmarkNotFoundError, ConfigError, InputError
-from decontam.filter import make_config
+from decontam.config import make_config
 
 datasets = pytest.importorskip("datasets")
 
@@ -468,20 +468,3 @@ def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_contain
     valid_only = check([{"text": "a"}, {"text": "b"}], [bench], progress=False).to_dict()
     assert via_ds["corpus"]["n_rejected"] == via_table["corpus"]["n_rejected"] == 1
     assert via_ds["corpus"]["fingerprint"] == via_table["corpus"]["fingerprint"] == valid_only["corpus"]["fingerprint"]
-
-
-@settings(max_examples=200, deadline=None)
-@given(text=st.text(st.one_of(st.characters(max_codepoint=127), st.characters()), max_size=60),
-       repeat=st.sampled_from([1, 1, 20_000]))
-def test_utf8_characters_counts_like_python_and_pyarrow(text, repeat):
-    """The report's character count of a non-ASCII batch: Python's length, pyarrow's utf8_length, across the
-    1 MB slices it is counted in (repeats of up to 4-byte characters straddle their boundaries)."""
-    import pyarrow.compute as pc
-
-    from decontam.filter import utf8_characters
-
-    big = text * repeat
-    raw = big.encode("utf-8", "surrogatepass")
-    assert utf8_characters(raw) == len(big)
-    if not any("\ud800" <= c <= "\udfff" for c in big):  # Arrow strings cannot hold lone surrogates
-        assert utf8_characters(raw) == pc.utf8_length(pa.array([big], pa.large_string()))[0].as_py()

@@ -26,7 +26,6 @@ from decontam.match import (
     _hash_at,
     _KeyTable,
     _stable_argsort,
-    char_to_byte,
     plan_keys,
 )
 from decontam.sample import sample_item
@@ -495,14 +494,3 @@ def test_pair_table_lookup_equals_its_plain_definition():
     got = sorted(zip(*(x.tolist() for x in got)))
     # beyond the data a 2-byte key cannot start (the scan bounds it by ``n - length``)
     assert [g for g in got if g[0] + direct.tables[g[1]].length <= len(data)] == sorted(want)
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
-def test_char_to_byte_is_each_characters_utf8_width_summed(text):
-    """The vectorized map from character to byte offsets (1- to 4-byte characters) against encoding each
-    character on its own."""
-    expected = [0]
-    for c in text:
-        expected.append(expected[-1] + len(c.encode("utf-8")))
-    assert char_to_byte(text).tolist() == expected
