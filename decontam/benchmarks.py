@@ -56,7 +56,7 @@ from typing import Any, NamedTuple
 
 from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
 
-__all__ = ["REGISTRY", "Benchmark", "BenchmarkSpec", "Item", "load_benchmark"]
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "load_benchmark", "load_benchmarks"]
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,52 @@ def load_benchmark(
         qfield = question_field or spec.question_field
         ifield = id_field if id_field is not None else spec.id_field
     return _load_local(name, path, qfield, ifield)
+
+
+BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
+
+
+def load_benchmarks(
+    benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
+    question_field: str | None = None,
+    id_field: str | None = None,
+) -> list[Benchmark]:
+    """Load benchmarks given as names, ``NAME=PATH`` strings, ``(name, path)`` pairs or :class:`Benchmark`.
+
+    Args:
+        benchmarks: One benchmark argument, or several.
+        question_field: Question field of custom (non-registry) benchmarks; registry ones keep their own.
+        id_field: Item id field of custom benchmarks.
+
+    Raises:
+        ConfigError: No benchmark, or two with the same name.
+        BenchmarkNotFoundError: An unknown name without a path, or a hub benchmark that cannot be fetched.
+    """
+    if isinstance(benchmarks, (str, Benchmark, tuple)):
+        benchmarks = [benchmarks]  # type: ignore[list-item]
+    loaded: list[Benchmark] = []
+    for spec in benchmarks:
+        if isinstance(spec, Benchmark):
+            loaded.append(spec)
+            continue
+        if isinstance(spec, tuple):
+            name, path = spec[0], spec[1]
+        elif "=" in spec:
+            name, path = spec.split("=", 1)
+        else:
+            name, path = spec, None
+        if not name:
+            raise ConfigError(f"benchmark {spec!r} has no name: write NAME=PATH")
+        custom = name not in REGISTRY and name.lower() not in REGISTRY
+        loaded.append(load_benchmark(name, path, question_field=question_field if custom else None,
+                                     id_field=id_field if custom else None))
+    if not loaded:
+        raise ConfigError("no benchmark given: pass at least one (-b NAME or -b NAME=PATH)")
+    names = [b.name for b in loaded]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"benchmark names must be unique, repeated: {', '.join(dupes)}")
+    return loaded
 
 
 # --------------------------------------------------------------------------------------------- local files

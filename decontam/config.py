@@ -84,7 +84,8 @@ class DecontamConfig:
         id_field: Corpus field holding a document id; rows without it are named by their row number.
         on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
             ``"skip"`` skips it, counts it and lists it in the report.
-        num_proc: Worker processes (``datasets`` objects and multi-file corpora).
+        num_proc: Worker processes. How a run is executed, never what it finds: it is not recorded in reports
+            (:meth:`to_dict`) nor in the fingerprint, so runs with any number of workers give the same report.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -103,12 +104,16 @@ class DecontamConfig:
             raise ConfigError("text_field must be a non-empty field name")
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the options as plain JSON-ready data."""
-        return dataclasses.asdict(self)
+        """The options that decide a result, as plain JSON-ready data (what a report records): all but
+        ``num_proc``."""
+        data = dataclasses.asdict(self)
+        del data["num_proc"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecontamConfig:
-        """Rebuild a config from :meth:`to_dict` output (e.g. the ``config`` of a report)."""
+        """Rebuild a config from :meth:`to_dict` output (e.g. the ``config`` of a report); ``num_proc`` is
+        taken when present."""
         data = dict(data)
         norm = NormalizeConfig(**data.pop("normalize", {}))
         samp = SampleConfig(**data.pop("sample", {}))
@@ -116,7 +121,8 @@ class DecontamConfig:
         return cls(normalize=norm, sample=samp, **{k: v for k, v in data.items() if k in known})
 
     def fingerprint(self) -> str:
-        """A short hash of every option; equal configs give equal fingerprints."""
+        """A short hash of the options that decide a result (:meth:`to_dict`); equal options, equal
+        fingerprints."""
         blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

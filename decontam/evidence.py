@@ -44,7 +44,7 @@ import numpy as np
 import regex
 
 from .config import NormalizeConfig
-from .normalize import _ASCII_DELETE, MARK_BLOCK, normalize
+from .normalize import ASCII_DELETE, MARK_BLOCK, normalize
 
 __all__ = ["CONTEXT_CHARS", "DocumentMap", "excerpt", "match_evidence", "original_span"]
 
@@ -113,7 +113,7 @@ class _KeptIndex:
             if k * b >= len(text):
                 raise ValueError(f"span end {j + 1} is past the normalized text ({self.counted[-1]} characters)")
             block = text[k * b : (k + 1) * b]
-            kept = len(block.encode("ascii").translate(None, _ASCII_DELETE)) if block.isascii() else len(
+            kept = len(block.encode("ascii").translate(None, ASCII_DELETE)) if block.isascii() else len(
                 normalize(block))
             self.counted.append(self.counted[-1] + kept)
         k = bisect.bisect_right(self.counted, j) - 1

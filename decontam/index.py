@@ -47,15 +47,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from .arrays import concat_ranges, sliding, words
 from .atomic import default_mode
+from .benchmarks import load_benchmarks
 from .bloom import BloomFilter, fmix64
 from .config import DecontamConfig, NormalizeConfig, make_config
-from .corpus import Batch, CorpusFile, Rejected, expand_corpus, read_file, text_buffers
 from .errors import ConfigError, IndexMismatchError
-from .filter import account_batch
+from .inputs import Batch, CorpusFile, as_paths, expand_corpus, is_pathlike, memory_source, read_file, text_buffers
 from .match import Matcher, ProbeGroup
 from .normalize import normalize_many
-from .report import Report
+from .report import Report, benchmark_section, corpus_fingerprint
+from .scan import ProbeSet, RowMatch, SourceResult, account_batch, build_report, match_texts
+from .utf8 import char_span
 from .runtime import progress_bar
 from .version import __version__
 
@@ -102,10 +105,6 @@ _PORTRAIT_FORMAT = "decontam-portrait"
 # ------------------------------------------------------------------------------------------- hashing
 
 
-def _words(buf: np.ndarray) -> np.ndarray:
-    return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-
-
 def gram_keys(padded: np.ndarray, start: int, stop: int) -> np.ndarray:
     """64-bit keys of the ``KGRAM``-byte grams starting at ``start..stop-1`` (``padded`` has zero padding).
 
@@ -115,10 +114,10 @@ def gram_keys(padded: np.ndarray, start: int, stop: int) -> np.ndarray:
     minimizer order is its top 32 bits; the key a gram is stored under is a bijective mix of it
     (:func:`stored_keys`), computed for the selected grams only.
     """
-    words = np.ascontiguousarray(_words(padded)[start : stop + KGRAM - 8])  # unaligned loads, copied once
+    w = np.ascontiguousarray(words(padded)[start : stop + KGRAM - 8])  # unaligned loads, copied once
     n = stop - start
-    half = words[: n + 16] * _C[0]
-    half += words[8 : n + 24] * _C[1]
+    half = w[: n + 16] * _C[0]
+    half += w[8 : n + 24] * _C[1]
     out = half[:n] * _C[2]
     out += half[16 : n + 16]
     out ^= np.uint64(HASH_SEED)
@@ -171,37 +170,6 @@ def _order(keys: np.ndarray) -> np.ndarray:
     return keys.view(np.uint32)[_HIGH_HALF::2] | np.uint32(1)  # one pass over a strided view
 
 
-def _sliding(a: np.ndarray, w: int, op: Any) -> np.ndarray:
-    """``op`` (np.minimum / np.maximum) over every ``w`` consecutive elements: ``len(a) - w + 1`` values."""
-    m, s = a, 1
-    while 2 * s <= w:
-        m = op(m[:-s], m[s:])
-        s *= 2
-    if s < w:
-        m = op(m[: -(w - s)], m[w - s :])
-    return m
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + l)`` for each pair (vectorized).
-
-    Example:
-        >>> _ranges(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist()
-        [5, 6, 9, 10, 11]
-    """
-    starts = np.asarray(starts, dtype=np.int64)
-    lengths = np.asarray(lengths, dtype=np.int64)
-    nz = lengths > 0
-    starts, lengths = starts[nz], lengths[nz]
-    if len(lengths) == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    out = np.ones(int(ends[-1]), dtype=np.int64)
-    out[0] = starts[0]
-    out[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-    return np.cumsum(out)
-
-
 def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The selected (stored key, position) pairs of a batch, thinned and sorted as the index stores them: by
     the keys' top 32 bits, then position.
@@ -239,7 +207,7 @@ def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ds, de = offs[:-1], offs[1:]
     lo = np.maximum(ds, de - WINDOW + 1)
     hi = np.minimum(de, nwin)
-    invalid = _ranges(lo, hi - lo)  # windows crossing a document's end, ascending (49 per document)
+    invalid = concat_ranges(lo, hi - lo)  # windows crossing a document's end, ascending (49 per document)
     keys_out: list[np.ndarray] = []
     pos_out: list[np.ndarray] = []
     npos = n - KGRAM + 1
@@ -250,11 +218,11 @@ def _select(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             continue
         keys = gram_keys(padded, j0, j1 + W - 1)
         order = _order(keys)
-        m = _sliding(order, W, np.minimum)
+        m = sliding(order, W, np.minimum)
         i0, i1 = np.searchsorted(invalid, (j0, j1)).tolist()
         m[invalid[i0:i1] - j0] = 0
         z = np.zeros(W - 1, dtype=np.uint32)
-        mm = _sliding(np.concatenate((z, m, z)), W, np.maximum)  # mm[t]: position j0 + t
+        mm = sliding(np.concatenate((z, m, z)), W, np.maximum)  # mm[t]: position j0 + t
         t0, t1 = c0 - j0, min(c1, j1 + W - 1) - j0
         sel = np.flatnonzero(order[t0:t1] == mm[t0:t1]) + t0
         keys_out.append(keys[sel])
@@ -587,7 +555,7 @@ class TextStore:
         """
         b0 = np.searchsorted(self.block_starts, lo, side="right") - 1
         b1 = np.searchsorted(self.block_starts, np.maximum(hi - 1, lo), side="right") - 1
-        need = np.unique(_ranges(b0, b1 - b0 + 1))
+        need = np.unique(concat_ranges(b0, b1 - b0 + 1))
         parts = [self.block(int(b)) for b in need.tolist()]
         sizes = np.array([len(p) for p in parts], dtype=np.int64)
         cstart = np.zeros(len(need), dtype=np.int64)
@@ -599,22 +567,6 @@ class TextStore:
 
 
 # ------------------------------------------------------------------------------------------------ build
-
-
-@dataclass
-class _Source:
-    label: str
-    n_documents: int = 0
-    n_characters: int = 0
-    # Named as in filter.SourceResult: filter.account_batch fills both, so the fingerprint has one definition.
-    text_digest: Any = field(default_factory=hashlib.sha256)
-    length_digest: Any = field(default_factory=hashlib.sha256)
-    rejected: list[Rejected] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.label, "n_documents": self.n_documents, "n_characters": self.n_characters,
-                "text_sha256": self.text_digest.hexdigest(), "lengths_sha256": self.length_digest.hexdigest(),
-                "rejected": [r.to_dict() for r in self.rejected]}
 
 
 def _batch_ids(batch: Batch) -> list[str | None]:
@@ -635,7 +587,7 @@ class _PartBuilder:
         self.text = _TextWriter(self.folder / "text.zst")
         self.raw = _TextWriter(self.folder / "raw.zst")
         self.doc_raw: list[np.ndarray] = []
-        self.sources: list[_Source] = []
+        self.sources: list[SourceResult] = []
         self.doc_start: list[np.ndarray] = []
         self.doc_source: list[np.ndarray] = []
         self.doc_row: list[np.ndarray] = []
@@ -645,14 +597,13 @@ class _PartBuilder:
         self.run_entries = 0
         self.spilled: list[tuple[Path, Path, int]] = []
 
-    def source(self, label: str) -> _Source:
-        s = _Source(label)
+    def source(self, label: str) -> SourceResult:
+        s = SourceResult(label)
         self.sources.append(s)
         return s
 
-    def add_batch(self, batch: Batch, src: _Source) -> None:
+    def add_batch(self, batch: Batch, src: SourceResult) -> None:
         account_batch(batch, src)
-        src.n_documents += len(batch)
         data, offsets = text_buffers(batch.texts)
         base, end = int(offsets[0]), int(offsets[-1])
         normalized, noffs = normalize_many(data[base:end], offsets - base, self.config.normalize)
@@ -806,15 +757,12 @@ def _write_index(folder: Path, runs: Sequence[tuple[np.ndarray, np.ndarray, int]
             writer.write_table(blocks)
         files[f"{name}.zst"] = info
         files[bpath.name] = {"size": bpath.stat().st_size, "sha256": _sha256_file(bpath)}
-    fingerprint = hashlib.sha256()
-    for s in sources:
-        fingerprint.update(bytes.fromhex(s["text_sha256"]) + bytes.fromhex(s["lengths_sha256"]))
     corpus = {
         "sources": sources,
         "n_documents": n_docs,
         "n_characters": sum(s["n_characters"] for s in sources),
         "n_normalized_bytes": int(total),
-        "fingerprint": "sha256:" + fingerprint.hexdigest(),
+        "fingerprint": corpus_fingerprint(sources),
     }
     common = {
         "normalize": dataclasses.asdict(config.normalize),
@@ -1083,13 +1031,11 @@ class CorpusIndex:
         Raises:
             IndexMismatchError: The normalizer differs from the one the index was built with.
         """
-        from .filter import ProbeSet, resolve_benchmarks
-
         cfg = make_config(config, **options)
         _check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
         cfg = dataclasses.replace(cfg, text_field=self.manifest["text_field"], id_field=self.manifest["id_field"],
                                   on_error=self.manifest["on_error"])
-        probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+        probes = ProbeSet.build(load_benchmarks(benchmarks), cfg)
         return _index_report(self, probes, cfg)
 
 
@@ -1119,18 +1065,16 @@ def _build_file_part(f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp:
 
 
 def _build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, progress: bool | None) -> None:
-    from .filter import _as_paths, _is_pathlike
-
     stage.mkdir(parents=True, exist_ok=True)
-    if not _is_pathlike(corpus):
+    if not is_pathlike(corpus):
         b = _PartBuilder(stage, cfg, bloom_fp)
-        for label, batch_iter in _object_sources(corpus, cfg):
-            src = b.source(label)
-            for batch in batch_iter(src.rejected):
-                b.add_batch(batch, src)
+        source = memory_source(corpus, cfg.text_field, cfg.id_field or None, cfg.on_error)
+        src = b.source(source.label)
+        for batch in source.read(src.rejected):
+            b.add_batch(batch, src)
         b.finish()
         return
-    files = expand_corpus(_as_paths(corpus))
+    files = expand_corpus(as_paths(corpus))
     sizes = [f.path.stat().st_size for f in files]
     bar = progress_bar(sum(sizes), "decontam: indexing", progress)
     try:
@@ -1156,48 +1100,6 @@ def _build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, 
             b.finish()
     finally:
         bar.close()
-
-
-def _object_sources(obj: Any, cfg: DecontamConfig) -> list[tuple[str, Any]]:
-    """In-memory corpora as (label, batches(rejected)) pairs, read as :func:`decontam.check` reads them."""
-    from .filter import _is_dataset, _table_batches
-
-    def table_source(table: pa.Table, label: str) -> Any:
-        return lambda rejected: (b for b, _ in _table_batches(table, cfg, label, rejected))
-
-    if _is_dataset(obj):
-        table = obj.with_format("arrow")[:] if obj._indices is not None else obj.data.table
-        return [("<dataset>", table_source(table, "<dataset>"))]
-    if isinstance(obj, pa.Table):
-        return [("<table>", table_source(obj, "<table>"))]
-    if isinstance(obj, (list, tuple)):
-        if all(isinstance(x, str) for x in obj):
-            return [("<list>", table_source(pa.table({cfg.text_field: pa.array(list(obj), type=pa.large_string())}),
-                                            "<list>"))]
-        if all(isinstance(x, dict) for x in obj):
-            from .errors import InputError
-
-            texts, ids = [], []
-            for i, row in enumerate(obj):
-                value = row.get(cfg.text_field)
-                if not isinstance(value, str):
-                    reason = "missing text field" if value is None else \
-                        f"text must be a string, got {type(value).__name__}"
-                    raise InputError(reason + "; pass text_field= to name the field holding the text",
-                                     path="<list>", line=i + 1, field=cfg.text_field)
-                texts.append(value)
-                ids.append(row.get(cfg.id_field) if cfg.id_field else None)
-
-            def batches(rejected: list[Rejected]) -> Iterator[Batch]:
-                step = 8192
-                for s in range(0, len(texts), step):
-                    rows = np.arange(s, min(len(texts), s + step), dtype=np.int64)
-                    yield Batch(pa.array(texts[s : s + step], type=pa.large_string()), "<list>", rows + 1, rows,
-                                ids=ids[s : s + step])
-            return [("<list>", batches)]
-        raise TypeError("a list corpus must hold only strings or only dicts")
-    raise TypeError(f"unsupported corpus type {type(obj).__name__}: pass paths, a datasets.Dataset, a "
-                    "pyarrow.Table, or a list of strings or dicts")
 
 
 def _merge_into(indexes: Sequence[CorpusIndex], stage: Path, bloom_fp: float | None) -> dict[str, Any]:
@@ -1278,13 +1180,11 @@ class Portrait:
 
     def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
         """Check benchmarks against the portrait (unverified; see the class docstring)."""
-        from .filter import ProbeSet, resolve_benchmarks
-
         cfg = make_config(config, **options)
         _check_normalizer(self.header["normalize"], cfg.normalize, f"portrait {self.path}")
         cfg = dataclasses.replace(cfg, text_field=self.header["text_field"], id_field=self.header["id_field"],
                                   on_error=self.header["on_error"])
-        probes = ProbeSet.build(resolve_benchmarks(benchmarks), cfg)
+        probes = ProbeSet.build(load_benchmarks(benchmarks), cfg)
         return _portrait_report(self, probes, cfg)
 
 
@@ -1326,12 +1226,12 @@ def _probe_arrays(groups: Sequence[ProbeGroup]) -> _Probes:
     # the leftmost minimum of every window, as one sliding minimum over (order << 32 | position)
     comb = (order.astype(np.uint64) << np.uint64(32)) | np.arange(total, dtype=np.uint64)
     if total >= W:
-        wmin_pos = (_sliding(comb, W, np.minimum) & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        wmin_pos = (sliding(comb, W, np.minimum) & np.uint64(0xFFFFFFFF)).astype(np.int64)
     else:
         wmin_pos = np.zeros(0, dtype=np.int64)
     li = np.flatnonzero(long)
     nwin = ends[li] - starts[li] - WINDOW + 1
-    win = _ranges(starts[li], nwin)
+    win = concat_ranges(starts[li], nwin)
     all_keys = stored_keys(keys[wmin_pos[win]]) if len(win) else np.zeros(0, dtype=np.uint64)
     all_keys_probe = np.repeat(li, nwin)
     first_key = np.zeros(len(starts), dtype=np.uint64)
@@ -1368,7 +1268,7 @@ def _confirm(ix: CorpusIndex, pr: _Probes, hit: np.ndarray) -> tuple[np.ndarray,
     if len(want) == 0:
         return found, docs, 0
     # entries of each wanted key (its 32-bit prefix range, then the exact key)
-    ent = _ranges(lo, hi - lo)
+    ent = concat_ranges(lo, hi - lo)
     ent_want = np.repeat(np.arange(len(want)), hi - lo)
     same = np.asarray(ix.keys[ent]) == want[ent_want]
     ent, ent_want = ent[same], ent_want[same]
@@ -1393,7 +1293,7 @@ def _confirm(ix: CorpusIndex, pr: _Probes, hit: np.ndarray) -> tuple[np.ndarray,
     # candidates: every (anchor, corpus position of its key)
     n_occ = counts[slot]
     cand_q = np.repeat(qpos, n_occ)
-    cand_p = np.asarray(ix.positions[ent[_ranges(first_ent[slot], n_occ)]]).astype(np.int64)
+    cand_p = np.asarray(ix.positions[ent[concat_ranges(first_ent[slot], n_occ)]]).astype(np.int64)
     n_cand = len(cand_q)
     cap = int((pr.ends - pr.starts)[pr.long].max())
     qg = np.searchsorted(pr.bases, cand_q, side="right") - 1
@@ -1466,37 +1366,7 @@ def _scan_short(ix: CorpusIndex, groups: Sequence[ProbeGroup], short_groups: Seq
     return found
 
 
-@dataclass
-class _Digest:
-    value: bytes
-
-    def digest(self) -> bytes:
-        return self.value
-
-
-def _source_results(sources: list[dict[str, Any]]) -> list[Any]:
-    from .filter import SourceResult
-
-    out = []
-    for s in sources:
-        r = SourceResult(s["source"], n_documents=s["n_documents"], n_characters=s["n_characters"],
-                         text_digest=_Digest(bytes.fromhex(s["text_sha256"])),
-                         length_digest=_Digest(bytes.fromhex(s["lengths_sha256"])))
-        r.rejected = [Rejected(x["source"], x["line"], x["field"], x["reason"]) for x in s["rejected"]]
-        out.append(r)
-    return out
-
-
-def _char_len(normalized: str, a: int, b: int) -> tuple[int, int]:
-    if normalized.isascii():
-        return a, b
-    raw = normalized.encode("utf-8")
-    return len(raw[:a].decode("utf-8")), len(raw[:b].decode("utf-8"))
-
-
 def _index_report(ix: CorpusIndex, probes: Any, cfg: DecontamConfig) -> Report:
-    from .filter import RowMatch, build_report, match_texts
-
     groups = probes.matcher.groups
     exhaustive = cfg.sample.mode == "all"
     pr = _probe_arrays(groups)
@@ -1505,7 +1375,7 @@ def _index_report(ix: CorpusIndex, probes: Any, cfg: DecontamConfig) -> Report:
     short_groups = sorted(set(pr.group[~pr.long].tolist()))
     docs |= _scan_short(ix, groups, short_groups, exhaustive)
     # The documents found are scanned with check's own matcher: the report is check's, by construction.
-    results = _source_results(ix.manifest["corpus"]["sources"])
+    results = [SourceResult.from_dict(s) for s in ix.manifest["corpus"]["sources"]]
     src = _int_column(ix.docs, "source")
     rows = _int_column(ix.docs, "row")
     lines = _int_column(ix.docs, "line")
@@ -1563,20 +1433,18 @@ def _annotate(report: Report, probes: Any, exhaustive: bool, windows: dict[int, 
         entry["coverage"] = {
             "windows_found": k,
             "fraction": round(k / n, 6) if n else 0.0,
-            "longest_run": list(_char_len(item.normalized, *run)) if run else None,
+            "longest_run": list(char_span(item.normalized, *run)) if run else None,
         }
 
 
 def _portrait_report(pt: Portrait, probes: Any, cfg: DecontamConfig) -> Report:
-    from .filter import _probe, build_report
-
     groups = probes.matcher.groups
     exhaustive = cfg.sample.mode == "all"
     pr = _probe_arrays(groups)
     hit = _bloom_hits(pt.bloom, pr)
     positive = hit | ~pr.long  # short probes cannot be ruled out: undecided, counted as positive
     corpus = pt.header["corpus"]
-    results = _source_results(corpus["sources"])
+    results = [SourceResult.from_dict(s) for s in corpus["sources"]]
     report = build_report(probes, results, cfg, "portrait-check", [s["source"] for s in corpus["sources"]])
     counts = np.bincount(pr.group, minlength=len(groups))
     first = np.zeros(len(groups) + 1, dtype=np.int64)
@@ -1600,22 +1468,18 @@ def _portrait_report(pt: Portrait, probes: Any, cfg: DecontamConfig) -> Report:
         sec = report.data["benchmarks"][bi]
         entry = sec["items"][ii]
         undecided = bool((~pr.long[sl])[pos].any())
-        span = list(_char_len(item.normalized, *runs[gi]))
+        span = list(char_span(item.normalized, *runs[gi]))
         if exhaustive:
-            entry["matches"] = [{"probe": _probe(item, int(pos[0])), "doc_id": "<portrait>",
+            entry["matches"] = [{"probe": item.probe(int(pos[0])), "doc_id": "<portrait>",
                                  "n_probes_matched": len(pos), "span": span, "unverified": True}
                                 | ({"undecided": True} if undecided else {})]
         else:
-            entry["matches"] = [{"probe": _probe(item, int(w)), "doc_id": "<portrait>",
+            entry["matches"] = [{"probe": item.probe(int(w)), "doc_id": "<portrait>",
                                  "span": [item.offsets[int(w)], item.offsets[int(w)] + item.length],
                                  "unverified": True}
                                 | ({"undecided": True} if undecided else {}) for w in pos.tolist()]
         entry["contaminated"] = True
-    for sec in report.data["benchmarks"]:
-        sec["contaminated_ids"] = [it["id"] for it in sec["items"] if it["contaminated"]]
-        sec["clean_ids"] = [it["id"] for it in sec["items"] if not it["contaminated"]]
-        sec["n_contaminated"] = len(sec["contaminated_ids"])
-        sec["contamination_rate"] = round(sec["n_contaminated"] / sec["n_items"], 6) if sec["n_items"] else 0.0
+    report.data["benchmarks"] = [benchmark_section(sec, sec["items"]) for sec in report.data["benchmarks"]]
     _annotate(report, probes, exhaustive, windows, runs)
     fp = pt.header["bloom"]["fp_rate"]
     report.data["index"] = {

@@ -32,11 +32,11 @@ import regex
 
 from .config import NormalizeConfig
 
-__all__ = ["normalize", "normalize_many"]
+__all__ = ["ASCII_DELETE", "MARK_BLOCK", "normalize", "normalize_many", "unescape"]
 
 _DEFAULT = NormalizeConfig()
 # Every ASCII byte that is not [A-Za-z0-9]: in Unicode terms exactly the ASCII characters outside L/M/N.
-_ASCII_DELETE = bytes(b for b in range(128) if not chr(b).isalnum())
+ASCII_DELETE = bytes(b for b in range(128) if not chr(b).isalnum())
 _ASCII_LOWER = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"
 )
@@ -100,7 +100,7 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
         text = unescape(text)
     if text.isascii():
         table = _ASCII_LOWER if config.lowercase else None
-        return text.encode("ascii").translate(table, _ASCII_DELETE).decode("ascii")
+        return text.encode("ascii").translate(table, ASCII_DELETE).decode("ascii")
     if config.nfkc:
         text = unicodedata.normalize("NFKC", text)
     if config.lowercase:
@@ -116,7 +116,7 @@ def _strip_utf8(raw: bytes) -> bytes:
     (in code and most Western text a small share): the same result as one regex pass over the whole text,
     several times faster.
     """
-    raw = raw.translate(None, _ASCII_DELETE)
+    raw = raw.translate(None, ASCII_DELETE)
     if raw.isascii():
         return raw
     if len(raw) < 512:  # short (a question, a small document): numpy's set-up costs more than regex
@@ -179,12 +179,12 @@ def normalize_many(
         doc = view[bounds[i] : bounds[i + 1]].tobytes()
         if doc.isascii() and not (unescape_on and (b"\\" in doc or b"&" in doc)):
             if marks is not None and len(doc) > MARK_BLOCK:
-                parts = [doc[j : j + MARK_BLOCK].translate(table, _ASCII_DELETE)
+                parts = [doc[j : j + MARK_BLOCK].translate(table, ASCII_DELETE)
                          for j in range(0, len(doc), MARK_BLOCK)]
                 marks[i] = list(itertools.accumulate(map(len, parts), initial=0))
                 out = b"".join(parts)
             else:
-                out = doc.translate(table, _ASCII_DELETE)
+                out = doc.translate(table, ASCII_DELETE)
         elif plain:
             doc.decode("utf-8")  # validates: stripping could join the pieces of an invalid sequence
             out = _strip_utf8(doc)

@@ -3,10 +3,17 @@
 The JSON layout is documented in ``docs/report.md`` and checked against ``decontam/schema/report.schema.json``.
 Everything in it is deterministic: the same inputs give a byte-identical report (no timestamps, no timings,
 sorted where order is not given by the inputs).
+
+This module owns the document's shape: every engine builds its sections with :func:`item_entry`,
+:func:`benchmark_section`, :func:`corpus_section` and :func:`training_section`, so the totals (contaminated and
+clean ids, counts, rates, the corpus fingerprint) are computed in one place, whether a report comes from a
+scan, an index, a portrait or a merge of shard reports (:func:`merge_reports`).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -14,10 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .errors import ConfigError
+from .version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "report_schema"]
+__all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
+           "merge_reports", "report_document", "report_schema", "training_section"]
 
 SCHEMA_VERSION = 1
+# A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
+BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
 
 
 def report_schema() -> dict[str, Any]:
@@ -48,12 +60,12 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        """Wrap a report document."""
-        return cls(data)
+        """A report of a copy of ``data`` (changing ``data`` afterwards does not change the report)."""
+        return cls(copy.deepcopy(data))
 
     def to_dict(self) -> dict[str, Any]:
-        """The report document (the object itself, not a copy)."""
-        return self.data
+        """A copy of the report document (changing it does not change the report)."""
+        return copy.deepcopy(self.data)
 
     def to_json(self, indent: int | None = None) -> str:
         """The report as JSON text (UTF-8, stable key order, newline-terminated; compact by default, as
@@ -75,13 +87,11 @@ class Report:
         """Merge the reports of a corpus's shards (in corpus order) into the report of the whole corpus.
 
         A distributed run is map-then-merge: ``Report.merge([check(shard, ...) for shard in shards])`` equals
-        ``check(all shards, ...)``. See :mod:`decontam.merge` for the rules.
+        ``check(all shards, ...)``. See :func:`merge_reports` for the rules.
 
         Raises:
             ConfigError: The reports are not of one check (options, tool or benchmarks differ).
         """
-        from .merge import merge_reports
-
         return cls(merge_reports([r.data if isinstance(r, Report) else r for r in reports]))
 
     def __add__(self, other: Report) -> Report:
@@ -169,3 +179,200 @@ class Report:
         if tool:
             lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
         return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------- building a document
+
+
+def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
+               normalized_question: str | None = None, empty: bool = False,
+               question: str | None = None) -> dict[str, Any]:
+    """One item of a benchmark section, its fields in the report's order.
+
+    Args:
+        item_id: The item's id.
+        n_probes: How many probes it has.
+        probes: The probes themselves (empty in ``all`` mode, where ``normalized_question`` stands for them).
+        matches: Its matches, in corpus order (contaminated if any).
+        normalized_question: In ``all`` mode, the normalized question (every window of it is a probe).
+        empty: The question normalizes to nothing.
+        question: The question as in the benchmark, shown on contaminated items.
+    """
+    entry: dict[str, Any] = {"id": item_id, "contaminated": bool(matches), "n_probes": n_probes,
+                             "probes": list(probes)}
+    if normalized_question is not None:
+        entry["normalized_question"] = normalized_question
+    if empty:
+        entry["empty"] = True
+    if matches and question is not None:
+        entry["question"] = question
+    entry["matches"] = matches
+    return entry
+
+
+def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
+    totals are computed (contaminated and clean ids, their count, the rate)."""
+    contaminated = [it["id"] for it in items if it["contaminated"]]
+    clean = [it["id"] for it in items if not it["contaminated"]]
+    n_items = fields["n_items"]
+    section = {key: fields[key] for key in BENCHMARK_FIELDS}
+    section.update({
+        "n_contaminated": len(contaminated),
+        "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
+        "contaminated_ids": contaminated,
+        "clean_ids": clean,
+        "items": items,
+    })
+    return section
+
+
+def corpus_fingerprint(source_digests: Sequence[dict[str, Any]]) -> str:
+    """``sha256`` over each source's ``text_sha256 ‖ lengths_sha256`` (bytes), in order (``docs/report.md``)."""
+    h = hashlib.sha256()
+    for d in source_digests:
+        h.update(bytes.fromhex(d["text_sha256"]) + bytes.fromhex(d["lengths_sha256"]))
+    return "sha256:" + h.hexdigest()
+
+
+def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, rejected: list[dict[str, Any]],
+                   source_digests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The corpus section; its fingerprint is computed from the per-source digests."""
+    return {"sources": list(sources), "n_documents": n_documents, "n_characters": n_characters,
+            "fingerprint": corpus_fingerprint(source_digests), "n_rejected": len(rejected), "rejected": rejected,
+            "source_digests": source_digests}
+
+
+def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a probe) and kept."""
+    return {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
+            "removed": removed}
+
+
+def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
+                    training: dict[str, Any]) -> dict[str, Any]:
+    """The whole document, its sections in the report's order."""
+    return {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
+            "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+
+
+# ------------------------------------------------------------------------------------------------ merging
+
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty")
+
+
+def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the reports of a corpus's shards (in corpus order) into the report of the whole corpus.
+
+    The result is the report one ``check`` over all the shards would have written, byte for byte:
+
+    * counts add up; lists (sources, rejected rows, matches, removed documents) are concatenated in shard order,
+      which is corpus order;
+    * documents without an id are named by their corpus-wide row number (``"id_is_row": true``): each shard's
+      rows are renumbered by the rows of the shards before it (``n_documents + n_rejected``);
+    * the corpus fingerprint and every total are recomputed by the functions that compute them for a scan.
+
+    Shards must agree on everything that is not about the corpus: schema, tool version, options, and every
+    benchmark (name, source, fields, fingerprint, items and probes).
+
+    Args:
+        reports: Report documents (``Report.to_dict()``), one per shard, in corpus order.
+
+    Returns:
+        A new report document (the inputs are not modified).
+
+    Raises:
+        ConfigError: No report; reports that differ in anything but the corpus (the message names the first
+            difference); index or portrait reports; or a report without the row numbers or source digests
+            merging needs (written by an older version).
+
+    Example:
+        >>> from decontam import check, Benchmark, Item
+        >>> q = "Write a function that returns the sum of two integers given as arguments."
+        >>> bench = Benchmark.from_items("demo", [Item(1, q)])
+        >>> parts = [check(s, [bench], progress=False).to_dict() for s in (["clean row"], ["leak: " + q])]
+        >>> merged = merge_reports(parts)
+        >>> merged["benchmarks"][0]["contaminated_ids"], merged["training"]["removed"][0]["doc_id"]
+        ([1], 1)
+    """
+    if not reports:
+        raise ConfigError("nothing to merge: give at least one report")
+    for k, rep in enumerate(reports):
+        _check_mergeable(k, rep, reports[0])
+    offsets = []
+    total = 0
+    for rep in reports:
+        offsets.append(total)
+        total += rep["corpus"]["n_documents"] + rep["corpus"]["n_rejected"]
+    corpora = [rep["corpus"] for rep in reports]
+    corpus = corpus_section([s for c in corpora for s in c["sources"]], sum(c["n_documents"] for c in corpora),
+                            sum(c["n_characters"] for c in corpora),
+                            [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
+                            [dict(d) for c in corpora for d in c["source_digests"]])
+    benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
+    removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
+    training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
+                                removed)
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
+
+
+def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
+    b0 = reports[0]["benchmarks"][bi]
+    items = []
+    for ii, it0 in enumerate(b0["items"]):
+        shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
+        matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
+        question = next((it["question"] for it in shard_items if "question" in it), None)
+        items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
+                                normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
+                                question=question))
+    return benchmark_section(b0, items)
+
+
+def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
+    """A match or removed entry with its corpus-wide row (and a row-number id) moved by ``offset``."""
+    if not offset or "row" not in entry:
+        return entry
+    out = dict(entry)
+    out["row"] = entry["row"] + offset
+    if entry.get("id_is_row"):
+        out["doc_id"] = entry["doc_id"] + offset
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
+    """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
+    for key in ("schema_version", "tool", "config"):
+        if not _same(rep.get(key), first.get(key)):
+            raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
+                              f"(same tool, options and benchmarks) over different shards can be merged")
+    if "index" in rep:
+        raise ConfigError(f"report {k} comes from an index or a portrait ({rep['index'].get('kind')}): merge the "
+                          "indexes instead (decontam index merge), then check the merged index")
+    corpus = rep.get("corpus", {})
+    if "source_digests" not in corpus or len(corpus["source_digests"]) != len(corpus.get("sources", [])):
+        raise ConfigError(f"report {k} has no per-source digests (corpus.source_digests): it was written by "
+                          "an older decontam; re-run the check on that shard")
+    names = [b["name"] for b in rep.get("benchmarks", [])]
+    if names != [b["name"] for b in first.get("benchmarks", [])]:
+        raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
+                          f"{[b['name'] for b in first.get('benchmarks', [])]}")
+    for b, b0 in zip(rep["benchmarks"], first["benchmarks"]):
+        for key in BENCHMARK_FIELDS:
+            if not _same(b.get(key), b0.get(key)):
+                raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
+                                  f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
+        for it, it0 in zip(b["items"], b0["items"]):
+            for key in _ITEM_FIXED:
+                if not _same(it.get(key), it0.get(key)):
+                    raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
+                                      "differs from report 0's")
+    entries = list(rep.get("training", {}).get("removed", []))
+    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", []) for m in it.get("matches", [])]
+    if any("row" not in entry for entry in entries):
+        raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
+                          "re-run the check on that shard")

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .config import NormalizeConfig, SampleConfig
-from .normalize import _ASCII_DELETE, normalize
+from .normalize import ASCII_DELETE, normalize
 
 __all__ = ["ItemProbes", "draw_offsets", "probe_seed", "sample_item", "sample_items"]
 
@@ -55,6 +55,11 @@ class ItemProbes:
     def empty(self) -> bool:
         """True when the question normalized to nothing (the item has no probe and can never match)."""
         return not self.normalized
+
+    def probe(self, window: int) -> str:
+        """The probe string of window number ``window`` (an index into :attr:`offsets`)."""
+        start = self.offsets[window]
+        return self.normalized[start : start + self.length]
 
     @property
     def probes(self) -> tuple[str, ...]:
@@ -141,7 +146,7 @@ def sample_items(
     out: list[ItemProbes] = []
     for item_id, question in items:
         if plain and question.isascii():  # the common case, inlined: the GPT-4 rule on ASCII
-            norm = question.encode("ascii").translate(None, _ASCII_DELETE).decode("ascii")
+            norm = question.encode("ascii").translate(None, ASCII_DELETE).decode("ascii")
         else:
             norm = normalize(question, normalize_config)
         if not norm:

@@ -25,7 +25,7 @@ from .version import __version__
 
 __all__ = ["VerifyResult", "check_command", "verify_report"]
 
-_CLI_DEFAULTS = {"text_field": "text", "id_field": "id", "on_error": "raise", "num_proc": 1}
+_CLI_DEFAULTS = {"text_field": "text", "id_field": "id", "on_error": "raise"}
 
 
 def _is_memory(source: str) -> bool:
@@ -41,7 +41,7 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
     Example:
         >>> rep = {"config": {"normalize": {"lowercase": True, "nfkc": False, "unescape": False},
         ...        "sample": {"length": 50, "n_probes": 3, "mode": "sample", "seed": 7},
-        ...        "text_field": "text", "id_field": "id", "on_error": "raise", "num_proc": 1, "action": "check"},
+        ...        "text_field": "text", "id_field": "id", "on_error": "raise", "action": "check"},
         ...        "corpus": {"sources": ["data/a.jsonl"]},
         ...        "benchmarks": [{"name": "gsm8k", "source": "gsm8k/test.jsonl", "question_field": "question",
         ...                        "id_field": None}]}
@@ -77,8 +77,6 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
     for opt in ("lowercase", "nfkc", "unescape"):
         if cfg.get("normalize", {}).get(opt):
             parts.append(f"--{opt}")
-    if cfg.get("num_proc", 1) != 1:
-        parts += ["--num-proc", str(cfg["num_proc"])]
     if cfg.get("on_error", "raise") != "raise":
         parts += ["--on-error", str(cfg["on_error"])]
     parts += ["--report", shlex.quote(report_path)]

@@ -283,9 +283,8 @@ def test_num_proc_does_not_change_the_report(run_cli, tmp_path):
         out = run_cli("check", "corpus", "-b", "mine=mine.jsonl", "--question-field", "prompt", "--report",
                       f"r{n}.json", "--num-proc", n, cwd=tmp_path)
         assert out.returncode == 0, out.stderr
-        report = json.loads((tmp_path / f"r{n}.json").read_text("utf-8"))
-        assert report["config"].pop("num_proc") == n
-        reports.append(report)
+        reports.append((tmp_path / f"r{n}.json").read_bytes())
+    assert b"num_proc" not in reports[0]  # how a run is executed is not part of what it found
     assert reports[0] == reports[1]
 
 

@@ -254,7 +254,7 @@ def test_probe_groups_equal_one_from_chars_per_item(benchmarks, mode, length):
     import numpy as np
 
     from decontam.config import SampleConfig
-    from decontam.filter import _probe_groups
+    from decontam.scan import probe_groups as _probe_groups
     from decontam.match import ProbeGroup
     from decontam.sample import ItemProbes, sample_items
 
@@ -351,7 +351,7 @@ def test_dataset_num_proc_2_gives_the_same_result_as_one_process():
     # Q_SHORT normalizes to '22', used whole: it is found in every row whose number holds '22'
     expected = [f"r{i}" for i in range(300) if i % 17 != 3 and "22" not in str(i)]
     assert two["id"][:] == one["id"][:] == expected
-    assert r2.data["config"].pop("num_proc") == 2 and r1.data["config"].pop("num_proc") == 1
+    assert "num_proc" not in r1.data["config"]
     assert r2.to_json() == r1.to_json()
 
 

@@ -140,9 +140,9 @@ def test_spilled_runs_give_the_same_index(tmp_path, monkeypatch):
     f = _write_jsonl(tmp_path / "c.jsonl", docs)
     CorpusIndex.build([f], tmp_path / "whole", progress=False)
     monkeypatch.setattr(index_mod, "_SPILL_ENTRIES", 250)
-    from decontam import corpus as corpus_mod
+    from decontam.inputs import jsonl
 
-    monkeypatch.setattr(corpus_mod, "_BLOCK", 2000)  # many small batches, so several runs spill
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", 2000)  # many small batches, so several runs spill
     spills = []
     spill = index_mod._PartBuilder._spill
     monkeypatch.setattr(index_mod._PartBuilder, "_spill",

@@ -159,10 +159,15 @@ def test_queries(report):
     assert section["items"][2]["probes"] == ["22"]  # short question used whole
 
 
-def test_from_dict_and_to_dict_share_the_document():
-    data = {"schema_version": 1, "benchmarks": []}
+def test_a_report_is_a_value_its_dicts_are_copies():
+    """from_dict and to_dict copy: changing the dict given or the dict returned leaves the report as it was."""
+    data = {"schema_version": 1, "benchmarks": [{"name": "b", "contaminated_ids": [1], "clean_ids": []}]}
     r = Report.from_dict(data)
-    assert r.to_dict() is data
+    data["benchmarks"][0]["contaminated_ids"].append(2)
+    out = r.to_dict()
+    out["benchmarks"][0]["clean_ids"].append(3)
+    assert r.contaminated_ids("b") == [1] and r.clean_ids("b") == []
+    assert out == {"schema_version": 1, "benchmarks": [{"name": "b", "contaminated_ids": [1], "clean_ids": [3]}]}
     assert r.n_removed == 0 and r.removed_doc_ids == []
 
 

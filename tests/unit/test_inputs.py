@@ -1,5 +1,5 @@
-"""Tests of decontam.corpus: strict JSONL/Parquet reading (fast and careful paths agree), expansion of corpus
-arguments, and all-or-nothing output that keeps every surviving row byte for byte."""
+"""Tests of decontam.inputs and decontam.outputs: strict JSONL/Parquet reading (fast and careful paths agree),
+expansion of corpus arguments, and all-or-nothing output that keeps every surviving row byte for byte."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import decontam.corpus as corpus
-from decontam.corpus import CorpusFile, FileWriter, OutputSet, Rejected, expand_corpus, read_file
+import decontam.inputs.jsonl as jsonl
 from decontam.errors import ConfigError, InputError
+from decontam.inputs import CorpusFile, Rejected, arrow_mask, expand_corpus, file_format, read_file
+from decontam.outputs import FileWriter, OutputSet
 
 
 def jsonl_file(path: Path) -> CorpusFile:
-    return CorpusFile(path, path.name, corpus.file_format(path))
+    return CorpusFile(path, path.name, file_format(path))
 
 
 def read_all(path: Path, on_error: str = "raise", text_field: str = "text", id_field: str | None = "id"):
@@ -39,21 +40,21 @@ def read_all(path: Path, on_error: str = "raise", text_field: str = "text", id_f
 @pytest.fixture
 def slow_only(monkeypatch):
     """Force the careful line-by-line path for every block."""
-    monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+    monkeypatch.setattr(jsonl, "_fast_jsonl_block", lambda *a, **k: None)
 
 
 @pytest.fixture
 def fast_calls(monkeypatch):
     """Record whether the pyarrow fast path accepted each block."""
     calls: list[bool] = []
-    real = corpus._fast_jsonl_block
+    real = jsonl._fast_jsonl_block
 
     def spy(*a, **k):
         out = real(*a, **k)
         calls.append(out is not None)
         return out
 
-    monkeypatch.setattr(corpus, "_fast_jsonl_block", spy)
+    monkeypatch.setattr(jsonl, "_fast_jsonl_block", spy)
     return calls
 
 
@@ -87,7 +88,7 @@ def test_fast_and_slow_paths_read_the_same_rows(tmp_path, monkeypatch, fast_call
     write_jsonl(p, ROWS, ensure_ascii=ensure_ascii, newline=newline)
     fast = read_all(p)
     assert fast_calls and all(fast_calls)  # the fast path really was taken
-    monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+    monkeypatch.setattr(jsonl, "_fast_jsonl_block", lambda *a, **k: None)
     slow = read_all(p)
     assert fast == slow
     texts, lines, rows, ids, rejected = fast
@@ -110,9 +111,9 @@ def test_fast_and_slow_paths_agree_on_random_files(tmp_path_factory, monkeypatch
     write_jsonl(p, [{"text": t, "n": i} for i, t in enumerate(texts)], ensure_ascii=ensure_ascii,
                 newline=b"\r\n" if crlf else b"\n", trailing=trailing)
     with monkeypatch.context() as mp:
-        mp.setattr(corpus, "_BLOCK", block)
+        mp.setattr(jsonl, "BLOCK_BYTES", block)
         fast = read_all(p, id_field="n")
-        mp.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+        mp.setattr(jsonl, "_fast_jsonl_block", lambda *a, **k: None)
         slow = read_all(p, id_field="n")
     assert fast == slow
     assert fast[0] == texts
@@ -123,7 +124,7 @@ def test_fast_and_slow_paths_agree_on_random_files(tmp_path_factory, monkeypatch
 @pytest.mark.parametrize("force_slow", [False, True])
 def test_blank_lines_are_not_rows(tmp_path, monkeypatch, force_slow):
     if force_slow:
-        monkeypatch.setattr(corpus, "_fast_jsonl_block", lambda *a, **k: None)
+        monkeypatch.setattr(jsonl, "_fast_jsonl_block", lambda *a, **k: None)
     p = tmp_path / "blank.jsonl"
     p.write_bytes(b'\n{"text": "a"}\n\n   \n{"text": "b"}\r\n\r\n\t\n{"text": "c"}\n\n')
     texts, lines, rows, _, rejected = read_all(p)
@@ -156,7 +157,7 @@ def test_small_blocks_and_lines_longer_than_a_block(tmp_path, monkeypatch, block
     write_jsonl(p, rows, ensure_ascii=False, trailing=False)
     with p.open("ab") as fh:
         fh.write(b"\n\n" + b'{"text": 5}' + b"\n" + json.dumps({"text": "z" * 500}).encode())
-    monkeypatch.setattr(corpus, "_BLOCK", block)
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", block)
     with pytest.raises(InputError) as info:
         read_all(p)
     assert info.value.line == len(rows) + 2 and "line 11" in str(info.value)
@@ -452,7 +453,7 @@ JSONL_LINES = [
 @pytest.mark.parametrize("block", [1 << 24, 50])
 @pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz"])
 def test_jsonl_output_keeps_surviving_lines_byte_for_byte(tmp_path, monkeypatch, block, fmt):
-    monkeypatch.setattr(corpus, "_BLOCK", block)
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", block)
     src = tmp_path / f"in.{fmt}"
     raw = b"\n".join(JSONL_LINES)
     src.write_bytes(gzip.compress(raw) if fmt == "jsonl.gz" else raw)
@@ -627,7 +628,7 @@ def test_doc_ids_of_many_rows_equal_doc_id_of_each(tmp_path, ids, same_type, dat
 
 @given(st.lists(st.booleans(), max_size=70))
 def test_arrow_mask_equals_the_numpy_mask(values):
-    mask = corpus.arrow_mask(np.array(values, dtype=bool))
+    mask = arrow_mask(np.array(values, dtype=bool))
     assert mask.type == pa.bool_() and mask.null_count == 0
     assert mask.to_pylist() == values
 
@@ -639,14 +640,14 @@ def test_block_buffers_are_reused_only_when_nothing_views_them(tmp_path, monkeyp
     lines = [json.dumps({"text": f"row {i} " + "x" * (i % 13)}).encode() + b"\n" for i in range(400)]
     p = tmp_path / "c.jsonl"
     p.write_bytes(b"".join(lines))
-    monkeypatch.setattr(corpus, "_BLOCK", 256)
-    kept = [(view, bytes(view)) for view in corpus._iter_blocks(p)]  # every view held to the end
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", 256)
+    kept = [(view, bytes(view)) for view in jsonl._iter_blocks(p)]  # every view held to the end
     assert len(kept) > 10
     assert all(bytes(view) == copy for view, copy in kept)
     assert b"".join(copy for _, copy in kept) == p.read_bytes()
     assert len({id(view.obj) for view, _ in kept}) == len(kept)  # no buffer shared while viewed
     owners, copies = [], []
-    for view in corpus._iter_blocks(p):  # each view dropped before the next block is read
+    for view in jsonl._iter_blocks(p):  # each view dropped before the next block is read
         owners.append(id(view.obj))
         copies.append(bytes(view))
         del view
@@ -656,11 +657,11 @@ def test_block_buffers_are_reused_only_when_nothing_views_them(tmp_path, monkeyp
 
 def test_unviewed_sees_memoryviews_and_pyarrow_buffers():
     buf = bytearray(b"abc")
-    assert corpus._unviewed(buf) and buf == bytearray(b"abc")
+    assert jsonl._unviewed(buf) and buf == bytearray(b"abc")
     view = memoryview(buf)[1:]
-    assert not corpus._unviewed(buf)
+    assert not jsonl._unviewed(buf)
     del view
     arrow = pa.py_buffer(memoryview(buf))
-    assert not corpus._unviewed(buf)
+    assert not jsonl._unviewed(buf)
     del arrow
-    assert corpus._unviewed(buf) and buf == bytearray(b"abc")
+    assert jsonl._unviewed(buf) and buf == bytearray(b"abc")

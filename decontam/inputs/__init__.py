@@ -1,0 +1,34 @@
+"""Reading corpora: files (JSONL, gzipped JSONL, Parquet) and in-memory objects, as batches of Arrow strings.
+
+One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memory kind (:mod:`.tables`,
+:mod:`.memory`), all yielding :class:`Batch` es and recording skipped rows as :class:`Rejected`.
+"""
+
+from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
+from .files import CorpusFile, expand_corpus, file_format, read_file
+from .memory import Source, as_paths, dict_batches, is_dataset, is_iterable_dataset, is_pathlike, memory_source
+from .parquet import parquet_module
+from .tables import table_batches
+
+__all__ = [
+    "Batch",
+    "CorpusFile",
+    "Rejected",
+    "Source",
+    "arrow_mask",
+    "arrow_strings",
+    "as_paths",
+    "dict_batches",
+    "expand_corpus",
+    "file_format",
+    "is_dataset",
+    "is_iterable_dataset",
+    "is_pathlike",
+    "memory_source",
+    "parquet_module",
+    "plain_id",
+    "read_file",
+    "single_chunk",
+    "table_batches",
+    "text_buffers",
+]

@@ -1,0 +1,178 @@
+"""What every corpus reader yields: batches of rows as Arrow strings, and the rows it skipped.
+
+A :class:`Batch` is the unit the scan engine works on, whatever the corpus is (a JSONL or Parquet file, a
+``datasets`` object, an Arrow table, a list in memory): the text field as a non-null Arrow string array, where
+each row is in its source (line, row number), its document id, and what a writer needs to copy the rows out.
+A :class:`Rejected` is a row skipped under ``on_error="skip"``, with the reason: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+__all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "plain_id", "single_chunk", "text_buffers"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A skipped input row (``on_error="skip"``): where it is and why it was skipped."""
+
+    source: str
+    line: int
+    field: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's entry for this row."""
+        return {"source": self.source, "line": self.line, "field": self.field, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rejected:
+        """Read back :meth:`to_dict`."""
+        return cls(data["source"], data["line"], data["field"], data["reason"])
+
+
+@dataclass
+class Batch:
+    """A batch of corpus rows.
+
+    Attributes:
+        texts: The text field, a non-null Arrow string array.
+        source: Where the rows come from (file path, or a label such as ``<dataset>``).
+        lines: 1-based line (JSONL) or row (Parquet, in-memory) number of each row within ``source``.
+        rows: 0-based row number of each row within ``source``, counting rejected rows (not blank lines).
+        id_field: The corpus field holding document ids, if any.
+        ids: Document ids (``None`` entries where the field is absent), or None to read them lazily with
+            :meth:`doc_id`.
+        raw: What a writer needs to copy the rows out: JSONL ``(block, starts, ends)``, a Parquet
+            ``pa.RecordBatch``, or the row objects of an in-memory corpus.
+        id_column: The id field as an Arrow array, when the reader parsed it with the text.
+    """
+
+    texts: pa.Array
+    source: str
+    lines: np.ndarray
+    rows: np.ndarray
+    id_field: str | None = None
+    ids: list[Any] | None = None
+    raw: Any = None
+    id_column: pa.Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def doc_id(self, i: int) -> Any:
+        """The id field of row ``i`` (str, int, float, bool; other types as ``str``), or None if absent."""
+        value: Any = None
+        if self.ids is not None:
+            value = self.ids[i]
+        elif self.id_column is not None:
+            value = self.id_column[i].as_py()
+        elif self.id_field is not None and isinstance(self.raw, tuple):
+            block, starts, ends = self.raw
+            try:
+                obj = json.loads(bytes(block[int(starts[i]) : int(ends[i])]))
+                value = obj.get(self.id_field) if isinstance(obj, dict) else None
+            except ValueError:
+                value = None
+        return plain_id(value)
+
+    def doc_ids(self, rows: Sequence[int]) -> list[Any]:
+        """:meth:`doc_id` of several rows; JSONL lines are parsed together by pyarrow when their ids are all
+        strings or all integers (a removed row's line is read again only for its id)."""
+        if self.ids is None and self.id_column is not None:
+            values = self.id_column.to_pylist()  # (take() converts its indices with pandas, a slow import)
+            return [plain_id(values[i]) for i in rows]
+        if self.ids is None and self.id_column is None and self.id_field and isinstance(self.raw, tuple) \
+                and len(rows) > 1:
+            block, starts, ends = self.raw
+            lines = b"\n".join(block[int(starts[i]) : int(ends[i])] for i in rows)
+            for typ in (pa.string(), pa.int64()):
+                try:
+                    col = pa_json.read_json(
+                        io.BytesIO(lines),
+                        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(lines) + 1),
+                        parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(self.id_field, typ)]),
+                                                           unexpected_field_behavior="ignore"),
+                    ).column(self.id_field)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    continue
+                if len(col) == len(rows):
+                    return col.to_pylist()
+        return [self.doc_id(i) for i in rows]
+
+
+def plain_id(value: Any) -> Any:
+    """A document id as the report holds it: str, int, float, bool or None kept; anything else as ``str``.
+
+    Example:
+        >>> plain_id(7), plain_id(["a", 1])
+        (7, "['a', 1]")
+    """
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def arrow_mask(keep: np.ndarray) -> pa.Array:
+    """A numpy bool mask as an Arrow boolean array, without ``pa.array`` (which imports pandas).
+
+    Example:
+        >>> arrow_mask(np.array([True, False, True])).to_pylist()
+        [True, False, True]
+    """
+    bits = np.packbits(np.asarray(keep, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(keep), [None, pa.py_buffer(bits.tobytes())])
+
+
+def arrow_strings(texts: Sequence[Any]) -> pa.Array:
+    """Python strings (or None) as an Arrow ``large_string`` array.
+
+    Lone surrogates (from a JSON ``"\\ud800"`` escape) cannot be UTF-8: each becomes U+FFFD replacement
+    characters, symbols the normalizer drops as it drops the surrogate itself, so matching is unchanged.
+
+    Example:
+        >>> [t.replace("\ufffd", "?") for t in arrow_strings(["a", "b" + chr(0xD800) + "c"]).to_pylist()]
+        ['a', 'b???c']
+    """
+    try:
+        return pa.array(texts, type=pa.large_string())
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        return pa.array([t.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+                         if isinstance(t, str) and not t.isascii() else t for t in texts], type=pa.large_string())
+
+
+def text_buffers(arr: pa.Array) -> tuple[memoryview, np.ndarray]:
+    """The UTF-8 data buffer and ``n + 1`` int64 offsets (relative to that buffer) of a string array.
+
+    Example:
+        >>> data, offsets = text_buffers(pa.array(["ab", "c"]))
+        >>> bytes(data[offsets[0] : offsets[-1]]), offsets.tolist()
+        (b'abc', [0, 2, 3])
+    """
+    if pa.types.is_string(arr.type):
+        off_type: Any = np.int32
+    elif pa.types.is_large_string(arr.type):
+        off_type = np.int64
+    else:
+        raise TypeError(f"expected a string array, got {arr.type}")
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=off_type)[arr.offset : arr.offset + len(arr) + 1]
+    offsets = offsets.astype(np.int64)
+    data = memoryview(bufs[2]) if bufs[2] is not None else memoryview(b"")
+    return data, offsets
+
+
+def single_chunk(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One Arrow array for a (possibly chunked) column."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr

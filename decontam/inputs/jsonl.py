@@ -1,0 +1,250 @@
+"""JSONL (and gzipped JSONL) corpus files, read in blocks of whole lines with memory bounded by the block.
+
+Reading is fast and strict at once: each block is parsed by pyarrow's JSON reader (only the text and id fields
+are materialized); if anything about the block is off (a malformed line, a missing or non-string field, invalid
+UTF-8, two objects on one line) the block is re-read line by line with :mod:`json`, which either raises an
+:class:`~decontam.errors.InputError` naming the file, line and field, or (``on_error="skip"``) skips the row and
+records it as :class:`~decontam.inputs.batch.Rejected`.
+
+The file is read into a few reused buffers and never copied again: pyarrow, the writer and the scan take views.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from ..errors import InputError
+from .batch import Batch, Rejected, arrow_strings, single_chunk
+
+__all__ = ["BLOCK_BYTES", "read_jsonl"]
+
+BLOCK_BYTES = 16 << 20  # bytes of JSONL parsed at a time: bounded memory, whatever the file size
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    if str(path).lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def _unviewed(buf: bytearray) -> bool:
+    """True when no view of ``buf`` is alive (no memoryview, no pyarrow buffer): Python refuses to resize a
+    bytearray while any buffer export of it exists, so a one-byte resize tells."""
+    try:
+        buf.append(0)
+    except BufferError:
+        return False
+    del buf[-1]
+    return True
+
+
+def _block_buffer(pool: list[bytearray], size: int) -> bytearray:
+    """A buffer of at least ``size`` bytes that nothing views any more, from ``pool`` or new (then pooled).
+
+    Reusing the buffers of blocks already processed spares the kernel zero-filling a fresh 16 MB buffer per
+    block (glibc does not keep freed blocks that large for reuse); ``docs/performance.md`` has the figures.
+    """
+    for buf in pool:
+        if len(buf) >= size and _unviewed(buf):
+            return buf
+    buf = bytearray(size + (size >> 3))  # headroom: the carried-over partial line differs from block to block
+    if len(pool) < 3:  # the block being read, the one being scanned, one spare
+        pool.append(buf)
+    return buf
+
+
+def _iter_blocks(path: Path) -> Iterator[memoryview]:
+    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer: the file is
+    read into it once and never copied again (pyarrow, the writer and the scan all take views). A buffer is
+    read into again only once no view of its earlier block is left (see :func:`_block_buffer`)."""
+    tail = b""
+    pool: list[bytearray] = []
+    with _open_binary(path) as fh:
+        while True:
+            buf = _block_buffer(pool, len(tail) + BLOCK_BYTES)
+            buf[: len(tail)] = tail
+            try:
+                got = fh.readinto(memoryview(buf)[len(tail) :])
+            except (OSError, EOFError) as exc:
+                raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
+            if not got:
+                break
+            end = len(tail) + got
+            cut = buf.rfind(b"\n", 0, end)
+            if cut < 0:
+                tail = bytes(buf[:end])
+                continue
+            tail = bytes(buf[cut + 1 : end])
+            yield memoryview(buf)[: cut + 1]
+    if tail:
+        yield memoryview(tail)
+
+
+def _line_bounds(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, int]:
+    """Start and end (newline excluded) of each line of a block, and the block's number of newlines."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    # In 1 MB slices: a 16 MB temporary mask would be a fresh mapping the kernel zeroes for every block.
+    step = 1 << 20
+    nl = np.concatenate([np.flatnonzero(arr[i : i + step] == 10) + i for i in range(0, len(arr), step)] or
+                        [np.zeros(0, dtype=np.int64)])
+    ends = nl if (len(block) and block[-1] == 10) else np.append(nl, len(block))
+    starts = np.concatenate(([0], nl + 1))[: len(ends)]
+    return starts.astype(np.int64), ends.astype(np.int64), len(nl)
+
+
+def _fast_jsonl_block(
+    block: bytes | memoryview, text_field: str, starts: np.ndarray, ends: np.ndarray, id_field: str | None = None,
+    id_types: list[pa.DataType] | None = None,
+) -> tuple[pa.Array, pa.Array | None] | None:
+    """Parse a block with pyarrow: the text column and, when it is all strings or all integers, the id column.
+
+    Args:
+        id_types: Types to try for the id column, first to last; a type that fails is removed, so that the
+            later blocks of a file do not try it again (the ids are then read per row, only for removed rows).
+
+    Returns:
+        ``(texts, ids or None)``, or None if the block needs the line-by-line path.
+    """
+    lengths = ends - starts
+    if (lengths == 0).any() or not text_field or "." in text_field:
+        return None  # blank lines or odd field names: let the careful path count them
+    # pyarrow reads the block as one stream of objects, so "as many rows as lines" alone does not mean one
+    # object per line: a line with two objects can pair up with a whitespace-only line ("\r" in CRLF files) or
+    # with an object split over two lines. Require every line to start with "{" and end with "}" (before an
+    # optional "\r"): then no line is blank, and no object spans a newline ("}" then "{" never occurs inside a
+    # valid JSON value, and strings cannot hold a raw newline), so equal counts mean one object per line.
+    arr = np.frombuffer(block, dtype=np.uint8)
+    last = ends - 1
+    last = np.where((arr[last] == 0x0D) & (lengths >= 2), last - 1, last)
+    if not ((arr[starts] == 0x7B) & (arr[last] == 0x7D)).all():
+        return None
+    with_id = id_field and id_field != text_field and "." not in id_field and id_types is not None
+    for id_type in [*(id_types if with_id and id_types else []), None]:
+        fields = [(text_field, pa.string())] + ([(id_field, id_type)] if id_type is not None else [])
+        try:
+            table = pa_json.read_json(
+                pa.BufferReader(pa.py_buffer(block)),  # zero-copy (io.BytesIO copies)
+                read_options=pa_json.ReadOptions(use_threads=False, block_size=len(block) + 1),
+                parse_options=pa_json.ParseOptions(explicit_schema=pa.schema(fields),
+                                                   unexpected_field_behavior="ignore"),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError, pa.ArrowNotImplementedError):
+            if id_type is None:
+                return None
+            id_types.remove(id_type)  # type: ignore[union-attr]
+            continue
+        break
+    if table.num_rows != len(starts):
+        return None
+    col = single_chunk(table.column(text_field))
+    if col.null_count:
+        return None
+    ids = single_chunk(table.column(id_field)) if id_type is not None else None
+    try:
+        col.validate(full=True)  # pyarrow's JSON reader passes invalid UTF-8 through: let the careful path name it
+        if ids is not None:
+            ids.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return col, ids
+
+
+def _slow_jsonl_block(
+    block: bytes,
+    first_line: int,
+    path: Path,
+    text_field: str,
+    id_field: str | None,
+    on_error: str,
+    rejected: list[Rejected],
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> tuple[list[str], list[Any], list[int], list[int], list[int]]:
+    texts: list[str] = []
+    ids: list[Any] = []
+    lines: list[int] = []
+    kept_starts: list[int] = []
+    kept_ends: list[int] = []
+    for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        lineno = first_line + k
+        raw = block[s:e]
+        if not raw.strip():
+            continue  # a blank line is no row
+        problem: tuple[str | None, str] | None = None
+        obj: Any = None
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            problem = (None, f"invalid UTF-8 ({exc.reason} at byte {exc.start}); re-encode the file as UTF-8")
+        except ValueError as exc:
+            problem = (None, f"malformed JSON ({exc}); each line must be one JSON object")
+        if problem is None:
+            if not isinstance(obj, dict):
+                problem = (None, f"expected a JSON object, got {type(obj).__name__}")
+            elif text_field not in obj:
+                problem = (text_field, f"missing text field; use --text-field to name the field holding "
+                                       f"the text (fields here: {', '.join(sorted(map(str, obj))[:10])})")
+            elif not isinstance(obj[text_field], str):
+                problem = (text_field, f"text field must be a string, got {type(obj[text_field]).__name__}")
+        if problem is not None:
+            if on_error == "skip":
+                rejected.append(Rejected(str(path), lineno, problem[0], problem[1]))
+                continue
+            raise InputError(problem[1] + "; or pass --on-error skip to skip and count such rows",
+                             path=str(path), line=lineno, field=problem[0])
+        texts.append(obj[text_field])
+        ids.append(obj.get(id_field) if id_field else None)
+        lines.append(lineno)
+        kept_starts.append(s)
+        kept_ends.append(e)
+    return texts, ids, lines, kept_starts, kept_ends
+
+
+def read_jsonl(
+    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected]
+) -> Iterator[Batch]:
+    """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
+
+    Args:
+        path: The file.
+        text_field: The field holding the text.
+        id_field: The field holding document ids, if any.
+        on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad row) or ``"skip"``.
+        rejected: Skipped rows are appended here.
+    """
+    row = 0
+    next_line = 1
+    id_types = [pa.string(), pa.int64()]
+    for block in _iter_blocks(path):
+        starts, ends, n_newlines = _line_bounds(block)
+        first_line, next_line = next_line, next_line + n_newlines
+        fast = _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
+        if fast is not None:
+            lines = first_line + np.arange(len(starts), dtype=np.int64)
+            rows = row + np.arange(len(starts), dtype=np.int64)
+            row += len(starts)
+            yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
+                        id_column=fast[1])
+            continue
+        block = bytes(block)  # the careful path slices and strips lines as bytes
+        texts, ids, lines_l, ks, ke = _slow_jsonl_block(
+            block, first_line, path, text_field, id_field, on_error, rejected, starts, ends
+        )
+        # Row numbers count every non-blank line, rejected ones included.
+        nonblank = [first_line + k for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))
+                    if block[s:e].strip()]
+        row_of_line = {ln: row + j for j, ln in enumerate(nonblank)}
+        row += len(nonblank)
+        if not texts:
+            continue
+        yield Batch(arrow_strings(texts), str(path), np.asarray(lines_l, dtype=np.int64),
+                    np.asarray([row_of_line[ln] for ln in lines_l], dtype=np.int64), id_field=id_field, ids=ids,
+                    raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)))

@@ -1,0 +1,160 @@
+"""In-memory corpora: ``datasets`` objects, Arrow tables and Python lists, each read by one adapter.
+
+Every kind becomes a :class:`Source`: a label for the report, its number of rows when known, and a function
+that yields its :class:`~decontam.inputs.batch.Batch` es (appending skipped rows to a list). The stream
+direction (``check``, ``filter_dataset``) and the index direction (``build_index``) read them through the same
+adapters, so they accept the same inputs and treat bad rows the same way.
+
+=====================================  ===================  =====================================================
+kind                                   label                read as
+=====================================  ===================  =====================================================
+``datasets.Dataset``                   ``<dataset>``        its Arrow table (:func:`~decontam.inputs.tables.table_batches`)
+``datasets.IterableDataset``           ``<iterable dataset>``  its rows, as dicts, 1,000 at a time
+``pyarrow.Table``                      ``<table>``          :func:`~decontam.inputs.tables.table_batches`
+list of ``str``                        ``<list>``           the documents themselves
+list of ``dict``                       ``<list>``           rows with a text field (and an id field)
+=====================================  ===================  =====================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputError
+from .batch import Batch, Rejected, arrow_strings
+from .tables import TABLE_BATCH_ROWS, table_batches
+
+__all__ = ["Source", "as_paths", "dict_batches", "is_dataset", "is_iterable_dataset", "is_pathlike",
+           "memory_source"]
+
+ITERABLE_BATCH_ROWS = 1000  # rows of an iterable dataset held at a time (its output is yielded batch by batch)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One in-memory corpus, ready to be read.
+
+    Attributes:
+        label: How reports name it (``<list>``, ``<table>``...).
+        n_rows: Its rows (rejected ones included), or None when unknown until read (an iterable dataset).
+        read: ``read(rejected)`` yields its batches; ``Batch.rows`` are row positions in the source, and for
+            lists and iterables ``Batch.raw`` holds the row objects of the batch.
+    """
+
+    label: str
+    n_rows: int | None
+    read: Callable[[list[Rejected]], Iterator[Batch]]
+
+
+def is_pathlike(obj: Any) -> bool:
+    """Whether a corpus argument names files: a ``str`` or ``PathLike``, or a non-empty list of ``PathLike``.
+
+    (A list of ``str`` is a list of documents.)
+    """
+    if isinstance(obj, (str, os.PathLike)):
+        return True
+    return isinstance(obj, (list, tuple)) and bool(obj) and all(isinstance(x, os.PathLike) for x in obj)
+
+
+def as_paths(obj: Any) -> list[str | os.PathLike[str]]:
+    """A path argument (see :func:`is_pathlike`) as a list of paths."""
+    return [obj] if isinstance(obj, (str, os.PathLike)) else list(obj)
+
+
+def is_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.Dataset``."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.Dataset)
+
+
+def is_iterable_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.IterableDataset``."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.IterableDataset)
+
+
+def _datasets_if_imported() -> Any:
+    """The ``datasets`` module when the caller's program has imported it (else no object can be one of its
+    types, and a run on files need not pay for importing it)."""
+    import sys
+
+    return sys.modules.get("datasets")
+
+
+def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str) -> Source:
+    """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds).
+
+    Raises:
+        TypeError: Not a kind decontam reads, or a list mixing strings and dicts.
+    """
+    def table_source(table: pa.Table, label: str) -> Source:
+        return Source(label, table.num_rows,
+                      lambda rejected: table_batches(table, label, text_field, id_field, on_error, rejected))
+
+    if is_dataset(obj):
+        # The table behind the dataset (one copy only when it is a selection of another dataset's rows).
+        table = obj.with_format("arrow")[:] if obj._indices is not None else obj.data.table
+        return table_source(table, "<dataset>")
+    if is_iterable_dataset(obj):
+        return Source("<iterable dataset>", None,
+                      lambda rejected: dict_batches(obj, "<iterable dataset>", text_field, id_field, on_error,
+                                                    rejected, ITERABLE_BATCH_ROWS))
+    if isinstance(obj, pa.Table):
+        return table_source(obj, "<table>")
+    if isinstance(obj, (list, tuple)):
+        if all(isinstance(x, str) for x in obj):
+            return table_source(pa.table({text_field: arrow_strings(list(obj))}), "<list>")
+        if all(isinstance(x, dict) for x in obj):
+            return Source("<list>", len(obj),
+                          lambda rejected: dict_batches(obj, "<list>", text_field, id_field, on_error, rejected,
+                                                        TABLE_BATCH_ROWS))
+        raise TypeError("a list corpus must hold only strings or only dicts")
+    raise TypeError(
+        f"unsupported corpus type {type(obj).__name__}: pass a path, a datasets.Dataset or IterableDataset, "
+        "a pyarrow.Table, or a list of strings or dicts"
+    )
+
+
+def dict_batches(rows: Iterable[dict[str, Any]], label: str, text_field: str, id_field: str | None,
+                 on_error: str, rejected: list[Rejected], batch_rows: int) -> Iterator[Batch]:
+    """Batches of rows given as dicts (a list, or an iterable dataset's stream); ``Batch.raw`` holds the
+    batch's row dicts.
+
+    A row whose text field is missing, null or not a string is malformed: an
+    :class:`~decontam.errors.InputError` naming the row and field, or with ``on_error="skip"`` a rejected row.
+    """
+    buffer: list[dict[str, Any]] = []
+    first = 0  # position of buffer[0] in the stream
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= batch_rows:
+            yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected)
+            first += len(buffer)
+            buffer = []
+    if buffer:
+        yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected)
+
+
+def _dict_batch(buffer: Sequence[dict[str, Any]], first: int, label: str, text_field: str,
+                id_field: str | None, on_error: str, rejected: list[Rejected]) -> Batch:
+    good: list[int] = []
+    for i, row in enumerate(buffer):
+        value = row.get(text_field)
+        if isinstance(value, str):
+            good.append(i)
+            continue
+        reason = "missing text field" if value is None else f"text must be a string, got {type(value).__name__}"
+        if on_error != "skip":
+            raise InputError(reason + "; pass text_field= to name the field holding the text",
+                             path=label, line=first + i + 1, field=text_field)
+        rejected.append(Rejected(label, first + i + 1, text_field, reason))
+    positions = first + np.asarray(good, dtype=np.int64)
+    kept = [buffer[i] for i in good]
+    return Batch(arrow_strings([row[text_field] for row in kept]), label, positions + 1, positions,
+                 id_field=id_field, ids=[row.get(id_field) for row in kept] if id_field else None, raw=kept)

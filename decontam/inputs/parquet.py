@@ -1,0 +1,72 @@
+"""Parquet corpus files, read in Arrow record batches (the text column, the id column, all columns for output)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputError
+from .batch import Batch, Rejected, arrow_mask, single_chunk
+
+__all__ = ["parquet_module", "read_parquet"]
+
+
+def parquet_module() -> Any:
+    """``pyarrow.parquet``, imported on first use: a JSONL-only run never pays for its import."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
+def read_parquet(
+    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
+    all_columns: bool,
+) -> Iterator[Batch]:
+    """The batches of a Parquet file, 8192 rows each.
+
+    Args:
+        path: The file.
+        text_field: The column holding the text (a string column).
+        id_field: The column holding document ids, if any.
+        on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first null text) or ``"skip"``.
+        rejected: Skipped rows are appended here.
+        all_columns: Read every column (to write the surviving rows out), not only the text and id.
+    """
+    try:
+        pf = parquet_module().ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"not a readable Parquet file ({exc})", path=str(path)) from exc
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        raise InputError(
+            f"no such column; use --text-field to name the text column (columns: {', '.join(names)})",
+            path=str(path), field=text_field,
+        )
+    ftype = pf.schema_arrow.field(text_field).type
+    if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):
+        raise InputError(f"text column must hold strings, it holds {ftype}", path=str(path), field=text_field)
+    has_id = bool(id_field) and id_field in names
+    columns = None if all_columns else [text_field] + ([id_field] if has_id else [])
+    row = 0
+    for rb in pf.iter_batches(batch_size=8192, columns=columns):
+        n_rows = rb.num_rows
+        texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+        lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
+        if texts.null_count:
+            valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False))
+            first_bad = int(np.flatnonzero(~valid)[0])
+            if on_error != "skip":
+                raise InputError("text is null; or pass --on-error skip to skip and count such rows",
+                                 path=str(path), line=int(lines[first_bad]), field=text_field)
+            for i in np.flatnonzero(~valid).tolist():
+                rejected.append(Rejected(str(path), int(lines[i]), text_field, "text is null"))
+            rb = rb.filter(arrow_mask(valid))
+            texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+            lines = lines[valid]
+        id_col = rb.column(rb.schema.get_field_index(id_field)) if has_id else None
+        yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col)
+        row += n_rows

@@ -1,0 +1,32 @@
+"""The scan engine: probes x corpus batches -> per-row matches and accounting -> the report document.
+
+Shared by both directions: the stream direction (:mod:`decontam.filter`) runs it over a whole corpus, the
+index direction (:mod:`decontam.index`) over the documents its lookups found. Engines that run the step in
+other places sit beside it: :mod:`.local` (this process, or local processes) and :mod:`.hf` (``Dataset.map``).
+"""
+
+from .assemble import build_report
+from .hf import scan_dataset
+from .local import scan_file, scan_files
+from .probes import ProbeSet, probe_groups
+from .step import (DocMatch, FrozenDigest, RowMatch, SourceResult, account_batch, hash_texts, match_texts,
+                   record_matches, scan_batch, scan_batches)
+
+__all__ = [
+    "DocMatch",
+    "FrozenDigest",
+    "ProbeSet",
+    "RowMatch",
+    "SourceResult",
+    "account_batch",
+    "build_report",
+    "hash_texts",
+    "match_texts",
+    "probe_groups",
+    "record_matches",
+    "scan_batch",
+    "scan_batches",
+    "scan_dataset",
+    "scan_file",
+    "scan_files",
+]

@@ -1,0 +1,105 @@
+"""Scan results -> the report document: every item with its probes and matches, every removed document.
+
+The sections are laid out by :mod:`decontam.report`, which computes every total; this module only turns the
+engine's results (corpus-order :class:`~decontam.scan.step.SourceResult` s, the :class:`ProbeSet`) into entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import DecontamConfig
+from ..evidence import DocumentMap
+from ..report import Report, benchmark_section, corpus_section, item_entry, report_document, training_section
+from ..runtime import gc_paused
+from ..utf8 import char_span
+from .probes import ProbeSet
+from .step import SourceResult
+
+__all__ = ["build_report"]
+
+
+@gc_paused()  # a dict or two per item, none in a cycle
+def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: DecontamConfig, action: str,
+                 sources: Sequence[str]) -> Report:
+    """Assemble the report of a check from its scan results.
+
+    Args:
+        probes: The probes checked.
+        results: One result per source, in corpus order.
+        config: The options of the check (recorded in the report).
+        action: ``check``, ``filter``, ``index-check`` or ``portrait-check``.
+        sources: How the report names the sources (paths, or labels of in-memory corpora).
+    """
+    per_item, removed, n_removed = _matches(probes, results, config)
+    exhaustive = config.sample.mode == "all"
+    sections = []
+    for bi, bench in enumerate(probes.benchmarks):
+        items = [item_entry(item.item_id, len(item.offsets), [] if exhaustive else item.probes,
+                            per_item.get((bi, ii), []), normalized_question=item.normalized if exhaustive else None,
+                            empty=item.empty, question=bench.items[ii].question)
+                 for ii, item in enumerate(probes.items[bi])]
+        sections.append(benchmark_section({
+            "name": bench.name, "source": bench.source, "question_field": bench.question_field,
+            "id_field": bench.id_field, "fingerprint": bench.fingerprint, "n_items": len(bench.items),
+            "n_empty": sum(1 for item in probes.items[bi] if item.empty),
+        }, items))
+    n_docs = sum(r.n_documents for r in results)
+    corpus = corpus_section(sources, n_docs, sum(r.n_characters for r in results),
+                            [rj.to_dict() for r in results for rj in r.rejected],
+                            [{"source": r.source, "text_sha256": r.text_digest.hexdigest(),
+                              "lengths_sha256": r.length_digest.hexdigest()} for r in results])
+    cfg = config.to_dict()
+    cfg["action"] = action
+    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed)))
+
+
+def _matches(probes: ProbeSet, results: Sequence[SourceResult],
+             config: DecontamConfig) -> tuple[dict[tuple[int, int], list[dict[str, Any]]], list[dict[str, Any]], int]:
+    """Per item, its match entries in corpus order; the removed-document entries; the number of documents
+    holding a probe."""
+    per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    removed: list[dict[str, Any]] = []
+    question_maps: dict[tuple[int, int], DocumentMap] = {}  # item -> its question's normalized->original map
+    offset = 0  # rows of the sources before this one
+    n_removed = 0
+    for res in results:
+        for rm in res.rows:
+            n_removed += 1
+            # Where the document is (corpus-wide row), and whether its id is that row: what a merge of shard
+            # reports needs to renumber.
+            where: dict[str, Any] = {"row": offset + rm.row, **({"id_is_row": True} if rm.doc_id is None else {})}
+            doc_id = rm.doc_id if rm.doc_id is not None else offset + rm.row
+            for gi, windows, run in rm.found:
+                bi, ii = probes.owner[gi]
+                item = probes.items[bi][ii]
+                span = list(char_span(item.normalized, *run))
+                extra = dict(where)
+                if gi in rm.evidence:
+                    qmap = question_maps.get((bi, ii))
+                    if qmap is None:
+                        qmap = question_maps[(bi, ii)] = DocumentMap(
+                            probes.benchmarks[bi].items[ii].question, config.normalize, item.normalized)
+                    extra["evidence"] = {**rm.evidence[gi], "question_highlight": list(qmap.span(*span))}
+                per_item.setdefault((bi, ii), []).extend(
+                    _match_entries(item.probe, windows, doc_id, span, extra, config.sample.mode == "all"))
+                removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
+                                "item_id": item.item_id, "probe": item.probe(windows[0]), **where})
+        offset += res.n_documents + len(res.rejected)
+    return per_item, removed, n_removed
+
+
+def _match_entries(probe: Any, windows: Sequence[int], doc_id: Any, span: list[int], extra: dict[str, Any],
+                   exhaustive: bool) -> list[dict[str, Any]]:
+    """The match entries of one (item, document) pair: one per probe found, or one in ``all`` mode.
+
+    The evidence (one excerpt per item and document) goes on the first entry only.
+    """
+    if exhaustive:
+        return [{"probe": probe(windows[0]), "doc_id": doc_id, "n_probes_matched": len(windows), "span": span,
+                 **extra}]
+    shared = {k: v for k, v in extra.items() if k != "evidence"}
+    return [{"probe": probe(w), "doc_id": doc_id, "span": span, **(extra if j == 0 else shared)}
+            for j, w in enumerate(windows)]
+

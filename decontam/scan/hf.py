@@ -1,0 +1,105 @@
+"""The ``datasets`` engine: the scan step over a ``datasets.Dataset``, run by ``Dataset.map``.
+
+``map`` gives what a dataset user expects: its batching, ``num_proc`` worker processes, its cache and its
+progress bar. Each map batch runs the same step as every other input (:func:`decontam.scan.step.scan_batches`
+over :func:`decontam.inputs.table_batches`) and returns its partial result as one row of JSON; the partial
+results add up in row order to the dataset's result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..config import DecontamConfig
+from ..errors import InputError
+from ..inputs import Rejected, table_batches
+from ..match import Matcher
+from ..version import __version__
+from .probes import ProbeSet
+from .step import RowMatch, SourceResult, hash_texts, scan_batches
+
+__all__ = ["scan_dataset"]
+
+LABEL = "<dataset>"
+_PART = "_decontam_part"
+MAP_BATCH_ROWS = 2000
+
+
+class _MapScanner:
+    """The ``datasets.map`` function (picklable): one map batch -> one row holding its partial result."""
+
+    def __init__(self, matcher: Matcher, cfg: DecontamConfig) -> None:
+        self.matcher = matcher
+        self.cfg = cfg
+
+    def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
+        part = SourceResult(LABEL)
+        first = int(indices[0]) if len(indices) else 0
+        cfg = self.cfg
+        batches = table_batches(table, LABEL, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
+                                first_row=first)
+        for _ in scan_batches(batches, self.matcher, cfg.normalize, part):
+            pass
+        blob = json.dumps([part.n_documents, part.n_characters, [rm.to_list() for rm in part.rows],
+                           [rj.to_dict() for rj in part.rejected]], ensure_ascii=False)
+        return pa.table({_PART: pa.array([blob], type=pa.large_string())})
+
+
+def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bool,
+                 progress: bool | None) -> tuple[SourceResult, Any]:
+    """Scan a ``datasets.Dataset`` with ``Dataset.map`` (``cfg.num_proc`` processes).
+
+    Returns:
+        The dataset's result, and (``want_output``) the dataset without its matched and rejected rows.
+
+    Raises:
+        InputError: No such text column, or a malformed row (``on_error="raise"``).
+    """
+    import datasets
+
+    if cfg.text_field not in ds.column_names:
+        raise InputError(
+            f"no such column; pass text_field= to name the text column (columns: {', '.join(ds.column_names)})",
+            path=LABEL, field=cfg.text_field,
+        )
+    result = SourceResult(LABEL)
+    if ds.num_rows == 0:  # map() over no rows adds no columns: nothing to scan, nothing to drop
+        return result, (ds if want_output else None)
+    fingerprint = hashlib.sha256((str(ds._fingerprint) + cfg.fingerprint() + __version__
+                                  + "".join(b.fingerprint for b in probes.benchmarks)).encode()).hexdigest()[:32]
+    quiet = progress is False and datasets.is_progress_bar_enabled()
+    if quiet:
+        datasets.disable_progress_bars()
+    try:
+        scanned = ds.with_format("arrow").map(
+            _MapScanner(probes.matcher, cfg), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
+            remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
+            new_fingerprint=fingerprint, desc="decontam: scanning",
+        )
+    finally:
+        if quiet:
+            datasets.enable_progress_bars()
+    for blob in scanned.with_format("arrow")[:].column(_PART).to_pylist():
+        n_documents, n_characters, rows, rejected = json.loads(blob)
+        result.n_documents += n_documents
+        result.n_characters += n_characters
+        result.rows += [RowMatch.from_list(r) for r in rows]
+        result.rejected += [Rejected.from_dict(r) for r in rejected]
+    # The digests cover the checked text in row order, as for files (rejected null rows are not checked text).
+    texts = ds.data.column(cfg.text_field) if ds._indices is None else ds.with_format("arrow")[:][cfg.text_field]
+    for chunk in texts.chunks:
+        if chunk.null_count:
+            chunk = chunk.filter(chunk.is_valid())
+        if len(chunk):
+            hash_texts(chunk, result)
+    if not want_output:
+        return result, None
+    keep = np.ones(ds.num_rows, dtype=bool)
+    keep[[rm.row for rm in result.rows]] = False
+    keep[[rj.line - 1 for rj in result.rejected]] = False
+    return result, ds.select(np.flatnonzero(keep))

@@ -1,0 +1,191 @@
+"""The scan step: one batch of corpus rows -> normalized, matched, and accounted for.
+
+Both directions run it: ``check``/``filter`` on every batch of the corpus, the index on the documents its
+lookups found. Accounting happens where the batch is read: every row is counted, its text hashed into the
+source's fingerprint, and each matched row recorded with what was found in it and the evidence, so that every
+input row ends up kept, removed, or rejected with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..config import NormalizeConfig
+from ..evidence import match_evidence
+from ..inputs import Batch, Rejected, text_buffers
+from ..match import Matcher
+from ..normalize import normalize_many
+from ..utf8 import count_characters
+
+__all__ = ["DocMatch", "FrozenDigest", "RowMatch", "SourceResult", "account_batch", "hash_texts", "match_texts",
+           "record_matches", "scan_batch", "scan_batches"]
+
+Found = list[tuple[int, tuple[int, ...], tuple[int, int]]]  # (group, window indices, run in the question)
+# One matched document of a batch: its index in the batch, what was found, where each group's run lies in the
+# normalized document, and the evidence in its original text.
+DocMatch = tuple[int, Found, dict[int, tuple[int, int]], dict[int, dict[str, Any]]]
+
+
+@dataclass
+class RowMatch:
+    """The matches of one corpus row: ``(group, window indices, run)`` per item found in it.
+
+    Attributes:
+        row: 0-based row number within its source (rejected rows counted).
+        line: 1-based line (JSONL) or row number within its source.
+        doc_id: The id field, or None: the report then names the row by its corpus-wide row number.
+        found: Per item found, ``(group, window indices, longest run in the question's bytes)``.
+        doc_runs: Per group, where that run lies in the *normalized document* (bytes).
+        evidence: Per group, the evidence object in the *original* document (:func:`decontam.evidence.excerpt`).
+    """
+
+    row: int
+    line: int
+    doc_id: Any
+    found: Found
+    doc_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    evidence: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def to_list(self) -> list[Any]:
+        """The match as plain JSON data (for engines that pass results through files)."""
+        return [self.row, self.line, self.doc_id, [[g, list(w), list(r)] for g, w, r in self.found],
+                [[g, list(r)] for g, r in self.doc_runs.items()], [[g, e] for g, e in self.evidence.items()]]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> RowMatch:
+        """Read back :meth:`to_list`."""
+        row, line, doc_id, found, doc_runs, evidence = data
+        return cls(row, line, doc_id, [(g, tuple(w), (r[0], r[1])) for g, w, r in found],
+                   {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence})
+
+
+@dataclass(frozen=True)
+class FrozenDigest:
+    """A finished digest (hashlib objects do not pickle, and a source read back from a file has only this)."""
+
+    value: bytes
+
+    def digest(self) -> bytes:
+        """The digest's bytes."""
+        return self.value
+
+    def hexdigest(self) -> str:
+        """The digest in hex."""
+        return self.value.hex()
+
+
+@dataclass
+class SourceResult:
+    """What reading one source (a file, a table, a dataset) yields; results of sources add up in order.
+
+    Attributes:
+        source: The source's label (its path, or ``<list>``...).
+        n_documents: Rows read and checked.
+        n_characters: Characters of their text.
+        text_digest: SHA-256 of the texts, end to end, in row order.
+        length_digest: SHA-256 of the texts' byte lengths (little-endian int64): with the text digest, the
+            source's part of the corpus fingerprint.
+        rows: The matched rows, in order.
+        rejected: The skipped rows, in order.
+    """
+
+    source: str
+    n_documents: int = 0
+    n_characters: int = 0
+    text_digest: Any = field(default_factory=hashlib.sha256)
+    length_digest: Any = field(default_factory=hashlib.sha256)
+    rows: list[RowMatch] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def digests(self) -> bytes:
+        """The two digests end to end (what the corpus fingerprint hashes, source after source)."""
+        return self.text_digest.digest() + self.length_digest.digest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source's totals and digests (an index manifest's ``corpus.sources`` entry)."""
+        return {"source": self.source, "n_documents": self.n_documents, "n_characters": self.n_characters,
+                "text_sha256": self.text_digest.hexdigest(), "lengths_sha256": self.length_digest.hexdigest(),
+                "rejected": [r.to_dict() for r in self.rejected]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceResult:
+        """Read back :meth:`to_dict` (no matched rows)."""
+        return cls(data["source"], n_documents=data["n_documents"], n_characters=data["n_characters"],
+                   text_digest=FrozenDigest(bytes.fromhex(data["text_sha256"])),
+                   length_digest=FrozenDigest(bytes.fromhex(data["lengths_sha256"])),
+                   rejected=[Rejected.from_dict(r) for r in data["rejected"]])
+
+    def __getstate__(self) -> dict[str, Any]:  # results cross process boundaries: finish the digests
+        state = dict(self.__dict__)
+        state["text_digest"] = FrozenDigest(self.text_digest.digest())
+        state["length_digest"] = FrozenDigest(self.length_digest.digest())
+        return state
+
+
+def account_batch(batch: Batch, result: SourceResult) -> None:
+    """Add a batch's rows, characters and text to its source's totals and digests."""
+    result.n_characters += hash_texts(batch.texts, result)
+    result.n_documents += len(batch)
+
+
+def hash_texts(texts: pa.Array, result: SourceResult) -> int:
+    """Add texts (in row order) to the source's digests; returns their number of characters."""
+    data, offsets = text_buffers(texts)
+    text = data[int(offsets[0]) : int(offsets[-1])]
+    result.text_digest.update(text)
+    result.length_digest.update(np.diff(offsets).astype("<i8").tobytes())
+    if len(text) == 0 or np.frombuffer(text, dtype=np.uint8).max() < 0x80:  # ASCII: a character per byte
+        return len(text)
+    return count_characters(text)
+
+
+def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+    """Normalize and scan a string array; per matched document, in order: its index, what was found in it,
+    where each run lies in the normalized document, and the evidence in the original text."""
+    data, offsets = text_buffers(texts)
+    base, end = int(offsets[0]), int(offsets[-1])
+    marks: dict[int, list[int]] = {}
+    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
+    found = matcher.scan(normalized, norm_offsets)
+    by_doc: dict[int, Found] = {}
+    for (doc, gi), windows in found.windows.items():
+        by_doc.setdefault(doc, []).append((gi, tuple(sorted(windows)), found.runs[(doc, gi)]))
+    out: list[DocMatch] = []
+    for doc in sorted(by_doc):
+        found_here = sorted(by_doc[doc])
+        doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
+        evidence = match_evidence(texts[doc].as_py(),
+                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm,
+                                  marks=marks.get(doc))
+        out.append((doc, found_here, doc_runs, evidence))
+    return out
+
+
+def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) -> np.ndarray:
+    """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask."""
+    keep = np.ones(len(batch), dtype=bool)
+    ids = batch.doc_ids([m[0] for m in matches])
+    for (doc, found_here, doc_runs, evidence), doc_id in zip(matches, ids):
+        keep[doc] = False
+        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), doc_id, found_here,
+                                    doc_runs, evidence))
+    return keep
+
+
+def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
+    """Account for one batch, scan it and record its matches in ``result``; return the keep mask."""
+    account_batch(batch, result)
+    return record_matches(batch, match_texts(matcher, batch.texts, norm), result)
+
+
+def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: NormalizeConfig,
+                 result: SourceResult) -> Iterator[tuple[Batch, np.ndarray]]:
+    """:func:`scan_batch` over a source's batches, yielding each batch with its keep mask as it goes."""
+    for batch in batches:
+        yield batch, scan_batch(matcher, batch, norm, result)
