@@ -1,27 +1,25 @@
 """Streaming matcher: find every (probe, document) pair where the probe is a substring of the document.
 
+This module owns the probes' byte form (:class:`ProbeGroup`), the result (:class:`MatchSet`), the key
+tables and the scan with its verification (:class:`Matcher`). Which grams of each probe are looked up, and
+how they are hashed, is :mod:`decontam.keys`.
+
 Both sides are normalized UTF-8 bytes (a character substring of valid UTF-8 is a byte substring and back, since
 UTF-8 is self-synchronizing), so the corpus is scanned as bytes with numpy.
 
 How it stays fast and exact:
 
-1. **Strided keys.** A window (probe) of ``w`` bytes is found by looking at only every ``s``-th byte
-   position of the corpus, with ``k``-byte *keys*, where ``k + s - 1 <= w``: whichever byte the probe starts
-   at, the positions of the probe that fall on the stride cover every residue modulo ``s``, so the probe is
-   keyed at ``s`` positions, one per residue, each taking a key that lies wholly inside the probe. Then some
-   key of every occurrence falls on a scanned position, at a known alignment. Probes of 31 bytes or more
-   (every sampled 50-character probe) use 16-byte keys every 16 bytes; shorter ones (whole short questions)
-   use 8/4/2/1-byte keys every 8/4/2/1 bytes. The corpus side then hashes one position in 16 rather than
-   all of them.
-2. **Choice of keys.** For each residue a probe takes its rarest gram among its questions' grams (usually
-   rare in the corpus too, so fewer candidates); in ``all`` mode, where every window of a question is a
-   probe, a question is keyed at the positions of every other block of ``s`` bytes, which serves all of its
-   windows with half its positions.
-3. **Scan.** At each scanned position the key's 64-bit multiplicative hash is computed from strided uint64
+1. **Strided keys** (:mod:`decontam.keys`). A window (probe) of ``w`` bytes is keyed with ``k``-byte grams
+   at ``s`` of its positions, one per residue modulo ``s`` (``k + s - 1 <= w``), so that looking at only every
+   ``s``-th byte position of the corpus meets some key of every occurrence, at a known alignment. Probes of 31
+   bytes or more (every sampled 50-character probe) use 16-byte keys every 16 bytes; shorter ones (whole short
+   questions) use 8/4/2/1-byte keys every 8/4/2/1 bytes. For each residue a probe takes its rarest gram (in
+   ``all`` mode, every other block of ``s`` bytes of its question).
+2. **Scan.** At each scanned position the key's 64-bit multiplicative hash is computed from strided uint64
    views of the buffer (no per-character Python) and tested against a bitmap of key hashes; the few
    survivors pass a second bitmap, then a bucket index on the top hash bits (two gathers, not a binary
    search) gives the keys with an equal hash. 1- and 2-byte keys index a table of byte pairs directly.
-4. **Verify.** Each surviving (position, key) is extended left and right by comparing bytes (a vectorized
+3. **Verify.** Each surviving (position, key) is extended left and right by comparing bytes (a vectorized
    first pass over up to 64 bytes each way drops the pairs whose common run cannot hold a probe), inside the
    document's bounds; a probe is reported only if it lies wholly inside that verified common run. Hash
    collisions are thereby rejected, so the result is exact: no false negative, no false positive. Short
@@ -39,97 +37,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arrays import concat_ranges, words
+from .keys import KEY_BYTES, gram_hashes, keys_by_class, plan_keys
 from .utf8 import char_to_byte
 
-__all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "plan_keys"]
+# KEY_BYTES, gram_hashes and plan_keys are defined in decontam.keys; they stay importable from here.
+__all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "plan_keys", "scan_all"]
 
-KEY_BYTES = 16  # the longest key; probes of 31 bytes or more are keyed with it
-_C1 = np.uint64(0x9E3779B97F4A7C15)
-_C2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _PAD = b"\0" * (KEY_BYTES + 8)
 _CHUNK = 1 << 16  # scanned positions per vector step: keeps temporaries in cache
 _REACH = 64  # bytes compared each way by the vectorized first check of a candidate
 _FRONT = 8  # zero bytes before the data, so that the 8 bytes before any position can be read as one word
 _ZEROS_FRONT = b"\0" * _FRONT
-
-
-def _words(buf: np.ndarray) -> np.ndarray:
-    """Unaligned little-endian uint64 view: element ``i`` is ``buf[i:i+8]``. ``buf`` must be padded."""
-    return np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-
-
-def _masks(length: int) -> tuple[np.uint64, np.uint64]:
-    lo = min(length, 8)
-    hi = max(0, min(length, 16) - 8)
-    m0 = np.uint64((1 << (8 * lo)) - 1) if lo < 8 else np.uint64(0xFFFFFFFFFFFFFFFF)
-    m1 = np.uint64((1 << (8 * hi)) - 1) if hi < 8 else np.uint64(0xFFFFFFFFFFFFFFFF)
-    return m0, m1
-
-
-def gram_hashes(padded: np.ndarray, start: int, stop: int, length: int = KEY_BYTES, step: int = 1) -> np.ndarray:
-    """Hash the ``length``-byte grams (``length <= 16``) starting at positions ``start, start+step, ... < stop``.
-
-    Args:
-        padded: ``uint8`` buffer with at least 24 bytes of zero padding after the data.
-        start: First position.
-        stop: Bound on the positions (exclusive).
-        length: Gram length in bytes, 1..16.
-        step: Distance between hashed positions.
-
-    Returns:
-        ``uint64`` hashes; equal grams give equal hashes, whatever their position and step.
-    """
-    m = max(0, -(-(stop - start) // step))
-    if step == length and length in (4, 8):  # contiguous words: SIMD-friendly, no mask needed
-        words = np.ndarray(shape=(m,), dtype=f"<u{length}", buffer=padded, offset=start)
-        return (words if length == 8 else words.astype(np.uint64)) * _C1
-    if step == length == KEY_BYTES:
-        pairs = np.ndarray(shape=(m, 2), dtype="<u8", buffer=padded, offset=start)
-        out = pairs[:, 0] * _C1
-        out += pairs[:, 1] * _C2
-        return out
-    a = np.ndarray(shape=(m,), dtype="<u8", buffer=padded, offset=start, strides=(step,))
-    if length <= 8:
-        if length < 8:
-            a = a & _masks(length)[0]
-        return a * _C1
-    b = np.ndarray(shape=(m,), dtype="<u8", buffer=padded, offset=start + 8, strides=(step,))
-    if length < KEY_BYTES:
-        b = b & _masks(length)[1]
-    out = a * _C1
-    out += b * _C2
-    return out
-
-
-def _plan_table(cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Key length and stride of every width ``0..cap``: the thresholds of :func:`plan_keys`."""
-    w = np.arange(cap + 1)
-    k = np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1)
-    s = np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1)
-    return k.astype(np.int64), s.astype(np.int64)
-
-
-_PLAN_CAP = 31  # every width from here on has the plan of this one
-_PLAN_K, _PLAN_S = _plan_table(_PLAN_CAP)
-# The (key length, stride) classes, widest first (the order the tables are built and scanned in), and the
-# class of each width up to the cap.
-_PLAN_CLASSES = sorted(set(zip(_PLAN_K.tolist(), _PLAN_S.tolist())), reverse=True)
-_PLAN_CLASS = np.array([_PLAN_CLASSES.index(ks) for ks in zip(_PLAN_K.tolist(), _PLAN_S.tolist())],
-                       dtype=np.int8)
-
-
-def plan_keys(width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Key length ``k`` and stride ``s`` for windows of the given byte widths (``k + s - 1 <= width``).
-
-    Example:
-        >>> k, s = plan_keys(np.array([50, 20, 9, 4, 2, 1]))
-        >>> k.tolist(), s.tolist()
-        ([16, 8, 4, 2, 1, 1], [16, 8, 4, 2, 2, 1])
-    """
-    # A lookup by the width capped at 31: in ``all`` mode there are millions of windows, and one gather each
-    # is several times faster than np.select's masks.
-    w = np.clip(np.asarray(width), 0, _PLAN_CAP).astype(np.intp)
-    return _PLAN_K[w], _PLAN_S[w]
 
 
 @dataclass
@@ -177,13 +96,12 @@ class MatchSet:
         return sorted({d for d, _ in self.windows})
 
 
-
 _BITS2 = 20
 _WHOLE_BYTES = 32  # whole questions up to this long are confirmed by word compares (see Matcher._whole_runs)
 _BYTE_MASKS = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _INDEX_BITS = 22  # at most 4 M buckets (16 MB of int32): ``all`` mode has millions of keys
 # Bitmaps of up to 2**20 entries (1 MB) are kept a byte per entry: the bit arithmetic of a packed one costs
-# more than the larger gather (candidates of 6 K to 30 K keys measured 6.0 -> 3.4 ms a batch of 8.6 MB).
+# more than the larger gather.
 _BYTE_BITS = 20
 _THREE = np.uint64(3)
 _SEVEN = np.uint64(7)
@@ -218,8 +136,8 @@ class _KeyTable:
             groups, positions = both >> 32, both & 0xFFFFFFFF
         else:
             groups, positions = np.take(groups, order), np.take(positions, order)
-        # About 32 bits per key, at most 2**24 bits (2 MB, about the L2 cache: measured 6 ns a lookup, 8 MB of
-        # bytes took 18 ns).
+        # About 32 bits per key, at most 2**24 bits (2 MB, about the L2 cache: lookups in a larger bitmap,
+        # or in one of a byte per entry, miss the cache and cost several times more).
         bits = int(min(24, max(10, int(np.ceil(np.log2(max(1, len(hashes)) * 32))))))
         shift = np.uint64(64 - bits)
         idx = (hashes >> shift).view(np.int64)
@@ -228,7 +146,7 @@ class _KeyTable:
             bitmap[idx] = True
         else:
             # Bit i of byte j is entry 8j + i, as :meth:`candidates` reads it. A byte per entry, then packed:
-            # the 16 MB at most are transient, and this was measured 1.7x faster than OR-ing bits into place.
+            # the 16 MB at most are transient, and one store per key is faster than OR-ing bits into place.
             entries = np.zeros(1 << bits, dtype=bool)
             entries[idx] = True
             bitmap = np.packbits(entries, bitorder="little")
@@ -237,7 +155,7 @@ class _KeyTable:
         bitmap2[((hashes >> _SHIFT2) & _MASK2).view(np.int64)] = True
         # Bucket index on the top hash bits, about a key per bucket: the keys of bucket b are
         # hashes[index[b]:index[b + 1]]. A lookup is then two gathers, where np.searchsorted's binary search
-        # was measured at 185 ns a query in the 494 K keys of the sampled probes (60 ns in 5 K keys).
+        # takes a cache miss per step in the hundreds of thousands of keys of the sampled probes.
         ibits = int(min(_INDEX_BITS, max(1, int(np.ceil(np.log2(max(2, len(hashes))))))))
         index_shift = np.uint64(64 - ibits)
         index = np.zeros((1 << ibits) + 1, dtype=np.int64 if len(hashes) >= 1 << 31 else np.int32)
@@ -256,7 +174,7 @@ class _KeyTable:
         for start in range(0, last + 1, span):
             h = gram_hashes(padded, start, min(last + 1, start + span), self.length, s)
             idx = h >> self.shift
-            # np.take: measured 1.7x faster than fancy indexing here
+            # np.take rather than fancy indexing: faster here
             if self.bitmap.dtype == bool:
                 cand = np.flatnonzero(np.take(self.bitmap, idx.view(np.int64)))
             else:
@@ -278,7 +196,7 @@ class _KeyTable:
         count = np.take(self.index, bucket + 1) - first
         # One row per (position, key in its bucket), in position order, then key order; the equal hashes.
         pair = np.repeat(np.arange(len(pos)), count)
-        key = _ranges(first, count)
+        key = concat_ranges(first, count)
         same = np.flatnonzero(np.take(self.hashes, key) == np.take(hv, pair))
         return np.take(pos, np.take(pair, same)), np.take(key, same)
 
@@ -325,13 +243,13 @@ class _PairTable:
     def lookup(self, pos: np.ndarray, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (position, table, key) whose key starts the bytes ``pair`` read at ``pos``, by position.
 
-        Exact, as the pair value is the key itself: this replaced hashing the candidates and searching the
-        sorted hashes, about 3x less (41-48 -> 13-15 ms on the 150 MB real corpus: keys "43", "IBS", "1i10").
+        Exact, as the pair value is the key itself, and several times cheaper than hashing the candidates and
+        searching the sorted hashes.
         """
         pair = pair.astype(np.int64)
         first = np.take(self.start, pair)
         count = np.take(self.start, pair + 1) - first
-        entry = _ranges(first, count)
+        entry = concat_ranges(first, count)
         return np.repeat(pos, count), np.take(self.which, entry), np.take(self.key, entry)
 
 
@@ -362,7 +280,7 @@ class Matcher:
         starts = [g.starts for g in self.groups]
         ends = [g.ends for g in self.groups]
         # All questions end to end, so that every gram of every question is hashed in one vector pass. One
-        # join, padding included: measured 3x faster than joining, then adding the padding (two more copies).
+        # join, padding included: joining, then adding the padding, would copy them twice more.
         lengths = np.fromiter(map(len, questions), dtype=np.int64, count=n_groups)
         self._bases = bases = np.zeros(n_groups + 1, dtype=np.int64)
         np.cumsum(lengths, out=bases[1:])
@@ -375,41 +293,19 @@ class Matcher:
             width = np.concatenate(ends).astype(np.int64, copy=False) - lo
         else:
             lo = width = np.zeros(0, dtype=np.int64)
-        # The narrowest window of each group: a candidate's common run must be at least that long. The windows
-        # are grouped by item, so one reduceat over each item's slice does it (np.minimum.at is element-wise).
-        self._min_width = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-        has = counts > 0
-        if has.any():
-            self._min_width[has] = np.minimum.reduceat(width, (np.cumsum(counts) - counts)[has])
+        self._min_width = _narrowest(width, counts)
         # Groups whose narrowest window is the whole question (a short question used whole) and at most
         # _WHOLE_BYTES long: a candidate of theirs is kept only if the whole question lies there, which
         # :meth:`_confirm` tests with a few word compares rather than extending runs byte by byte.
         qlen = np.diff(bases)
         self._whole = (self._min_width == qlen) & (qlen <= _WHOLE_BYTES)
-        # Their questions as 4 words, zero past the end, and the masks of the bytes that count, one row each.
-        whole = np.flatnonzero(self._whole)
-        self._whole_row = np.full(n_groups, -1, dtype=np.int64)
-        self._whole_row[whole] = np.arange(len(whole))
-        word_at = bases[whole] + _FRONT + np.arange(0, _WHOLE_BYTES, 8)[:, None]
-        self._whole_masks = _BYTE_MASKS[np.clip(qlen[whole] - np.arange(0, _WHOLE_BYTES, 8)[:, None], 0, 8)]
-        self._whole_words = _words(self._qfull)[np.minimum(word_at, len(self._qfull) - 8)] & self._whole_masks
-        # One small class number per window (the plan of plan_keys), tables widest first.
-        plan = _PLAN_CLASS[np.clip(width, 0, _PLAN_CAP)]
-        self.tables: list[_KeyTable] = []
-        for c in np.flatnonzero(np.bincount(plan, minlength=len(_PLAN_CLASSES))).tolist():
-            k, s = _PLAN_CLASSES[c]
-            sel = np.flatnonzero(plan == c)
-            g = win_group[sel]
-            alo = bases[g] + lo[sel]  # absolute first and last key start of each window
-            ahi = alo + width[sel] - k
-            keys, hashes = _choose_keys(alo, ahi, s, qbuf, k, exhaustive)
-            # The keys are increasing: count them per item (one search per item, not one per key).
-            per_group = np.diff(np.searchsorted(keys, bases))
-            key_group = np.repeat(np.arange(n_groups, dtype=np.int64), per_group)
-            self.tables.append(_KeyTable.build(k, s, hashes, key_group, keys - bases[key_group]))
-        # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
+        self._whole_row, self._whole_words, self._whole_masks = _whole_question_words(self._qfull, bases,
+                                                                                  self._whole)
+        self.tables = _key_tables(bases, bases[win_group] + lo, width, qbuf, exhaustive)
+        # Tables of whole short questions only: their candidates first pass the aligned words next to the key.
         self._near = {id(t): self._near_words(t) for t in self.tables
                       if t.stride in (2, 4, 8) and len(t.groups) and self._whole[t.groups].all()}
+        # Tables of 1- and 2-byte keys at one stride share one pass over a 65536-entry table of byte pairs.
         self._direct: dict[int, _PairTable] = {}
         for stride in sorted({t.stride for t in self.tables if t.length <= 2}, reverse=True):
             self._direct[stride] = _PairTable.build(
@@ -436,15 +332,14 @@ class Matcher:
         n = len(data)
         if n == 0 or not self.tables:
             return out
-        # One join: ``front + data + pad`` copied the data twice (14 -> 0.8 ms a batch of 8.6 MB, in isolation).
+        # One join: ``front + data + pad`` would copy the data twice.
         full = np.frombuffer(b"".join((_ZEROS_FRONT, data, _PAD)), dtype=np.uint8)
         offs = np.asarray(offsets, dtype=np.int64)
         padded = full[_FRONT:]
         for t in self.tables:
-            if t.length > 2:
-                pos, hv = t.candidates(padded, n)
-            else:
-                continue
+            if t.length <= 2:
+                continue  # served by the pair tables below
+            pos, hv = t.candidates(padded, n)
             if pos.size:
                 pos, key = t.lookup(pos, hv)
                 if pos.size:
@@ -484,13 +379,13 @@ class Matcher:
         """Indices of the candidates of a whole-question table whose aligned words around the key hold the
         question's bytes: a necessary condition (the whole question must lie there), at one aligned gather a
         word. On the real corpus it drops most candidates of the short keys (common grams such as "tion")
-        before :meth:`_confirm`, whose unaligned gathers cost about 8 ns each (an aligned one 2.4 ns).
+        before :meth:`_confirm`, whose unaligned gathers cost several times more than an aligned one.
         """
-        words = np.frombuffer(full, dtype=f"<u{t.stride}", count=len(full) // t.stride)
+        aligned = np.frombuffer(full, dtype=f"<u{t.stride}", count=len(full) // t.stride)
         at = (pos + _FRONT) // t.stride  # _FRONT is a multiple of every stride: the word before always exists
         ok = np.ones(len(pos), dtype=bool)
         for d, value, mask in self._near[id(t)]:
-            x = np.take(words, at + d)
+            x = np.take(aligned, at + d)
             x &= np.take(mask, key)
             ok &= x == np.take(value, key)
         return np.flatnonzero(ok)
@@ -519,7 +414,6 @@ class Matcher:
                 w = np.flatnonzero(whole_only)
                 right[w], left[w] = self._whole_runs(full, pos[w], ds[w], de[w], gi[w], qlen[w], kpos[w])
         keep = (right > 0) & ((left + right >= self._min_width[gi]) | (right >= _REACH) | (left >= _REACH))
-        # The whole question found: one such pair per (document, question) is enough.
         # The whole question found (not merely reaching the cap): of such pairs, one per (document, question) is
         # enough, the one earliest in the document (a canonical choice: the same whatever the batching).
         whole = keep & (left == kpos) & (kpos < _REACH) & (right == qlen - kpos) & (qlen - kpos < _REACH)
@@ -544,17 +438,16 @@ class Matcher:
 
         The short keys (1 to 8 bytes, in the many positions of strides 2 to 8) give most candidates, and their
         groups are all such short questions: up to 4 word compares each rather than the two
-        :func:`_run_length` calls (measured on the real corpus: 1-byte key "43" 58 -> 33 ms, 4-byte keys
-        35 -> 26 ms for the 150 MB).
+        :func:`_run_length` calls.
         """
         start = pos - kpos  # where the question would start in the data
         ok = (start >= ds) & (start + qlen <= de)
         row = np.take(self._whole_row, gi)
-        tw = _words(full)
-        words = -(-int(qlen.max()) // 8)
+        tw = words(full)
+        n_words = -(-int(qlen.max()) // 8)
         # Clipped reads stay in the buffer; they change only candidates that ``ok`` already rejects.
-        at = np.clip(start, 0, len(tw) - 1 - _FRONT - 8 * (words - 1)) + _FRONT
-        for j in range(words):
+        at = np.clip(start, 0, len(tw) - 1 - _FRONT - 8 * (n_words - 1)) + _FRONT
+        for j in range(n_words):
             x = tw[at]  # not np.take: it would copy the overlapping-word view whole first
             x &= np.take(self._whole_masks[j], row)
             x ^= np.take(self._whole_words[j], row)
@@ -566,6 +459,9 @@ class Matcher:
     def _verify(
         self, data: bytes, pos: int, doc: int, ds: int, de: int, gi: int, kpos: int, out: MatchSet
     ) -> None:
+        """Verify one candidate exactly (key ``kpos`` of group ``gi`` at ``pos`` of document ``doc``, which
+        spans ``ds:de``); record in ``out`` the windows inside its common run, and the run if it is the best.
+        """
         g = self.groups[gi]
         q = g.question
         key = (doc, gi)
@@ -585,7 +481,7 @@ class Matcher:
         while run_end > run_start and run_end < len(q) and q[run_end] & 0xC0 == 0x80:
             run_end -= 1
         l, r = kpos - run_start, run_end - kpos
-        # bisect rather than np.searchsorted: about 3 us less per call on a few windows (the call's overhead)
+        # bisect rather than np.searchsorted: on a few windows numpy's per-call overhead is most of the cost
         first = bisect_left(g.starts, run_start)
         last = bisect_left(g.starts, run_end, first)
         found = [i for i in range(first, last) if g.ends[i] <= run_end]
@@ -602,6 +498,57 @@ class Matcher:
             out.doc_runs[key] = doc_run
 
 
+def _narrowest(width: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The narrowest window of each group (``counts[g]`` consecutive windows each; the int64 maximum for a
+    group without windows): a candidate's common run must be at least that long.
+
+    The windows are grouped by item, so one reduceat over each item's slice does it (np.minimum.at would go
+    element by element).
+    """
+    out = np.full(len(counts), np.iinfo(np.int64).max, dtype=np.int64)
+    has = counts > 0
+    if has.any():
+        out[has] = np.minimum.reduceat(width, (np.cumsum(counts) - counts)[has])
+    return out
+
+
+def _whole_question_words(qfull: np.ndarray, bases: np.ndarray,
+                          whole_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The questions of the groups marked in ``whole_mask`` (at most ``_WHOLE_BYTES`` long) as 4 words each,
+    for :meth:`Matcher._whole_runs`.
+
+    Returns:
+        The row of each group (-1 if unmarked); per word (4 rows), each marked question's bytes there, zero
+        past its end; and the masks of the bytes that count.
+    """
+    whole = np.flatnonzero(whole_mask)
+    row = np.full(len(whole_mask), -1, dtype=np.int64)
+    row[whole] = np.arange(len(whole))
+    qlen = np.diff(bases)
+    word_at = bases[whole] + _FRONT + np.arange(0, _WHOLE_BYTES, 8)[:, None]
+    masks = _BYTE_MASKS[np.clip(qlen[whole] - np.arange(0, _WHOLE_BYTES, 8)[:, None], 0, 8)]
+    return row, words(qfull)[np.minimum(word_at, len(qfull) - 8)] & masks, masks
+
+
+def _key_tables(bases: np.ndarray, lo: np.ndarray, width: np.ndarray, qbuf: np.ndarray,
+                exhaustive: bool) -> list[_KeyTable]:
+    """One :class:`_KeyTable` per (key length, stride) class of the windows, widest first.
+
+    Args:
+        bases: ``n + 1`` offsets of the questions in ``qbuf``.
+        lo: Absolute byte start of each window in ``qbuf``.
+        width: Byte width of each window.
+        qbuf: All questions end to end, padded.
+        exhaustive: True in ``all`` mode.
+    """
+    tables = []
+    group_of = np.arange(len(bases) - 1, dtype=np.int64)
+    for k, s, keys, hashes in keys_by_class(lo, width, qbuf, exhaustive):
+        # The keys are increasing: count them per item (one search per item, not one per key).
+        per_group = np.diff(np.searchsorted(keys, bases))
+        key_group = np.repeat(group_of, per_group)
+        tables.append(_KeyTable.build(k, s, hashes, key_group, keys - bases[key_group]))
+    return tables
 
 
 def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.ndarray, limit: np.ndarray,
@@ -613,8 +560,8 @@ def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.n
     to the data. The run is capped by ``limit`` and by ``_REACH`` (a run of ``_REACH`` means "at least").
     """
     out = np.minimum(limit, _REACH)
-    tw = np.ndarray(shape=(len(text) - 7,), dtype="<u8", buffer=text, strides=(1,))
-    qw = np.ndarray(shape=(len(qbuf) - 7,), dtype="<u8", buffer=qbuf, strides=(1,))
+    tw = words(text)
+    qw = words(qbuf)
     active = np.flatnonzero(out > 0)
     step = 0
     while active.size:
@@ -636,25 +583,8 @@ def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.n
     return out
 
 
-def _hash_at(padded: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
-    """:func:`gram_hashes` of the ``length``-byte grams at arbitrary ``positions`` (any shape)."""
-    words = _words(padded)
-    m0, m1 = _masks(length)
-    out = words[positions]  # a fresh array: the steps below work in place, without temporaries
-    if length < 8:
-        out &= m0
-    out *= _C1
-    if length > 8:
-        high = words[8:][positions]
-        if length < KEY_BYTES:
-            high &= m1
-        high *= _C2
-        out += high
-    return out
-
-
 def _stable_argsort(values: np.ndarray) -> np.ndarray:
-    """``np.argsort(values, kind="stable")`` of ``uint64`` values, in about half the time for hash values.
+    """``np.argsort(values, kind="stable")`` of ``uint64`` values, faster for well-mixed ones such as hashes.
 
     A first stable pass on the top 16 bits is a radix sort (linear time); well-mixed values are then in runs
     of a few that are out of order only among themselves, which the second stable pass (timsort) finds nearly
@@ -665,137 +595,6 @@ def _stable_argsort(values: np.ndarray) -> np.ndarray:
         return np.argsort(values, kind="stable")
     order = np.argsort((values >> np.uint64(48)).astype(np.uint16), kind="stable")
     return order[np.argsort(values[order], kind="stable")]
-
-
-def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """``start[i], ..., start[i] + count[i] - 1`` for every ``i``, end to end (``count >= 0``)."""
-    skip = np.cumsum(count) - count  # where each range begins in the output
-    return np.repeat(start - skip, count) + np.arange(int(count.sum()), dtype=np.int64)
-
-
-def _runs(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge the intervals ``[lo, hi]`` (inclusive, non-empty) into maximal runs of consecutive positions.
-
-    Returns:
-        The first and last position of each run (increasing, disjoint), and the run holding each interval.
-    """
-    order = None
-    if np.any(lo[1:] < lo[:-1]):  # windows come item by item, start by start: sorted, but for odd input
-        order = np.argsort(lo, kind="stable")
-        lo, hi = lo[order], hi[order]
-    reach = np.maximum.accumulate(hi)  # furthest position covered so far
-    new = np.empty(len(lo), dtype=bool)
-    new[:1] = True
-    new[1:] = lo[1:] > reach[:-1] + 1
-    first = np.flatnonzero(new)
-    run_of = np.cumsum(new) - 1
-    if order is not None:
-        run_of[order] = run_of.copy()
-    return lo[first], reach[np.append(first[1:] - 1, len(lo) - 1)], run_of
-
-
-def _choose_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray, length: int,
-                 exhaustive: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Key positions such that every window ``[lo, hi]`` (absolute key starts, ``hi - lo + 1 >= stride``)
-    holds a key at every residue modulo ``stride``, and the hashes of their ``length``-byte grams.
-
-    Windows at least twice the stride wide are served, in ``all`` mode, by every position of the even blocks of
-    ``stride`` bytes they cover (among any ``2 * stride`` consecutive positions, each residue occurs twice, in
-    consecutive blocks, one of them even). Otherwise each window takes, for each residue, its ``length``-byte
-    gram seen least often among the grams the windows cover (the first such, on a tie).
-
-    Returns:
-        The key positions (increasing, each once) and their :func:`_hash_at` hashes.
-    """
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    if exhaustive:
-        wide = hi - lo + 1 >= 2 * stride
-        if wide.any():
-            at = _even_block_keys(lo[wide], hi[wide], stride)
-            parts.append((at, _hash_at(qbuf, at, length)))
-            narrow = np.flatnonzero(~wide)
-            lo, hi = np.take(lo, narrow), np.take(hi, narrow)
-    if len(lo):
-        parts.append(_rarest_keys(lo, hi, stride, qbuf, length))
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    if len(parts) == 1:
-        return parts[0]
-    at = np.concatenate([p[0] for p in parts])
-    order = np.argsort(at, kind="stable")  # two increasing runs: timsort merges them in linear time
-    at = at[order]
-    first = np.concatenate(([True], at[1:] != at[:-1]))
-    return at[first], np.concatenate([p[1] for p in parts])[order][first]
-
-
-def _even_block_keys(lo: np.ndarray, hi: np.ndarray, stride: int) -> np.ndarray:
-    """The positions covered by the windows ``[lo, hi]`` in even blocks of ``stride`` bytes, increasing.
-
-    Computed from the runs the windows cover, not from a mask over all questions: a table of a few windows
-    then costs next to nothing, however many bytes the questions hold.
-    """
-    run_lo, run_hi, _ = _runs(lo, hi)
-    # Number the positions of the even blocks consecutively (position j of block 2m is m * stride + j): those
-    # of one run are then one range of numbers, from the first at or after its start to the last at or before
-    # its end.
-    two = 2 * stride
-    first = run_lo // two * stride + np.minimum(run_lo % two, stride)
-    last = run_hi // two * stride + np.minimum(run_hi % two, stride - 1)
-    number = _ranges(first, np.maximum(last - first + 1, 0))
-    return number // stride * two + number % stride
-
-
-def _rarest_keys(lo: np.ndarray, hi: np.ndarray, stride: int, qbuf: np.ndarray,
-                 length: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each window ``[lo, hi]`` and residue, the key position of the rarest gram among the covered ones.
-
-    The covered positions are laid end to end, run by run ("compact" numbers), so that the work and memory
-    follow the windows rather than the length of all questions: a window is then a range of compact numbers.
-
-    Returns:
-        The chosen key positions (increasing, each once) and their :func:`_hash_at` hashes.
-    """
-    run_lo, run_hi, run_of = _runs(lo, hi)
-    size = run_hi - run_lo + 1
-    covered_at = _ranges(run_lo, size)  # compact number -> position
-    at = (np.cumsum(size) - size)[run_of] + (lo - run_lo[run_of])  # compact number of each window's start
-    hashes = _hash_at(qbuf, covered_at, length)
-    # How often each gram occurs among the covered positions (bucketed by 20 hash bits: a heuristic only).
-    bucket = (hashes >> np.uint64(44)).view(np.int64)
-    reach = hi - lo
-    blocks = int(reach.max()) // stride + 1
-    # Counts fit 32 bits below 2**30 covered positions, and the random gather from a 4 MB table was measured
-    # 3-4x faster than from 8 MB; ``big`` marks a candidate past its window's end, above every count.
-    dtype = np.int32 if len(covered_at) < 1 << 30 else np.int64
-    big = dtype(np.iinfo(dtype).max // 2)
-    cost = np.zeros(len(covered_at) + blocks * stride, dtype=dtype)  # padded for the last window's blocks
-    cost[: len(covered_at)] = np.take(np.bincount(bucket, minlength=1 << 20).astype(dtype), bucket)
-    # Per residue, the first block of least cost: a running minimum over the blocks, with a strict "<" so
-    # that ties keep the earlier block. Block 0 lies wholly in every window (hi - lo + 1 >= stride). Plain
-    # arithmetic (np.minimum, np.maximum) rather than masked stores: np.copyto(where=) and np.where measured
-    # 10x slower. About _CHUNK (window, residue) pairs per step, so that the temporaries stay small (in cache,
-    # and reused rather than fresh pages: a page fault was measured at 3.6 us on the test machine).
-    residue = np.arange(stride, dtype=np.int64)
-    picked = np.zeros(len(covered_at), dtype=bool)
-    rows = max(1, _CHUNK // stride)
-    for w in range(0, len(at), rows):
-        start = at[w : w + rows, None] + residue  # compact number of each (window, residue) in block 0
-        span = reach[w : w + rows, None]
-        least = np.take(cost, start)
-        best = np.zeros(start.shape, dtype=np.int32)
-        narrowest = int(span.min())
-        for j in range(1, int(span.max()) // stride + 1):
-            c = np.take(cost[j * stride :], start)
-            if j * stride + stride - 1 > narrowest:  # past some window's end: no candidate there
-                c += np.multiply(j * stride + residue > span, big, dtype=dtype)
-            np.maximum(best, np.multiply(c < least, j, dtype=np.int32), out=best)  # j > every earlier block
-            np.minimum(least, c, out=least)
-        best *= stride
-        start += best
-        picked[start] = True
-    # nonzero and take rather than a boolean index: measured 3x faster on such irregular masks.
-    picked_at = np.flatnonzero(picked)
-    return np.take(covered_at, picked_at), np.take(hashes, picked_at)
 
 
 def _common_prefix(a: bytes, i: int, b: bytes, j: int, limit: int) -> int:

@@ -17,17 +17,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from decontam.config import SampleConfig
-from decontam.match import (
-    KEY_BYTES,
-    Matcher,
-    MatchSet,
-    ProbeGroup,
-    _choose_keys,
-    _hash_at,
-    _KeyTable,
-    _stable_argsort,
-    plan_keys,
-)
+from decontam.keys import KEY_BYTES, plan_keys
+from decontam.match import Matcher, MatchSet, ProbeGroup, _KeyTable, _stable_argsort
 from decontam.sample import sample_item
 
 ALPHABETS = ["ab", "abc", "abcd", "aé", "ab中", "a𝐀", "aé中𝐀", "xyzé"]
@@ -293,87 +284,7 @@ def test_from_chars_maps_character_offsets_to_bytes():
     assert [g.question[s:e].decode() for s, e in zip(g.starts, g.ends)] == ["aé中", "é中𝐀", "中𝐀b"]
 
 
-# ------------------------------------------------------------ the build: fast paths against plain definitions
-
-
-def reference_keys(lo, hi, stride, qbuf, length, exhaustive):
-    """The key choice written plainly, over the whole buffer (how the matcher first did it): a dense
-    (windows x positions) cost matrix and an argmin over its blocks."""
-    n = len(qbuf)
-    chosen = np.zeros(n, dtype=bool)
-    if exhaustive:
-        wide = hi - lo + 1 >= 2 * stride
-        for a, b in zip(lo[wide].tolist(), hi[wide].tolist()):
-            chosen[a : b + 1] |= (np.arange(a, b + 1) // stride) % 2 == 0
-        lo, hi = lo[~wide], hi[~wide]
-    if len(lo):
-        width = -(-(int((hi - lo).max()) + 1) // stride) * stride
-        idx = lo[:, None] + np.arange(width)[None, :]
-        valid = idx <= hi[:, None]
-        idx = np.where(valid, idx, lo[:, None])
-        seen = np.zeros(n, dtype=bool)
-        seen[idx] = True
-        covered_at = np.flatnonzero(seen)
-        bucket = (_hash_at(qbuf, covered_at, length) >> np.uint64(44)).view(np.int64)
-        pos_cost = np.zeros(n, dtype=np.int64)
-        pos_cost[covered_at] = np.bincount(bucket, minlength=1 << 20)[bucket]
-        cost = pos_cost[idx]
-        cost[~valid] = np.iinfo(np.int64).max
-        best = np.argmin(cost.reshape(len(lo), width // stride, stride), axis=1)
-        chosen[(lo[:, None] + best * stride + np.arange(stride)[None, :]).ravel()] = True
-    return np.flatnonzero(chosen)
-
-
-@st.composite
-def key_problems(draw):
-    """Windows over a small-alphabet buffer (repeated grams, so cost ties are common), in any order,
-    overlapping or not, some much wider than the others."""
-    data = draw(st.text(draw(st.sampled_from(["ab", "abc", "abcdefgh"])), min_size=1, max_size=300)).encode()
-    stride = draw(st.sampled_from([1, 2, 4, 8, 16]))
-    length = draw(st.integers(1, KEY_BYTES))
-    windows = []
-    for _ in range(draw(st.integers(1, 12))):
-        reach = draw(st.integers(stride - 1, 3 * stride + 5))
-        if reach + length > len(data):
-            continue
-        start = draw(st.integers(0, len(data) - length - reach))
-        windows.append((start, start + reach))
-    if not windows:
-        windows = [(0, 0)]
-        data, stride, length = data + b"x" * KEY_BYTES, 1, 1
-    if draw(st.booleans()):
-        windows.sort()
-    lo, hi = (np.array(c, dtype=np.int64) for c in zip(*windows))
-    qbuf = np.frombuffer(data + b"\0" * (KEY_BYTES + 8), dtype=np.uint8)
-    return lo, hi, stride, qbuf, length, draw(st.booleans())
-
-
-@settings(max_examples=400, deadline=None)
-@given(key_problems())
-def test_key_choice_equals_its_plain_definition(problem):
-    """The compact, run-by-run key choice picks exactly the dense definition's keys, with their hashes."""
-    lo, hi, stride, qbuf, length, exhaustive = problem
-    keys, hashes = _choose_keys(lo, hi, stride, qbuf, length, exhaustive)
-    assert keys.tolist() == reference_keys(lo, hi, stride, qbuf, length, exhaustive).tolist()
-    assert hashes.tolist() == _hash_at(qbuf, keys, length).tolist()
-
-
-@pytest.mark.parametrize("stride", [16, 4, 1])
-@pytest.mark.parametrize("exhaustive", [False, True])
-def test_key_choice_over_many_windows_equals_its_plain_definition(stride, exhaustive):
-    """Enough windows for the choice to go in several steps, a few much wider than the rest (as a question of
-    multi-byte characters among ASCII ones makes them)."""
-    rng = np.random.default_rng(stride)
-    data = rng.choice(np.frombuffer(b"abcd", dtype=np.uint8), size=300_000).tobytes()
-    n_windows = 70_000 // stride + 7
-    reach = rng.integers(stride - 1, 2 * stride + 3, size=n_windows)
-    reach[rng.integers(0, n_windows, size=5)] = 5 * stride
-    lo = np.sort(rng.integers(0, len(data) - KEY_BYTES - reach.max(), size=n_windows))
-    qbuf = np.frombuffer(data + b"\0" * (KEY_BYTES + 8), dtype=np.uint8)
-    problem = (lo, lo + reach, stride, qbuf, stride, exhaustive)  # key length: the stride, as plan_keys has it
-    keys, hashes = _choose_keys(*problem)
-    assert keys.tolist() == reference_keys(*problem).tolist()
-    assert hashes.tolist() == _hash_at(qbuf, keys, stride).tolist()
+# ---------------------------------------------------------------- the key tables against plain definitions
 
 
 @pytest.mark.parametrize("n", [0, 1, 100, 5000, 70000])
@@ -403,13 +314,6 @@ def test_key_table_bitmaps_hold_every_key_and_nothing_else(n):
         assert np.flatnonzero(t.bitmap).tolist() == entries.tolist()
     else:
         assert np.flatnonzero(np.unpackbits(t.bitmap, bitorder="little")).tolist() == entries.tolist()
-
-
-def test_plan_keys_table_matches_its_thresholds():
-    w = np.arange(-3, 300)
-    k, s = plan_keys(w)
-    assert k.tolist() == np.select([w >= 31, w >= 15, w >= 7, w >= 3], [16, 8, 4, 2], 1).tolist()
-    assert s.tolist() == np.select([w >= 31, w >= 15, w >= 7, w >= 2], [16, 8, 4, 2], 1).tolist()
 
 
 # ------------------------------------------------------------- scan fast paths against the general path
@@ -494,3 +398,13 @@ def test_pair_table_lookup_equals_its_plain_definition():
     got = sorted(zip(*(x.tolist() for x in got)))
     # beyond the data a 2-byte key cannot start (the scan bounds it by ``n - length``)
     assert [g for g in got if g[0] + direct.tables[g[1]].length <= len(data)] == sorted(want)
+
+
+def test_names_other_modules_import_from_match_stay_there():
+    """The key names moved to decontam.keys are still importable from decontam.match, as the same objects."""
+    import decontam.keys
+    import decontam.match
+
+    for name in ("KEY_BYTES", "gram_hashes", "plan_keys"):
+        assert getattr(decontam.match, name) is getattr(decontam.keys, name)
+    assert set(decontam.match.__all__) >= {"Matcher", "MatchSet", "ProbeGroup", "scan_all"}
