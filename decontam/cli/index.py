@@ -1,6 +1,7 @@
 """Command line for corpus indexes: ``decontam index build|add|merge|check|portrait|info``.
 
-Registered by :mod:`decontam.cli` (same exit codes: 0 success, 2 bad usage, 1 failure). See ``docs/index.md``.
+Registered by :mod:`decontam.cli.app` (same exit codes: 0 success, 2 bad usage, 1 failure). See
+``docs/index.md``. :mod:`decontam.index` loads when an ``index`` command runs, not when the parser is built.
 """
 
 from __future__ import annotations
@@ -9,23 +10,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from ..config import DecontamConfig, NormalizeConfig, make_config
+from ..errors import ConfigError
+from .common import (add_benchmark_field_flags, add_benchmark_flag, add_normalizer_flags, add_output_flags,
+                     add_probe_flags, check_output_paths, load_benchmarks, write_outputs)
 
-__all__ = ["COMMANDS", "add_commands", "run_command"]
+if TYPE_CHECKING:
+    from ..index import CorpusIndex
 
-COMMANDS = {"index"}
+__all__ = ["COMMANDS", "add_commands", "run"]
+
+COMMANDS = ("index",)
 
 
 def _normalizer_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("normalizer (must match the index's)")
-    g.add_argument("--lowercase", action="store_true", help="lowercase before matching (departure)")
-    g.add_argument("--nfkc", action="store_true", help="Unicode NFKC folding before matching (departure)")
-    g.add_argument("--unescape", action="store_true",
-                   help=r"undo backslash escapes (\n, \", \uXXXX) and HTML entities first (departure)")
+    add_normalizer_flags(p.add_argument_group("normalizer (must match the index's)"))
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``index`` command group to the top-level subparsers."""
     p = sub.add_parser("index", help="corpus index: build once, check benchmarks fast; export a portrait",
                        description="Index a training corpus once (Bloom filter + exact table + normalized text), "
@@ -61,18 +65,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
                         description="The report of `decontam check` on the indexed corpus (index folder), or an "
                                     "unverified report from a portrait file.")
     c.add_argument("index", metavar="INDEX_DIR|PORTRAIT")
-    c.add_argument("-b", "--benchmark", action="append", required=True, metavar="NAME[=PATH]",
-                   help="benchmark to check (repeatable): NAME (hub) or NAME=PATH (local file or folder)")
-    c.add_argument("--report", metavar="REPORT.json", help="write the JSON report here (atomically)")
-    c.add_argument("--markdown", metavar="REPORT.md", help="also write the Markdown summary here")
-    c.add_argument("--question-field", action="append", metavar="[NAME=]FIELD",
-                   help="question field of a custom benchmark (FIELD for all custom ones, NAME=FIELD for one)")
-    c.add_argument("--item-id-field", action="append", metavar="[NAME=]FIELD",
-                   help="item id field of a custom benchmark (default: the row number)")
-    c.add_argument("--seed", type=int, default=0, help="probe sampling seed (default: 0)")
-    c.add_argument("--probes", default="3", metavar="N|all",
-                   help="probes per item, or 'all' for every window of the question (default: 3)")
-    c.add_argument("--probe-length", type=int, default=50, help="probe length in characters (default: 50)")
+    add_benchmark_flag(c)
+    add_output_flags(c)
+    add_benchmark_field_flags(c)
+    add_probe_flags(c)
     _normalizer_flags(c)
     c.add_argument("--no-verify", action="store_true",
                    help="skip the SHA-256 check of the index files on load (sizes are still checked)")
@@ -86,67 +82,86 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     i.add_argument("index", metavar="INDEX_DIR|PORTRAIT")
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Run one ``index`` subcommand."""
-    from .config import DecontamConfig, NormalizeConfig, make_config
-    from .index import CorpusIndex, Portrait
 
-    cmd = args.index_command
-    progress = False if getattr(args, "no_progress", False) else None
-    if cmd == "build":
-        cfg = make_config(DecontamConfig(), text_field=args.text_field, id_field=args.id_field,
-                          lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
-                          num_proc=args.num_proc, on_error=args.on_error)
-        corpus = [Path(c) for c in args.corpus]
-        if args.append:
-            ix = CorpusIndex.load(args.output, cfg.normalize).add(corpus, progress=progress, num_proc=args.num_proc)
-        else:
-            if not (0.0 < args.bloom_fp < 1.0):
-                raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")
-            ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, progress=progress)
-        _summary(ix)
-        return 0
-    if cmd == "add":
-        ix = CorpusIndex.load(args.index).add([Path(c) for c in args.corpus], progress=progress)
-        _summary(ix)
-        return 0
-    if cmd == "merge":
-        ix = CorpusIndex.merge(args.indexes, args.output)
-        _summary(ix)
-        return 0
-    if cmd == "portrait":
-        dest = CorpusIndex.load(args.index).export_portrait(args.output)
-        print(f"portrait written to {dest}")
-        return 0
-    if cmd == "info":
-        if Path(args.index).is_dir():
-            ix = CorpusIndex.load(args.index, verify=False)
-            info = {k: v for k, v in ix.manifest.items() if k != "files"} | {"sizes": ix.sizes()}
-        else:
-            info = Portrait.load(args.index, verify=False).header
-        sys.stdout.write(json.dumps(info, indent=1, ensure_ascii=False) + "\n")
-        return 0
-    # check
-    from .cli import _load_benchmarks, _write_outputs
 
-    for flag, dest in (("--report", args.report), ("--markdown", args.markdown)):
-        if dest and Path(dest).is_dir():
-            raise ConfigError(f"{flag} {dest} is a folder; give a file path")
+def _progress(args: argparse.Namespace) -> bool | None:
+    return False if args.no_progress else None
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex
+
+    cfg = make_config(DecontamConfig(), text_field=args.text_field, id_field=args.id_field,
+                      lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
+                      num_proc=args.num_proc, on_error=args.on_error)
+    corpus = [Path(c) for c in args.corpus]
+    if args.append:
+        ix = CorpusIndex.load(args.output, cfg.normalize).add(corpus, progress=_progress(args),
+                                                             num_proc=args.num_proc)
+    else:
+        if not (0.0 < args.bloom_fp < 1.0):
+            raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")
+        ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, progress=_progress(args))
+    _summary(ix)
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex
+
+    _summary(CorpusIndex.load(args.index).add([Path(c) for c in args.corpus], progress=_progress(args)))
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex
+
+    _summary(CorpusIndex.merge(args.indexes, args.output))
+    return 0
+
+
+def _portrait(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex
+
+    dest = CorpusIndex.load(args.index).export_portrait(args.output)
+    print(f"portrait written to {dest}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex, Portrait
+
+    if Path(args.index).is_dir():
+        ix = CorpusIndex.load(args.index, verify=False)
+        info = {k: v for k, v in ix.manifest.items() if k != "files"} | {"sizes": ix.sizes()}
+    else:
+        info = Portrait.load(args.index, verify=False).header
+    sys.stdout.write(json.dumps(info, indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..index import CorpusIndex, Portrait
+
+    check_output_paths(args)
     cfg = make_config(DecontamConfig(), seed=args.seed, probes=args.probes, probe_length=args.probe_length,
                       lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     norm = NormalizeConfig(lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     target = Path(args.index)
     opened = CorpusIndex.load(target, norm, verify=not args.no_verify) if target.is_dir() else \
         Portrait.load(target, norm, verify=not args.no_verify)
-    report = opened.check(_load_benchmarks(args), cfg)
-    _write_outputs(report, args)
+    report = opened.check(load_benchmarks(args), cfg)
+    write_outputs(report, args)
     return 0
 
 
-def _summary(ix: object) -> None:
-    from .index import CorpusIndex
+def run(args: argparse.Namespace) -> int:
+    """Run one ``index`` subcommand; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
+    return {"build": _build, "add": _add, "merge": _merge, "portrait": _portrait, "info": _info,
+            "check": _check}[args.index_command](args)
 
-    assert isinstance(ix, CorpusIndex)
+
+def _summary(ix: CorpusIndex) -> None:
     c = ix.manifest["corpus"]
     n = max(1, c["n_normalized_bytes"])
     sizes = ix.sizes()

@@ -1,7 +1,7 @@
 """Command line for reports: ``decontam report``, ``rescore``, ``verify`` and ``merge``.
 
-Wired into :mod:`decontam.cli` (same exit codes: 0 success, 2 bad usage, 1 failure; ``verify`` exits 1 when
-the report does not reproduce).
+Wired into :mod:`decontam.cli.app` (same exit codes: 0 success, 2 bad usage, 1 failure; ``verify`` exits 1
+when the report does not reproduce). The renderers, ``rescore`` and ``verify`` load when their command runs.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
-from .errors import ConfigError, InputError
+from ..atomic import write_atomic
+from ..errors import ConfigError, InputError
 
-__all__ = ["COMMANDS", "add_commands", "run_command"]
+__all__ = ["COMMANDS", "add_commands", "run"]
 
 COMMANDS = ("report", "rescore", "verify", "merge")
 _FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the report subcommands to the ``decontam`` subparsers."""
     p = sub.add_parser("report", help="render a report: Markdown contamination card, HTML page, PNG figure",
                        description="Render a JSON report as a Markdown contamination card (for a model card or a "
@@ -85,7 +85,7 @@ def _load(path: str) -> dict[str, Any]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from . import render
+    from .. import render
 
     fmt = args.format or (_FORMATS.get(Path(args.output).suffix.lower()) if args.output else None) or "md"
     if fmt in ("png", "svg") and not args.output:
@@ -108,7 +108,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _rescore(args: argparse.Namespace) -> int:
-    from .rescore import load_results, rescore, to_table
+    from ..rescore import load_results, rescore, to_table
 
     data = _load(args.report)
     names = [b["name"] for b in data["benchmarks"]]
@@ -137,7 +137,7 @@ def _rescore(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import verify_report
+    from ..verify import verify_report
 
     data = _load(args.report)
     overrides: dict[str, str] = {}
@@ -148,7 +148,7 @@ def _verify(args: argparse.Namespace) -> int:
         overrides[name] = path
     result = verify_report(data, args.corpus, overrides, progress=False if args.no_progress else None)
     if args.rerun and result.report is not None:
-        from .report import Report
+        from ..report import Report
 
         Report(result.report).save(args.rerun)
     sys.stdout.write(result.summary())
@@ -156,7 +156,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from .report import Report
+    from ..report import Report
 
     merged = Report.merge([_load(p) for p in args.reports])
     merged.save(args.output)
@@ -164,6 +164,6 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
     return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)

@@ -1,0 +1,8 @@
+"""The ``decontam`` command line (arguments -> config -> public API); see :mod:`decontam.cli.app`."""
+
+from .app import entry, main
+
+__all__ = ["entry", "main"]
+
+# console scripts installed before the cli package call this
+_entry = entry

@@ -1,0 +1,139 @@
+"""What several command groups share: the benchmark flags and their loading, the probe and normalizer flags,
+the ``--report``/``--markdown`` outputs with the summary on stdout, and the folder checks on output paths.
+
+Each group adds the flags it needs, in its own order and groups (the order is what ``--help`` shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..atomic import write_atomic
+from ..benchmarks import REGISTRY, Benchmark, load_benchmark
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..report import Report
+
+__all__ = [
+    "add_benchmark_field_flags",
+    "add_benchmark_flag",
+    "add_normalizer_flags",
+    "add_output_flags",
+    "add_probe_flags",
+    "benchmarks_epilog",
+    "check_output_paths",
+    "load_benchmarks",
+    "write_outputs",
+]
+
+_EPILOG = """\
+benchmarks (-b): NAME loads a known benchmark from the Hugging Face hub (needs network);
+NAME=PATH reads a local file or folder (.jsonl, .jsonl.gz, .json, .csv, .parquet) with the known fields of NAME,
+or, for a name not in the registry, with --question-field. Known: {names}.
+"""
+
+
+def benchmarks_epilog() -> str:
+    """The help epilog that explains ``-b NAME[=PATH]`` and lists the known benchmarks."""
+    return _EPILOG.format(names=", ".join(sorted(REGISTRY)))
+
+
+def add_benchmark_flag(p: argparse._ActionsContainer) -> None:
+    """``-b/--benchmark NAME[=PATH]`` (required, repeatable)."""
+    p.add_argument("-b", "--benchmark", action="append", required=True, metavar="NAME[=PATH]",
+                   help="benchmark to check (repeatable): NAME (hub) or NAME=PATH (local file or folder)")
+
+
+def add_output_flags(p: argparse._ActionsContainer) -> None:
+    """``--report`` and ``--markdown`` (see :func:`check_output_paths` and :func:`write_outputs`)."""
+    p.add_argument("--report", metavar="REPORT.json", help="write the JSON report here (atomically)")
+    p.add_argument("--markdown", metavar="REPORT.md", help="also write the Markdown summary here")
+
+
+def add_benchmark_field_flags(p: argparse._ActionsContainer) -> None:
+    """``--question-field`` and ``--item-id-field`` of custom benchmarks (read by :func:`load_benchmarks`)."""
+    p.add_argument("--question-field", action="append", metavar="[NAME=]FIELD",
+                   help="question field of a custom benchmark (FIELD for all custom ones, NAME=FIELD for one)")
+    p.add_argument("--item-id-field", action="append", metavar="[NAME=]FIELD",
+                   help="item id field of a custom benchmark (default: the row number)")
+
+
+def add_probe_flags(p: argparse._ActionsContainer) -> None:
+    """``--seed``, ``--probes`` and ``--probe-length`` (the sampling of the GPT-4 rule)."""
+    p.add_argument("--seed", type=int, default=0, help="probe sampling seed (default: 0)")
+    p.add_argument("--probes", default="3", metavar="N|all",
+                   help="probes per item, or 'all' for every window of the question (default: 3)")
+    p.add_argument("--probe-length", type=int, default=50, help="probe length in characters (default: 50)")
+
+
+def add_normalizer_flags(p: argparse._ActionsContainer) -> None:
+    """``--lowercase``, ``--nfkc`` and ``--unescape``: the departures from the rule's normalizer."""
+    p.add_argument("--lowercase", action="store_true", help="lowercase before matching (departure)")
+    p.add_argument("--nfkc", action="store_true", help="Unicode NFKC folding before matching (departure)")
+    p.add_argument("--unescape", action="store_true",
+                   help=r"undo backslash escapes (\n, \", \uXXXX) and HTML entities first (departure)")
+
+
+def _scoped(values: Sequence[str] | None, flag: str) -> tuple[str | None, dict[str, str]]:
+    """``FIELD`` (all benchmarks) or ``NAME=FIELD`` (one) -> (default, per-name)."""
+    default: str | None = None
+    per: dict[str, str] = {}
+    for v in values or []:
+        if "=" in v:
+            name, field = v.split("=", 1)
+            if not name or not field:
+                raise ConfigError(f"{flag} takes FIELD or NAME=FIELD, got {v!r}")
+            per[name] = field
+        else:
+            default = v
+    return default, per
+
+
+def load_benchmarks(args: argparse.Namespace) -> list[Benchmark]:
+    """Load the ``-b`` benchmarks, with the fields given by ``--question-field``/``--item-id-field``.
+
+    A bare FIELD applies to the benchmarks not in the registry (the known ones have their own fields);
+    NAME=FIELD applies to benchmark NAME.
+
+    Raises:
+        ConfigError: a malformed ``-b`` or field flag.
+        DecontamError: a benchmark that cannot be loaded (see :func:`decontam.benchmarks.load_benchmark`).
+    """
+    q_default, q_per = _scoped(args.question_field, "--question-field")
+    i_default, i_per = _scoped(args.item_id_field, "--item-id-field")
+    out: list[Benchmark] = []
+    for spec in args.benchmark:
+        name, _, path = spec.partition("=")
+        if not name or (_ and not path):
+            raise ConfigError(f"-b takes NAME or NAME=PATH, got {spec!r}")
+        known = name in REGISTRY or name.lower() in REGISTRY
+        qfield = q_per.get(name) or (None if known else q_default)
+        ifield = i_per.get(name) or (None if known else i_default)
+        out.append(load_benchmark(name, path or None, question_field=qfield, id_field=ifield))
+    return out
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse ``--report``/``--markdown`` paths that are folders, before any work (so that no output is
+    written without the report).
+
+    Raises:
+        ConfigError: naming the flag and the folder.
+    """
+    for flag, dest in (("--report", args.report), ("--markdown", args.markdown)):
+        if dest and Path(dest).is_dir():
+            raise ConfigError(f"{flag} {dest} is a folder; give a file path")
+
+
+def write_outputs(report: Report, args: argparse.Namespace) -> None:
+    """Write ``--report`` (JSON) and ``--markdown`` if given, then the Markdown summary to stdout."""
+    if args.report:
+        report.save(args.report)
+    if args.markdown:
+        write_atomic(args.markdown, report.to_markdown())
+    sys.stdout.write(report.to_markdown())

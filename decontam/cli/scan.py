@@ -1,0 +1,97 @@
+"""Command line for the stream direction: ``decontam check``, ``decontam filter`` and ``decontam benchmarks``
+(arguments -> config -> :func:`decontam.filter.check` / :func:`decontam.filter.filter_files`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..benchmarks import REGISTRY
+from ..config import DecontamConfig, make_config
+from ..filter import check, filter_files
+from .common import (add_benchmark_field_flags, add_benchmark_flag, add_normalizer_flags, add_output_flags,
+                     add_probe_flags, benchmarks_epilog, check_output_paths, load_benchmarks, write_outputs)
+
+__all__ = ["COMMANDS", "add_commands", "run"]
+
+COMMANDS = ("check", "filter", "benchmarks")
+
+
+def _add_scan_flags(p: argparse.ArgumentParser) -> None:
+    """The arguments ``check`` and ``filter`` share."""
+    p.add_argument("corpus", nargs="+", metavar="CORPUS",
+                   help="training corpus: .jsonl, .jsonl.gz, .parquet files or folders of them")
+    add_benchmark_flag(p)
+    add_output_flags(p)
+    g = p.add_argument_group("fields")
+    g.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    g.add_argument("--id-field", default="id",
+                   help="corpus field holding a document id (default: id; rows without it are named by their "
+                        "0-based row number in the corpus)")
+    add_benchmark_field_flags(g)
+    g = p.add_argument_group("method (defaults: the GPT-4 rule)")
+    add_probe_flags(g)
+    add_normalizer_flags(g)
+    g = p.add_argument_group("running")
+    g.add_argument("--num-proc", type=int, default=1, help="worker processes, one file each (default: 1)")
+    g.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="malformed rows: stop with an error (default) or skip, count and report them")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``check``, ``filter`` and ``benchmarks`` to the top-level subparsers."""
+    p = sub.add_parser("check", help="flag benchmark items found in a corpus; write the report",
+                       description="Flag the benchmark items found in a training corpus and write the report.",
+                       epilog=benchmarks_epilog())
+    _add_scan_flags(p)
+    p = sub.add_parser("filter", help="write the corpus without its contaminated rows",
+                       description="Write the corpus without the rows that contain a probe, in the input's "
+                                   "format, rows unchanged and in order; and the report.",
+                       epilog=benchmarks_epilog())
+    _add_scan_flags(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file (one input file) or folder (several files or a folder)")
+    sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
+                   description="List the benchmark registry: names, question and id fields, hub paths.")
+
+
+def _config(args: argparse.Namespace) -> DecontamConfig:
+    return make_config(
+        DecontamConfig(),
+        text_field=args.text_field,
+        id_field=args.id_field,
+        seed=args.seed,
+        probes=args.probes,
+        probe_length=args.probe_length,
+        lowercase=args.lowercase,
+        nfkc=args.nfkc,
+        unescape=args.unescape,
+        num_proc=args.num_proc,
+        on_error=args.on_error,
+    )
+
+
+def _list_benchmarks() -> int:
+    for name in sorted(REGISTRY):
+        s = REGISTRY[name]
+        hub = f"{s.hub_path}" + (f"/{s.hub_config}" if s.hub_config else "") + f":{s.hub_split}"
+        print(f"{name:12} question={s.question_field:14} id={s.id_field or '<row>':8} hub={hub}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
+    if args.command == "benchmarks":
+        return _list_benchmarks()
+    cfg = _config(args)
+    check_output_paths(args)  # checked first: the outputs must not be written without the report
+    benchmarks = load_benchmarks(args)
+    progress = False if args.no_progress else None
+    if args.command == "check":
+        report = check([Path(c) for c in args.corpus], benchmarks, cfg, progress=progress)
+    else:
+        report = filter_files(args.corpus, benchmarks, args.output, cfg, progress=progress)
+    write_outputs(report, args)
+    return 0
