@@ -3,6 +3,3 @@
 from .app import entry, main
 
 __all__ = ["entry", "main"]
-
-# console scripts installed before the cli package call this
-_entry = entry

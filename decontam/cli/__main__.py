@@ -1,7 +1,0 @@
-"""``python -m decontam.cli`` runs the command line, as ``python -m decontam`` does."""
-
-import sys
-
-from .app import main
-
-sys.exit(main())
