@@ -14,7 +14,6 @@ See the README for the command line and ``docs/`` for the method and the report.
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from .version import __version__
 from .benchmarks import REGISTRY, Benchmark, Item, load_benchmark
 from .config import DecontamConfig, NormalizeConfig, SampleConfig
 from .errors import (
@@ -30,6 +29,7 @@ from .match import Matcher
 from .normalize import normalize
 from .report import Report
 from .sample import ItemProbes, sample_item
+from .version import __version__
 
 if _TYPE_CHECKING:
     from .index import CorpusIndex, Portrait, build_index

@@ -5,9 +5,9 @@ Layout: a *partitioned* Bloom filter. The top 32 bits of a 64-bit mix of the key
 partition when sorted) choose one of ``P`` partitions by multiply-shift; inside it, ``k`` bit positions come
 from double hashing of a 64-bit mix of the key, mapped onto the partition's ``m`` bits by their top bits (no
 modulo). Each partition is a plain Bloom filter of ``m`` bits; with partitions of about 2**18 bits the bits a
-batch of keys touches stay in cache, which makes building about 7x faster than one flat filter of the same
-size (measured: 0.44 s against 3.1 s for 6.7 M keys at 20 hashes), at the same false-positive rate
-(partitions hold about 13 K keys each, so their loads differ by about 1 %). Grouping unsorted keys by
+batch of keys touches stay in cache, which makes building several times faster than one flat filter of the
+same size (``docs/performance.md``), at the same false-positive rate (partitions hold about 13 K keys each, so
+their loads differ by about 1 %). Grouping unsorted keys by
 partition costs about as much again; sorted keys partitioned by key need no grouping.
 
 Sizing is the textbook one: ``m/n = -ln(p) / ln(2)**2`` bits per key and ``k = round(m/n * ln 2)`` hashes
@@ -16,10 +16,10 @@ fill of each partition, ``mean((ones/m)**k)``, which is what a lookup of an abse
 
 A Bloom filter never gives a false negative: every added key is found (a property test holds it to that).
 
-Why not pybloom-live (the package the design card names)? It hashes and inserts one Python object at a time:
-measured on this workload (64-bit minimizer keys of a 150 MB code corpus, see ``benchmarks/speed/bench_index.py``
-and ``docs/index.md``) it inserts a few hundred thousand keys per second per core, while this filter inserts
-millions, which the build-speed goal needs. Its file format is also not memory-mappable.
+Why not pybloom-live (the package the design card names)? It hashes and inserts one Python object at a time,
+two orders of magnitude slower on this workload than the build-speed goal allows (the figures, measured by
+``benchmarks/speed/bench_index.py``, are in ``docs/performance.md``). Its file format is also not
+memory-mappable.
 
 Example:
     >>> import numpy as np
@@ -112,8 +112,8 @@ class BloomFilter:
         n_keys: Keys added (as counted by the caller; an estimate after :meth:`union`).
         partition_by: ``"mix"``: the partition comes from a mix of the key (any keys); ``"key"``: from the
             key's own top 32 bits, for keys that are already uniform (hashes). Then keys sorted by value are
-            grouped by partition as they come, and :meth:`add` skips grouping them (about 0.5 s of 1.1 s for
-            6.8 M keys).
+            grouped by partition as they come, and :meth:`add` skips grouping them (about half the cost of
+            adding unsorted keys).
     """
 
     n_partitions: int

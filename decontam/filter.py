@@ -20,8 +20,17 @@ import pyarrow as pa
 from .benchmarks import BenchmarkArg, load_benchmarks
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
-from .inputs import (arrow_mask, as_paths, expand_corpus, file_format, is_dataset, is_iterable_dataset, is_pathlike,
-                     memory_source, text_buffers)
+from .inputs import (
+    arrow_mask,
+    as_paths,
+    expand_corpus,
+    file_format,
+    is_dataset,
+    is_iterable_dataset,
+    is_pathlike,
+    memory_source,
+    text_buffers,
+)
 from .outputs import OutputSet
 from .report import Report
 from .runtime import progress_bar

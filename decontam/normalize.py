@@ -138,7 +138,7 @@ def _strip_utf8(raw: bytes) -> bytes:
 
 
 # Characters per block of the kept-character counts normalize_many can record. Evidence maps one such block per
-# run end: 4 K was measured 4% faster than 16 K over normalize, scan and evidence on the 150 MB benchmark.
+# run end: smaller blocks mean less text mapped, more counts kept (docs/performance.md has the measured choice).
 MARK_BLOCK = 1 << 12
 
 

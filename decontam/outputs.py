@@ -40,8 +40,12 @@ class FileWriter:
         self.tmp = Path(tmp)
         self._pq: Any = None
         self._fh: BinaryIO | None = None
+        self._raw: BinaryIO | None = None
         if fmt == "jsonl.gz":
-            self._fh = gzip.open(self.tmp, "wb", compresslevel=1)  # type: ignore[assignment]
+            # mtime 0 (as gzip -n): the same rows give the same bytes, whenever the run
+            self._raw = open(self.tmp, "wb")
+            self._fh = gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", compresslevel=1,  # type: ignore[assignment]
+                                     mtime=0)
         elif fmt == "jsonl":
             self._fh = open(self.tmp, "wb")
         self.rows = 0
@@ -76,6 +80,9 @@ class FileWriter:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self._raw is not None:  # (a GzipFile does not close the file it was given)
+            self._raw.close()
+            self._raw = None
 
     def finish(self) -> Path:
         """Close the temporary file and return its path (renamed into place by :meth:`OutputSet.commit`)."""

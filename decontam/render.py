@@ -339,36 +339,6 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
         part, got = _evidence_html(b)
         evidence_parts.append(part)
         anchors |= got
-    rows = []
-    for b in benches:
-        for it in b.get("items", []):
-            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", [])}
-            probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
-            anchor = _anchor(b["name"], it["id"])
-            rows.append({
-                "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
-                "empty": bool(it.get("empty")), "documents": len(docs), "probe": probe,
-                "anchor": anchor if anchor in anchors else "",
-                "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
-            })
-    summary = ['<table class="summary"><thead><tr><th>benchmark</th><th class="n">items</th>'
-               '<th class="n">contaminated</th><th class="n">rate</th><th>fingerprint</th></tr></thead><tbody>']
-    for b in benches:
-        summary.append(f'<tr><td>{_e(b["name"])}</td><td class="n">{b["n_items"]}</td>'
-                       f'<td class="n">{b["n_contaminated"]}</td><td class="n">{_pct(b["contamination_rate"])}</td>'
-                       f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
-    summary.append("</tbody></table>")
-    score_html = ""
-    if scores:
-        import re
-
-        lines = _score_rows(scores)
-        head = [c.strip() for c in lines[0].strip("|").split("|")]
-        body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
-        score_html = ("<h2>Scores on the clean subset</h2><table><thead><tr>"
-                      + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
-                      + "".join("<tr>" + "".join(f"<td>{_e(re.sub('`', '', c))}</td>" for c in r) + "</tr>"
-                                for r in body) + "</tbody></table>")
     options = "".join(f'<option value="{_e(b["name"])}">{_e(b["name"])}</option>' for b in benches)
     csp = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
            "base-uri 'none'; form-action 'none'")
@@ -386,8 +356,8 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2>Contamination rate per benchmark</h2>
 {_chart_svg(benches)}
-{"".join(summary)}
-{score_html}
+{_summary_html(benches)}
+{_scores_html(scores)}
 <h2 id="evidence">Evidence</h2>
 <p class="muted">For each contaminated item: the question, and the passage of the training document where a probe
 was found, in its original form, with the matched span highlighted.</p>
@@ -403,11 +373,53 @@ was found, in its original form, with the matched span highlighted.</p>
 <noscript><p>The item table needs JavaScript; every item is in the JSON report.</p></noscript>
 <h2>Reproduce</h2>
 <pre>{_e(check_command(d, report_path))}</pre>
-<script type="application/json" id="items-data">{_json_script(rows)}</script>
+<script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors))}</script>
 <script>{_JS}</script>
 </body></html>
 """
     return page
+
+
+def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str]) -> list[dict[str, Any]]:
+    """The rows of the page's item table (its script renders them): one per item of every benchmark."""
+    rows = []
+    for b in benches:
+        for it in b.get("items", []):
+            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", [])}
+            probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
+            anchor = _anchor(b["name"], it["id"])
+            rows.append({
+                "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
+                "empty": bool(it.get("empty")), "documents": len(docs), "probe": probe,
+                "anchor": anchor if anchor in anchors else "",
+                "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
+            })
+    return rows
+
+
+def _summary_html(benches: Sequence[Mapping[str, Any]]) -> str:
+    """The table of benchmarks: items, contaminated items, rate, fingerprint."""
+    summary = ['<table class="summary"><thead><tr><th>benchmark</th><th class="n">items</th>'
+               '<th class="n">contaminated</th><th class="n">rate</th><th>fingerprint</th></tr></thead><tbody>']
+    for b in benches:
+        summary.append(f'<tr><td>{_e(b["name"])}</td><td class="n">{b["n_items"]}</td>'
+                       f'<td class="n">{b["n_contaminated"]}</td><td class="n">{_pct(b["contamination_rate"])}</td>'
+                       f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
+    summary.append("</tbody></table>")
+    return "".join(summary)
+
+
+def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:
+    """The clean-subset scores (``decontam rescore --json``) as a table, or nothing."""
+    if not scores:
+        return ""
+    lines = _score_rows(scores)
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
+    return ("<h2>Scores on the clean subset</h2><table><thead><tr>"
+            + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{_e(c.replace('`', ''))}</td>" for c in r) + "</tr>" for r in body)
+            + "</tbody></table>")
 
 
 # -------------------------------------------------------------------------------------------------- PNG

@@ -21,6 +21,7 @@ from typing import Any
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
 from .config import DecontamConfig
 from .errors import DecontamError
+from .report import Report
 from .version import __version__
 
 __all__ = ["VerifyResult", "check_command", "verify_report"]
@@ -178,8 +179,7 @@ def verify_report(
     Returns:
         A :class:`VerifyResult`.
     """
-    from .filter import check
-    from .report import Report
+    from .filter import check  # the stream direction, imported only when a check is re-run
 
     benchmarks = dict(benchmarks or {})
     recorded = json.loads(json.dumps(report))
@@ -192,10 +192,35 @@ def verify_report(
     tool = recorded.get("tool", {}).get("version")
     if tool != __version__:
         problems.append(f"tool version differs: the report was written by decontam {tool}, this is {__version__}")
+    loaded = _recorded_benchmarks(recorded, benchmarks, problems, notes)
+    if loaded is None:
+        return VerifyResult(False, problems, notes)
+    cfg_dict = dict(recorded.get("config", {}))
+    action = cfg_dict.pop("action", "check")
+    if recorded.get("config", {}).pop("num_proc", None) is not None:
+        notes.append("the report records num_proc (written by an earlier version): how a run is executed is not "
+                     "compared")
+    rerun = check([Path(c) for c in corpus], loaded, DecontamConfig.from_dict(cfg_dict), progress=progress).to_dict()
+    if action != "check":
+        rerun["config"]["action"] = action
+        notes.append(f"the report's action is {action!r}: compared with a streaming check re-run labelled so")
+    _compare_corpus(recorded.get("corpus", {}), rerun["corpus"], problems, notes)
+    same = Report(rerun).to_json() == Report(recorded).to_json()
+    if not same:
+        diffs = _diff_paths(recorded, rerun)
+        if not problems or diffs:
+            problems.append("the re-run report differs from the recorded one at: " + "; ".join(diffs or ["(bytes)"]))
+    return VerifyResult(same and not problems, problems, notes, rerun)
+
+
+def _recorded_benchmarks(recorded: dict[str, Any], overrides: Mapping[str, str], problems: list[str],
+                         notes: list[str]) -> list[Benchmark] | None:
+    """The report's benchmarks loaded again (from their recorded sources, or ``overrides``), labelled with
+    their recorded sources; None when one cannot be loaded (the problem is recorded)."""
     loaded: list[Benchmark] = []
     for b in recorded.get("benchmarks", []):
         try:
-            bench = _load_recorded_benchmark(b, benchmarks.get(b["name"]))
+            bench = _load_recorded_benchmark(b, overrides.get(b["name"]))
         except DecontamError as exc:
             problems.append(f"benchmark {b['name']!r} cannot be loaded: {exc}")
             continue
@@ -208,16 +233,13 @@ def verify_report(
             bench = Benchmark(bench.name, b.get("source", ""), bench.question_field, bench.id_field, bench.items,
                               bench.fingerprint)
         loaded.append(bench)
-    if len(loaded) != len(recorded.get("benchmarks", [])):
-        return VerifyResult(False, problems, notes)
-    cfg_dict = dict(recorded.get("config", {}))
-    action = cfg_dict.pop("action", "check")
-    config = DecontamConfig.from_dict(cfg_dict)
-    rerun = check([Path(c) for c in corpus], loaded, config, progress=progress).to_dict()
-    if action != "check":
-        rerun["config"]["action"] = action
-        notes.append(f"the report's action is {action!r}: compared with a streaming check re-run labelled so")
-    rec_corpus, new_corpus = recorded.get("corpus", {}), rerun["corpus"]
+    return loaded if len(loaded) == len(recorded.get("benchmarks", [])) else None
+
+
+def _compare_corpus(rec_corpus: dict[str, Any], new_corpus: dict[str, Any], problems: list[str],
+                    notes: list[str]) -> None:
+    """Relabel the re-run's sources with the recorded paths (same count, other machine), then say which
+    corpus fingerprint or source changed."""
     if new_corpus["sources"] != rec_corpus.get("sources"):
         if len(new_corpus["sources"]) == len(rec_corpus.get("sources", [])):
             notes.append("corpus paths differ from the recorded ones; compared source by source in order "
@@ -241,9 +263,3 @@ def verify_report(
             changed = [d["source"] for d, n in zip(old_d, new_corpus["source_digests"])
                        if (d["text_sha256"], d["lengths_sha256"]) != (n["text_sha256"], n["lengths_sha256"])]
             problems.append(f"changed source(s): {', '.join(changed)}")
-    same = Report(rerun).to_json() == Report(recorded).to_json()
-    if not same:
-        diffs = _diff_paths(recorded, rerun)
-        if not problems or diffs:
-            problems.append("the re-run report differs from the recorded one at: " + "; ".join(diffs or ["(bytes)"]))
-    return VerifyResult(same and not problems, problems, notes, rerun)

@@ -14,8 +14,16 @@ from typing import TYPE_CHECKING
 
 from ..config import DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
-from .common import (add_benchmark_field_flags, add_benchmark_flag, add_normalizer_flags, add_output_flags,
-                     add_probe_flags, check_output_paths, load_benchmarks, write_outputs)
+from .common import (
+    add_benchmark_field_flags,
+    add_benchmark_flag,
+    add_normalizer_flags,
+    add_output_flags,
+    add_probe_flags,
+    check_output_paths,
+    load_benchmarks,
+    write_outputs,
+)
 
 if TYPE_CHECKING:
     from ..index import CorpusIndex

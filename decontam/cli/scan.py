@@ -10,8 +10,17 @@ from pathlib import Path
 from ..benchmarks import REGISTRY
 from ..config import DecontamConfig, make_config
 from ..filter import check, filter_files
-from .common import (add_benchmark_field_flags, add_benchmark_flag, add_normalizer_flags, add_output_flags,
-                     add_probe_flags, benchmarks_epilog, check_output_paths, load_benchmarks, write_outputs)
+from .common import (
+    add_benchmark_field_flags,
+    add_benchmark_flag,
+    add_normalizer_flags,
+    add_output_flags,
+    add_probe_flags,
+    benchmarks_epilog,
+    check_output_paths,
+    load_benchmarks,
+    write_outputs,
+)
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 

@@ -6,7 +6,15 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 
 from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
 from .files import CorpusFile, expand_corpus, file_format, read_file
-from .memory import Source, as_paths, dict_batches, is_dataset, is_iterable_dataset, is_pathlike, memory_source
+from .memory import (
+    Source,
+    as_paths,
+    dict_batches,
+    is_dataset,
+    is_iterable_dataset,
+    is_pathlike,
+    memory_source,
+)
 from .parquet import parquet_module
 from .tables import table_batches
 

@@ -9,8 +9,18 @@ from .assemble import build_report
 from .hf import scan_dataset
 from .local import scan_file, scan_files
 from .probes import ProbeSet, probe_groups
-from .step import (DocMatch, FrozenDigest, RowMatch, SourceResult, account_batch, hash_texts, match_texts,
-                   record_matches, scan_batch, scan_batches)
+from .step import (
+                   DocMatch,
+                   FrozenDigest,
+                   RowMatch,
+                   SourceResult,
+                   account_batch,
+                   hash_texts,
+                   match_texts,
+                   record_matches,
+                   scan_batch,
+                   scan_batches,
+)
 
 __all__ = [
     "DocMatch",

@@ -21,8 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from _planted import build
+
 from decontam.normalize import normalize
 
 CHROMIUM = next((p for p in (os.environ.get("DECONTAM_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),

@@ -11,7 +11,6 @@ import shlex
 import shutil
 
 import pytest
-
 from _planted import build
 
 

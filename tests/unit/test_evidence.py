@@ -203,10 +203,11 @@ def test_ascii_alnum_mask_is_the_normalizer_rule_on_every_ascii_byte():
 def test_marks_from_the_normalizer_map_like_counting(text, block, data):
     """The block counts ``normalize_many`` records while normalizing stand in for counting the document
     again: every run maps to the very characters a character-by-character map gives."""
+    import importlib
+
     import numpy as np
 
     import decontam.evidence as ev
-    import importlib
 
     nm = importlib.import_module("decontam.normalize")  # the package's `normalize` is the function
 

@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 
 from decontam import Report, check, filter_dataset
 from decontam.benchmarks import Benchmark, Item
-from decontam.config import DecontamConfig, NormalizeConfig
+from decontam.config import DecontamConfig, NormalizeConfig, make_config
 from decontam.errors import BenchmarkNotFoundError, ConfigError, InputError
-from decontam.config import make_config
 
 datasets = pytest.importorskip("datasets")
 
@@ -243,51 +242,6 @@ def test_probes_depend_on_the_seed_and_all_mode_takes_every_window():
     for entry, q in zip(every, (Q_LONG, Q_CODE)):
         n = len("".join(c for c in q if c.isalnum()))
         assert entry["n_probes"] == n - 50 + 1 and entry["probes"] == []
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.lists(st.sampled_from(LETTERS + SEPARATORS + ["中", "𝐀", "٣"]), max_size=30)
-                         .map("".join), max_size=6), min_size=1, max_size=3),
-       st.sampled_from(["sample", "all"]), st.integers(1, 12))
-def test_probe_groups_equal_one_from_chars_per_item(benchmarks, mode, length):
-    """ProbeSet.build lays out the groups of all items at once: the same groups as one from_chars per item."""
-    import numpy as np
-
-    from decontam.config import SampleConfig
-    from decontam.scan import probe_groups as _probe_groups
-    from decontam.match import ProbeGroup
-    from decontam.sample import ItemProbes, sample_items
-
-    cfg = SampleConfig(length=length, mode=mode)
-    items = [sample_items(f"b{bi}", list(enumerate(qs)), cfg) for bi, qs in enumerate(benchmarks)]
-    # Offsets as other callers may give them: ranges that do not start at 0, lists, no window at all.
-    items.append([ItemProbes(0, "abcdef", 2, range(1, 4)), ItemProbes(1, "ébc中𝐀x", 2, range(2, 5)),
-                  ItemProbes(2, "", 0, ()), ItemProbes(3, "xyz", 1, [2, 0]), ItemProbes(4, "xyz", 1, ())])
-    for its in ([items[-1][:2]], items):  # with and without the items that are not ranges
-        groups, owner = _probe_groups(its)
-        assert owner == [(bi, ii) for bi, ps in enumerate(its) for ii, p in enumerate(ps) if not p.empty]
-        assert len(groups) == len(owner)
-        for g, (bi, ii) in zip(groups, owner):
-            p = its[bi][ii]
-            ref = ProbeGroup.from_chars(p.normalized, p.offsets, p.length)
-            assert g.question == ref.question
-            assert g.starts.dtype == ref.starts.dtype and g.ends.dtype == ref.ends.dtype
-            assert np.array_equal(g.starts, ref.starts) and np.array_equal(g.ends, ref.ends)
-
-
-def test_probe_set_and_report_leave_the_garbage_collector_as_they_found_it():
-    import gc
-
-    b = bench(Q_LONG, Q_CODE)
-    assert gc.isenabled()
-    check([Q_LONG], [b], progress=False)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        check([Q_LONG], [b], progress=False)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 # ------------------------------------------------------------------------------------- kinds of input

@@ -9,7 +9,6 @@ every key class (16, 8, 4, 2, 1 bytes) is used, and the alphabets include 2-, 3-
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest

@@ -87,7 +87,8 @@ def test_the_schema_rejects_broken_reports(validate_report, report, mutate):
 # ------------------------------------------------------------------------------------------ serialization
 
 
-def test_same_inputs_give_byte_identical_json():
+def test_documents_as_strings_or_dicts_give_the_same_compact_utf8_report_without_timestamps():
+    """(Byte-identical reports across processes, seeds and workers: tests/integration/test_determinism.py.)"""
     first = check(DOCS, [bench()], progress=False).to_json()
     second = check([dict(d) for d in DOCS], [bench()], progress=False).to_json()
     assert first == second

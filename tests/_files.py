@@ -1,0 +1,54 @@
+"""Files shared by the input and output tests: corpus files written and read back whole."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from decontam.inputs import CorpusFile, Rejected, file_format, read_file
+
+ROWS = [
+    {"id": 1, "text": "plain ASCII text"},
+    {"id": "b", "text": "Ünïcödé — 中文 — 𝐀 — emoji 😀", "extra": {"nested": [1, 2]}},
+    {"text": "escapes: \n \t \" \\ \u00e9", "id": 3.5},
+    {"text": "", "id": None},
+    {"meta": "text field not first", "text": "second field", "id": True},
+    {"id": 6, "text": "x" * 300},
+]
+
+
+def jsonl_file(path: Path) -> CorpusFile:
+    return CorpusFile(path, path.name, file_format(path))
+
+
+def read_all(path: Path, on_error: str = "raise", text_field: str = "text", id_field: str | None = "id"):
+    """Read a whole file: (texts, lines, rows, ids, rejected)."""
+    rejected: list[Rejected] = []
+    texts, lines, rows, ids = [], [], [], []
+    for b in read_file(jsonl_file(path), text_field, id_field, on_error, rejected):
+        assert len(b) == len(b.lines) == len(b.rows)
+        texts += b.texts.to_pylist()
+        lines += b.lines.tolist()
+        rows += b.rows.tolist()
+        ids += [b.doc_id(i) for i in range(len(b))]
+    return texts, lines, rows, ids, rejected
+
+
+def write_jsonl(path: Path, rows, *, ensure_ascii: bool = True, newline: bytes = b"\n",
+                trailing: bool = True):
+    lines = [json.dumps(r, ensure_ascii=ensure_ascii).encode("utf-8") for r in rows]
+    data = newline.join(lines) + (newline if trailing and lines else b"")
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return data
+
+
+def parquet_file(path: Path, table: pa.Table, **kw) -> CorpusFile:
+    pq.write_table(table, path, **kw)
+    return CorpusFile(path, path.name, "parquet")
