@@ -4,6 +4,9 @@ The tree::
 
     DecontamError
     ├── ConfigError (ValueError)          an option or argument is invalid
+    │   ├── OutputExistsError             an output exists and replacing it was not asked for (--overwrite)
+    │   └── PathConflictError             an output would land on or inside an input, or hold one
+    ├── OutputBusyError                   another run is writing the same output
     ├── InputError (ValueError)           a corpus or benchmark file is malformed (names file, line, field)
     ├── BenchmarkNotFoundError (KeyError) an unknown benchmark name, or a hub dataset that cannot be reached
     ├── IndexMismatchError                an index built with other settings, or a corrupted/newer index file
@@ -22,6 +25,19 @@ class DecontamError(Exception):
 
 class ConfigError(DecontamError, ValueError):
     """An option or argument has an invalid value; the message names it and the fix."""
+
+
+class OutputExistsError(ConfigError):
+    """An output path exists and replacing it was not asked for (``--overwrite``, ``overwrite=True``)."""
+
+
+class PathConflictError(ConfigError):
+    """An output path is an input, lies inside an input folder, or holds an input: refused even with
+    ``--overwrite``, since writing it would destroy the input."""
+
+
+class OutputBusyError(DecontamError):
+    """Another decontam run holds the lock of an output path (the message names the process and the lock)."""
 
 
 class InputError(DecontamError, ValueError):

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .benchmarks import BenchmarkArg, load_benchmarks
+from .atomic import Commit
+from .benchmarks import Benchmark, BenchmarkArg, load_benchmarks
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
 from .inputs import (
@@ -31,12 +32,13 @@ from .inputs import (
     memory_source,
     text_buffers,
 )
+from .guard import OutputLock, check_outputs
 from .outputs import OutputSet
 from .report import Report
 from .runtime import progress_bar
 from .scan import ProbeSet, SourceResult, build_report, scan_batches, scan_dataset, scan_files
 
-__all__ = ["check", "filter_dataset", "filter_files"]
+__all__ = ["benchmark_paths", "check", "filter_dataset", "filter_files"]
 
 
 def check(
@@ -88,6 +90,9 @@ def filter_files(
     output: str | os.PathLike[str],
     config: DecontamConfig | None = None,
     *,
+    overwrite: bool = False,
+    report_path: str | os.PathLike[str] | None = None,
+    markdown_path: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
@@ -96,17 +101,65 @@ def filter_files(
     """Write the corpus without its contaminated rows (same format, rows unchanged, in order).
 
     A single input file gives an output file; several files or a folder give an output folder with the same
-    relative names. Outputs appear only when complete (temporary files, then renames).
+    relative names. The outputs, and the report if asked for, are put in place together at the end, the report
+    last: a failure or an interruption leaves none of them, and no temporary file.
+
+    Args:
+        corpus: Corpus files or folders.
+        benchmarks: As in :func:`check`.
+        output: The output file or folder.
+        config: Options; keyword ``options`` override it.
+        overwrite: Replace outputs that exist (never an input: an output that is, lies inside or holds an input
+            is refused whatever this says).
+        report_path: Also write the JSON report here, with the outputs.
+        markdown_path: Also write the Markdown summary here.
+        progress: Show a progress bar (default: when stderr is a terminal).
+        question_field: Question field of custom ``"NAME=PATH"`` benchmarks.
+        item_id_field: Item id field of custom benchmarks.
 
     Returns:
         The report, ``action = "filter"``.
+
+    Raises:
+        OutputExistsError: An output exists and ``overwrite`` is False (checked before any work).
+        PathConflictError: An output is, lies inside or holds an input.
+        OutputBusyError: Another run is writing one of the outputs.
     """
     cfg = make_config(config, **options)
-    files = expand_corpus(as_paths(corpus))
-    probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
-    outputs = OutputSet(Path(output), files)
-    results = scan_files(files, probes, cfg, outputs, progress)
-    return build_report(probes, results, cfg, "filter", [str(f.path) for f in files])
+    paths = as_paths(corpus)
+    dests = [("output", output), ("report_path", report_path), ("markdown_path", markdown_path)]
+    inputs = [*paths, *benchmark_paths(benchmarks)]
+    check_outputs(dests, inputs, overwrite)
+    with OutputLock(path for _, path in dests), Commit() as commit:
+        check_outputs(dests, inputs, overwrite)  # again, now that no other run can write them
+        files = expand_corpus(paths)
+        probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+        outputs = OutputSet(output, files, commit)
+        results = scan_files(files, probes, cfg, outputs, progress)
+        report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files])
+        outputs.stage(commit)
+        if report_path is not None:
+            commit.stage_bytes(report_path, report.to_json())
+        if markdown_path is not None:
+            commit.stage_bytes(markdown_path, report.to_markdown())
+        commit.apply()
+    return report
+
+
+def benchmark_paths(benchmarks: BenchmarkArg | Sequence[BenchmarkArg]) -> list[str]:
+    """The local files and folders benchmark arguments name (the inputs an output must never touch)."""
+    specs = [benchmarks] if isinstance(benchmarks, (str, Benchmark, tuple)) else list(benchmarks)
+    out = []
+    for spec in specs:
+        if isinstance(spec, Benchmark):
+            path = spec.source
+        elif isinstance(spec, tuple):
+            path = os.fspath(spec[1])
+        else:
+            path = spec.partition("=")[2]
+        if path and os.path.lexists(path):
+            out.append(path)
+    return out
 
 
 def filter_dataset(
@@ -116,6 +169,7 @@ def filter_dataset(
     *,
     return_report: bool = False,
     output: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
@@ -133,6 +187,7 @@ def filter_dataset(
         config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...).
         return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
         output: For a path input: where to write the result (default: ``<name>.decontam<suffix>`` beside it).
+        overwrite: For a path input: replace ``output`` if it exists (see :func:`filter_files`).
         progress: Show progress bars (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
         item_id_field: Item id field of custom benchmarks (default: row numbers).
@@ -158,8 +213,8 @@ def filter_dataset(
             p = Path(paths[0])
             fmt = file_format(p) or ""
             output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
-        report = filter_files(paths, benchmarks, output, cfg, progress=progress, question_field=question_field,
-                              item_id_field=item_id_field)
+        report = filter_files(paths, benchmarks, output, cfg, overwrite=overwrite, progress=progress,
+                              question_field=question_field, item_id_field=item_id_field)
         return (Path(output), report) if return_report else Path(output)
     probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
     if is_iterable_dataset(dataset):

@@ -1,25 +1,22 @@
 """Writing a filtered corpus: the surviving rows of each input, in its format, byte for byte and in order.
 
 JSONL lines are copied, not re-serialized; Parquet batches are filtered with their schema kept. Each output is
-written to a temporary file beside its destination and renamed into place only when every input succeeded
-(:class:`OutputSet`), so a failure leaves no partial output.
+written to a temporary file beside its destination, made in advance by the run's
+:class:`~decontam.atomic.Commit` (so that whatever happens, even in a worker process, the run removes it), and
+put in place with the run's other outputs only when every input succeeded.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-import shutil
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 
-from .atomic import default_mode
+from .atomic import Commit
 from .errors import ConfigError
 from .inputs import Batch, CorpusFile, arrow_mask, file_format, parquet_module
 
@@ -27,37 +24,32 @@ __all__ = ["FileWriter", "OutputSet"]
 
 
 class FileWriter:
-    """Writes the surviving rows of one input file to a temporary file beside its destination."""
+    """Writes the surviving rows of one input file into its temporary output file (made beforehand)."""
 
-    def __init__(self, dest: Path, fmt: str, source: Path) -> None:
-        self.dest = dest
+    def __init__(self, tmp: Path, fmt: str, source: Path) -> None:
+        self.tmp = Path(tmp)
         self.source = source
         self.format = fmt
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
-        os.fchmod(fd, default_mode())
-        os.close(fd)
-        self.tmp = Path(tmp)
         self._pq: Any = None
         self._fh: BinaryIO | None = None
         self._raw: BinaryIO | None = None
         if fmt == "jsonl.gz":
             # mtime 0 (as gzip -n): the same rows give the same bytes, whenever the run
-            self._raw = open(self.tmp, "wb")
+            self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed by close(), on every path
             self._fh = gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", compresslevel=1,  # type: ignore[assignment]
                                      mtime=0)
         elif fmt == "jsonl":
-            self._fh = open(self.tmp, "wb")
+            self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close(), on every path
         self.rows = 0
 
     def write(self, batch: Batch, keep: np.ndarray) -> None:
+        """Append the rows of ``batch`` whose ``keep`` is True, as they are in the input."""
         if self.format == "parquet":
             rb: pa.RecordBatch = batch.raw
             if self._pq is None:
                 self._pq = parquet_module().ParquetWriter(self.tmp, rb.schema)
             self._pq.write_batch(rb.filter(arrow_mask(keep)) if not keep.all() else rb)
-        else:
-            assert self._fh is not None
+        elif self._fh is not None:
             block, starts, ends = batch.raw
             kept = np.flatnonzero(keep)
             if len(kept) == 0:
@@ -74,6 +66,7 @@ class FileWriter:
         self.rows += int(keep.sum())
 
     def close(self) -> None:
+        """Close the file (on every path, success or not)."""
         if self._pq is not None:
             self._pq.close()
             self._pq = None
@@ -84,74 +77,48 @@ class FileWriter:
             self._raw.close()
             self._raw = None
 
-    def finish(self) -> Path:
-        """Close the temporary file and return its path (renamed into place by :meth:`OutputSet.commit`)."""
+    def finish(self) -> None:
+        """Complete the file: an input without rows still gives a valid output (Parquet: its schema)."""
         self.close()
         if self.format == "parquet" and self.tmp.stat().st_size == 0:
-            # No batch was written (an input without rows): an empty file with the input's schema.
             parquet_module().write_table(parquet_module().read_schema(self.source).empty_table(), self.tmp)
-        return self.tmp
-
-    def abort(self) -> None:
-        self.close()
-        self.tmp.unlink(missing_ok=True)
 
 
-@dataclass
 class OutputSet:
-    """Outputs of a filter run: one file, or a folder mirroring the inputs; all-or-nothing.
+    """The outputs of a filter run: one file, or a folder mirroring the inputs; all or nothing.
 
-    Each input's rows are written to a temporary file beside :meth:`destination` (by :class:`FileWriter`,
-    possibly in a worker process); :meth:`commit` renames them into place once every input succeeded, and a
-    folder output is staged in a temporary folder renamed as a whole.
+    Each input's surviving rows go to a temporary file made now by ``commit`` (:attr:`temps`, in the order of
+    the inputs; for a folder output, inside a temporary folder); :meth:`stage` then hands them to ``commit``,
+    which puts them in place with the run's other outputs.
 
     Args:
-        output: The ``-o`` path.
+        output: The ``-o`` path: a file (one input file, same format) or a folder.
         files: The expanded inputs.
+        commit: The run's commit.
+
+    Raises:
+        ConfigError: A file output whose suffix is not the input's format.
     """
 
-    output: Path
-    files: list[CorpusFile]
-    _stage: Path | None = None
+    def __init__(self, output: str | os.PathLike[str], files: list[CorpusFile], commit: Commit) -> None:
+        self.output = Path(output)
+        self.files = files
+        self.single = len(files) == 1 and file_format(self.output) is not None
+        if self.single and file_format(self.output) != files[0].format:
+            raise ConfigError(f"output {self.output} must be in the input's format ({files[0].format}): name it "
+                              f"with the suffix .{files[0].format}")
+        self._stage = None if self.single else commit.temp(self.output, directory=True)
+        self.temps = [commit.temp(self._final(f)) for f in files]
 
-    def __post_init__(self) -> None:
-        self.output = Path(self.output)
-        self.single = len(self.files) == 1 and file_format(self.output) is not None
-        if self.single:
-            if file_format(self.output) != self.files[0].format:
-                raise ConfigError(
-                    f"output {self.output} must be in the input's format ({self.files[0].format}): "
-                    f"name it with the suffix .{self.files[0].format}"
-                )
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-        else:
-            if self.output.exists() and (not self.output.is_dir() or any(self.output.iterdir())):
-                raise ConfigError(
-                    f"output folder {self.output} already exists and is not empty; remove it or choose another -o"
-                )
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-            self._stage = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.", suffix=".partial",
-                                                dir=self.output.parent))
-            self._stage.chmod(default_mode(directory=True))
+    def _final(self, f: CorpusFile) -> Path:
+        """Where the output of input ``f`` ends up before the commit (inside the staging folder, if any)."""
+        return self.output if self._stage is None else self._stage / f.relative
 
-    def destination(self, f: CorpusFile) -> Path:
-        """Where the output of input ``f`` goes (inside the staging folder for a folder output)."""
+    def stage(self, commit: Commit) -> None:
+        """Hand the finished outputs to ``commit`` (a folder output: its files named in place first)."""
         if self._stage is None:
-            return self.output
-        return self._stage / f.relative
-
-    def commit(self, written: Sequence[Path]) -> None:
-        """Rename every temporary output into place (``written`` in the order of :attr:`files`)."""
-        for f, tmp in zip(self.files, written):
-            os.replace(tmp, self.destination(f))
-        if self._stage is not None:
-            if self.output.exists():
-                self.output.rmdir()
-            os.replace(self._stage, self.output)
-            self._stage = None
-
-    def abort(self) -> None:
-        """Remove the staging folder (temporary files beside a single output are removed by their writer)."""
-        if self._stage is not None:
-            shutil.rmtree(self._stage, ignore_errors=True)
-            self._stage = None
+            commit.stage(self.temps[0], self.output)
+            return
+        for f, tmp in zip(self.files, self.temps):
+            os.replace(tmp, self._final(f))
+        commit.stage(self._stage, self.output)

@@ -18,14 +18,16 @@ from __future__ import annotations
 import html
 import json
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import MissingDependencyError
+from .markup import md_code, md_fence, md_text
 from .verify import check_command
 
-__all__ = ["to_card", "to_html", "to_png"]
+__all__ = ["figure", "to_card", "to_html", "to_png"]
 
 _MAX_IDS = 30  # contaminated ids listed per benchmark in the card
 _MAX_EVIDENCE_ITEMS = 200  # contaminated items with evidence shown per benchmark in the HTML page
@@ -47,9 +49,12 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = ["| benchmark | metric | all items | clean subset | contaminated subset | contaminated − clean |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
+_SCORE_HEAD = ("benchmark", "metric", "all items", "clean subset", "contaminated subset", "contaminated − clean")
+
+
+def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """The cells (plain text) of the scores table: one row per re-scoring result."""
+    rows = []
     for s in scores:
         def cell(g: Mapping[str, Any]) -> str:
             return "n/a (0 items)" if g["mean"] is None else f"{g['mean']:.4f} (n={g['n']})"
@@ -63,9 +68,15 @@ def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
                 dtxt += f" [{lo:+.3g}, {hi:+.3g}]"
             if diff.get("p_value") is not None:
                 dtxt += f", p={diff['p_value']:.3g}"
-        lines.append(f"| {s['benchmark']} | {s.get('metric', 'score')} | {cell(s['all'])} | {cell(s['clean'])} | "
-                     f"{cell(s['contaminated'])} | {dtxt} |")
-    return lines
+        rows.append([str(s["benchmark"]), str(s.get("metric", "score")), cell(s["all"]), cell(s["clean"]),
+                     cell(s["contaminated"]), dtxt])
+    return rows
+
+
+def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The scores table in Markdown."""
+    lines = ["| " + " | ".join(_SCORE_HEAD) + " |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    return lines + ["| " + " | ".join(md_text(c) for c in row) + " |" for row in _score_table(scores)]
 
 
 def to_card(report: Mapping[str, Any], report_path: str = "report.json",
@@ -88,15 +99,17 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
                "(the GPT-4 technical report's method).")
     out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
     for b in benches:
-        out.append(f"| {b['name']} | {b['n_items']} | {b['n_contaminated']} | {_pct(b['contamination_rate'])} |")
+        out.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | "
+                   f"{_pct(b['contamination_rate'])} |")
     out += ["", "In one sentence (for the paper or the model card):", ""]
     by_name = {sc["benchmark"]: sc for sc in scores}
     for b in benches:
-        line = (f"- {b['name']}: {_pct(b['contamination_rate'])} of items ({b['n_contaminated']}/{b['n_items']}) "
+        line = (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of items "
+                f"({b['n_contaminated']}/{b['n_items']}) "
                 "found in the training corpus")
         sc = by_name.get(b["name"])
         if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
-            line += (f"; {sc.get('metric', 'score')} {sc['all']['mean']:.4f} on all items, "
+            line += (f"; {md_text(sc.get('metric', 'score'))} {sc['all']['mean']:.4f} on all items, "
                      f"{sc['clean']['mean']:.4f} on the clean subset (n={sc['clean']['n']})")
         out.append(line + ".")
     if scores:
@@ -104,7 +117,7 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
         out += ["", "Difference: contaminated − clean, with its 95% confidence interval and a two-sided test "
                 "(see `decontam rescore`)."]
     out += ["", "## Method", "", f"- Probes: {_method(cfg)}.",
-            f"- Corpus field `{cfg.get('text_field')}`; document ids from `{cfg.get('id_field')}` "
+            f"- Corpus field {md_code(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
             "(row numbers where absent)."]
     if cfg.get("sample", {}).get("mode") != "all":
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
@@ -112,31 +125,33 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
     out += ["", "## Corpus", "",
             f"- {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
             f"{len(corpus.get('sources', []))} source(s).",
-            f"- Fingerprint: `{corpus.get('fingerprint')}`."]
+            f"- Fingerprint: {md_code(corpus.get('fingerprint'))}."]
     if corpus.get("n_rejected"):
         out.append(f"- Rejected input rows (skipped, listed in the report): {corpus['n_rejected']}.")
     srcs = corpus.get("sources", [])
-    shown = ", ".join(f"`{s}`" for s in srcs[:10]) + (f" and {len(srcs) - 10} more" if len(srcs) > 10 else "")
+    shown = ", ".join(md_code(s) for s in srcs[:10]) + (f" and {len(srcs) - 10} more" if len(srcs) > 10 else "")
     out.append(f"- Sources: {shown}.")
     out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
             "| --- | --- | --- | --- | --- |"]
     for b in benches:
-        out.append(f"| {b['name']} | `{b.get('source')}` | `{b.get('question_field')}` | "
-                   f"`{b.get('id_field') or '(row number)'}` | `{b.get('fingerprint')}` |")
+        out.append(f"| {md_text(b['name'])} | {md_code(b.get('source'), True)} | "
+                   f"{md_code(b.get('question_field'), True)} | {md_code(b.get('id_field') or '(row number)', True)} "
+                   f"| {md_code(b.get('fingerprint'), True)} |")
     listed = [b for b in benches if b.get("contaminated_ids")]
     if listed:
         out += ["", "## Contaminated items", ""]
         for b in listed:
             ids = b["contaminated_ids"]
-            text = ", ".join(f"`{i}`" for i in ids[:_MAX_IDS])
+            text = ", ".join(md_code(i) for i in ids[:_MAX_IDS])
             if len(ids) > _MAX_IDS:
-                text += f" and {len(ids) - _MAX_IDS} more (all in `{report_path}`)"
-            out.append(f"- {b['name']} ({len(ids)}): {text}")
-    out += ["", "## Reproduce", "", "```bash", check_command(d, report_path),
-            f"decontam verify {report_path} "
-            + (" ".join(corpus.get("sources", [])) if len(srcs) <= 10 else "CORPUS...")
-            + "   # re-runs the check, compares byte for byte", "```", "",
-            f"Tool: decontam {tool.get('version')}, report schema {d.get('schema_version')}.", ""]
+                text += f" and {len(ids) - _MAX_IDS} more (all in {md_code(report_path)})"
+            out.append(f"- {md_text(b['name'])} ({len(ids)}): {text}")
+    commands = "\n".join([check_command(d, report_path),
+                          f"decontam verify {shlex.quote(report_path)} "
+                          + (" ".join(map(shlex.quote, srcs)) if len(srcs) <= 10 else "CORPUS...")
+                          + "   # re-runs the check, compares byte for byte"])
+    out += ["", "## Reproduce", "", *md_fence(commands, "bash"), "",
+            f"Tool: decontam {md_text(tool.get('version'))}, report schema {d.get('schema_version')}.", ""]
     return "\n".join(out)
 
 
@@ -413,12 +428,9 @@ def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:
     """The clean-subset scores (``decontam rescore --json``) as a table, or nothing."""
     if not scores:
         return ""
-    lines = _score_rows(scores)
-    head = [c.strip() for c in lines[0].strip("|").split("|")]
-    body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
     return ("<h2>Scores on the clean subset</h2><table><thead><tr>"
-            + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f"<td>{_e(c.replace('`', ''))}</td>" for c in r) + "</tr>" for r in body)
+            + "".join(f"<th>{_e(h)}</th>" for h in _SCORE_HEAD) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in _score_table(scores))
             + "</tbody></table>")
 
 
@@ -426,8 +438,22 @@ def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:
 
 
 def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str | None = None,
-           fmt: str = "png") -> Path:
-    """Write a bar chart of contamination rates per benchmark (a paper figure) to ``path``.
+           fmt: str = "png", overwrite: bool = False) -> Path:
+    """Write a bar chart of contamination rates per benchmark (a paper figure) to ``path``, atomically.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+        OutputExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    from .atomic import write_atomic
+    from .guard import check_outputs
+
+    check_outputs([("path", path)], [], overwrite)
+    return write_atomic(path, figure(report, title, fmt))
+
+
+def figure(report: Mapping[str, Any], title: str | None = None, fmt: str = "png") -> bytes:
+    """A bar chart of contamination rates per benchmark (a paper figure), as PNG or SVG bytes.
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
@@ -441,8 +467,6 @@ def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str |
         raise MissingDependencyError(
             "the PNG figure needs matplotlib: pip install matplotlib (or pip install 'decontam[plot]')"
         ) from exc
-    from .atomic import write_atomic
-
     benches = report.get("benchmarks", [])
     names = [b["name"] for b in benches]
     rates = [100 * b["contamination_rate"] for b in benches]
@@ -470,4 +494,4 @@ def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str |
         fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else None)
     finally:
         plt.close(fig)
-    return write_atomic(path, buf.getvalue())
+    return buf.getvalue()

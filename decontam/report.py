@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .errors import ConfigError
+from .errors import ConfigError, InputError
+from .guard import check_outputs
+from .markup import md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
@@ -72,15 +74,31 @@ class Report:
         the C encoder only serves ``indent=None`` and reports of large benchmarks run to megabytes)."""
         return json.dumps(self.data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the JSON report atomically."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Write the JSON report atomically.
+
+        Raises:
+            OutputExistsError: ``path`` exists and ``overwrite`` is False.
+        """
+        check_outputs([("path", path)], [], overwrite)
         return write_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Report:
-        """Read a JSON report."""
-        with open(path, encoding="utf-8") as fh:
-            return cls(json.load(fh))
+        """Read a JSON report.
+
+        Raises:
+            InputError: Not a JSON document (malformed, not UTF-8, nested beyond reason), or not a report.
+        """
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise InputError(f"not a JSON report: {reason}", path=os.fspath(path)) from None
+        if not isinstance(data, dict) or "benchmarks" not in data or "schema_version" not in data:
+            raise InputError("not a decontam report (no schema_version/benchmarks)", path=os.fspath(path))
+        return cls(data)
 
     @classmethod
     def merge(cls, reports: Sequence[Report | dict[str, Any]]) -> Report:
@@ -149,7 +167,7 @@ class Report:
         lines += ["| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
         for b in d.get("benchmarks", []):
             rate = b.get("contamination_rate", 0.0)
-            lines.append(f"| {b['name']} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+            lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})
         training = d.get("training", {})
@@ -283,8 +301,9 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     Raises:
         ConfigError: No report; reports that differ in anything but the corpus (the message names the first
-            difference); index or portrait reports; or a report without the row numbers or source digests
-            merging needs (written by an older version).
+            difference); shards that overlap (a source file in two of them, or the same shard twice, which would
+            count its documents twice); index or portrait reports; or a report without the row numbers or
+            source digests merging needs (written by an older version).
 
     Example:
         >>> from decontam import check, Benchmark, Item
@@ -299,6 +318,7 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         raise ConfigError("nothing to merge: give at least one report")
     for k, rep in enumerate(reports):
         _check_mergeable(k, rep, reports[0])
+    _check_disjoint(reports)
     offsets = []
     total = 0
     for rep in reports:
@@ -376,3 +396,26 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
     if any("row" not in entry for entry in entries):
         raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
                           "re-run the check on that shard")
+
+
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def _check_disjoint(reports: Sequence[dict[str, Any]]) -> None:
+    """Refuse shards that overlap: a source file in two of them, or the same non-empty source (label and
+    contents) twice, as when one shard's report is given twice."""
+    seen: dict[Any, int] = {}
+    for k, rep in enumerate(reports):
+        for d in rep["corpus"]["source_digests"]:
+            label = d["source"]
+            keys: list[tuple[str, ...]] = []
+            if not (label.startswith("<") and label.endswith(">")):  # a file: in one shard only
+                keys.append(("file", label))
+            if (d["text_sha256"], d["lengths_sha256"]) != (_EMPTY_SHA256, _EMPTY_SHA256):  # empty: nothing to count
+                keys.append(("content", label, d["text_sha256"], d["lengths_sha256"]))
+            for key in keys:
+                if key in seen and seen[key] != k:
+                    what = f"the source file {label}" if key[0] == "file" else f"the same source {label}"
+                    raise ConfigError(f"reports {seen[key]} and {k} both hold {what}: shards must not overlap "
+                                      "(merging them would count its documents twice); give each shard once")
+                seen.setdefault(key, k)

@@ -1,5 +1,6 @@
 """What several command groups share: the benchmark flags and their loading, the probe and normalizer flags,
-the ``--report``/``--markdown`` outputs with the summary on stdout, and the folder checks on output paths.
+the ``--report``/``--markdown`` outputs with the summary on stdout, and the checks on output paths (never an
+existing file without ``--overwrite``, never an input).
 
 Each group adds the flags it needs, in its own order and groups (the order is what ``--help`` shows).
 """
@@ -12,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..atomic import write_atomic
+from ..atomic import Commit
 from ..benchmarks import REGISTRY, Benchmark, load_benchmark
 from ..errors import ConfigError
+from ..guard import OutputLock, check_outputs
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -24,10 +26,14 @@ __all__ = [
     "add_benchmark_flag",
     "add_normalizer_flags",
     "add_output_flags",
+    "add_overwrite_flag",
     "add_probe_flags",
     "benchmarks_epilog",
     "check_output_paths",
+    "guard_outputs",
     "load_benchmarks",
+    "spec_paths",
+    "write_file",
     "write_outputs",
 ]
 
@@ -50,9 +56,34 @@ def add_benchmark_flag(p: argparse._ActionsContainer) -> None:
 
 
 def add_output_flags(p: argparse._ActionsContainer) -> None:
-    """``--report`` and ``--markdown`` (see :func:`check_output_paths` and :func:`write_outputs`)."""
+    """``--report``, ``--markdown`` (see :func:`check_output_paths` and :func:`write_outputs`) and
+    ``--overwrite``."""
     p.add_argument("--report", metavar="REPORT.json", help="write the JSON report here (atomically)")
     p.add_argument("--markdown", metavar="REPORT.md", help="also write the Markdown summary here")
+    add_overwrite_flag(p)
+
+
+def add_overwrite_flag(p: argparse._ActionsContainer) -> None:
+    """``--overwrite``: replace outputs that exist (an output that is or touches an input is always refused)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace output files or folders that exist (default: refuse them, before any work); "
+                        "an output that is, lies inside or holds an input is refused even so")
+
+
+def spec_paths(specs: Sequence[str] | None) -> list[str]:
+    """The local paths of ``-b NAME=PATH`` specs (inputs no output may touch)."""
+    return [spec.partition("=")[2] for spec in specs or [] if spec.partition("=")[2]]
+
+
+def guard_outputs(args: argparse.Namespace, outputs: Sequence[tuple[str, str | None]],
+                  inputs: Sequence[str]) -> None:
+    """Refuse, before any work, outputs that exist (unless ``--overwrite``) or touch an input (always).
+
+    Raises:
+        OutputExistsError: naming the flag and the path (exit code 2).
+        PathConflictError: naming the flag, the path and the input (exit code 2).
+    """
+    check_outputs(outputs, inputs, overwrite=bool(getattr(args, "overwrite", False)))
 
 
 def add_benchmark_field_flags(p: argparse._ActionsContainer) -> None:
@@ -130,10 +161,26 @@ def check_output_paths(args: argparse.Namespace) -> None:
             raise ConfigError(f"{flag} {dest} is a folder; give a file path")
 
 
-def write_outputs(report: Report, args: argparse.Namespace) -> None:
-    """Write ``--report`` (JSON) and ``--markdown`` if given, then the Markdown summary to stdout."""
-    if args.report:
-        report.save(args.report)
-    if args.markdown:
-        write_atomic(args.markdown, report.to_markdown())
+def write_outputs(report: Report, args: argparse.Namespace, inputs: Sequence[str]) -> None:
+    """Write ``--report`` (JSON) and ``--markdown`` if given, together, then the Markdown summary to stdout.
+
+    The paths are checked again under a lock (see :func:`guard_outputs`), so that a run that started
+    meanwhile cannot have its report replaced.
+    """
+    dests = [("--report", args.report), ("--markdown", args.markdown)]
+    with OutputLock(path for _, path in dests), Commit() as commit:
+        guard_outputs(args, dests, inputs)
+        if args.report:
+            commit.stage_bytes(args.report, report.to_json())
+        if args.markdown:
+            commit.stage_bytes(args.markdown, report.to_markdown())
+        commit.apply()
     sys.stdout.write(report.to_markdown())
+
+
+def write_file(args: argparse.Namespace, flag: str, path: str, data: bytes | str, inputs: Sequence[str]) -> None:
+    """Write one output file atomically, under a lock, after checking it again (see :func:`guard_outputs`)."""
+    with OutputLock([path]), Commit() as commit:
+        guard_outputs(args, [(flag, path)], inputs)
+        commit.stage_bytes(path, data)
+        commit.apply()

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomic
 from ..errors import ConfigError, InputError
+from .common import add_overwrite_flag, guard_outputs, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
@@ -34,10 +34,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--scores", action="append", metavar="RESCORE.json",
                    help="add clean-subset scores written by `decontam rescore --json` (repeatable)")
     p.add_argument("--title", help="page or figure title")
+    add_overwrite_flag(p)
 
     p = sub.add_parser("rescore", help="score on all items, the clean subset and the contaminated subset",
                        description="Join per-item evaluation results to a report and give the score on all items, "
-                                   "on the clean subset and on the contaminated subset, with 95%% intervals and a "
+                                   "on the clean subset and on the contaminated subset, with 95% intervals and a "
                                    "test of contaminated vs clean. Reads lm-evaluation-harness --log_samples files, "
                                    "HumanEval *_results.jsonl, and JSONL/JSON/CSV with an id and a score.")
     p.add_argument("report", metavar="REPORT.json")
@@ -53,6 +54,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--seed", type=int, default=0, help="seed of the permutation test (non-binary scores)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON here")
     p.add_argument("--format", choices=("table", "json"), default="table", help="stdout format (default: table)")
+    add_overwrite_flag(p)
 
     p = sub.add_parser("verify", help="re-run the check a report records; exit 0 if it reproduces exactly",
                        description="Re-run the check recorded in a report (same options, seed and benchmarks, "
@@ -65,22 +67,36 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="load benchmark NAME from PATH instead of its recorded source (repeatable)")
     p.add_argument("--rerun", metavar="FILE", help="write the re-run report here (to diff it yourself)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_overwrite_flag(p)
 
     p = sub.add_parser("merge", help="merge shard reports (in corpus order) into the report of the whole corpus",
                        description="Merge the reports of a corpus's shards, given in corpus order, into the "
                                    "report one check over all of them would have written (map-then-merge).")
     p.add_argument("reports", nargs="+", metavar="SHARD.json")
     p.add_argument("-o", "--output", required=True, metavar="REPORT.json", help="merged report (atomically)")
+    add_overwrite_flag(p)
 
 
 def _load(path: str) -> dict[str, Any]:
+    from ..report import Report
+
+    return Report.load(path).data
+
+
+def _load_json(path: str, what: str) -> Any:
+    """A JSON file, or an :class:`InputError` naming it (malformed, not UTF-8, or nested beyond reason)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except ValueError as exc:
-        raise InputError(f"not a JSON report: {exc}", path=path) from None
-    if not isinstance(data, dict) or "benchmarks" not in data or "schema_version" not in data:
-        raise InputError("not a decontam report (no schema_version/benchmarks)", path=path)
+            return json.load(fh)
+    except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"not a JSON {what}: {reason}", path=path) from None
+
+
+def _load_scores(path: str) -> dict[str, Any]:
+    data = _load_json(path, "rescore result")
+    if not isinstance(data, dict) or "benchmark" not in data:
+        raise InputError("not a result of `decontam rescore --json` (a JSON object with a benchmark)", path=path)
     return data
 
 
@@ -92,16 +108,18 @@ def _report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--format {fmt} needs -o FILE")
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"-o {args.output} is a folder; give a file path")
+    inputs = [args.report, *(args.scores or [])]
+    guard_outputs(args, [("-o", args.output)], inputs)
     data = _load(args.report)
-    scores = [json.loads(Path(s).read_text(encoding="utf-8")) for s in args.scores or []]
+    scores = [_load_scores(s) for s in args.scores or []]
     name = Path(args.report).name
     if fmt in ("png", "svg"):
-        render.to_png(data, args.output, title=args.title, fmt=fmt)
+        write_file(args, "-o", args.output, render.figure(data, title=args.title, fmt=fmt), inputs)
         return 0
     text = (render.to_card(data, name, scores) if fmt == "md"
             else render.to_html(data, name, title=args.title, scores=scores))
     if args.output:
-        write_atomic(args.output, text)
+        write_file(args, "-o", args.output, text, inputs)
     else:
         sys.stdout.write(text)
     return 0
@@ -110,6 +128,8 @@ def _report(args: argparse.Namespace) -> int:
 def _rescore(args: argparse.Namespace) -> int:
     from ..rescore import load_results, rescore, to_table
 
+    inputs = [args.report, *args.results]
+    guard_outputs(args, [("--json", args.json)], inputs)
     data = _load(args.report)
     names = [b["name"] for b in data["benchmarks"]]
     name = args.benchmark
@@ -126,7 +146,7 @@ def _rescore(args: argparse.Namespace) -> int:
     result = rescore(data, results, name, seed=args.seed)
     text = json.dumps(result, ensure_ascii=False, indent=1) + "\n"
     if args.json:
-        write_atomic(args.json, text)
+        write_file(args, "--json", args.json, text, inputs)
     sys.stdout.write(text if args.format == "json" else to_table(result))
     unmatched = result["missing_from_results"]["n"] + result["not_in_report"]["n"]
     if unmatched:
@@ -139,6 +159,8 @@ def _rescore(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from ..verify import verify_report
 
+    inputs = [args.report, *args.corpus, *spec_paths(args.benchmark)]
+    guard_outputs(args, [("--rerun", args.rerun)], inputs)
     data = _load(args.report)
     overrides: dict[str, str] = {}
     for spec in args.benchmark or []:
@@ -150,7 +172,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.rerun and result.report is not None:
         from ..report import Report
 
-        Report(result.report).save(args.rerun)
+        write_file(args, "--rerun", args.rerun, Report(result.report).to_json(), inputs)
     sys.stdout.write(result.summary())
     return 0 if result.reproduced else 1
 
@@ -158,8 +180,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from ..report import Report
 
+    guard_outputs(args, [("-o", args.output)], args.reports)
     merged = Report.merge([_load(p) for p in args.reports])
-    merged.save(args.output)
+    write_file(args, "-o", args.output, merged.to_json(), args.reports)
     sys.stdout.write(merged.to_markdown())
     return 0
 

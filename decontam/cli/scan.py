@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..benchmarks import REGISTRY
@@ -18,7 +19,9 @@ from .common import (
     add_probe_flags,
     benchmarks_epilog,
     check_output_paths,
+    guard_outputs,
     load_benchmarks,
+    spec_paths,
     write_outputs,
 )
 
@@ -96,11 +99,16 @@ def run(args: argparse.Namespace) -> int:
         return _list_benchmarks()
     cfg = _config(args)
     check_output_paths(args)  # checked first: the outputs must not be written without the report
+    inputs = [*args.corpus, *spec_paths(args.benchmark)]
+    outputs = [("--report", args.report), ("--markdown", args.markdown)]
+    guard_outputs(args, ([("-o", args.output)] if args.command == "filter" else []) + outputs, inputs)
     benchmarks = load_benchmarks(args)
     progress = False if args.no_progress else None
     if args.command == "check":
         report = check([Path(c) for c in args.corpus], benchmarks, cfg, progress=progress)
-    else:
-        report = filter_files(args.corpus, benchmarks, args.output, cfg, progress=progress)
-    write_outputs(report, args)
+        write_outputs(report, args, inputs)
+        return 0
+    report = filter_files(args.corpus, benchmarks, args.output, cfg, overwrite=args.overwrite,
+                          report_path=args.report, markdown_path=args.markdown, progress=progress)
+    sys.stdout.write(report.to_markdown())
     return 0

@@ -3,12 +3,13 @@
 With ``num_proc`` workers and at least as many files, each worker scans whole files (reading, matching and
 writing its output); with fewer files than workers (one large file, say), this process reads the files in
 order and the workers normalize and scan their batches, in order, so the results are those of a serial run.
+Outputs go to temporary files made beforehand by the run (:class:`~decontam.outputs.OutputSet`), which
+puts them in place, or removes them, once this engine is done.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -19,73 +20,55 @@ from ..errors import InputError
 from ..inputs import CorpusFile, read_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
-from ..runtime import progress_bar
+from ..runtime import progress_bar, worker_pool
 from .probes import ProbeSet
 from .step import DocMatch, SourceResult, account_batch, match_texts, record_matches, scan_batches
 
 __all__ = ["scan_file", "scan_files"]
 
 
-def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig,
-              dest: Path | None) -> tuple[SourceResult, Path | None]:
-    """Scan one corpus file, writing its surviving rows to a temporary file beside ``dest`` if given.
-
-    Returns:
-        The file's result, and the temporary output (renamed into place by :meth:`OutputSet.commit`).
-    """
+def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None) -> SourceResult:
+    """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(dest, f.format, f.path) if dest is not None else None
+    writer = FileWriter(out, f.format, f.path) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None)
         for batch, keep in scan_batches(batches, matcher, config.normalize, result):
             if writer is not None:
                 writer.write(batch, keep)
-        tmp = writer.finish() if writer is not None else None
-    except BaseException:
         if writer is not None:
-            writer.abort()
-        raise
-    return result, tmp
+            writer.finish()
+    finally:
+        if writer is not None:
+            writer.close()
+    return result
 
 
 def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig, outputs: OutputSet | None,
                progress: bool | None) -> list[SourceResult]:
-    """Scan corpus files in order (``config.num_proc`` local processes), writing the outputs if given.
-
-    The outputs are committed together once every file has been scanned; on any failure no output is left.
+    """Scan corpus files in order (``config.num_proc`` local processes), writing each file's surviving rows
+    into its temporary output (``outputs.temps``) if given.
 
     Raises:
         InputError: A malformed file (``on_error="raise"``), or a corpus without a single row.
     """
     results: list[SourceResult] = []
-    tmp_paths: list[Path | None] = []
     sizes = [f.path.stat().st_size for f in files]
+    outs: list[Path | None] = list(outputs.temps) if outputs is not None else [None] * len(files)
     bar = progress_bar(sum(sizes), "decontam: scanning", progress)
-    dests = [outputs.destination(f) if outputs is not None else None for f in files]
     try:
         if config.num_proc > 1:
-            _scan_in_pool(files, probes.matcher, config, dests, sizes, bar, results, tmp_paths)
+            _scan_in_pool(files, probes.matcher, config, outs, sizes, bar, results)
         else:
-            for f, dest, size in zip(files, dests, sizes):
-                res, tmp = scan_file(f, probes.matcher, config, dest)
-                results.append(res)
-                tmp_paths.append(tmp)
+            for f, out, size in zip(files, outs, sizes):
+                results.append(scan_file(f, probes.matcher, config, out))
                 bar.update(size)
-        if not any(r.n_documents or r.rejected for r in results):
-            raise InputError("the corpus is empty (no rows: only empty files or blank lines); check the corpus path",
-                             path=", ".join(str(f.path) for f in files))
-    except BaseException:
-        for tmp in tmp_paths:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-        if outputs is not None:
-            outputs.abort()
-        raise
     finally:
         bar.close()
-    if outputs is not None:
-        outputs.commit([t for t in tmp_paths if t is not None])
+    if not any(r.n_documents or r.rejected for r in results):
+        raise InputError("the corpus is empty (no rows: only empty files or blank lines); check the corpus path",
+                         path=", ".join(str(f.path) for f in files))
     return results
 
 
@@ -105,48 +88,29 @@ def _worker_matcher() -> Matcher:
     return _WORKER_MATCHER
 
 
-def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, dest: Path | None) -> tuple[SourceResult, Path | None]:
-    return scan_file(f, _worker_matcher(), config, dest)
+def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: Path | None) -> SourceResult:
+    return scan_file(f, _worker_matcher(), config, out)
 
 
 def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
     return match_texts(_worker_matcher(), texts, norm)
 
 
-def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig, dests: list[Path | None],
-                  sizes: list[int], bar: Any, results: list[SourceResult], tmp_paths: list[Path | None]) -> None:
+def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig, outs: list[Path | None],
+                  sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
     """Scan with a pool of ``config.num_proc`` processes: whole files per worker, or batches of fewer files."""
-    from concurrent.futures import ProcessPoolExecutor  # imported only when a pool is used
-
-    with ProcessPoolExecutor(max_workers=config.num_proc, initializer=_init_worker, initargs=(matcher,)) as pool:
+    with worker_pool(config.num_proc, _init_worker, (matcher,)) as pool:
         if len(files) < config.num_proc:
-            _scan_batches_in_pool(files, pool, config, dests, bar, results, tmp_paths)
+            _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
-        futures = [pool.submit(_scan_file_in_worker, f, config, d) for f, d in zip(files, dests)]
-        try:
-            for fut, size in zip(futures, sizes):
-                res, tmp = fut.result()
-                results.append(res)
-                tmp_paths.append(tmp)
-                bar.update(size)
-        except BaseException:
-            _discard(futures)
-            raise
+        futures = [pool.submit(_scan_file_in_worker, f, config, out) for f, out in zip(files, outs)]
+        for fut, size in zip(futures, sizes):
+            results.append(fut.result())
+            bar.update(size)
 
 
-def _discard(futures: list[Future[tuple[SourceResult, Path | None]]]) -> None:
-    """Cancel what has not started, and remove the outputs of files already done but not yet collected."""
-    for fut in futures:
-        fut.cancel()
-    for fut in futures:
-        if fut.done() and not fut.cancelled() and fut.exception() is None:
-            tmp = fut.result()[1]
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-
-
-def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig, dests: list[Path | None],
-                          bar: Any, results: list[SourceResult], tmp_paths: list[Path | None]) -> None:
+def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig, outs: list[Path | None],
+                          bar: Any, results: list[SourceResult]) -> None:
     """Read files in order here; normalize and scan their batches in the workers (bounded, in order).
 
     Reading, digests and writing stay in this process, in corpus order, so results are identical to a serial
@@ -161,20 +125,19 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         w = writers[fi]
         if last:  # the end-of-file marker: every batch of the file has been written
             if w is not None:
-                tmp_paths[fi] = w.finish()
+                w.finish()
             return
         keep = record_matches(batch, fut.result(), results[fi])
         if w is not None:
             w.write(batch, keep)
 
     try:
-        for fi, (f, dest) in enumerate(zip(files, dests)):
+        for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            tmp_paths.append(None)
-            writers.append(FileWriter(dest, f.format, f.path) if dest is not None else None)
+            writers.append(FileWriter(out, f.format, f.path) if out is not None else None)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
-                                   res.rejected, for_output=dest is not None):
+                                   res.rejected, for_output=out is not None):
                 account_batch(batch, res)
                 pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
                 while len(pending) >= limit:
@@ -183,8 +146,7 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             bar.update(f.path.stat().st_size)
         while pending:
             drain_one()
-    except BaseException:
+    finally:
         for w in writers:
             if w is not None:
-                w.abort()
-        raise
+                w.close()

@@ -116,7 +116,8 @@ def test_merge_of_shard_reports_is_the_whole_report(run, run_cli, tmp_path):
     m = next(it for it in mmlu["items"] if it["contaminated"])["matches"][0]
     assert m["doc_id"] == info["mmlu_row"] and m["id_is_row"]  # a row id in the second shard, renumbered
     res = run_cli("merge", parts[0], root / "report.json", "-o", tmp_path / "x.json", cwd=root)
-    assert res.returncode == 0  # same check, different shards: fine (overlap is the caller's business)
+    assert res.returncode == 2 and "both hold the source file" in res.stderr  # overlapping shards: refused
+    assert not (tmp_path / "x.json").exists()
     res = run_cli("merge", parts[0], tmp_path / "nope.json", "-o", tmp_path / "y.json", cwd=root)
     assert res.returncode == 1 and "nope.json" in res.stderr
 

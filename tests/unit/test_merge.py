@@ -91,7 +91,29 @@ def test_merge_refuses_reports_of_different_checks(tmp_path):
 def test_merge_does_not_modify_its_inputs(tmp_path):
     f = tmp_path / "a.jsonl"
     f.write_text(json.dumps({"text": "leak " + QUESTIONS[0]}) + "\n")
-    r = check([f], [BENCH], progress=False)
-    before = r.to_json()
-    Report.merge([r, r])
-    assert r.to_json() == before
+    g = tmp_path / "b.jsonl"
+    g.write_text(json.dumps({"text": "clean"}) + "\n")
+    r, r2 = check([f], [BENCH], progress=False), check([g], [BENCH], progress=False)
+    before = r.to_json(), r2.to_json()
+    Report.merge([r, r2])
+    assert (r.to_json(), r2.to_json()) == before
+
+
+def test_overlapping_shards_are_refused(tmp_path):
+    """The same shard twice, or a file in two shards, would count documents twice: refused, naming them."""
+    f, g = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    f.write_text(json.dumps({"text": "leak " + QUESTIONS[0]}) + "\n")
+    g.write_text(json.dumps({"text": "clean"}) + "\n")
+    ra, rb, rab = (check(c, [BENCH], progress=False) for c in ([f], [g], [f, g]))
+    for shards, words in (([ra, ra], "reports 0 and 1 both hold the source file"),
+                          ([rab, rb], "reports 0 and 1 both hold the source file"),
+                          ([ra, rb, ra], "reports 0 and 2")):
+        with pytest.raises(ConfigError, match=words):
+            Report.merge(shards)
+    m1 = check(["leak " + QUESTIONS[0]], [BENCH], progress=False, on_error="skip")
+    with pytest.raises(ConfigError, match="the same source <list>"):
+        Report.merge([m1, m1])
+    # in-memory shards with different contents, and empty ones, are distinct shards
+    m2 = check(["something else"], [BENCH], progress=False, on_error="skip")
+    e1, e2 = (check([{"text": 1}], [BENCH], progress=False, on_error="skip") for _ in range(2))
+    assert Report.merge([m1, m2, e1, e2]).data["corpus"]["n_documents"] == 2

@@ -12,6 +12,7 @@ import pytest
 
 from decontam import Report, check
 from decontam.benchmarks import Benchmark, Item
+from decontam.errors import OutputExistsError
 from decontam.report import SCHEMA_VERSION, report_schema
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -106,7 +107,10 @@ def test_save_writes_atomically_with_ordinary_permissions_and_load_round_trips(t
     assert dest.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     assert Report.load(dest).data == report.data
     dest.write_text("old")
-    report.save(dest)
+    with pytest.raises(OutputExistsError):
+        report.save(dest)  # an existing file is replaced only when asked
+    assert dest.read_text() == "old"
+    report.save(dest, overwrite=True)
     assert Report.load(dest).data == report.data
     assert sorted(p.name for p in dest.parent.iterdir()) == ["report.json"]  # no temporary left behind
 
