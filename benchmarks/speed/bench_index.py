@@ -85,7 +85,7 @@ def main() -> None:
         (split / "a.jsonl").write_bytes(b"".join(lines[:half]))
         (split / "b.jsonl").write_bytes(b"".join(lines[half:]))
 
-    from decontam.corpus import expand_corpus, read_file, text_buffers
+    from decontam.inputs import expand_corpus, read_file, text_buffers
 
     raw_mb = sum(len(text_buffers(b.texts)[0][:]) for b in read_file(expand_corpus([corpus])[0], "text", "id",
                                                                        "raise", [])) / 1e6

@@ -1,4 +1,5 @@
-"""Corpus index: the minimizer guarantee, index check == check == brute force, merge/add, portrait, file safety."""
+"""Corpus index end to end: index check == check == brute force, merge/add, portrait, file safety (the
+minimizer guarantee is in test_index_hashing.py, the build's internals in test_index_build.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +17,7 @@ from decontam import check
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import NormalizeConfig, SampleConfig
 from decontam.errors import IndexMismatchError
-from decontam.index import (KGRAM, W, WINDOW, CorpusIndex, Portrait, _merge_runs, _order, _radix_order,
-                            gram_keys, minimizers, stored_keys)
+from decontam.index import CorpusIndex, Portrait
 from decontam.normalize import normalize
 from decontam.sample import sample_item
 
@@ -52,106 +51,6 @@ def _write_jsonl(path: Path, docs, ids=True):
                 row["id"] = f"doc-{i}" if i % 2 else i
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
-
-
-# ------------------------------------------------------------------------------------ the minimizer guarantee
-
-
-@SETTINGS
-@given(st.one_of(st.lists(st.text(alphabet=st.sampled_from(list("ab")), max_size=400), min_size=1, max_size=4),
-                 st.lists(st.text(alphabet=st.sampled_from(list("abcdefghij日")), max_size=300), min_size=1,
-                          max_size=6),
-                 # periodic documents, repeated, with short ones between: runs of one key across documents
-                 st.lists(st.sampled_from(["a" * 130, "ab" * 61, "abc" * 37 + "a", "a" * 49, "x", "aab" * 30,
-                                           "a" * 60 + "b" + "a" * 60]), min_size=1, max_size=8)))
-def test_every_window_keeps_its_minimum_key(docs):
-    """Every 50-byte window inside a document holds a stored position of its minimum gram's key: a probe's
-    lookup key is always in the table, at a position inside the probe (the no-false-negative property),
-    even on runs like 'aaaa' where thinning drops most of the tied positions."""
-    raw = [d.encode() for d in docs]
-    data = b"".join(raw)
-    offsets = np.zeros(len(raw) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in raw], out=offsets[1:])
-    keys, pos = minimizers(data, offsets)
-    stored = set(zip(keys.tolist(), pos.tolist()))
-    padded = np.frombuffer(data + b"\0" * 64, dtype=np.uint8)
-    for d in range(len(raw)):
-        ds, de = int(offsets[d]), int(offsets[d + 1])
-        for s in range(ds, de - WINDOW + 1):
-            gk = gram_keys(padded, s, s + W)
-            order = _order(gk)
-            v = stored_keys(gk[int(np.argmin(order))])
-            assert any((int(v), p) in stored for p in range(s, s + W)), (d, s)
-    # nothing is selected from a window that crosses documents or from a document shorter than a window
-    for p in pos.tolist():
-        d = int(np.searchsorted(offsets, p, side="right")) - 1
-        assert p + KGRAM <= offsets[d + 1] and offsets[d + 1] - offsets[d] >= WINDOW
-
-
-def test_density_is_about_two_in_w_plus_one():
-    rng = np.random.default_rng(0)
-    data = bytes(rng.integers(97, 123, 200_000, dtype=np.uint8))
-    keys, _ = minimizers(data, np.array([0, len(data)]))
-    assert abs(len(keys) / len(data) - 2 / (W + 1)) < 0.01
-
-
-@SETTINGS
-@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=60), min_size=1, max_size=6),
-       st.integers(0, 5), st.sampled_from([1, 7, 64, 1 << 20]), st.booleans())
-def test_merging_build_runs_equals_a_full_sort(tmp_path_factory, runs, narrow, merge_entries, sorted_runs):
-    """The build keeps each batch's pairs only bucketed by the keys' top bits (`_bucketed`) and sorts them
-    fully when the runs are merged, one key range at a time (`_merge_runs`); fully sorted runs (an index's
-    table, when indexes are merged) go the same way. Either way the table is exactly the stable full sort of
-    all pairs by the keys' top 32 bits, ties in position order."""
-    from unittest import mock
-
-    import decontam.index as index_mod
-
-    shift = np.uint64(narrow * 12)  # narrow > 0: few distinct prefixes, many ties across runs
-    parts, all_k, all_p, at = [], [], [], 0
-    for r in runs:
-        k = np.array(r, dtype=np.uint64) >> shift << shift
-        p = at + np.arange(len(k), dtype=np.int64) * 3  # position order inside a run, runs in order
-        at += 3 * len(k) + 5
-        all_k.append(k)
-        all_p.append(p)
-        o = _radix_order(k) if sorted_runs else np.argsort(k >> np.uint64(56), kind="stable")
-        parts.append((k[o], p[o], 0))
-    folder = tmp_path_factory.mktemp("merge")
-    with mock.patch.object(index_mod, "_MERGE_ENTRIES", merge_entries):  # several ranges, or one
-        _, _, distinct = _merge_runs(parts, folder, "u8", 32 if sorted_runs else 8)
-    keys = np.fromfile(folder / "keys.u64", dtype="<u8")
-    pos = np.fromfile(folder / "pos.u8", dtype="<u8")
-    k, p = np.concatenate(all_k), np.concatenate(all_p)
-    full = np.argsort(k >> np.uint64(32), kind="stable")
-    assert np.array_equal(keys, k[full])
-    assert np.array_equal(pos, p[full].astype(np.uint64))
-    adjacent_repeat = keys[1:] == keys[:-1] if len(keys) else np.zeros(0, dtype=bool)
-    assert distinct == len(keys) - int(adjacent_repeat.sum())
-
-
-def test_spilled_runs_give_the_same_index(tmp_path, monkeypatch):
-    """A build that spills its runs to disk every few batches (large corpora), and reads the corpus in small
-    batches, writes the same table."""
-    import decontam.index as index_mod
-
-    rng = np.random.default_rng(5)
-    docs = ["".join(rng.choice(list("abcdefgh ,"), 300)) for _ in range(60)] + ["ab" * 200, "a" * 500]
-    f = _write_jsonl(tmp_path / "c.jsonl", docs)
-    CorpusIndex.build([f], tmp_path / "whole", progress=False)
-    monkeypatch.setattr(index_mod, "_SPILL_ENTRIES", 250)
-    from decontam.inputs import jsonl
-
-    monkeypatch.setattr(jsonl, "BLOCK_BYTES", 2000)  # many small batches, so several runs spill
-    spills = []
-    spill = index_mod._PartBuilder._spill
-    monkeypatch.setattr(index_mod._PartBuilder, "_spill",
-                        lambda self: spills.append(len(self.runs)) or spill(self))
-    CorpusIndex.build([f], tmp_path / "spilled", progress=False)
-    assert len(spills) > 2 and max(spills) > 1  # several spills, of several batch runs each
-    for name in ("keys.u64", "pos.u4", "docs.arrow"):
-        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "spilled" / name).read_bytes(), name
-    assert not list((tmp_path / "spilled").glob(".run*"))
 
 
 # --------------------------------------------------------------------------- index check == check == oracle
@@ -327,21 +226,6 @@ def test_portrait_file_errors(built, tmp_path):
         Portrait.load(tmp_path / "old.dcp")
     with pytest.raises(IndexMismatchError, match="another normalizer"):
         Portrait.load(p, NormalizeConfig(nfkc=True))
-
-
-def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
-    import decontam.index as index_mod
-
-    f = _write_jsonl(tmp_path / "c.jsonl", ["a" * 100])
-
-    def boom(*a, **k):
-        raise RuntimeError("killed")
-
-    monkeypatch.setattr(index_mod, "_write_index", boom)
-    with pytest.raises(RuntimeError):
-        CorpusIndex.build([f], tmp_path / "ix", progress=False)
-    assert not (tmp_path / "ix").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["c.jsonl"]
 
 
 def test_output_must_be_new(built):
