@@ -48,7 +48,7 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
     Raises:
         PathConflictError: An output is an input, lies inside an input folder, holds an input, or two
             outputs are the same path (whatever ``overwrite`` says).
-        OutputExistsError: An output exists and ``overwrite`` is False.
+        OutputExistsError: An output exists (other than an empty folder) and ``overwrite`` is False.
     """
     given = [(what, path) for what, path in outputs if path is not None]
     ins = [p for p in inputs if p is not None and os.path.lexists(os.fspath(p))]
@@ -64,10 +64,16 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
         for other_what, other in given[:i]:
             if _resolved(path) == _resolved(other):
                 raise PathConflictError(f"{what} and {other_what} are the same path {path}: give each its own")
-        if os.path.lexists(os.fspath(path)) and not overwrite:
+        if os.path.lexists(os.fspath(path)) and not overwrite and not _empty_folder(path):
             kind = "folder" if Path(path).is_dir() else "file"
             raise OutputExistsError(f"{what} {path}: the {kind} exists; pass --overwrite to replace it "
                                     "(Python: overwrite=True), or choose another path")
+
+
+def _empty_folder(path: str | os.PathLike[str]) -> bool:
+    """An existing empty folder holds nothing to lose: a folder output may take its place."""
+    p = Path(path)
+    return p.is_dir() and not p.is_symlink() and not any(p.iterdir())
 
 
 class OutputLock:

@@ -19,9 +19,12 @@ from .common import (
     add_benchmark_flag,
     add_normalizer_flags,
     add_output_flags,
+    add_overwrite_flag,
     add_probe_flags,
     check_output_paths,
+    guard_outputs,
     load_benchmarks,
+    spec_paths,
     write_outputs,
 )
 
@@ -59,6 +62,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     b.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_overwrite_flag(b)
 
     a = isub.add_parser("add", help="add documents to an existing index (in place, atomically)")
     a.add_argument("index", metavar="INDEX_DIR")
@@ -68,6 +72,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     m = isub.add_parser("merge", help="merge indexes (shards, in order) into a new index")
     m.add_argument("indexes", nargs="+", metavar="INDEX_DIR")
     m.add_argument("-o", "--output", required=True, metavar="INDEX_DIR")
+    add_overwrite_flag(m)
 
     c = isub.add_parser("check", help="check benchmarks against an index folder or a portrait file",
                         description="The report of `decontam check` on the indexed corpus (index folder), or an "
@@ -85,6 +90,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     t = isub.add_parser("portrait", help="export the Bloom filter of an index as a portrait file")
     t.add_argument("index", metavar="INDEX_DIR")
     t.add_argument("-o", "--output", required=True, metavar="PORTRAIT_FILE")
+    add_overwrite_flag(t)
 
     i = isub.add_parser("info", help="print an index's or a portrait's header (JSON)")
     i.add_argument("index", metavar="INDEX_DIR|PORTRAIT")
@@ -104,12 +110,18 @@ def _build(args: argparse.Namespace) -> int:
                       num_proc=args.num_proc, on_error=args.on_error)
     corpus = [Path(c) for c in args.corpus]
     if args.append:
-        ix = CorpusIndex.load(args.output, cfg.normalize).add(corpus, progress=_progress(args),
-                                                             num_proc=args.num_proc)
+        index = CorpusIndex.load(args.output, cfg.normalize)
+        for flag, key in (("--text-field", "text_field"), ("--id-field", "id_field")):
+            if getattr(cfg, key) != index.manifest[key]:
+                raise ConfigError(f"{flag} {getattr(cfg, key)!r} differs from the index's "
+                                  f"({index.manifest[key]!r}): documents added to an index are read as it was built")
+        ix = index.add(corpus, progress=_progress(args), num_proc=args.num_proc)
     else:
         if not (0.0 < args.bloom_fp < 1.0):
             raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")
-        ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, progress=_progress(args))
+        guard_outputs(args, [("-o", args.output)], args.corpus)
+        ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, overwrite=args.overwrite,
+                               progress=_progress(args))
     _summary(ix)
     return 0
 
@@ -124,14 +136,16 @@ def _add(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from ..index import CorpusIndex
 
-    _summary(CorpusIndex.merge(args.indexes, args.output))
+    guard_outputs(args, [("-o", args.output)], args.indexes)
+    _summary(CorpusIndex.merge(args.indexes, args.output, overwrite=args.overwrite))
     return 0
 
 
 def _portrait(args: argparse.Namespace) -> int:
     from ..index import CorpusIndex
 
-    dest = CorpusIndex.load(args.index).export_portrait(args.output)
+    guard_outputs(args, [("-o", args.output)], [args.index])
+    dest = CorpusIndex.load(args.index).export_portrait(args.output, overwrite=args.overwrite)
     print(f"portrait written to {dest}")
     return 0
 
@@ -152,6 +166,8 @@ def _check(args: argparse.Namespace) -> int:
     from ..index import CorpusIndex, Portrait
 
     check_output_paths(args)
+    inputs = [args.index, *spec_paths(args.benchmark)]
+    guard_outputs(args, [("--report", args.report), ("--markdown", args.markdown)], inputs)
     cfg = make_config(DecontamConfig(), seed=args.seed, probes=args.probes, probe_length=args.probe_length,
                       lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     norm = NormalizeConfig(lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
@@ -159,7 +175,7 @@ def _check(args: argparse.Namespace) -> int:
     opened = CorpusIndex.load(target, norm, verify=not args.no_verify) if target.is_dir() else \
         Portrait.load(target, norm, verify=not args.no_verify)
     report = opened.check(load_benchmarks(args), cfg)
-    write_outputs(report, args)
+    write_outputs(report, args, inputs)
     return 0
 
 

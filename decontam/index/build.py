@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -24,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import default_mode
 from ..bloom import BloomFilter
 from ..config import DecontamConfig
-from ..errors import ConfigError, IndexMismatchError
+from ..errors import IndexMismatchError
 from ..inputs import (
     Batch,
     CorpusFile,
@@ -285,34 +282,6 @@ def _write_index(folder: Path, runs: Sequence[_Run], docs: dict[str, Any], sourc
 
 
 # ----------------------------------------------------------------------------------- staging and commit
-
-
-def staging(dest: Path) -> Path:
-    """A new hidden staging folder beside ``dest`` (with the permissions of an ordinary new folder)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-    stage.chmod(default_mode(directory=True))  # mkdtemp's 0700 would make the published index private
-    return stage
-
-
-def commit(stage: Path, dest: Path, replace: bool = False) -> None:
-    """Move a finished staging folder into place (replacing ``dest`` when asked).
-
-    Raises:
-        ConfigError: ``dest`` exists and is not empty, and ``replace`` is false (the stage is removed).
-    """
-    if dest.exists():
-        if not replace and (not dest.is_dir() or any(dest.iterdir())):
-            shutil.rmtree(stage, ignore_errors=True)
-            raise ConfigError(f"index folder {dest} already exists and is not empty; remove it or choose "
-                              "another -o")
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-        os.rmdir(old)
-        os.replace(dest, old)
-        os.replace(stage, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, dest)
 
 
 # ------------------------------------------------------------------------------------ building, merging

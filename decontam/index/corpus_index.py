@@ -3,18 +3,20 @@ portrait), and the shortcuts :func:`open_index` and :func:`build_index`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..atomic import default_mode
+from ..atomic import Commit
 from ..config import DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
+from ..guard import OutputLock, check_outputs
+from ..inputs import as_paths, is_pathlike
 from ..report import Report
-from .build import build_into, commit, merge_into, staging
+from .build import build_into, merge_into
 from .format import PORTRAIT_FILE, IndexFiles, check_normalizer
 from .portrait import Portrait
 from .query import index_report, prepare_check
@@ -33,38 +35,38 @@ class CorpusIndex(IndexFiles):
 
     @classmethod
     def build(cls, corpus: Any, output: str | os.PathLike[str], config: DecontamConfig | None = None, *,
-              bloom_fp: float = 1e-6, progress: bool | None = None, **options: Any) -> CorpusIndex:
-        """Index a corpus into the folder ``output`` (written atomically: a staging folder renamed at the end).
+              bloom_fp: float = 1e-6, overwrite: bool = False, progress: bool | None = None,
+              **options: Any) -> CorpusIndex:
+        """Index a corpus into the folder ``output`` (staged beside it, put in place when complete).
 
         Args:
             corpus: Files or folders (``.jsonl``, ``.jsonl.gz``, ``.parquet``), a ``datasets.Dataset``, a
                 ``pyarrow.Table`` or a list of strings or dicts (as :func:`decontam.check` takes).
-            output: New (or empty) folder.
+            output: A new folder (or an empty one).
             config: Options: the normalizer, ``text_field``, ``id_field``, ``on_error``, ``num_proc`` (files are
                 indexed in parallel, one file per process, then merged).
             bloom_fp: False-positive rate of the Bloom filter per lookup.
+            overwrite: Replace ``output`` if it exists (never an input).
             progress: Progress bar on stderr (default: when stderr is a terminal).
 
         Returns:
             The opened index.
+
+        Raises:
+            OutputExistsError: ``output`` exists and ``overwrite`` is False (checked before any work).
+            PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
-        dest = Path(output)
-        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise ConfigError(f"index folder {dest} already exists and is not empty; remove it or choose "
-                              "another -o")
-        stage = staging(dest)
-        try:
+        with _writing(output, as_paths(corpus) if is_pathlike(corpus) else [], overwrite) as commit:
+            stage = commit.temp(output, directory=True)
             build_into(corpus, stage, cfg, bloom_fp, progress)
-            commit(stage, dest)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        return cls.load(dest, verify=False)
+            commit.stage(stage, output)
+            commit.apply()
+        return cls.load(output, verify=False)
 
     @classmethod
     def merge(cls, indexes: Sequence[str | os.PathLike[str] | CorpusIndex], output: str | os.PathLike[str], *,
-              bloom_fp: float | None = None, replace: bool = False) -> CorpusIndex:
+              bloom_fp: float | None = None, overwrite: bool = False) -> CorpusIndex:
         """Merge indexes (their corpora in the given order) into a new index folder.
 
         The result answers exactly like an index built from all the corpora at once (same sources, documents,
@@ -72,53 +74,47 @@ class CorpusIndex(IndexFiles):
 
         Raises:
             IndexMismatchError: The indexes were built with different normalizers or parameters.
+            OutputExistsError: ``output`` exists and ``overwrite`` is False.
+            PathConflictError: ``output`` is, lies inside or holds one of the indexes.
         """
-        opened = [i if isinstance(i, CorpusIndex) else cls.load(i) for i in indexes]
-        if not opened:
+        if not indexes:
             raise ConfigError("merge needs at least one index")
-        dest = Path(output)
-        stage = staging(dest)
-        try:
+        paths = [i.path if isinstance(i, IndexFiles) else Path(i) for i in indexes]
+        with _writing(output, paths, overwrite) as commit:
+            opened = [i if isinstance(i, CorpusIndex) else cls.load(i) for i in indexes]
+            stage = commit.temp(output, directory=True)
             merge_into(opened, stage, bloom_fp)
-            commit(stage, dest, replace=replace)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-        return cls.load(dest, verify=False)
+            commit.stage(stage, output)
+            commit.apply()
+        return cls.load(output, verify=False)
 
     def add(self, corpus: Any, *, progress: bool | None = None, **options: Any) -> CorpusIndex:
-        """Add documents to this index (in place, atomically); returns the updated index."""
+        """Add documents to this index (in place, atomically: the index is replaced whole when the new one is
+        complete); returns the updated index."""
         cfg = make_config(self.config(), **options)
         check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
-        work = staging(self.path)
-        merged = staging(self.path)
-        try:
-            part = work / "part"
+        with OutputLock([self.path]), Commit() as commit:
+            part = commit.temp(self.path, directory=True) / "part"
             build_into(corpus, part, cfg, self.manifest["bloom"]["target_fp_rate"], progress)
-            new = IndexFiles.load(part, verify=False)
-            merge_into([self, new], merged, None)
-            commit(merged, self.path, replace=True)
-        except BaseException:
-            shutil.rmtree(merged, ignore_errors=True)
-            raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            merged = commit.temp(self.path, directory=True)
+            merge_into([self, IndexFiles.load(part, verify=False)], merged, None)
+            commit.stage(merged, self.path)
+            commit.apply()
         return CorpusIndex.load(self.path, verify=False)
 
-    def export_portrait(self, output: str | os.PathLike[str]) -> Path:
-        """Copy the portrait (Bloom filter + header, no text, no document ids) to a file, atomically."""
-        dest = Path(output)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
-        os.fchmod(fd, default_mode())
-        os.close(fd)
-        try:
+    def export_portrait(self, output: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Copy the portrait (Bloom filter + header, no text, no document ids) to a file, atomically.
+
+        Raises:
+            OutputExistsError: ``output`` exists and ``overwrite`` is False.
+            PathConflictError: ``output`` lies inside the index.
+        """
+        with _writing(output, [self.path], overwrite) as commit:
+            tmp = commit.temp(output)
             shutil.copyfile(self.path / PORTRAIT_FILE, tmp)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return dest
+            commit.stage(tmp, output)
+            commit.apply()
+        return Path(output)
 
     def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
         """Check benchmarks against the index: the report :func:`decontam.check` gives on the same corpus.
@@ -146,3 +142,14 @@ def build_index(corpus: Any, output: str | os.PathLike[str], config: DecontamCon
                 **options: Any) -> CorpusIndex:
     """Build a :class:`CorpusIndex` (shortcut for :meth:`CorpusIndex.build`)."""
     return CorpusIndex.build(corpus, output, config, **options)
+
+
+@contextlib.contextmanager
+def _writing(output: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]],
+             overwrite: bool) -> Iterator[Commit]:
+    """Check an output (before any work, and again under its lock), hold its lock, and give the commit that
+    puts it in place, or removes every temporary on failure."""
+    check_outputs([("output", output)], inputs, overwrite)
+    with OutputLock([output]), Commit() as commit:
+        check_outputs([("output", output)], inputs, overwrite)
+        yield commit

@@ -80,7 +80,7 @@ def test_exit_codes(corpus, shared_benchmarks):
     he = f"humaneval={shared_benchmarks / 'humaneval' / 'HumanEval.jsonl.gz'}"
     assert _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus).returncode == 0
     r = _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus)
-    assert r.returncode == 2 and "not empty" in r.stderr
+    assert r.returncode == 2 and "-o ix: the folder exists; pass --overwrite" in r.stderr
     r = _run("index", "check", "ix", "-b", he, "--lowercase", cwd=corpus)
     assert r.returncode == 1 and "another normalizer" in r.stderr
     keys = corpus / "ix" / "keys.u64"

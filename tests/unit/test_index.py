@@ -228,11 +228,19 @@ def test_portrait_file_errors(built, tmp_path):
         Portrait.load(p, NormalizeConfig(nfkc=True))
 
 
-def test_output_must_be_new(built):
-    from decontam.errors import ConfigError
+def test_an_existing_index_is_replaced_only_when_asked_and_never_an_input(built):
+    from decontam.errors import OutputExistsError, PathConflictError
 
-    with pytest.raises(ConfigError, match="not empty"):
+    before = {p.name: p.stat().st_mtime_ns for p in built.iterdir()}
+    with pytest.raises(OutputExistsError, match="overwrite"):
         CorpusIndex.build([built.parent / "c.jsonl"], built, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in built.iterdir()} == before  # untouched
+    with pytest.raises(PathConflictError, match="holds the input"):
+        CorpusIndex.build([built.parent / "c.jsonl"], built.parent, progress=False, overwrite=True)
+    with pytest.raises(PathConflictError, match="lies inside the input"):
+        CorpusIndex.load(built).export_portrait(built / "p.dcp")
+    CorpusIndex.build([built.parent / "c.jsonl"], built, progress=False, overwrite=True)
+    assert sorted(p.name for p in built.parent.iterdir() if p.name.startswith(".")) == []  # no temporaries
     shutil.rmtree(built)
 
 
