@@ -56,24 +56,12 @@ def time_loads(repeat: int, variants: dict[str, Callable[[], contextlib.Abstract
 @contextlib.contextmanager
 def collector_running():
     """Loading without the loader's garbage-collector pause."""
-    name = "gc_paused" if hasattr(benchmarks, "gc_paused") else "_gc_paused"
-    paused = getattr(benchmarks, name)
-    setattr(benchmarks, name, contextlib.nullcontext)
+    paused = benchmarks.gc_paused
+    benchmarks.gc_paused = contextlib.nullcontext
     try:
         yield
     finally:
-        setattr(benchmarks, name, paused)
-
-
-@contextlib.contextmanager
-def careful_path_only():
-    """Loading with the fast path (while the module has one) turned off: the careful path and json.dumps."""
-    saved = benchmarks._fast_columns, benchmarks._fast_json_digest
-    benchmarks._fast_columns = benchmarks._fast_json_digest = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        benchmarks._fast_columns, benchmarks._fast_json_digest = saved
+        benchmarks.gc_paused = paused
 
 
 def run_filter(corpus: Path, workdir: Path) -> float:
@@ -113,8 +101,6 @@ def main() -> None:
         "load": contextlib.nullcontext,
         "load_gc_running": collector_running,
     }
-    if hasattr(benchmarks, "_fast_columns"):
-        variants["load_careful_path"] = careful_path_only
     loads = time_loads(args.repeat, variants)
 
     corpus = args.workdir / f"corpus-{args.mb:g}mb.jsonl"
@@ -127,9 +113,6 @@ def main() -> None:
         "load_first_s": round(first, 4),
         **{f"{name}_s": round(seconds, 4) for name, seconds in loads.items()},
         "gc_pause_saves_s": round(loads["load_gc_running"] - loads["load"], 4),
-        **({"fast_path_saves_s": round(loads["load_careful_path"] - loads["load"], 4),
-            "fast_path_saving_share_of_run": round((loads["load_careful_path"] - loads["load"]) / run, 4)}
-           if "load_careful_path" in loads else {}),
         "corpus_text_mb": round(text_bytes / 1e6, 1),
         "corpus_documents": n_docs,
         "filter_run_s": round(run, 3),
