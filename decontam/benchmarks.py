@@ -232,7 +232,7 @@ def _suffix(filename: str) -> str | None:
     lower = filename.lower()
     if lower.endswith(".parquet"):
         return filename[-len(".parquet") :]
-    base = lower[:-3] if lower.endswith(".gz") else lower
+    base = lower.removesuffix(".gz")
     for suffix in _BASE_SUFFIXES:
         if base.endswith(suffix):
             return filename[-(len(suffix) + len(lower) - len(base)) :]

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_filter import BENCHMARKS, SHARED, build_corpus  # noqa: E402  (the same corpus and benchmarks)
+from bench_filter import BENCHMARKS, SHARED, build_corpus  # the same corpus and benchmarks
 
-from decontam import benchmarks  # noqa: E402
+from decontam import benchmarks
 
 
 def load_all() -> list[benchmarks.Benchmark]:
