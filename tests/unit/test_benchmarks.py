@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import gzip
 import hashlib
-import io
 import json
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decontam import benchmarks
+from decontam import benchmarks, registry
 from decontam.benchmarks import REGISTRY, Benchmark, BenchmarkSpec, Item, load_benchmark
 from decontam.errors import BenchmarkNotFoundError, ConfigError, InputError
 
@@ -496,139 +495,19 @@ def test_hub_rows_are_validated(fake_datasets):
     assert (info.value.path, info.value.line, info.value.field) == ("hf://gsm8k/main:test", 2, "question")
 
 
-# ------------------------------------------------------------------------------- the fast and careful paths
-# Local files take a fast path (whole files parsed in C, CSVs by pyarrow, a cheaper fingerprint) that hands
-# whatever it cannot vouch for to the careful path. Wherever the fast path answers, it must answer exactly
-# what the careful path does; and for ordinary files it must answer, or it is no faster.
-
-
-def _careful(path: Path, qfield: str, ifield: str | None = None):
-    """What the careful path gives: ``([(type, id)...], [question...])``, or the InputError it raises."""
-    root, files = benchmarks._local_files(path)
-    try:
-        items = benchmarks._careful_items(root, files, qfield, ifield)
-    except InputError as err:
-        return err
-    return [(type(item.id), item.id) for item in items], [item.question for item in items]
-
-
-def _fast(path: Path, qfield: str, ifield: str | None = None):
-    """What the fast path gives, in the same form, or ``None`` where it does not vouch."""
-    root, files = benchmarks._local_files(path)
-    columns = benchmarks._fast_columns(root, files, qfield, ifield)
-    if columns is None:
-        return None
-    return [(type(item_id), item_id) for item_id in columns[0]], columns[1]
-
-
-def _assert_paths_agree(path: Path, qfield: str, ifield: str | None = None):
-    """The fast path's answer (``None`` or the careful path's), after checking it."""
-    fast = _fast(path, qfield, ifield)
-    if fast is not None:
-        assert fast == _careful(path, qfield, ifield)
-    return fast
-
-
-def _json_fingerprint(pairs) -> str:
-    blob = json.dumps([[item_id, question] for item_id, question in pairs], ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@pytest.mark.parametrize(
-    ("name", "rel"), [case[1:3] for case in REAL_FILES], ids=[case[0] for case in REAL_FILES]
-)
-def test_real_files_take_the_fast_path(shared_benchmarks, name, rel):
-    path = shared_benchmarks / rel
-    spec = REGISTRY[name]
-    assert _assert_paths_agree(path, spec.question_field, spec.id_field) is not None
-    bench = load_benchmark(name, path)
-    assert bench.fingerprint == _json_fingerprint((item.id, item.question) for item in bench.items)
-
-
-# Pieces of CSV text, chosen to hit the parsers' corners: quotes (doubled, unclosed, mid-field), all line
-# ends, blank lines, NUL, multi-byte characters.
-_csv_piece = st.sampled_from(["a", "q", "é", "€", "😀", ",", '"', '""', "\n", "\r", "\r\n", " ", "\x00"])
-_csv_text = st.lists(_csv_piece, max_size=30).map("".join)
-_csv_header = st.sampled_from(
-    ["q", "q,x", "x,q", "q,q", '"q",x', "", "q,,x", " q", 'q,x"y', '"q\nz",x', '"q"z,x']
-)
-_line_end = st.sampled_from(["\n", "\r\n", "\r", ""])
-
-
-def _write_folder(tmp_path: Path, contents: list[str]) -> Path:
-    """The files ``f0.csv``, ``f1.csv``... in a new folder: the folder, or its only file."""
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    for number, content in enumerate(contents):
-        _write(folder / f"f{number}.csv", content)
-    return folder if len(contents) > 1 else folder / "f0.csv"
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=st.lists(st.tuples(_csv_header, _line_end, _csv_text), min_size=1, max_size=3),
-       bom=st.booleans(), ifield=st.sampled_from([None, "x"]))
-def test_fast_csv_agrees_with_the_csv_module_on_any_text(tmp_path, files, bom, ifield):
-    contents = [("\ufeff" if bom else "") + header + end + body for header, end, body in files]
-    _assert_paths_agree(_write_folder(tmp_path, contents), "q", ifield)
-
-
-# Rows of two values, each odd in its own way: quotes inside unquoted values, text after a closing quote,
-# separators and line ends inside quotes, unclosed quotes.
-_csv_bare_value = st.lists(st.sampled_from(["a", "é", "😀", '"', " ", "\x00"]), max_size=4).map("".join)
-_csv_quoted_value = st.lists(st.sampled_from(["a", "é", '""', ",", "\n", "\r", "\r\n", " "]), max_size=4).map(
-    lambda text: f'"{text}"'
-)
-_csv_value = st.one_of(
-    _csv_bare_value, _csv_quoted_value, st.tuples(_csv_quoted_value, _csv_bare_value).map("".join)
-)
-_csv_row = st.tuples(_csv_value, _csv_value, _line_end).map(lambda row: f"{row[0]},{row[1]}{row[2]}")
-_csv_rows = st.lists(_csv_row, max_size=5).map("".join)
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=st.lists(st.tuples(st.sampled_from(["q,x", "x,q", '"q",x', '"q","x"']), _line_end, _csv_rows),
-                      min_size=1, max_size=3),
-       ifield=st.sampled_from([None, "x"]))
-def test_fast_csv_agrees_with_the_csv_module_on_odd_rows(tmp_path, files, ifield):
-    contents = [header + end + rows for header, end, rows in files]
-    _assert_paths_agree(_write_folder(tmp_path, contents), "q", ifield)
-
-
-_csv_field = st.lists(st.sampled_from(["a", "é", "😀", ",", '"', "\n", "\r", " ", "\x00"]), max_size=6).map(
-    "".join
-)
-_csv_table = st.lists(st.tuples(_csv_field, _csv_field), min_size=1, max_size=6)
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tables=st.lists(_csv_table, min_size=1, max_size=3),
-       style=st.sampled_from([("\r\n", csv.QUOTE_MINIMAL), ("\n", csv.QUOTE_ALL)]), blank_lines=st.booleans())
-def test_fast_csv_vouches_for_files_written_by_the_csv_module(tmp_path, tables, style, blank_lines):
-    # (with QUOTE_MINIMAL, the csv module quotes a "\r" only if the line end has one)
-    line_end, quoting = style
-    contents = []
-    for rows in tables:
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator=line_end, quoting=quoting)
-        writer.writerow(["x", "q"])
-        for row in rows:
-            writer.writerow(row)
-            if blank_lines:
-                buffer.write(line_end)
-        contents.append(buffer.getvalue())
-    assert _assert_paths_agree(_write_folder(tmp_path, contents), "q") is not None
+# ------------------------------------------------------------------------------------ CSV corner cases
 
 
 @pytest.mark.parametrize("length", [49, 50, 51])
 def test_csv_fields_near_the_size_limit(tmp_path, length):
-    # csv refuses a field longer than csv.field_size_limit(); pyarrow has no limit, so the fast path must
-    # leave such files to the careful path (in a folder too, and whichever column the field is in)
+    # csv refuses a field longer than csv.field_size_limit(): the error names the line (in a folder too,
+    # and whichever column the field is in)
     previous = csv.field_size_limit(50)
     try:
         for last_row, last_question in (("a" * length + ",y\n", "a" * length), ("b," + "y" * length, "b")):
             content = "q,x\n" + "short,y\n" * 10 + last_row  # the long field is on line 12
             for files in ([content], ["q,x\na,b\n", content]):
                 path = _write_folder(tmp_path, files)
-                _assert_paths_agree(path, "q")
                 if length > 50:
                     with pytest.raises(InputError, match="field larger than field limit") as info:
                         load_benchmark("c", path, question_field="q")
@@ -639,50 +518,92 @@ def test_csv_fields_near_the_size_limit(tmp_path, length):
         csv.field_size_limit(previous)
 
 
+def _write_folder(tmp_path: Path, contents: list[str]) -> Path:
+    """The files ``f0.csv``, ``f1.csv``... in a new folder: the folder, or its only file."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    for number, content in enumerate(contents):
+        _write(folder / f"f{number}.csv", content)
+    return folder if len(contents) > 1 else folder / "f0.csv"
+
+
 def test_csv_folder_with_a_file_ending_inside_quotes(tmp_path):
-    # the csv module takes an unclosed quote to run to the end of the file; parsed together with the next
-    # file, it would swallow that file's rows: the fast path must see it and leave the folder to the
-    # careful path
+    # the csv module takes an unclosed quote to run to the end of its file, never into the next file
     _write(tmp_path / "a.csv", 'q\nfine\n"open quote\n')
     _write(tmp_path / "b.csv", "q\nb0\n")
-    assert _fast(tmp_path, "q") is None
     bench = load_benchmark("f", tmp_path, question_field="q")
     expected = [("a/0", "fine"), ("a/1", "open quote\n"), ("b/0", "b0")]
     assert [(item.id, item.question) for item in bench.items] == expected
 
 
-def test_csv_folder_holding_the_file_break_text(tmp_path):
-    _write(tmp_path / "a.csv", "q\n" + benchmarks._CSV_BREAK + "\n")
-    _write(tmp_path / "b.csv", "q\nb0\n")
-    assert _fast(tmp_path, "q") is None
-    assert [i.question for i in load_benchmark("f", tmp_path, question_field="q").items] == [
-        benchmarks._CSV_BREAK, "b0",
-    ]
-
-
-def test_csv_folder_with_several_headers_is_parsed_per_header(tmp_path):
+def test_csv_folder_with_several_headers_and_line_ends(tmp_path):
     _write(tmp_path / "a.csv", "q,x\na0,1\n")
     _write(tmp_path / "b.csv", "x,q\r\n2,b0\r\n")
     _write(tmp_path / "c.csv", "q,x\nc0,3\nc1,4")
-    fast = _assert_paths_agree(tmp_path, "q", "x")
-    assert fast == ([(str, "1"), (str, "2"), (str, "3"), (str, "4")], ["a0", "b0", "c0", "c1"])
+    bench = load_benchmark("f", tmp_path, question_field="q", id_field="x")
+    expected = [("1", "a0"), ("2", "b0"), ("3", "c0"), ("4", "c1")]
+    assert [(item.id, item.question) for item in bench.items] == expected
 
 
-_json_piece = st.sampled_from(
-    ['{"q": 1}', "{}", "[1, 2]", "1", "-0", "1.5e3", '"s"', '"\\u00e9"', "null", "true", " ", "\t", "\r",
-     "\ufeff", "\u2028", "\x1c", ",", "{", "}", '"', "x", "\\"]
+# ----------------------------------------------------------------------------------------- field_value
+
+# (description, record, path, default, expected)
+FIELD_VALUES = [
+    ("plain key", {"q": "a"}, "q", None, "a"),
+    ("nested dotted path", {"question": {"stem": "s"}}, "question.stem", None, "s"),
+    ("a key holding dots is looked up whole first", {"a.b": 1, "a": {"b": 2}}, "a.b", None, 1),
+    ("missing gives the default (rescore: None)", {"q": "a"}, "id", None, None),
+    ("missing gives the default (benchmarks: a sentinel)", {"q": "a"}, "id", "MISSING", "MISSING"),
+    ("null is a value, not missing", {"id": None}, "id", "MISSING", None),
+    ("the path stops at a non-object", {"q": "flat"}, "q.stem", "MISSING", "MISSING"),
+    ("the path stops at a list", {"q": ["a"]}, "q.0", "MISSING", "MISSING"),
+    ("three levels", {"doc": {"meta": {"id": 7}}}, "doc.meta.id", None, 7),
+    ("a record that is not an object", ["q"], "q", "MISSING", "MISSING"),
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "path", "default", "expected"),
+    [case[1:] for case in FIELD_VALUES],
+    ids=[case[0] for case in FIELD_VALUES],
 )
+def test_field_value(row, path, default, expected):
+    assert benchmarks.field_value(row, path, default) == expected
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.lists(_json_piece, max_size=4).map("".join), max_size=4))
-def test_jsonl_scanning_agrees_with_json_loads(lines):
-    lines = [line for line in lines if line.strip()]  # as the careful path skips blank lines
-    try:
-        expected = repr([json.loads(line) for line in lines])
-    except ValueError:
-        expected = repr(None)
-    assert repr(benchmarks._jsonl_values(lines)) == expected
+def test_field_value_without_default_gives_none_for_a_missing_field():
+    assert benchmarks.field_value({"doc": {"id": 1}}, "doc.task_id") is None
+
+
+# ------------------------------------------------------------------------------------------ the registry
+
+
+def test_registry_module_is_the_one_behind_the_benchmarks_names():
+    assert benchmarks.REGISTRY is registry.REGISTRY and benchmarks.BenchmarkSpec is registry.BenchmarkSpec
+    assert {"REGISTRY", "BenchmarkSpec"} <= set(registry.__all__)
+    assert set(registry.HUB_QUESTION_FIELD) <= set(registry.REGISTRY)
+    assert set(registry.EXAMPLE_FILE) == set(registry.REGISTRY)
+
+
+def test_registry_imports_no_other_decontam_module():
+    tree = ast.parse(Path(registry.__file__).read_text(encoding="utf-8"))
+    relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+    assert relative == []
+
+
+# ----------------------------------------------------------------------------------------- fingerprint
+
+
+@pytest.mark.parametrize(
+    ("name", "rel"), [case[1:3] for case in REAL_FILES], ids=[case[0] for case in REAL_FILES]
+)
+def test_real_files_fingerprint_is_the_sha256_of_json_dumps(shared_benchmarks, name, rel):
+    bench = load_benchmark(name, shared_benchmarks / rel)
+    assert bench.fingerprint == _json_fingerprint((item.id, item.question) for item in bench.items)
+
+
+def _json_fingerprint(pairs) -> str:
+    blob = json.dumps([[item_id, question] for item_id, question in pairs], ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _fp_char = st.one_of(
@@ -690,22 +611,12 @@ _fp_char = st.one_of(
     st.characters(exclude_categories=()),  # surrogates too
 )
 _fp_text = st.text(_fp_char, max_size=12)
-_fp_id = st.one_of(st.integers(), _fp_text, st.booleans(), st.none(), st.floats(allow_nan=False))
 
 
-@settings(max_examples=400, deadline=None)
-@given(ids=st.one_of(*(st.lists(values, max_size=9) for values in (st.integers(), _fp_text, _fp_id))),
-       questions=st.lists(st.one_of(_fp_text, _fp_text, st.integers()), max_size=9),
-       chunk=st.sampled_from([1, 2, 3, 256]))
-def test_fingerprint_is_the_sha256_of_json_dumps(ids, questions, chunk):
+@settings(max_examples=200, deadline=None)
+@given(ids=st.one_of(st.lists(st.integers(), max_size=9, unique=True),
+                    st.lists(_fp_text, max_size=9, unique=True)),
+       questions=st.lists(_fp_text, max_size=9))
+def test_fingerprint_is_the_sha256_of_json_dumps(ids, questions):
     pairs = list(zip(ids, questions))
-    ids, questions = [item_id for item_id, _ in pairs], [question for _, question in pairs]
-    with mock.patch.object(benchmarks, "_FINGERPRINT_CHUNK", chunk):
-        assert benchmarks._fingerprint(ids, questions) == _json_fingerprint(pairs)
-        # and the cheap way is taken wherever it can be
-        cheap = (
-            {type(item_id) for item_id in ids} in ({int}, {str})
-            and {type(question) for question in questions} == {str}
-            and "\x7f" not in "".join(map(str, ids + questions))
-        )
-        assert (benchmarks._fast_json_digest(ids, questions) is not None) == cheap
+    assert Benchmark.from_items("fp", pairs).fingerprint == _json_fingerprint(pairs)
