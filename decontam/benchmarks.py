@@ -9,10 +9,8 @@ Where a benchmark comes from:
 * a local file of a benchmark not in the registry (``load_benchmark("mine", "mine.csv", question_field="q")``);
 * the Hugging Face hub (``load_benchmark("humaneval")``), through ``datasets``.
 
-Supported files (by suffix): ``.jsonl`` (blank lines skipped), ``.json`` (a list of objects, or an object with
-one list-valued key such as ``{"data": [...]}``), ``.csv`` (header row), each optionally gzipped (``.gz``), and
-``.parquet``. A folder means every supported file inside it, recursively, in order of relative path; names
-starting with ``.`` and other files (``SOURCES.md``, ``LICENSE``...) are ignored.
+Files are read by :mod:`decontam.benchmark_files` (``.jsonl``, ``.json``, ``.csv``, gzipped or not, and
+``.parquet``; a folder stands for the supported files inside it).
 
 Item ids come from ``id_field`` (kept as the JSON type, ``int`` or ``str``) or, without one, from the 0-based row
 number; in a folder of several files the row-number id is ``"<relative path without suffix>/<row>"`` so ids
@@ -34,20 +32,15 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import os
-import re
 import sys
-import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from .benchmark_files import Table, json_type, local_files, read_table, row_prefix
 from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
 from .registry import HUB_QUESTION_FIELD, REGISTRY, BenchmarkSpec, local_hint, unknown_name_message
 from .runtime import gc_paused
@@ -116,11 +109,8 @@ class Benchmark:
         return _benchmark(name, source, "question", "id", built)
 
 
-_BASE_SUFFIXES = (".jsonl", ".json", ".csv")
-_SUPPORTED = ".jsonl, .json, .csv (each optionally .gz) and .parquet"
 _TRUE_ENV_VALUES = {"1", "ON", "YES", "TRUE"}
 _MISSING = object()  # a field's value when the field is absent (a null is None)
-_JSON_WS = re.compile(r"[ \t\n\r]*")
 
 
 def load_benchmark(
@@ -230,285 +220,21 @@ def load_benchmarks(
 
 def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: str | None) -> Benchmark:
     """Every file's items, row by row, checked (ids unique across the files)."""
-    root, files = _local_files(path)
+    root, files = local_files(path)
     items: list[Item] = []
     seen: dict[str | int, tuple[str, int | None]] = {}
     with gc_paused():
         for file in files:
-            prefix = _row_prefix(root, file, len(files))
-            items.extend(_build_items(_read_file(file), str(file), qfield, ifield, prefix, seen))
+            prefix = row_prefix(root, file, len(files))
+            items.extend(_build_items(read_table(file), str(file), qfield, ifield, prefix, seen))
     return _benchmark(name, os.fspath(path), qfield, ifield, items)
-
-
-def _local_files(path: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
-    """The root path and the benchmark files it stands for (itself, or the supported files of a folder).
-
-    Raises:
-        InputError: If the path is missing, an empty folder, or a file of an unsupported type.
-    """
-    root = Path(path)
-    if not root.exists():
-        raise InputError(
-            "no such file or folder; check the path (a benchmark is a .jsonl/.json/.csv/.parquet file or a "
-            "folder of them)",
-            path=str(path),
-        )
-    if root.is_dir():
-        files = _list_folder(root)
-        if not files:
-            raise InputError(f"no benchmark files in this folder (supported: {_SUPPORTED})", path=str(path))
-        return root, files
-    if _suffix(root.name) is None:
-        raise InputError(
-            f"unsupported file type {root.suffix or '(no suffix)'!r}; supported: {_SUPPORTED}",
-            path=str(path),
-        )
-    return root, [root]
-
-
-def _row_prefix(root: Path, file: Path, n_files: int) -> str | None:
-    """The prefix of row-number ids: the relative path without suffix in a folder of several files."""
-    if n_files == 1:
-        return None
-    rel = file.relative_to(root).as_posix()
-    return rel[: len(rel) - len(_suffix(file.name) or "")]
-
-
-def _suffix(filename: str) -> str | None:
-    """The supported suffix of a file name (``".jsonl.gz"``...), or ``None``."""
-    lower = filename.lower()
-    if lower.endswith(".parquet"):
-        return filename[-len(".parquet") :]
-    base = lower.removesuffix(".gz")
-    for suffix in _BASE_SUFFIXES:
-        if base.endswith(suffix):
-            return filename[-(len(suffix) + len(lower) - len(base)) :]
-    return None
-
-
-def _list_folder(root: Path) -> list[Path]:
-    """Supported files under ``root``, recursively, sorted by relative path, hidden names skipped."""
-    found = []
-    for file in root.rglob("*"):
-        rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue
-        if _suffix(file.name) is not None:
-            found.append((rel.as_posix(), file))
-    return [file for _, file in sorted(found)]
-
-
-_Records = Iterator[tuple[int | None, Any]]
-
-
-class _Table(NamedTuple):
-    """One opened file (or hub split).
-
-    Attributes:
-        records: ``(line, row)`` pairs; ``line`` is 1-based (or ``None`` when unknown).
-        columns: Column names for tabular sources (CSV, Parquet, hub), else ``None``.
-        header_line: The line the column names are on (1 for CSV), if any.
-    """
-
-    records: _Records
-    columns: Sequence[str] | None = None
-    header_line: int | None = None
-
-
-def _read_file(file: Path) -> _Table:
-    """Open one local file."""
-    suffix = (_suffix(file.name) or "").lower()
-    if suffix == ".parquet":
-        return _read_parquet(file)
-    text = _read_text(file)
-    base = suffix.removesuffix(".gz")
-    if base == ".jsonl":
-        return _Table(_jsonl_records(text, file))
-    if base == ".json":
-        return _Table(_json_records(text, file))
-    return _csv_table(text, file)
-
-
-def _read_text(file: Path) -> str:
-    """The whole file as text: gunzipped if ``.gz``, UTF-8 with an optional BOM."""
-    try:
-        if file.name.lower().endswith(".gz"):
-            with gzip.open(file, "rb") as fh:
-                data = fh.read()
-        else:
-            data = file.read_bytes()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise InputError(
-            f"not a readable gzip file ({err}); re-download it, or remove the .gz suffix if it is not compressed",
-            path=str(file),
-        ) from err
-    except OSError as err:
-        raise InputError(f"cannot read the file ({err.strerror or err})", path=str(file)) from err
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InputError(
-            f"invalid UTF-8 (byte 0x{data[err.start]:02x} at byte offset {err.start}); re-encode the file as "
-            "UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-            path=str(file),
-            line=line,
-        ) from err
-    return text.removeprefix("\ufeff")
-
-
-def _jsonl_records(text: str, file: Path) -> _Records:
-    # Split on "\n" only: str.splitlines would also split on U+2028 etc., which JSON allows inside strings.
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(
-                f"malformed JSON ({err.msg} at column {err.colno}); each line of a .jsonl file must be one JSON "
-                "object: fix or remove this line",
-                path=str(file),
-                line=lineno,
-            ) from err
-        yield lineno, row
-
-
-def _json_records(text: str, file: Path) -> _Records:
-    if not text.strip():
-        return
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        hint = (
-            "; this looks like JSON Lines (one object per line): rename the file to .jsonl"
-            if err.msg == "Extra data"
-            else ""
-        )
-        raise InputError(
-            f"malformed JSON ({err.msg} at column {err.colno}){hint}", path=str(file), line=err.lineno
-        ) from err
-    key = None
-    if isinstance(data, dict):
-        list_keys = [k for k, v in data.items() if isinstance(v, list)]
-        if len(list_keys) != 1:
-            raise InputError(
-                "a .json benchmark must be a list of objects or an object with exactly one list-valued key "
-                f"(such as {{\"data\": [...]}}); found list-valued keys {list_keys}: convert it to JSON Lines",
-                path=str(file),
-                line=1,
-            )
-        key = list_keys[0]
-        data = data[key]
-    elif not isinstance(data, list):
-        raise InputError(
-            f"a .json benchmark must be a list of objects, got a JSON {_json_type(data)}",
-            path=str(file),
-            line=1,
-        )
-    lines = _json_element_lines(text, key, len(data))
-    for index, row in enumerate(data):
-        yield (lines[index] if lines is not None else None), row
-
-
-def _json_element_lines(text: str, key: str | None, expected: int) -> list[int] | None:
-    """The 1-based line where each element of the item list starts, or ``None`` if it cannot be told."""
-    decoder = json.JSONDecoder()
-
-    def skip(pos: int) -> int:
-        match = _JSON_WS.match(text, pos)
-        return match.end() if match else pos
-
-    try:
-        pos = skip(0)
-        if key is not None:  # find the value of ``key`` in the top-level object (the last one, as json does)
-            pos, start = skip(pos + 1), None
-            while text[pos] != "}":
-                k, pos = decoder.raw_decode(text, pos)
-                pos = skip(skip(pos) + 1)  # past ':'
-                if k == key:
-                    start = pos
-                _, pos = decoder.raw_decode(text, pos)
-                pos = skip(pos)
-                if text[pos] == ",":
-                    pos = skip(pos + 1)
-            if start is None:
-                return None
-            pos = start
-        pos = skip(pos + 1)  # past '['
-        starts = []
-        while text[pos] != "]":
-            starts.append(pos)
-            _, pos = decoder.raw_decode(text, pos)
-            pos = skip(pos)
-            if text[pos] == ",":
-                pos = skip(pos + 1)
-    except (json.JSONDecodeError, IndexError):
-        return None
-    if len(starts) != expected:
-        return None
-    lines, line, last = [], 1, 0
-    for start in starts:
-        line += text.count("\n", last, start)
-        lines.append(line)
-        last = start
-    return lines
-
-
-def _csv_table(text: str, file: Path) -> _Table:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as err:
-        raise InputError(f"malformed CSV header ({err})", path=str(file), line=reader.line_num) from err
-    if header is None:
-        return _Table(iter(()))
-    return _Table(_csv_rows(reader, header, file), header, 1)
-
-
-def _csv_rows(reader: Any, header: list[str], file: Path) -> _Records:
-    last_line = reader.line_num
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise InputError(
-                f"malformed CSV ({err}); check the quoting of this row", path=str(file), line=last_line + 1
-            ) from err
-        start, last_line = last_line + 1, reader.line_num  # a quoted field may span several lines
-        if not row:
-            continue  # blank line
-        if len(row) != len(header):
-            raise InputError(
-                f"row has {len(row)} values but the header has {len(header)} columns; check the quoting "
-                "of this row (fields with commas, quotes or newlines must be in double quotes)",
-                path=str(file),
-                line=start,
-            )
-        yield start, dict(zip(header, row))
-
-
-def _read_parquet(file: Path) -> _Table:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as err:
-        raise MissingDependencyError("reading Parquet benchmarks needs pyarrow: pip install pyarrow") from err
-    try:
-        table = pq.read_table(file)
-    except Exception as err:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged files
-        raise InputError(
-            f"not a readable Parquet file ({err}); re-export it, or use .jsonl/.csv", path=str(file)
-        ) from err
-    return _Table(enumerate(table.to_pylist(), start=1), table.column_names)
 
 
 # ----------------------------------------------------------------------------------------------- the items
 
 
 def _build_items(
-    table: _Table,
+    table: Table,
     where: str,
     qfield: str,
     ifield: str | None,
@@ -559,7 +285,7 @@ def _build_items(
     return items
 
 
-def _check_columns(table: _Table, where: str, qfield: str, ifield: str | None) -> None:
+def _check_columns(table: Table, where: str, qfield: str, ifield: str | None) -> None:
     """Raise if a tabular source lacks the question or id column (a dotted path needs its first part)."""
     columns = table.columns
     if columns is None:
@@ -579,7 +305,7 @@ def _row_question(row: Any, where: str, line: int | None, qfield: str) -> str:
     """The question of one record, which must be an object holding a string there."""
     if not isinstance(row, dict):
         raise InputError(
-            f"expected a JSON object per item, got a JSON {_json_type(row)}", path=where, line=line
+            f"expected a JSON object per item, got a JSON {json_type(row)}", path=where, line=line
         )
     question = field_value(row, qfield, _MISSING)
     if question is _MISSING:
@@ -592,7 +318,7 @@ def _row_question(row: Any, where: str, line: int | None, qfield: str) -> str:
         )
     if not isinstance(question, str):
         raise InputError(
-            f"the question must be a string, got {_json_type(question)}; fix or remove this row, or "
+            f"the question must be a string, got {json_type(question)}; fix or remove this row, or "
             "point --question-field at a text field",
             path=where,
             line=line,
@@ -605,7 +331,7 @@ def _row_id(row: dict[str, Any], where: str, line: int | None, ifield: str) -> s
     """The item id of one record: a string or an integer (not a boolean)."""
     value = field_value(row, ifield, _MISSING)
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        got = "missing" if value is _MISSING else f"a {_json_type(value)}, not a string or integer"
+        got = "missing" if value is _MISSING else f"a {json_type(value)}, not a string or integer"
         raise InputError(
             f"the item id is {got}; fix this row, choose another field with --id-field NAME, or leave "
             "the id field out to number the rows",
@@ -644,22 +370,6 @@ def field_value(row: Mapping[str, Any], path: str, default: Any = None) -> Any:
             return default
         value = value[part]
     return value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def _preview(names: Iterable[Any], limit: int = 12) -> str:
@@ -716,7 +426,7 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
     columns = list(dataset.column_names)
     if ifield is not None and ifield not in columns and id_field is None:
         ifield = None  # the registry's id field is absent from the hub copy: number the rows
-    items = _build_items(_Table(enumerate(dataset, start=1), columns), source, qfield, ifield, None, {})
+    items = _build_items(Table(enumerate(dataset, start=1), columns), source, qfield, ifield, None, {})
     return _benchmark(spec.name, source, qfield, ifield, items)
 
 

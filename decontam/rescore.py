@@ -285,70 +285,13 @@ def load_results(
     """
     wanted = {k for k in (_key(i) for i in report_ids) if k is not None}
     out = ItemResults()
-    loaded: list[tuple[Path, str, str | None, list[tuple[int, dict[str, Any]]]]] = []
-    for p in paths:
-        path = Path(p)
-        records, base = _records(path)
-        fmt = _detect(records, base)
-        m = _LM_EVAL_STAMP.match(path.name)
-        task = m.group("task") if m else None
-        if fmt == "lm-eval samples":
-            filters = sorted({str(r.get("filter")) for _, r in records if "filter" in r})
-            if len(filters) > 1:
-                if filter_name is None:
-                    raise ConfigError(f"{path}: these lm-eval samples hold several filters ({', '.join(filters)}); "
-                                      "choose one with --filter NAME")
-                records = [(ln, r) for ln, r in records if str(r.get("filter")) == filter_name]
-                if not records:
-                    raise ConfigError(f"{path}: no sample with filter {filter_name!r} (has: {', '.join(filters)})")
-        loaded.append((path, fmt, task, records))
-        out.sources.append(str(path))
-    formats = sorted({fmt for _, fmt, _, _ in loaded})
-    out.format = ", ".join(formats)
-
-    def choose_id(path: Path, fmt: str, task: str | None,
-                  records: list[tuple[int, dict[str, Any]]]) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-        if id_template is not None:
-            def render(r: dict[str, Any]) -> Any:
-                try:
-                    return id_template.format(task=task or "", **{k: v for k, v in r.items() if k != "task"})
-                except (KeyError, IndexError, ValueError) as exc:
-                    raise ConfigError(f"--id-template {id_template!r}: {exc!r} (record fields: "
-                                      f"{', '.join(sorted(r))})") from None
-            return id_template, render
-        if id_field is not None:
-            return id_field, lambda r: field_value(r, id_field)
-        best: tuple[int, str, Callable[[dict[str, Any]], Any]] | None = None
-        for name, fn in _id_candidates(fmt, task):
-            keys = [_key(fn(r)) for _, r in records]
-            if any(k is None for k in keys):
-                continue
-            hits = len(set(keys) & wanted)
-            if best is None or hits > best[0]:
-                best = (hits, name, fn)
-        if best is None or (wanted and best[0] == 0):
-            sample_ids = ", ".join(map(str, list(wanted)[:3]))
-            raise ConfigError(f"{path}: found no id field whose values name the report's items (e.g. {sample_ids}); "
-                              "pass --id-field FIELD or --id-template TEMPLATE")
-        return best[1], best[2]
-
+    loaded = [_read_results_file(Path(p), filter_name) for p in paths]
+    out.sources = [str(path) for path, _, _, _ in loaded]
+    out.format = ", ".join(sorted({fmt for _, fmt, _, _ in loaded}))
     id_sources, metrics = [], []
     for path, fmt, task, records in loaded:
-        id_name, id_fn = choose_id(path, fmt, task, records)
-        if score_field is not None:
-            metric = score_field
-        elif fmt == "lm-eval samples":
-            first = records[0][1] if records else {}
-            listed = first.get("metrics")
-            metric = listed[0] if isinstance(listed, list) and listed else next(
-                (m for m in _LM_EVAL_METRICS if m in first), "")
-        elif fmt == "humaneval results":
-            metric = "passed" if records and "passed" in records[0][1] else "result"
-        else:
-            first = records[0][1] if records else {}
-            metric = next((m for m in _GENERIC_SCORES if m in first), "")
-        if not metric:
-            raise ConfigError(f"{path}: cannot tell which field holds the score; pass --score-field FIELD")
+        id_name, id_fn = _choose_id(path, fmt, task, records, wanted, id_field, id_template)
+        metric = score_field if score_field is not None else _default_metric(path, fmt, records)
         for line, rec in records:
             key = _key(id_fn(rec))
             if key is None:
@@ -364,6 +307,72 @@ def load_results(
     out.id_source = ", ".join(sorted(set(id_sources)))
     out.metric = ", ".join(sorted(set(metrics)))
     return out
+
+
+_Records = list[tuple[int, dict[str, Any]]]
+
+
+def _read_results_file(path: Path, filter_name: str | None) -> tuple[Path, str, str | None, _Records]:
+    """One results file: its format, its lm-eval task (from the file name) and its records (of one filter)."""
+    records, base = _records(path)
+    fmt = _detect(records, base)
+    m = _LM_EVAL_STAMP.match(path.name)
+    task = m.group("task") if m else None
+    if fmt == "lm-eval samples":
+        filters = sorted({str(r.get("filter")) for _, r in records if "filter" in r})
+        if len(filters) > 1:
+            if filter_name is None:
+                raise ConfigError(f"{path}: these lm-eval samples hold several filters ({', '.join(filters)}); "
+                                  "choose one with --filter NAME")
+            records = [(ln, r) for ln, r in records if str(r.get("filter")) == filter_name]
+            if not records:
+                raise ConfigError(f"{path}: no sample with filter {filter_name!r} (has: {', '.join(filters)})")
+    return path, fmt, task, records
+
+
+def _choose_id(path: Path, fmt: str, task: str | None, records: _Records, wanted: set[str], id_field: str | None,
+               id_template: str | None) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """The record field (or template) that names report items: given, or the candidate naming the most."""
+    if id_template is not None:
+        def render(r: dict[str, Any]) -> Any:
+            try:
+                return id_template.format(task=task or "", **{k: v for k, v in r.items() if k != "task"})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ConfigError(f"--id-template {id_template!r}: {exc!r} (record fields: "
+                                  f"{', '.join(sorted(r))})") from None
+        return id_template, render
+    if id_field is not None:
+        return id_field, lambda r: field_value(r, id_field)
+    best: tuple[int, str, Callable[[dict[str, Any]], Any]] | None = None
+    for name, fn in _id_candidates(fmt, task):
+        keys = [_key(fn(r)) for _, r in records]
+        if any(k is None for k in keys):
+            continue
+        hits = len(set(keys) & wanted)
+        if best is None or hits > best[0]:
+            best = (hits, name, fn)
+    if best is None or (wanted and best[0] == 0):
+        sample_ids = ", ".join(map(str, list(wanted)[:3]))
+        raise ConfigError(f"{path}: found no id field whose values name the report's items (e.g. {sample_ids}); "
+                          "pass --id-field FIELD or --id-template TEMPLATE")
+    return best[1], best[2]
+
+
+def _default_metric(path: Path, fmt: str, records: _Records) -> str:
+    """The field holding the score when none is given: lm-eval's first metric, HumanEval's ``passed``, or the
+    first of the usual names."""
+    first = records[0][1] if records else {}
+    if fmt == "lm-eval samples":
+        listed = first.get("metrics")
+        metric = listed[0] if isinstance(listed, list) and listed else next(
+            (m for m in _LM_EVAL_METRICS if m in first), "")
+    elif fmt == "humaneval results":
+        metric = "passed" if "passed" in first else "result"
+    else:
+        metric = next((m for m in _GENERIC_SCORES if m in first), "")
+    if not metric:
+        raise ConfigError(f"{path}: cannot tell which field holds the score; pass --score-field FIELD")
+    return metric
 
 
 # ------------------------------------------------------------------------------------------------ rescore
