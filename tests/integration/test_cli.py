@@ -202,7 +202,7 @@ def test_custom_fields_and_departures(run_cli, tmp_path, validate_report):
                 ("--lowercase", "--nfkc", "--unescape"): [("upper", "k1"), ("wide", "k1"), ("escaped", "k2"),
                                                          (5, "k2")]}
     for flags, removed in expected.items():
-        out = run_cli(*base, *flags, "--report", "r.json", cwd=tmp_path)
+        out = run_cli(*base, *flags, "--report", "r.json", "--overwrite", cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         report = json.loads((tmp_path / "r.json").read_text("utf-8"))
         validate_report(report)
@@ -400,9 +400,11 @@ def test_check_failure_leaves_no_report_and_keeps_an_old_one(run_cli, tmp_path):
     write_jsonl(tmp_path / "corpus.jsonl", [GOOD1, b"{oops"])
     write_bench(tmp_path / "mine.jsonl", {"k1": Q1})
     (tmp_path / "report.json").write_text("previous report")
-    out = run_cli("check", "corpus.jsonl", "-b", "mine=mine.jsonl", "--question-field", "prompt", "--report",
-                  "report.json", cwd=tmp_path)
-    assert out.returncode == 1
+    args = ["check", "corpus.jsonl", "-b", "mine=mine.jsonl", "--question-field", "prompt", "--report", "report.json"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 2 and "--overwrite" in out.stderr  # refused before any work
+    out = run_cli(*args, "--overwrite", cwd=tmp_path)
+    assert out.returncode == 1 and "line 2" in out.stderr  # the run fails: the old report stays
     assert (tmp_path / "report.json").read_text() == "previous report"
     assert not [p for p in listing(tmp_path) if ".partial" in p]
 
@@ -453,7 +455,7 @@ USAGE = [
     ("output in another format", ["filter", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "-o",
                                   "o.parquet"], 2, ["o.parquet", "jsonl"]),
     ("output folder not empty", ["filter", "c.jsonl", "b.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "-o",
-                                 "full"], 2, ["full", "not empty"]),
+                                 "full"], 2, ["-o full", "exists", "--overwrite"]),
     ("report path is a folder", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "--report",
                                  "full"], 2, ["--report", "folder"]),
 ]
