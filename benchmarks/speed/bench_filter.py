@@ -101,7 +101,7 @@ def run_decontam(corpus: Path, workdir: Path, tag: str, num_proc: int = 1) -> tu
     peak_file = workdir / f"peak-{tag}.txt"
     peak_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-c", _PEAK_WRAPPER, "filter", str(corpus), "-o", str(out), "--report", str(report),
-           "--no-progress", "--num-proc", str(num_proc)]
+           "--no-progress", "--num-proc", str(num_proc), "--overwrite"]
     for b in BENCHMARKS:
         cmd += ["-b", b]
     # As an installed package runs: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE,

@@ -113,7 +113,7 @@ def main() -> None:
     print(f"  portrait + exact table: {(sizes['portrait'] + sizes['table']) / n:.3f} bytes/char")
 
     cmd = [sys.executable, "-m", "decontam", "index", "check", str(ix), "-b", HUMANEVAL, "--probes", "all",
-           "--report", str(work / "he.json")]
+           "--report", str(work / "he.json"), "--overwrite"]
     tq = statistics.median(run(cmd) for _ in range(args.repeat))
     rep = json.loads((work / "he.json").read_text())["index"]
     times = []

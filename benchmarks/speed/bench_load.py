@@ -102,7 +102,8 @@ def time_fresh_loads(n: int) -> dict[str, float]:
 def run_filter(corpus: Path, workdir: Path) -> float:
     """Wall seconds of one `decontam filter` subprocess over ``corpus``."""
     cmd = [sys.executable, "-m", "decontam", "filter", str(corpus), "-o", str(workdir / "load-clean.jsonl"),
-           "--report", str(workdir / "load-report.json"), "--no-progress", "--num-proc", "1"]
+           "--report", str(workdir / "load-report.json"), "--no-progress", "--num-proc", "1",
+           "--overwrite"]
     for spec in BENCHMARKS:
         cmd += ["-b", spec]
     for output in ("load-clean.jsonl", "load-report.json"):
