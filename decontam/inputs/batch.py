@@ -8,15 +8,12 @@ A :class:`Rejected` is a row skipped under ``on_error="skip"``, with the reason:
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.json as pa_json
 
 __all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "plain_id", "single_chunk", "text_buffers"]
 
@@ -55,6 +52,7 @@ class Batch:
         raw: What a writer needs to copy the rows out: JSONL ``(block, starts, ends)``, a Parquet
             ``pa.RecordBatch``, or the row objects of an in-memory corpus.
         id_column: The id field as an Arrow array, when the reader parsed it with the text.
+        id_reader: Reads the ids of some rows on demand, when the reader did not parse them with the text.
     """
 
     texts: pa.Array
@@ -65,49 +63,26 @@ class Batch:
     ids: list[Any] | None = None
     raw: Any = None
     id_column: pa.Array | None = None
+    id_reader: Callable[[Sequence[int]], list[Any]] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def doc_id(self, i: int) -> Any:
         """The id field of row ``i`` (str, int, float, bool; other types as ``str``), or None if absent."""
-        value: Any = None
-        if self.ids is not None:
-            value = self.ids[i]
-        elif self.id_column is not None:
-            value = self.id_column[i].as_py()
-        elif self.id_field is not None and isinstance(self.raw, tuple):
-            block, starts, ends = self.raw
-            try:
-                obj = json.loads(bytes(block[int(starts[i]) : int(ends[i])]))
-                value = obj.get(self.id_field) if isinstance(obj, dict) else None
-            except ValueError:
-                value = None
-        return plain_id(value)
+        return self.doc_ids([i])[0]
 
     def doc_ids(self, rows: Sequence[int]) -> list[Any]:
-        """:meth:`doc_id` of several rows; JSONL lines are parsed together by pyarrow when their ids are all
-        strings or all integers (a removed row's line is read again only for its id)."""
-        if self.ids is None and self.id_column is not None:
+        """:meth:`doc_id` of several rows: from :attr:`ids` or :attr:`id_column` if the reader gave them, else
+        read now by its ``id_reader`` (JSONL: only the lines of the rows asked for, such as removed ones)."""
+        if self.ids is not None:
+            return [plain_id(self.ids[i]) for i in rows]
+        if self.id_column is not None:
             values = self.id_column.to_pylist()  # (take() converts its indices with pandas, a slow import)
             return [plain_id(values[i]) for i in rows]
-        if self.ids is None and self.id_column is None and self.id_field and isinstance(self.raw, tuple) \
-                and len(rows) > 1:
-            block, starts, ends = self.raw
-            lines = b"\n".join(block[int(starts[i]) : int(ends[i])] for i in rows)
-            for typ in (pa.string(), pa.int64()):
-                try:
-                    col = pa_json.read_json(
-                        io.BytesIO(lines),
-                        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(lines) + 1),
-                        parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(self.id_field, typ)]),
-                                                           unexpected_field_behavior="ignore"),
-                    ).column(self.id_field)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    continue
-                if len(col) == len(rows):
-                    return col.to_pylist()
-        return [self.doc_id(i) for i in rows]
+        if self.id_reader is not None and self.id_field:
+            return [plain_id(v) for v in self.id_reader(rows)]
+        return [None] * len(rows)
 
 
 def plain_id(value: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,7 +24,7 @@ import pyarrow.json as pa_json
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings, single_chunk
 
-__all__ = ["BLOCK_BYTES", "read_jsonl"]
+__all__ = ["BLOCK_BYTES", "LineProblem", "parse_line", "read_jsonl"]
 
 BLOCK_BYTES = 16 << 20  # bytes of JSONL parsed at a time: bounded memory, whatever the file size
 
@@ -145,16 +145,23 @@ def _fast_jsonl_block(
     if table.num_rows != len(starts):
         return None
     col = single_chunk(table.column(text_field))
-    if col.null_count:
-        return None
+    if col.null_count or not _valid_utf8(block, arr):
+        return None  # pyarrow passes invalid UTF-8 through, in any field: the careful path rejects such lines
     ids = single_chunk(table.column(id_field)) if id_type is not None else None
-    try:
-        col.validate(full=True)  # pyarrow's JSON reader passes invalid UTF-8 through: let the careful path name it
-        if ids is not None:
-            ids.validate(full=True)
-    except pa.ArrowInvalid:
-        return None
     return col, ids
+
+
+def _valid_utf8(block: bytes | memoryview, arr: np.ndarray) -> bool:
+    """Whether the whole block is valid UTF-8 (ASCII blocks are, at the cost of one pass over their bytes)."""
+    if len(arr) == 0 or arr.max() < 0x80:
+        return True
+    offsets = pa.py_buffer(np.array([0, len(arr)], dtype=np.int64).tobytes())
+    whole = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(block)])
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _slow_jsonl_block(
@@ -178,34 +185,131 @@ def _slow_jsonl_block(
         raw = block[s:e]
         if not raw.strip():
             continue  # a blank line is no row
-        problem: tuple[str | None, str] | None = None
-        obj: Any = None
         try:
-            obj = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            problem = (None, f"invalid UTF-8 ({exc.reason} at byte {exc.start}); re-encode the file as UTF-8")
-        except ValueError as exc:
-            problem = (None, f"malformed JSON ({exc}); each line must be one JSON object")
-        if problem is None:
-            if not isinstance(obj, dict):
-                problem = (None, f"expected a JSON object, got {type(obj).__name__}")
-            elif text_field not in obj:
-                problem = (text_field, f"missing text field; use --text-field to name the field holding "
-                                       f"the text (fields here: {', '.join(sorted(map(str, obj))[:10])})")
-            elif not isinstance(obj[text_field], str):
-                problem = (text_field, f"text field must be a string, got {type(obj[text_field]).__name__}")
-        if problem is not None:
+            text, doc_id = parse_line(raw, text_field, id_field)
+        except LineProblem as problem:
             if on_error == "skip":
-                rejected.append(Rejected(str(path), lineno, problem[0], problem[1]))
+                rejected.append(Rejected(str(path), lineno, problem.field, problem.reason))
                 continue
-            raise InputError(problem[1] + "; or pass --on-error skip to skip and count such rows",
-                             path=str(path), line=lineno, field=problem[0])
-        texts.append(obj[text_field])
-        ids.append(obj.get(id_field) if id_field else None)
+            raise InputError(problem.reason + "; or pass --on-error skip to skip and count such rows",
+                             path=str(path), line=lineno, field=problem.field) from None
+        texts.append(text)
+        ids.append(doc_id)
         lines.append(lineno)
         kept_starts.append(s)
         kept_ends.append(e)
     return texts, ids, lines, kept_starts, kept_ends
+
+
+class _LineIds:
+    """Reads the ids of some lines of a block on demand (the fast path parses ids with the text only when they
+    are all strings or all integers): pyarrow parses the lines together when their ids allow, else each line
+    is read as the careful path reads it."""
+
+    def __init__(self, block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray, id_field: str | None) -> None:
+        self.block, self.starts, self.ends, self.id_field = block, starts, ends, id_field
+
+    def __call__(self, rows: Sequence[int]) -> list[Any]:
+        lines = [bytes(self.block[int(self.starts[i]) : int(self.ends[i])]) for i in rows]
+        if self.id_field and len(rows) > 1:
+            joined = b"\n".join(lines)
+            for typ in (pa.string(), pa.int64()):
+                try:
+                    col = pa_json.read_json(
+                        pa.BufferReader(pa.py_buffer(joined)),
+                        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(joined) + 1),
+                        parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(self.id_field, typ)]),
+                                                           unexpected_field_behavior="ignore"),
+                    ).column(self.id_field)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    continue
+                if len(col) == len(rows):
+                    return col.to_pylist()
+        return [_line_id(line, self.id_field) for line in lines]
+
+
+def _line_id(raw: bytes, id_field: str | None) -> Any:
+    """The id field of one line (None where absent or unreadable), read as :func:`parse_line` reads it."""
+    if not id_field:
+        return None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+    except RecursionError:
+        return _deep_field(raw, id_field, (pa.string(), pa.int64()))
+    return obj.get(id_field) if isinstance(obj, dict) else None
+
+
+class LineProblem(Exception):
+    """Why a JSONL line is not a row: the field concerned (or None) and the reason."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def parse_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
+    """The text and id of one JSONL line, read as the fast path reads it.
+
+    :mod:`json` parses the line; a line nested too deeply for it (which pyarrow's parser reads) is read by
+    pyarrow, field by field, so that whether a line is a row never depends on the lines around it.
+
+    Raises:
+        LineProblem: Invalid UTF-8, malformed JSON, not an object, or a missing, null or non-string text.
+    """
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LineProblem(None, f"invalid UTF-8 ({exc.reason} at byte {exc.start}); re-encode the file as "
+                                "UTF-8") from None
+    except ValueError as exc:
+        raise LineProblem(None, f"malformed JSON ({exc}); each line must be one JSON object") from None
+    except RecursionError:
+        return _parse_deep_line(raw, text_field, id_field)
+    if not isinstance(obj, dict):
+        raise LineProblem(None, f"expected a JSON object, got {type(obj).__name__}")
+    if text_field not in obj:
+        raise LineProblem(text_field, f"missing text field; use --text-field to name the field holding the text "
+                                      f"(fields here: {', '.join(sorted(map(str, obj))[:10])})")
+    if obj[text_field] is None:
+        raise LineProblem(text_field, "text is null")
+    if not isinstance(obj[text_field], str):
+        raise LineProblem(text_field, f"text field must be a string, got {type(obj[text_field]).__name__}")
+    return obj[text_field], obj.get(id_field) if id_field else None
+
+
+def _parse_deep_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
+    """A line too deeply nested for :mod:`json`: its text (and id, a string or an integer) read by pyarrow."""
+    try:
+        text = _deep_field(raw, text_field, (pa.string(),), strict=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise LineProblem(None, "malformed JSON (nested too deeply, and its text field is not a string); each "
+                                "line must be one JSON object") from None
+    if text is None:
+        raise LineProblem(text_field, "missing text field or null text (in a line nested too deeply to list "
+                                      "its fields)")
+    return text, _deep_field(raw, id_field, (pa.string(), pa.int64())) if id_field else None
+
+
+def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: bool = False) -> Any:
+    """One field of a JSON line, parsed by pyarrow as the first of ``types`` that fits (None if none does,
+    or with ``strict``, the parse error)."""
+    for i, typ in enumerate(types):
+        try:
+            table = pa_json.read_json(
+                pa.BufferReader(pa.py_buffer(raw)),
+                read_options=pa_json.ReadOptions(use_threads=False, block_size=len(raw) + 1),
+                parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(name, typ)]),
+                                                   unexpected_field_behavior="ignore"))
+            if table.num_rows != 1:
+                raise pa.ArrowInvalid("not one object")
+            return table.column(name)[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if strict and i == len(types) - 1:
+                raise
+    return None
 
 
 def read_jsonl(
@@ -232,7 +336,7 @@ def read_jsonl(
             rows = row + np.arange(len(starts), dtype=np.int64)
             row += len(starts)
             yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
-                        id_column=fast[1])
+                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field))
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
         texts, ids, lines_l, ks, ke = _slow_jsonl_block(

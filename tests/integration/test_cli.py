@@ -329,7 +329,7 @@ BAD_LINES = [
     ("malformed JSON", b'{"id": 2, "text": "unterminated', None, ["malformed JSON", "--on-error skip"], "malformed"),
     ("missing text field", b'{"id": 2, "body": "x"}', "text", ["missing text field", "--text-field"], "missing"),
     ("non-string text", b'{"id": 2, "text": 42}', "text", ["must be a string, got int"], "got int"),
-    ("null text", b'{"id": 2, "text": null}', "text", ["must be a string"], "must be a string"),
+    ("null text", b'{"id": 2, "text": null}', "text", ["text is null"], "text is null"),
     ("invalid UTF-8", b'{"id": 2, "text": "caf\xe9"}', None, ["invalid UTF-8", "re-encode"], "invalid UTF-8"),
     ("not an object", b"[1, 2, 3]", None, ["expected a JSON object"], "expected a JSON object"),
     ("two objects on one line", b'{"id": 2, "text": "a"} {"id": 4, "text": "b"}', None, ["malformed JSON"],

@@ -161,7 +161,7 @@ BAD_LINES = [
     ("null, not an object", b"null", None, "expected a JSON object, got NoneType"),
     ("missing text field", b'{"body": "a", "id": 1}', "text", "missing text field"),
     ("text is a number", b'{"text": 5}', "text", "must be a string, got int"),
-    ("text is null", b'{"text": null}', "text", "must be a string, got NoneType"),
+    ("text is null", b'{"text": null}', "text", "text is null"),
     ("text is a list", b'{"text": ["a"]}', "text", "must be a string, got list"),
     ("text is an object", b'{"text": {"a": 1}}', "text", "must be a string, got dict"),
     ("text is a bool", b'{"text": true}', "text", "must be a string, got bool"),
