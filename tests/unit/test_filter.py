@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import datasets  # a core dependency: if it is missing, fail rather than skip the oracle tests with it
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,8 +23,6 @@ from decontam import Report, check, filter_dataset
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import DecontamConfig, NormalizeConfig, make_config
 from decontam.errors import BenchmarkNotFoundError, ConfigError, InputError
-
-datasets = pytest.importorskip("datasets")
 
 Q_LONG = (
     "A farmer has 17 sheep and buys 5 more each week. After how many weeks will the farmer have "
@@ -368,7 +367,7 @@ def test_unsupported_inputs_and_options():
         filter_dataset(["a"], [b], colour="blue")
     with pytest.raises(ConfigError, match="probes"):
         make_config(probes="many")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="num_proc must be a positive integer, got 0"):
         make_config(num_proc=0)
     with pytest.raises(ConfigError, match="unique"):
         check(["a"], [b, b], progress=False)
@@ -414,7 +413,7 @@ def test_empty_corpus_file_is_an_error(tmp_path):
 
 def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_container():
     """A rejected (null) row is not part of the checked text: a Dataset, a Table and a list agree."""
-    datasets = pytest.importorskip("datasets")
+    import datasets  # a core dependency: if it is missing, fail, rather than skip the oracle tests below with it
     bench = Benchmark.from_items("d", [(1, "Write a function that returns the sum of two integers given as arguments.")])
     rows = [{"text": "a"}, {"text": None}, {"text": "b"}]
     via_ds = check(datasets.Dataset.from_list(rows), [bench], progress=False, on_error="skip").to_dict()

@@ -385,9 +385,9 @@ def test_expand_duplicate_output_names(tmp_path):
     with pytest.raises(ConfigError) as info:
         expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "y" / "part.jsonl"])
     assert "part.jsonl" in str(info.value)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="same output name 'part.jsonl'"):
         expand_corpus([tmp_path / "x", tmp_path / "y"])  # both folders hold part.jsonl
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="same output name 'part.jsonl'"):
         expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "x" / "part.jsonl"])
 
 

@@ -178,7 +178,7 @@ def test_output_set_refuses_a_non_empty_folder_and_a_wrong_suffix(tmp_path):
     write_jsonl(root / "a.jsonl", [{"text": "x"}])
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "old.txt").write_text("keep me")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="already exists and is not empty"):
         OutputSet(tmp_path / "full", expand_corpus([root]))
     assert (tmp_path / "full" / "old.txt").read_text() == "keep me"
     with pytest.raises(ConfigError) as info:
