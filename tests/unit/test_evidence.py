@@ -130,7 +130,7 @@ def test_report_evidence_from_a_check(cfg):
 
 
 def test_evidence_survives_the_datasets_map_path():
-    datasets = pytest.importorskip("datasets")
+    import datasets  # a core dependency: imported, not skipped
     q = "Write a function that returns the sum of two integers given as arguments; test it."
     ds = datasets.Dataset.from_list([{"id": "a", "text": "x"}, {"id": "b", "text": "Ünï — " + q}])
     bench = Benchmark.from_items("demo", [Item("q1", q)])

@@ -250,6 +250,7 @@ def test_each_kind_comes_back_as_the_same_kind(tmp_path):
     b = bench(Q_LONG)
     docs = ["clean one", "leak: " + Q_LONG, "clean two"]
     assert filter_dataset(docs, [b], progress=False) == ["clean one", "clean two"]
+    # a tuple of documents is read as a list of them and comes back as a list, not a tuple
     assert filter_dataset(tuple(docs), [b], progress=False) == ["clean one", "clean two"]
     rows = [{"text": t, "meta": {"i": i}} for i, t in enumerate(docs)]
     assert filter_dataset(rows, [b], progress=False) == [rows[0], rows[2]]
@@ -413,7 +414,6 @@ def test_empty_corpus_file_is_an_error(tmp_path):
 
 def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_container():
     """A rejected (null) row is not part of the checked text: a Dataset, a Table and a list agree."""
-    import datasets  # a core dependency: if it is missing, fail, rather than skip the oracle tests below with it
     bench = Benchmark.from_items("d", [(1, "Write a function that returns the sum of two integers given as arguments.")])
     rows = [{"text": "a"}, {"text": None}, {"text": "b"}]
     via_ds = check(datasets.Dataset.from_list(rows), [bench], progress=False, on_error="skip").to_dict()
