@@ -3,7 +3,8 @@
 The property tests draw random benchmarks and corpora (planted questions, re-spaced and re-punctuated copies,
 near misses, unrelated noise) and hold each result to a brute-force oracle (``contamination_oracle`` and
 ``assert_report_exact`` in conftest.py): a row is removed if and only if one of the probes listed in the report
-is a substring of the normalized row, and those probes are re-derived independently with ``sample_item``.
+is a substring of the normalized row, and those probes are the ones ``sample_item`` draws (the sampler is held to
+its own oracle, ``random.Random.sample``, in test_sample.py).
 """
 
 from __future__ import annotations
