@@ -143,7 +143,8 @@ def assert_report_exact(contamination_oracle):
 
     ``assert_report_exact(report_dict, texts, doc_ids, benchmarks)``: ``texts``/``doc_ids`` are the corpus
     documents in corpus order (rejected rows left out), ``benchmarks`` the loaded :class:`Benchmark` objects.
-    The probes are re-derived independently with :func:`decontam.sample.sample_item`.
+    The expected probes come from :func:`decontam.sample.sample_item`, one item at a time: the production sampler,
+    not an independent one (``tests/unit/test_sample.py`` holds it to ``random.Random.sample`` and ``normalize``).
     """
     from collections import Counter
 

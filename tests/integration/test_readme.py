@@ -21,11 +21,10 @@ from decontam import load_benchmark
 
 
 def first_section(readme: str) -> str:
-    """The text of the first ``## `` section if it is the Quick start, else the whole README (not written yet)."""
+    """The text of the first ``## `` section, which must be the Quick start."""
     parts = re.split(r"^## ", readme, flags=re.M)
-    if len(parts) > 1 and parts[1].lower().startswith("quick start"):
-        return "## " + parts[1]
-    return readme
+    assert len(parts) > 1 and parts[1].lower().startswith("quick start"), "README.md must open with ## Quick start"
+    return "## " + parts[1]
 
 
 def bash_blocks(text: str) -> list[str]:
@@ -57,11 +56,8 @@ def readme(repo_root) -> str:
 
 @pytest.fixture(scope="module")
 def quick_start(readme) -> list[str]:
-    section = first_section(readme)
-    blocks = bash_blocks(section)
-    if len(blocks) < 2:  # the section is still being written: fall back to the README's first two blocks
-        blocks = bash_blocks(readme)
-    assert len(blocks) >= 2, "README.md needs a Quick start with a run block and a test block"
+    blocks = bash_blocks(first_section(readme))
+    assert len(blocks) >= 2, "README.md's Quick start needs a run block and a test block"
     return blocks[:2]
 
 
@@ -107,11 +103,11 @@ def test_quick_start_runs_and_does_what_the_readme_says(quick_start, readme, exa
 
     # the README's own figures ("4 of the 10 toy items", "36 of 40 documents")
     m = re.search(r"(\d+) of the (\d+) toy items", readme)
-    if m:
-        assert (section["n_contaminated"], section["n_items"]) == (int(m[1]), int(m[2]))
+    assert m, "README.md no longer says how many toy items are found: update this test with it"
+    assert (section["n_contaminated"], section["n_items"]) == (int(m[1]), int(m[2]))
     m = re.search(r"\((\d+) of (\d+) documents", readme)
-    if m:
-        assert (report["training"]["n_kept"], report["training"]["n_documents"]) == (int(m[1]), int(m[2]))
+    assert m, "README.md no longer says how many documents are kept: update this test with it"
+    assert (report["training"]["n_kept"], report["training"]["n_documents"]) == (int(m[1]), int(m[2]))
     if args[0] == "filter":
         output = tmp_path / option(args, "-o", "--output")
         lines = (tmp_path / "examples" / "corpus.jsonl").read_bytes().splitlines()
@@ -123,8 +119,7 @@ def test_quick_start_runs_and_does_what_the_readme_says(quick_start, readme, exa
 
 def test_examples_readme_command_runs_too(examples_dir, tmp_path, run_cli):
     blocks = bash_blocks((examples_dir / "README.md").read_text("utf-8"))
-    if not blocks:
-        pytest.skip("examples/README.md has no bash block")
+    assert blocks, "examples/README.md has no bash block to run"
     args = decontam_command(blocks[0])
     shutil.copytree(examples_dir, tmp_path / "examples")
     out = run_cli(*args, cwd=tmp_path)
@@ -136,9 +131,9 @@ def test_the_test_block_is_what_ci_runs(quick_start, repo_root):
     block = quick_start[1]
     assert "pytest" in block
     ci = repo_root / ".ci" / "run"
-    if ci.exists():
-        commands = [line for line in ci.read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
-        assert commands[-1].strip() == block.strip().replace("\\\n", " ").splitlines()[-1].strip()
+    assert ci.is_file(), "the README says .ci/run runs the tests"
+    commands = [line for line in ci.read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    assert commands[-1].strip() == block.strip().replace("\\\n", " ").splitlines()[-1].strip()
 
 
 def test_every_examples_file_the_readmes_mention_exists_and_loads(readme, repo_root, examples_dir):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,10 +21,15 @@ def test_optimal_parameters_textbook_values():
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=3000),
-       st.sampled_from([1e-2, 1e-4, 1e-6]), st.integers(0, 2**32), st.sampled_from(["mix", "key"]))
-def test_no_false_negatives(keys, fp, seed, partition_by):
+       st.sampled_from([1e-2, 1e-4, 1e-6]), st.integers(0, 2**32), st.sampled_from(["mix", "key"]),
+       st.sampled_from([0, 60_000, 600_000]))
+def test_no_false_negatives(keys, fp, seed, partition_by, capacity):
+    """Every added key is found, in filters of one partition, of several, and of more partitions than add()
+    updates at once (sized for more keys than are added: 3,000 keys alone always fit in one partition)."""
     arr = np.array(keys, dtype=np.uint64)
-    bf = BloomFilter.for_capacity(len(set(keys)), fp, seed, partition_by)
+    bf = BloomFilter.for_capacity(max(len(set(keys)), capacity), fp, seed, partition_by)
+    if capacity:
+        assert bf.n_partitions > 1
     half = len(arr) // 2
     bf.add(arr[:half])  # added in two calls, in any order
     bf.add(arr[half:][::-1])
@@ -69,8 +76,11 @@ def test_from_params_roundtrip_and_size_check():
     bf = BloomFilter.for_capacity(100, 1e-3, 9)
     keys = np.arange(100, dtype=np.uint64)
     bf.add(keys)
-    again = BloomFilter.from_params(bf.params(), bf.bits.copy())
+    again = BloomFilter.from_params(json.loads(json.dumps(bf.params())), bf.bits.copy())  # as an index stores it
+    assert again.params() == bf.params()
     assert again.contains(keys).all()
+    absent = np.arange(1000, 21_000, dtype=np.uint64)
+    assert np.array_equal(again.contains(absent), bf.contains(absent))  # the same false positives too
     with pytest.raises(ValueError, match="expected"):
         BloomFilter.from_params(bf.params(), bf.bits[:-8])
 

@@ -106,7 +106,8 @@ def test_report_evidence_from_a_check(cfg):
     item = report["benchmarks"][0]["items"][0]
     assert item["question"] == q
     found = {json.dumps(m["doc_id"]) for m in item["matches"]}
-    assert {'"plain"', "2"} <= found
+    # the escaped, upper-cased copy is found only with the departures: it is the one mapped by the general path
+    assert found == {'"plain"', "2"} | ({'"escaped"'} if cfg.unescape else set())
     # One evidence object per document, on its first match entry; every entry's probe lies in that highlight.
     evidence_of = {}
     for m in item["matches"]:
@@ -129,7 +130,7 @@ def test_report_evidence_from_a_check(cfg):
 
 
 def test_evidence_survives_the_datasets_map_path():
-    datasets = pytest.importorskip("datasets")
+    import datasets  # a core dependency: imported, not skipped
     q = "Write a function that returns the sum of two integers given as arguments; test it."
     ds = datasets.Dataset.from_list([{"id": "a", "text": "x"}, {"id": "b", "text": "Ünï — " + q}])
     bench = Benchmark.from_items("demo", [Item("q1", q)])

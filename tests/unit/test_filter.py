@@ -3,7 +3,8 @@
 The property tests draw random benchmarks and corpora (planted questions, re-spaced and re-punctuated copies,
 near misses, unrelated noise) and hold each result to a brute-force oracle (``contamination_oracle`` and
 ``assert_report_exact`` in conftest.py): a row is removed if and only if one of the probes listed in the report
-is a substring of the normalized row, and those probes are re-derived independently with ``sample_item``.
+is a substring of the normalized row, and those probes are the ones ``sample_item`` draws (the sampler is held to
+its own oracle, ``random.Random.sample``, in test_sample.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import datasets  # a core dependency: if it is missing, fail rather than skip the oracle tests with it
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,8 +24,6 @@ from decontam import Report, check, filter_dataset
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import DecontamConfig, NormalizeConfig, make_config
 from decontam.errors import BenchmarkNotFoundError, ConfigError, InputError
-
-datasets = pytest.importorskip("datasets")
 
 Q_LONG = (
     "A farmer has 17 sheep and buys 5 more each week. After how many weeks will the farmer have "
@@ -251,6 +251,7 @@ def test_each_kind_comes_back_as_the_same_kind(tmp_path):
     b = bench(Q_LONG)
     docs = ["clean one", "leak: " + Q_LONG, "clean two"]
     assert filter_dataset(docs, [b], progress=False) == ["clean one", "clean two"]
+    # a tuple of documents is read as a list of them and comes back as a list, not a tuple
     assert filter_dataset(tuple(docs), [b], progress=False) == ["clean one", "clean two"]
     rows = [{"text": t, "meta": {"i": i}} for i, t in enumerate(docs)]
     assert filter_dataset(rows, [b], progress=False) == [rows[0], rows[2]]
@@ -368,7 +369,7 @@ def test_unsupported_inputs_and_options():
         filter_dataset(["a"], [b], colour="blue")
     with pytest.raises(ConfigError, match="probes"):
         make_config(probes="many")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="num_proc must be a positive integer, got 0"):
         make_config(num_proc=0)
     with pytest.raises(ConfigError, match="unique"):
         check(["a"], [b, b], progress=False)
@@ -414,7 +415,6 @@ def test_empty_corpus_file_is_an_error(tmp_path):
 
 def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_container():
     """A rejected (null) row is not part of the checked text: a Dataset, a Table and a list agree."""
-    datasets = pytest.importorskip("datasets")
     bench = Benchmark.from_items("d", [(1, "Write a function that returns the sum of two integers given as arguments.")])
     rows = [{"text": "a"}, {"text": None}, {"text": "b"}]
     via_ds = check(datasets.Dataset.from_list(rows), [bench], progress=False, on_error="skip").to_dict()

@@ -73,11 +73,20 @@ def test_fast_and_slow_paths_agree_on_random_files(tmp_path_factory, monkeypatch
     p = tmp_path_factory.mktemp("r") / "r.jsonl"
     write_jsonl(p, [{"text": t, "n": i} for i, t in enumerate(texts)], ensure_ascii=ensure_ascii,
                 newline=b"\r\n" if crlf else b"\n", trailing=trailing)
+    real, accepted = jsonl._fast_jsonl_block, []
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        accepted.append(out is not None)
+        return out
+
     with monkeypatch.context() as mp:
         mp.setattr(jsonl, "BLOCK_BYTES", block)
+        mp.setattr(jsonl, "_fast_jsonl_block", spy)
         fast = read_all(p, id_field="n")
         mp.setattr(jsonl, "_fast_jsonl_block", lambda *a, **k: None)
         slow = read_all(p, id_field="n")
+    assert all(accepted) and bool(accepted) == bool(texts)  # the fast path really read every block
     assert fast == slow
     assert fast[0] == texts
     assert fast[1] == list(range(1, len(texts) + 1))
@@ -376,9 +385,9 @@ def test_expand_duplicate_output_names(tmp_path):
     with pytest.raises(ConfigError) as info:
         expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "y" / "part.jsonl"])
     assert "part.jsonl" in str(info.value)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="same output name 'part.jsonl'"):
         expand_corpus([tmp_path / "x", tmp_path / "y"])  # both folders hold part.jsonl
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="same output name 'part.jsonl'"):
         expand_corpus([tmp_path / "x" / "part.jsonl", tmp_path / "x" / "part.jsonl"])
 
 

@@ -155,6 +155,7 @@ OPTION_CASES = [
     ("no unescape: \\u00e9 stays as text", "caf\\u00e9", DEFAULT, "cafu00e9"),
     ("unescape: \\U0001F600 is an emoji, dropped", "a\\U0001F600b", UNESC, "ab"),
     ("unescape: \\x41", "\\x41BC", UNESC, "ABC"),
+    ("unescape: \\U beyond U+10FFFF is dropped, not an error", "a\\UFFFFFFFFb", UNESC, "ab"),
     ("unescape: JSON surrogate pair \\ud835\\udc00 is one letter", "\\ud835\\udc00bc", UNESC, "\U0001d400bc"),
     ("unescape: lone \\ud800 is dropped", "a\\ud800b", UNESC, "ab"),
     ("unescape: &amp;", "fish &amp; chips", UNESC, "fishchips"),

@@ -203,7 +203,7 @@ def test_output_set_refuses_a_wrong_suffix(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     write_jsonl(root / "a.jsonl", [{"text": "x"}])
-    with pytest.raises(ConfigError) as info, Commit() as commit:
+    with pytest.raises(ConfigError, match="must be in the input.s format") as info, Commit() as commit:
         OutputSet(tmp_path / "o.parquet", expand_corpus([root / "a.jsonl"]), commit)
     assert "jsonl" in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]

@@ -15,8 +15,6 @@ from decontam.benchmarks import Benchmark, Item
 from decontam.errors import OutputExistsError
 from decontam.report import SCHEMA_VERSION, report_schema
 
-jsonschema = pytest.importorskip("jsonschema")
-
 Q1 = ("Write a function `rotate(xs, k)` that returns the list xs rotated to the right by k positions, "
       "where k may exceed len(xs).")
 Q2 = "Déterminez la dérivée de la fonction f(x) = x² · sin(x) sur l'intervalle ouvert ]0, π[ et concluez."
@@ -42,6 +40,7 @@ def report() -> Report:
 
 
 def test_report_schema_is_the_shipped_file_and_a_valid_schema():
+    jsonschema = pytest.importorskip("jsonschema")  # (only here and in validate_report: the rest runs without it)
     shipped = Path(__file__).resolve().parents[2] / "decontam" / "schema" / "report.schema.json"
     schema = report_schema()
     assert schema == json.loads(shipped.read_text("utf-8"))
@@ -89,10 +88,12 @@ def test_the_schema_rejects_broken_reports(validate_report, report, mutate):
 
 
 def test_documents_as_strings_or_dicts_give_the_same_compact_utf8_report_without_timestamps():
-    """(Byte-identical reports across processes, seeds and workers: tests/integration/test_determinism.py.)"""
-    first = check(DOCS, [bench()], progress=False).to_json()
-    second = check([dict(d) for d in DOCS], [bench()], progress=False).to_json()
+    """A list of strings and a list of ``{"text": ...}`` dicts (no ids: both name documents by row) give the
+    same bytes. (Byte-identical reports across processes, seeds and workers: tests/integration/test_determinism.py.)"""
+    first = check([d["text"] for d in DOCS], [bench()], progress=False).to_json()
+    second = check([{"text": d["text"]} for d in DOCS], [bench()], progress=False).to_json()
     assert first == second
+    assert json.loads(first)["training"]["n_removed"] == 3  # what is compared found something
     assert first.endswith("}\n") and "\n" not in first[:-1]
     assert "dérivée" in first  # UTF-8, not \u escapes
     assert "time" not in json.loads(first)["corpus"] and "date" not in json.loads(first)["tool"]
