@@ -149,10 +149,14 @@ def _dict_batch(buffer: Sequence[dict[str, Any]], first: int, label: str, text_f
         if isinstance(value, str):
             good.append(i)
             continue
-        reason = "missing text field" if value is None else f"text must be a string, got {type(value).__name__}"
+        if text_field not in row:
+            reason = "missing text field"
+            hint = f"; pass text_field= to name the field holding the text (fields here: {', '.join(map(str, row))})"
+        else:
+            reason = "text is null" if value is None else f"text must be a string, got {type(value).__name__}"
+            hint = "; or pass on_error='skip' to skip and count such rows"
         if on_error != "skip":
-            raise InputError(reason + "; pass text_field= to name the field holding the text",
-                             path=label, line=first + i + 1, field=text_field)
+            raise InputError(reason + hint, path=label, line=first + i + 1, field=text_field)
         rejected.append(Rejected(label, first + i + 1, text_field, reason))
     positions = first + np.asarray(good, dtype=np.int64)
     kept = [buffer[i] for i in good]

@@ -139,6 +139,28 @@ def test_in_memory_corpora_match_check(tmp_path):
         assert _comparable(ix.check([bench])) == _comparable(check(corpus, [bench], progress=False))
 
 
+def test_in_memory_corpora_are_read_as_check_reads_them_bad_rows_included(tmp_path):
+    """The index reads in-memory corpora through check's own adapters (it had a drifted copy): a lone surrogate
+    is read, not a UnicodeEncodeError; on_error="skip" skips and counts; "raise" names the row and field."""
+    from decontam.errors import InputError
+
+    q = _QUESTIONS[0]
+    bench = Benchmark.from_items("t", [Item(0, q)])
+    surrogate = ["lone \ud800 surrogate " + q, "plain"]
+    ix = CorpusIndex.build(surrogate, tmp_path / "s", progress=False)
+    assert ix.check([bench]).contaminated_ids("t") == [0]
+    assert _comparable(ix.check([bench])) == _comparable(check(surrogate, [bench], progress=False))
+    rows = [{"text": q}, {"text": None}, {"body": "x"}, {"text": 5}, {"text": "fine"}]
+    ix = CorpusIndex.build(rows, tmp_path / "k", on_error="skip", progress=False)
+    streamed = check(rows, [bench], progress=False, on_error="skip")
+    assert ix.manifest["corpus"]["n_documents"] == 2
+    assert [r["line"] for r in ix.manifest["corpus"]["sources"][0]["rejected"]] == [2, 3, 4]
+    assert _comparable(ix.check([bench])) == _comparable(streamed)
+    with pytest.raises(InputError, match=r"<list>, line 2, field 'text': text is null"):
+        CorpusIndex.build(rows, tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
 def test_lowercase_index_and_mismatch(tmp_path):
     q = _QUESTIONS[1]
     f = _write_jsonl(tmp_path / "c.jsonl", ["X " + q.upper()])
