@@ -55,12 +55,16 @@ class SampleConfig:
         mode: ``"sample"`` draws ``n_probes`` seeded random substrings; ``"all"`` takes every window of the
             question (exhaustive, no sampling luck).
         seed: Seed mixed with the benchmark name, item id and question to draw the probes.
+        min_question_chars: Leave out items whose normalized question is shorter than this (0: none, the GPT-4
+            rule, which uses a short question whole). A departure: a few very short questions ("43", "IBS")
+            can match thousands of unrelated documents; items left out are counted and listed as too short.
     """
 
     length: int = 50
     n_probes: int = 3
     mode: ProbeMode = "sample"
     seed: int = 0
+    min_question_chars: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.length, bool) or not isinstance(self.length, int) or self.length < 1:
@@ -71,6 +75,10 @@ class SampleConfig:
             raise ConfigError(f"probe mode must be 'sample' or 'all', got {self.mode!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+        if isinstance(self.min_question_chars, bool) or not isinstance(self.min_question_chars, int) \
+                or self.min_question_chars < 0:
+            raise ConfigError(f"min_question_chars (--min-question-chars) must be an integer >= 0, got "
+                              f"{self.min_question_chars!r}")
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,8 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
     """A config from an optional base and keyword overrides.
 
     Keywords are the fields of :class:`DecontamConfig`, plus the shortcuts ``seed``, ``probes`` (an int for
-    the number of sampled probes, or ``"all"``), ``probe_length``, ``lowercase``, ``nfkc``, ``unescape``.
+    the number of sampled probes, or ``"all"``), ``probe_length``, ``min_question_chars``, ``lowercase``,
+    ``nfkc``, ``unescape``.
 
     Raises:
         ConfigError: An unknown keyword or an invalid value.
@@ -149,6 +158,8 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
             samp["seed"] = value
         elif key == "probe_length":
             samp["length"] = value
+        elif key == "min_question_chars":
+            samp["min_question_chars"] = value
         elif key == "probes":
             if value == "all":
                 samp["mode"] = "all"

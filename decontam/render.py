@@ -101,6 +101,9 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
     for b in benches:
         out.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | "
                    f"{_pct(b['contamination_rate'])} |")
+    warnings = d.get("warnings", [])
+    if warnings:
+        out += ["", "## Warnings", "", *(f"- **{md_text(w['kind'])}**: {md_text(w['message'])}" for w in warnings)]
     out += ["", "In one sentence (for the paper or the model card):", ""]
     by_name = {sc["benchmark"]: sc for sc in scores}
     for b in benches:
@@ -172,7 +175,7 @@ text-align:left;vertical-align:top}th{cursor:pointer;user-select:none;background
 max-height:260px;overflow:auto}mark{background:var(--mark);padding:0}.yes{color:var(--bar);font-weight:600}
 .no{color:var(--ok)}.controls{display:flex;gap:12px;align-items:center;margin:6px 0 8px;flex-wrap:wrap}
 input[type=search]{padding:4px 8px;min-width:260px}svg text{font-family:system-ui,sans-serif}
-code,.mono{overflow-wrap:anywhere;word-break:break-all}.doc{position:relative}pre{white-space:pre-wrap;overflow-wrap:anywhere}
+code,.mono{overflow-wrap:anywhere;word-break:break-all}.warn{border-color:var(--bar);background:#fff7ed}.doc{position:relative}pre{white-space:pre-wrap;overflow-wrap:anywhere}
 """
 
 _JS = r"""
@@ -369,6 +372,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 {_e(_method(cfg))}</div>
 <div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
+{_warnings_html(d.get("warnings", []))}
 <h2>Contamination rate per benchmark</h2>
 {_chart_svg(benches)}
 {_summary_html(benches)}
@@ -393,6 +397,14 @@ was found, in its original form, with the matched span highlighted.</p>
 </body></html>
 """
     return page
+
+
+def _warnings_html(warnings: Sequence[Mapping[str, Any]]) -> str:
+    """The report's warnings, in a box above the figures they qualify."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li><strong>{_e(w['kind'])}</strong>: {_e(w['message'])}</li>" for w in warnings)
+    return f'<div class="card warn" id="warnings"><h2>Warnings</h2><ul>{items}</ul></div>'
 
 
 def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from .markup import md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "training_section"]
+           "merge_reports", "report_document", "report_schema", "report_warnings", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
@@ -203,7 +203,7 @@ class Report:
 
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
-               normalized_question: str | None = None, empty: bool = False,
+               normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
                question: str | None = None) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
@@ -214,7 +214,11 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         matches: Its matches, in corpus order (contaminated if any).
         normalized_question: In ``all`` mode, the normalized question (every window of it is a probe).
         empty: The question normalizes to nothing.
+        too_short: The item was left out (``min_question_chars``).
         question: The question as in the benchmark, shown on contaminated items.
+
+    The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
+    reader sees at once which probe accounts for how many removed documents.
     """
     entry: dict[str, Any] = {"id": item_id, "contaminated": bool(matches), "n_probes": n_probes,
                              "probes": list(probes)}
@@ -222,17 +226,31 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         entry["normalized_question"] = normalized_question
     if empty:
         entry["empty"] = True
+    if too_short:
+        entry["too_short"] = True
     if matches and question is not None:
         entry["question"] = question
+    if matches and all("row" in m for m in matches):
+        entry["n_documents"] = len({m["row"] for m in matches})
+        if probes:
+            per_probe = {p: set() for p in probes}
+            for m in matches:
+                per_probe.setdefault(m["probe"], set()).add(m["row"])
+            entry["probe_documents"] = [len(per_probe[p]) for p in probes]
     entry["matches"] = matches
     return entry
 
 
 def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
-    totals are computed (contaminated and clean ids, their count, the rate)."""
+    totals are computed (contaminated, clean and too-short ids, their counts, the rate).
+
+    Clean items are the checked ones not found; items left out as too short are neither (``too_short_ids``).
+    The rate is over all items, so that it is comparable whatever was left out.
+    """
     contaminated = [it["id"] for it in items if it["contaminated"]]
-    clean = [it["id"] for it in items if not it["contaminated"]]
+    too_short = [it["id"] for it in items if it.get("too_short")]
+    clean = [it["id"] for it in items if not it["contaminated"] and not it.get("too_short")]
     n_items = fields["n_items"]
     section = {key: fields[key] for key in BENCHMARK_FIELDS}
     section.update({
@@ -240,8 +258,10 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
         "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
         "contaminated_ids": contaminated,
         "clean_ids": clean,
-        "items": items,
     })
+    if too_short:
+        section.update({"n_too_short": len(too_short), "too_short_ids": too_short})
+    section["items"] = items
     return section
 
 
@@ -269,14 +289,68 @@ def training_section(n_documents: int, n_removed: int, removed: list[dict[str, A
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
                     training: dict[str, Any]) -> dict[str, Any]:
-    """The whole document, its sections in the report's order."""
-    return {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
-            "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+    """The whole document, its sections in the report's order, with the warnings its figures call for."""
+    doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
+           "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+    doc["warnings"] = report_warnings(doc)
+    return doc
+
+
+REJECTED_SHARE = 0.01  # a share of rejected input rows above this is a warning
+HANDFUL = 5  # a short probe matching more documents than this (or than 1% of them) is a warning
+
+
+def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a reader of the figures must know, computed from the document itself (so a merge recomputes it):
+
+    * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
+    * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
+      says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
+      and the documents removed because of such probes alone are counted.
+    """
+    out: list[dict[str, Any]] = []
+    corpus = doc["corpus"]
+    n_rows = corpus["n_documents"] + corpus["n_rejected"]
+    if n_rows and corpus["n_rejected"] / n_rows > REJECTED_SHARE:
+        out.append({"kind": "rejected_rows", "n_rejected": corpus["n_rejected"], "n_rows": n_rows,
+                    "message": f"{corpus['n_rejected']} of {n_rows} input rows "
+                               f"({corpus['n_rejected'] / n_rows:.1%}) were rejected and not checked "
+                               "(listed under corpus.rejected)"})
+    short = _short_probe_items(doc)
+    if short:
+        flagged = {(it["benchmark"], json.dumps(it["id"])) for it in short}
+        items_of_row: dict[Any, set[tuple[str, str]]] = {}
+        for r in doc["training"]["removed"]:
+            items_of_row.setdefault(r.get("row", json.dumps(r["doc_id"])), set()).add(
+                (r["benchmark"], json.dumps(r["item_id"])))
+        alone = sum(1 for items in items_of_row.values() if items <= flagged)
+        named = "; ".join(f"{it['benchmark']} {it['id']!r} (probe {it['probe']!r}: {it['n_documents']} documents)"
+                          for it in short[:10]) + (f"; and {len(short) - 10} more" if len(short) > 10 else "")
+        out.append({"kind": "short_probes", "items": short, "n_documents_removed_by_these_alone": alone,
+                    "message": f"{len(short)} item(s) shorter than the probe length, used whole as the GPT-4 rule "
+                               f"says, match many documents: {named}. {alone} document(s) were removed because "
+                               "of such probes alone; --min-question-chars N leaves such items out "
+                               "(docs/method.md)"})
+    return out
+
+
+def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items used whole (shorter than the probe length) that match more than a handful of documents."""
+    length = doc.get("config", {}).get("sample", {}).get("length", 50)
+    limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
+    out = []
+    for b in doc["benchmarks"]:
+        for it in b["items"]:
+            probe = it["probes"][0] if it["probes"] else it.get("normalized_question", "")
+            if it.get("n_documents", 0) > limit and len(probe) < length:
+                out.append({"benchmark": b["name"], "id": it["id"], "probe": probe,
+                            "n_documents": it["n_documents"]})
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ merging
 
-_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty")
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -345,7 +419,7 @@ def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[
         question = next((it["question"] for it in shard_items if "question" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                question=question))
+                                too_short=bool(it0.get("too_short")), question=question))
     return benchmark_section(b0, items)
 
 

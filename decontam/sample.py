@@ -43,13 +43,15 @@ class ItemProbes:
         normalized: The normalized question.
         length: Probe length in characters (``min(config.length, len(normalized))``; 0 when empty).
         offsets: Start offsets (in characters of ``normalized``) of the probes, increasing. In ``all`` mode a
-            ``range`` over every window.
+            ``range`` over every window. None for an empty or too short item.
+        too_short: The item was left out: its normalized question is shorter than ``min_question_chars``.
     """
 
     item_id: str | int
     normalized: str
     length: int
     offsets: Sequence[int]
+    too_short: bool = False
 
     @property
     def empty(self) -> bool:
@@ -151,6 +153,9 @@ def sample_items(
             norm = normalize(question, normalize_config)
         if not norm:
             out.append(ItemProbes(item_id, norm, 0, ()))
+            continue
+        if len(norm) < config.min_question_chars:
+            out.append(ItemProbes(item_id, norm, 0, (), too_short=True))
             continue
         width = min(length, len(norm))
         n_windows = len(norm) - width + 1

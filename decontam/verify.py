@@ -75,6 +75,8 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
         parts += ["--probes", str(samp["n_probes"])]
     if samp.get("length", 50) != 50:
         parts += ["--probe-length", str(samp["length"])]
+    if samp.get("min_question_chars", 0):
+        parts += ["--min-question-chars", str(samp["min_question_chars"])]
     for opt in ("lowercase", "nfkc", "unescape"):
         if cfg.get("normalize", {}).get(opt):
             parts.append(f"--{opt}")

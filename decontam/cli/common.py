@@ -32,6 +32,7 @@ __all__ = [
     "check_output_paths",
     "guard_outputs",
     "load_benchmarks",
+    "print_warnings",
     "spec_paths",
     "write_file",
     "write_outputs",
@@ -100,6 +101,10 @@ def add_probe_flags(p: argparse._ActionsContainer) -> None:
     p.add_argument("--probes", default="3", metavar="N|all",
                    help="probes per item, or 'all' for every window of the question (default: 3)")
     p.add_argument("--probe-length", type=int, default=50, help="probe length in characters (default: 50)")
+    p.add_argument("--min-question-chars", type=int, default=0, metavar="N",
+                   help="leave out items whose normalized question is shorter than N characters, counted and "
+                        "listed as too short (departure; default 0: short questions are used whole, as the GPT-4 "
+                        "rule says)")
 
 
 def add_normalizer_flags(p: argparse._ActionsContainer) -> None:
@@ -176,6 +181,13 @@ def write_outputs(report: Report, args: argparse.Namespace, inputs: Sequence[str
             commit.stage_bytes(args.markdown, report.to_markdown())
         commit.apply()
     sys.stdout.write(report.to_markdown())
+    print_warnings(report)
+
+
+def print_warnings(report: Report) -> None:
+    """Each of the report's warnings as a ``decontam: warning:`` line on stderr, after the summary."""
+    for w in report.data.get("warnings", []):
+        print(f"decontam: warning: {w['message']}", file=sys.stderr)
 
 
 def write_file(args: argparse.Namespace, flag: str, path: str, data: bytes | str, inputs: Sequence[str]) -> None:

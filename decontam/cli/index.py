@@ -169,6 +169,7 @@ def _check(args: argparse.Namespace) -> int:
     inputs = [args.index, *spec_paths(args.benchmark)]
     guard_outputs(args, [("--report", args.report), ("--markdown", args.markdown)], inputs)
     cfg = make_config(DecontamConfig(), seed=args.seed, probes=args.probes, probe_length=args.probe_length,
+                      min_question_chars=args.min_question_chars,
                       lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     norm = NormalizeConfig(lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     target = Path(args.index)

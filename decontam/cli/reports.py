@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from .common import add_overwrite_flag, guard_outputs, spec_paths, write_file
+from .common import add_overwrite_flag, guard_outputs, print_warnings, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
@@ -184,6 +184,7 @@ def _merge(args: argparse.Namespace) -> int:
     merged = Report.merge([_load(p) for p in args.reports])
     write_file(args, "-o", args.output, merged.to_json(), args.reports)
     sys.stdout.write(merged.to_markdown())
+    print_warnings(merged)
     return 0
 
 

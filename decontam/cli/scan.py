@@ -21,6 +21,7 @@ from .common import (
     check_output_paths,
     guard_outputs,
     load_benchmarks,
+    print_warnings,
     spec_paths,
     write_outputs,
 )
@@ -77,6 +78,7 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         seed=args.seed,
         probes=args.probes,
         probe_length=args.probe_length,
+        min_question_chars=args.min_question_chars,
         lowercase=args.lowercase,
         nfkc=args.nfkc,
         unescape=args.unescape,
@@ -111,4 +113,5 @@ def run(args: argparse.Namespace) -> int:
     report = filter_files(args.corpus, benchmarks, args.output, cfg, overwrite=args.overwrite,
                           report_path=args.report, markdown_path=args.markdown, progress=progress)
     sys.stdout.write(report.to_markdown())
+    print_warnings(report)
     return 0

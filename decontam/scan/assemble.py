@@ -38,7 +38,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     for bi, bench in enumerate(probes.benchmarks):
         items = [item_entry(item.item_id, len(item.offsets), [] if exhaustive else item.probes,
                             per_item.get((bi, ii), []), normalized_question=item.normalized if exhaustive else None,
-                            empty=item.empty, question=bench.items[ii].question)
+                            empty=item.empty, too_short=item.too_short, question=bench.items[ii].question)
                  for ii, item in enumerate(probes.items[bi])]
         sections.append(benchmark_section({
             "name": bench.name, "source": bench.source, "question_field": bench.question_field,

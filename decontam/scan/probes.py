@@ -45,13 +45,13 @@ class ProbeSet:
 
 
 def probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
-    """The matcher's probe groups of the non-empty items, and each group's ``(benchmark, item)``.
+    """The matcher's probe groups of the items that have probes, and each group's ``(benchmark, item)``.
 
     Equal to ``ProbeGroup.from_chars(p.normalized, p.offsets, p.length)`` per non-empty item (a test holds the
     two to each other), but the windows of all items are laid out in two arrays at once, and each group gets
     views of its slice: in ``all`` mode there are millions of windows.
     """
-    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes) if not p.empty]
+    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes) if len(p.offsets)]
     kept = [items[bi][ii] for bi, ii in owner]
     n = len(kept)
     offsets = [p.offsets for p in kept]

@@ -45,7 +45,7 @@ def test_probe_groups_equal_one_from_chars_per_item(benchmarks, mode, length):
                   ItemProbes(2, "", 0, ()), ItemProbes(3, "xyz", 1, [2, 0]), ItemProbes(4, "xyz", 1, ())])
     for its in ([items[-1][:2]], items):  # with and without the items that are not ranges
         groups, owner = probe_groups(its)
-        assert owner == [(bi, ii) for bi, ps in enumerate(its) for ii, p in enumerate(ps) if not p.empty]
+        assert owner == [(bi, ii) for bi, ps in enumerate(its) for ii, p in enumerate(ps) if len(p.offsets)]
         assert len(groups) == len(owner)
         for g, (bi, ii) in zip(groups, owner):
             p = its[bi][ii]
