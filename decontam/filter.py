@@ -36,7 +36,7 @@ from .guard import OutputLock, check_outputs
 from .outputs import OutputSet
 from .report import Report
 from .runtime import progress_bar
-from .scan import ProbeSet, SourceResult, build_report, scan_batches, scan_dataset, scan_files
+from .scan import ProbeSet, SourceResult, build_report, require_rows, scan_batches, scan_dataset, scan_files
 
 __all__ = ["benchmark_paths", "check", "filter_dataset", "filter_files"]
 
@@ -246,6 +246,7 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
             bar.update(int(offsets[-1] - offsets[0]))
     finally:
         bar.close()
+    require_rows([result], allow_empty=True)
     if not want_output:
         return result, None
     if isinstance(obj, pa.Table):

@@ -16,7 +16,6 @@ import json
 import math
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,8 @@ from ..inputs import (
 )
 from ..normalize import normalize_many
 from ..report import corpus_fingerprint
-from ..runtime import progress_bar
-from ..scan import SourceResult, account_batch
+from ..runtime import progress_bar, worker_pool
+from ..scan import SourceResult, account_batch, require_rows
 from ..version import __version__
 from .format import (
     BLOOM_SEED,
@@ -309,6 +308,7 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
         src = b.source(source.label)
         for batch in source.read(src.rejected):
             b.add_batch(batch, src)
+        require_rows(b.sources, allow_empty=True)
         b.finish()
         return
     files = expand_corpus(as_paths(corpus))
@@ -318,23 +318,30 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
         if cfg.num_proc > 1 and len(files) > 1:
             parts_dir = stage / ".parts"
             parts_dir.mkdir()
-            with ProcessPoolExecutor(max_workers=min(cfg.num_proc, len(files))) as pool:
+            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, ()) as pool:
                 futures = [pool.submit(_build_file_part, f, parts_dir / f"{i:06d}", cfg, bloom_fp)
                            for i, f in enumerate(files)]
                 parts = []
                 for fut, size in zip(futures, sizes):
                     parts.append(fut.result())
                     bar.update(size)
-            merge_into([IndexFiles.load(p, verify=False) for p in parts], stage, bloom_fp)
+            opened = [IndexFiles.load(p, verify=False) for p in parts]
+            require_rows([SourceResult.from_dict(src) for ix in opened for src in ix.manifest["corpus"]["sources"]])
+            merge_into(opened, stage, bloom_fp)
             shutil.rmtree(parts_dir, ignore_errors=True)
         else:
             b = _PartBuilder(stage, cfg, bloom_fp)
             for f, size in zip(files, sizes):
                 b.add_file(f)
                 bar.update(size)
+            require_rows(b.sources)
             b.finish()
     finally:
         bar.close()
+
+
+def _no_setup() -> None:
+    """Workers that build parts need nothing set up beforehand."""
 
 
 def _check_mergeable(indexes: Sequence[IndexFiles]) -> None:

@@ -18,6 +18,7 @@ from .step import (
                    hash_texts,
                    match_texts,
                    record_matches,
+                   require_rows,
                    scan_batch,
                    scan_batches,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "match_texts",
     "probe_groups",
     "record_matches",
+    "require_rows",
     "scan_batch",
     "scan_batches",
     "scan_dataset",

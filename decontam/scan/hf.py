@@ -21,7 +21,7 @@ from ..inputs import Rejected, table_batches
 from ..match import Matcher
 from ..version import __version__
 from .probes import ProbeSet
-from .step import RowMatch, SourceResult, hash_texts, scan_batches
+from .step import RowMatch, SourceResult, hash_texts, require_rows, scan_batches
 
 __all__ = ["scan_dataset"]
 
@@ -97,6 +97,7 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
             chunk = chunk.filter(chunk.is_valid())
         if len(chunk):
             hash_texts(chunk, result)
+    require_rows([result], allow_empty=True)
     if not want_output:
         return result, None
     keep = np.ones(ds.num_rows, dtype=bool)

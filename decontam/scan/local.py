@@ -16,13 +16,12 @@ from typing import Any
 import pyarrow as pa
 
 from ..config import DecontamConfig, NormalizeConfig
-from ..errors import InputError
 from ..inputs import CorpusFile, read_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
 from .probes import ProbeSet
-from .step import DocMatch, SourceResult, account_batch, match_texts, record_matches, scan_batches
+from .step import DocMatch, SourceResult, account_batch, match_texts, record_matches, require_rows, scan_batches
 
 __all__ = ["scan_file", "scan_files"]
 
@@ -66,9 +65,7 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
                 bar.update(size)
     finally:
         bar.close()
-    if not any(r.n_documents or r.rejected for r in results):
-        raise InputError("the corpus is empty (no rows: only empty files or blank lines); check the corpus path",
-                         path=", ".join(str(f.path) for f in files))
+    require_rows(results)
     return results
 
 

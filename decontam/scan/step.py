@@ -9,7 +9,7 @@ input row ends up kept, removed, or rejected with a reason.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +17,14 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import NormalizeConfig
+from ..errors import InputError
 from ..evidence import match_evidence
 from ..inputs import Batch, Rejected, text_buffers
 from ..match import Matcher
 from ..normalize import normalize_many
 from ..utf8 import count_characters
 
-__all__ = ["DocMatch", "FrozenDigest", "RowMatch", "SourceResult", "account_batch", "hash_texts", "match_texts",
+__all__ = ["DocMatch", "FrozenDigest", "RowMatch", "SourceResult", "account_batch", "hash_texts", "match_texts", "require_rows",
            "record_matches", "scan_batch", "scan_batches"]
 
 Found = list[tuple[int, tuple[int, ...], tuple[int, int]]]  # (group, window indices, run in the question)
@@ -126,6 +127,23 @@ class SourceResult:
         state["text_digest"] = FrozenDigest(self.text_digest.digest())
         state["length_digest"] = FrozenDigest(self.length_digest.digest())
         return state
+
+
+def require_rows(results: Sequence[SourceResult], allow_empty: bool = False) -> None:
+    """Refuse a run that did not do its job: an input of which every row was rejected, or (unless
+    ``allow_empty``, as for an in-memory batch that may well be empty) a corpus without a single row.
+
+    Raises:
+        InputError: Naming the input (and its first rejected row's reason), or every input when all are empty.
+    """
+    for r in results:
+        if r.n_documents == 0 and r.rejected:
+            first = r.rejected[0]
+            raise InputError(f"no row of this input was accepted ({len(r.rejected)} rejected; the first, line "
+                             f"{first.line}: {first.reason}); check --text-field and the input", path=r.source)
+    if not allow_empty and not any(r.n_documents or r.rejected for r in results):
+        raise InputError("the corpus is empty (no rows: only empty files or blank lines); check the corpus path",
+                         path=", ".join(r.source for r in results))
 
 
 def account_batch(batch: Batch, result: SourceResult) -> None:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from decontam import Benchmark, ConfigError, Item, Report, check
@@ -44,6 +44,8 @@ def _write(path: Path, docs: list[tuple[list[str], bool, bool]], start: int) -> 
        seed=st.integers(0, 3))
 def test_merge_of_shards_equals_the_whole_run(docs, cuts, seed):
     bounds = sorted({c for c in cuts if c < len(docs)} | {0, len(docs)})
+    # a shard whose every row is rejected is an error, not a report (test_trust_figures.py holds it to that)
+    assume(all(any(not bad for _, _, bad in docs[a:b]) for a, b in zip(bounds, bounds[1:])))
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
@@ -115,5 +117,5 @@ def test_overlapping_shards_are_refused(tmp_path):
         Report.merge([m1, m1])
     # in-memory shards with different contents, and empty ones, are distinct shards
     m2 = check(["something else"], [BENCH], progress=False, on_error="skip")
-    e1, e2 = (check([{"text": 1}], [BENCH], progress=False, on_error="skip") for _ in range(2))
+    e1, e2 = (check([], [BENCH], progress=False, on_error="skip") for _ in range(2))
     assert Report.merge([m1, m2, e1, e2]).data["corpus"]["n_documents"] == 2

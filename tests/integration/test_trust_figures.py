@@ -1,0 +1,89 @@
+"""Figures a reader can trust, on real data: short questions used whole (the GPT-4 rule) are flagged when they
+match many documents, with the documents they alone removed; --min-question-chars leaves them out, counted and
+listed; a run that rejects many rows says so."""
+
+from __future__ import annotations
+
+import json
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+N_FILES = 400
+
+
+@pytest.fixture(scope="module")
+def code_corpus(tmp_path_factory) -> Path:
+    """Real code: the first stdlib .py files, as JSONL."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    folder = tmp_path_factory.mktemp("trust")
+    rows = []
+    for p in sorted(root.rglob("*.py")):
+        try:
+            rows.append({"id": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8")})
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(rows) == N_FILES:
+            break
+    (folder / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder
+
+
+def test_short_questions_matching_many_documents_are_flagged_and_can_be_left_out(code_corpus, shared_benchmarks,
+                                                                                run_cli, validate_report):
+    mmlu = f"mmlu={shared_benchmarks / 'mmlu' / 'test'}"
+    out = run_cli("check", "code.jsonl", "-b", mmlu, "--report", "r.json", "--no-progress", cwd=code_corpus)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((code_corpus / "r.json").read_text("utf-8"))
+    validate_report(report)
+    [warning] = [w for w in report["warnings"] if w["kind"] == "short_probes"]
+    flagged = {it["id"]: it for it in warning["items"]}
+    # "−4 + ( −3 )=" normalizes to "43": used whole, it is found in code all over
+    assert flagged["elementary_mathematics_test/22"]["probe"] == "43"
+    assert flagged["elementary_mathematics_test/22"]["n_documents"] > 5
+    item = next(it for it in report["benchmarks"][0]["items"] if it["id"] == "elementary_mathematics_test/22")
+    assert item["n_documents"] == flagged["elementary_mathematics_test/22"]["n_documents"]
+    assert item["probe_documents"] == [item["n_documents"]]
+    alone = warning["n_documents_removed_by_these_alone"]
+    assert 0 < alone <= report["training"]["n_removed"]
+    assert "decontam: warning:" in out.stderr and "elementary_mathematics_test/22" in out.stderr
+    card = run_cli("report", "r.json", cwd=code_corpus).stdout
+    assert "## Warnings" in card and "elementary\\_mathematics\\_test/22" not in card  # (underscores in words stay)
+    assert "elementary_mathematics_test/22" in card
+
+    out = run_cli("check", "code.jsonl", "-b", mmlu, "--report", "r10.json", "--min-question-chars", "10",
+                  "--no-progress", cwd=code_corpus)
+    assert out.returncode == 0, out.stderr
+    left_out = json.loads((code_corpus / "r10.json").read_text("utf-8"))
+    validate_report(left_out)
+    section = left_out["benchmarks"][0]
+    assert left_out["config"]["sample"]["min_question_chars"] == 10
+    assert "elementary_mathematics_test/22" in section["too_short_ids"]
+    assert "elementary_mathematics_test/22" not in section["clean_ids"] + section["contaminated_ids"]
+    assert section["n_too_short"] == len(section["too_short_ids"]) > 0
+    assert len(section["clean_ids"]) + section["n_contaminated"] + section["n_too_short"] == section["n_items"]
+    short = next(it for it in section["items"] if it["id"] == "elementary_mathematics_test/22")
+    assert short["too_short"] and short["n_probes"] == 0 and short["probes"] == []
+    # the documents only the left-out items matched are no longer removed
+    assert left_out["training"]["n_removed"] <= report["training"]["n_removed"] - alone
+    assert not [w for w in left_out["warnings"] if w["kind"] == "short_probes"]
+
+
+def test_many_rejected_rows_are_a_warning_and_no_accepted_row_is_an_error(tmp_path, run_cli):
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": "What is the capital city of France, and why is it?"}) + "\n")
+    rows = [{"text": f"row {i}"} if i % 10 else {"text": i} for i in range(100)]  # 10 of 100 rejected
+    (tmp_path / "some.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["-b", "t=b.jsonl", "--question-field", "q", "--on-error", "skip", "--no-progress"]
+    out = run_cli("check", "some.jsonl", *args, "--report", "r.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    [warning] = json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert warning["kind"] == "rejected_rows" and warning["n_rejected"] == 10 and warning["n_rows"] == 100
+    assert "decontam: warning: 10 of 100 input rows (10.0%) were rejected" in out.stderr
+    assert "rejected_rows" in run_cli("report", "r.json", cwd=tmp_path).stdout
+    (tmp_path / "none.jsonl").write_text("".join(json.dumps({"text": i}) + "\n" for i in range(5)))
+    for corpus in (["none.jsonl"], ["some.jsonl", "none.jsonl"]):
+        out = run_cli("filter", *corpus, *args, "-o", "out", "--report", "r2.json", cwd=tmp_path)
+        assert out.returncode == 1, out.stderr
+        assert "none.jsonl" in out.stderr and "no row" in out.stderr and "5 rejected" in out.stderr
+        assert not (tmp_path / "out").exists() and not (tmp_path / "r2.json").exists()
