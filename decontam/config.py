@@ -17,6 +17,7 @@ from .errors import ConfigError
 __all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "make_config"]
 
 OnError = Literal["raise", "skip"]
+MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
 
 
@@ -92,6 +93,9 @@ class DecontamConfig:
         id_field: Corpus field holding a document id; rows without it are named by their row number.
         on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
             ``"skip"`` skips it, counts it and lists it in the report.
+        max_doc_bytes: The largest document (bytes of UTF-8 text; a JSONL line) read: a larger one is an error
+            naming its file and line (or, with ``on_error="skip"``, a counted skip where the reader can), so
+            memory stays bounded whatever the input (a gzip bomb of one huge line, say).
         num_proc: Worker processes. How a run is executed, never what it finds: it is not recorded in reports
             (:meth:`to_dict`) nor in the fingerprint, so runs with any number of workers give the same report.
     """
@@ -101,6 +105,7 @@ class DecontamConfig:
     text_field: str = "text"
     id_field: str = "id"
     on_error: OnError = "raise"
+    max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int = 1
 
     def __post_init__(self) -> None:
@@ -110,6 +115,9 @@ class DecontamConfig:
             raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
         if not self.text_field:
             raise ConfigError("text_field must be a non-empty field name")
+        if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
+            raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
+                              f"{self.max_doc_bytes!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but

@@ -10,6 +10,7 @@ hold a probe.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .benchmarks import Benchmark, BenchmarkArg, load_benchmarks
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
 from .inputs import (
+    SkippedFile,
     arrow_mask,
     as_paths,
     expand_corpus,
@@ -77,9 +79,10 @@ def check(
     cfg = make_config(config, **options)
     probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
     if is_pathlike(corpus):
-        files = expand_corpus(as_paths(corpus))
+        skipped: list[SkippedFile] = []
+        files = expand_corpus(as_paths(corpus), cfg.on_error, skipped)
         results = scan_files(files, probes, cfg, None, progress)
-        return build_report(probes, results, cfg, "check", [str(f.path) for f in files])
+        return build_report(probes, results, cfg, "check", [str(f.path) for f in files], skipped)
     result, _ = _scan_memory(corpus, probes, cfg, progress, want_output=False)
     return build_report(probes, [result], cfg, "check", [result.source])
 
@@ -132,11 +135,12 @@ def filter_files(
     check_outputs(dests, inputs, overwrite)
     with OutputLock(path for _, path in dests), Commit() as commit:
         check_outputs(dests, inputs, overwrite)  # again, now that no other run can write them
-        files = expand_corpus(paths)
+        skipped: list[SkippedFile] = []
+        files = expand_corpus(paths, cfg.on_error, skipped)
         probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
         outputs = OutputSet(output, files, commit)
         results = scan_files(files, probes, cfg, outputs, progress)
-        report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files])
+        report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files], skipped)
         outputs.stage(commit)
         if report_path is not None:
             commit.stage_bytes(report_path, report.to_json())
@@ -234,7 +238,8 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     that hold a probe (or were rejected)."""
     if is_dataset(obj):
         return scan_dataset(obj, probes, cfg, want_output, progress)
-    source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error)
+    _warn_if_paths(obj)
+    source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes)
     result = SourceResult(source.label)
     keep = np.zeros(source.n_rows or 0, dtype=bool)
     bar = progress_bar(None, "decontam: scanning", progress)
@@ -254,6 +259,17 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     return result, [x for x, k in zip(obj, keep.tolist()) if k]
 
 
+def _warn_if_paths(obj: Any) -> None:
+    """Warn when a list of strings looks like file names: a list of ``str`` is a list of documents (the texts
+    themselves), so ``["data/a.jsonl"]`` would be checked as the text "data/a.jsonl"."""
+    if not isinstance(obj, (list, tuple)) or not obj or not all(isinstance(x, str) for x in obj[:100]):
+        return
+    if all(len(x) < 4096 and "\n" not in x and os.path.exists(x) for x in obj[:100]):
+        warnings.warn(f"the corpus is a list of {len(obj)} strings that name existing files or folders (such as "
+                      f"{obj[0]!r}): a list of str is checked as documents, not read as files; pass pathlib.Path "
+                      "objects (or one path as a str) to read the files", UserWarning, stacklevel=4)
+
+
 def _filter_iterable(ds: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[Any, Report]:
     """A lazily filtered ``IterableDataset``, and its report (filled in once the dataset has been read)."""
     import datasets
@@ -261,7 +277,7 @@ def _filter_iterable(ds: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[An
     report = Report({})
 
     def generate() -> Iterator[dict[str, Any]]:
-        source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error)
+        source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes)
         result = SourceResult(source.label)
         for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
             yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)

@@ -147,7 +147,7 @@ def normalize_many(
     offsets: np.ndarray,
     config: NormalizeConfig = _DEFAULT,
     marks: dict[int, list[int]] | None = None,
-) -> tuple[bytes, np.ndarray]:
+) -> tuple[bytes | bytearray, np.ndarray]:
     """Normalize a batch of UTF-8 documents stored end to end in one buffer.
 
     Args:
@@ -162,8 +162,9 @@ def normalize_many(
             nothing here, where every byte is read anyway.
 
     Returns:
-        ``(normalized, new_offsets)``: the UTF-8 bytes of the normalized documents end to end, and their
-        ``n + 1`` offsets (``int64``, starting at 0). Equal to encoding ``normalize(doc)`` for every document.
+        ``(normalized, new_offsets)``: the UTF-8 bytes of the normalized documents end to end (a ``bytearray``
+        for a batch of one very long document), and their ``n + 1`` offsets (``int64``, starting at 0). Equal to
+        encoding ``normalize(doc)`` for every document.
 
     Raises:
         UnicodeDecodeError: If a document that is not pure ASCII is not valid UTF-8.
@@ -176,6 +177,12 @@ def normalize_many(
     pieces: list[bytes] = []
     lengths = [0] * (len(bounds) - 1)
     for i in range(len(bounds) - 1):
+        if bounds[i + 1] - bounds[i] > _HUGE and not config.unescape:
+            huge = _normalize_huge_ascii(view[bounds[i] : bounds[i + 1]], table, marks, i)
+            if huge is not None:
+                pieces.append(huge)
+                lengths[i] = len(huge)
+                continue
         doc = view[bounds[i] : bounds[i + 1]].tobytes()
         if doc.isascii() and not (unescape_on and (b"\\" in doc or b"&" in doc)):
             if marks is not None and len(doc) > MARK_BLOCK:
@@ -194,4 +201,25 @@ def normalize_many(
         lengths[i] = len(out)
     new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_offsets[1:])
-    return b"".join(pieces), new_offsets
+    return (pieces[0] if len(pieces) == 1 else b"".join(pieces)), new_offsets
+
+
+_HUGE = 1 << 24  # documents longer than this (bytes) are stripped block by block, without a copy of their own
+
+
+def _normalize_huge_ascii(doc: memoryview, table: bytes | None, marks: dict[int, list[int]] | None,
+                          i: int) -> bytes | bytearray | None:
+    """A very long ASCII document stripped block by block straight from the input buffer, so that memory holds
+    the input and the output, not a copy of each as well; None when it is not ASCII (the general path then)."""
+    arr = np.frombuffer(doc, dtype=np.uint8)
+    step = 1 << 20
+    if any(int(arr[j : j + step].max(initial=0)) >= 0x80 for j in range(0, len(arr), step)):
+        return None
+    out = bytearray()
+    counts = [0]
+    for j in range(0, len(doc), MARK_BLOCK):
+        out += doc[j : j + MARK_BLOCK].tobytes().translate(table, ASCII_DELETE)
+        counts.append(len(out))
+    if marks is not None:
+        marks[i] = counts
+    return out

@@ -274,11 +274,15 @@ def corpus_fingerprint(source_digests: Sequence[dict[str, Any]]) -> str:
 
 
 def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, rejected: list[dict[str, Any]],
-                   source_digests: list[dict[str, Any]]) -> dict[str, Any]:
-    """The corpus section; its fingerprint is computed from the per-source digests."""
-    return {"sources": list(sources), "n_documents": n_documents, "n_characters": n_characters,
-            "fingerprint": corpus_fingerprint(source_digests), "n_rejected": len(rejected), "rejected": rejected,
-            "source_digests": source_digests}
+                   source_digests: list[dict[str, Any]], skipped: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The corpus section; its fingerprint is computed from the per-source digests. Entries of corpus folders
+    that were not read (``on_error="skip"``) are listed in ``skipped_files``."""
+    corpus = {"sources": list(sources), "n_documents": n_documents, "n_characters": n_characters,
+              "fingerprint": corpus_fingerprint(source_digests), "n_rejected": len(rejected), "rejected": rejected,
+              "source_digests": source_digests}
+    if skipped:
+        corpus.update({"n_skipped_files": len(skipped), "skipped_files": list(skipped)})
+    return corpus
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]]) -> dict[str, Any]:
@@ -303,6 +307,7 @@ HANDFUL = 5  # a short probe matching more documents than this (or than 1% of th
 def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """What a reader of the figures must know, computed from the document itself (so a merge recomputes it):
 
+    * ``skipped_files``: entries of the corpus folders were not read (``--on-error skip``);
     * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
     * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
       says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
@@ -310,6 +315,13 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """
     out: list[dict[str, Any]] = []
     corpus = doc["corpus"]
+    if corpus.get("skipped_files"):
+        files = corpus["skipped_files"]
+        named = "; ".join(f"{f['path']} ({f['reason']})" for f in files[:5]) + \
+            (f"; and {len(files) - 5} more" if len(files) > 5 else "")
+        out.append({"kind": "skipped_files", "n_skipped_files": len(files),
+                    "message": f"{len(files)} entr{'y' if len(files) == 1 else 'ies'} of the corpus folders "
+                               f"were not read (listed under corpus.skipped_files): {named}"})
     n_rows = corpus["n_documents"] + corpus["n_rejected"]
     if n_rows and corpus["n_rejected"] / n_rows > REJECTED_SHARE:
         out.append({"kind": "rejected_rows", "n_rejected": corpus["n_rejected"], "n_rows": n_rows,
@@ -402,7 +414,8 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     corpus = corpus_section([s for c in corpora for s in c["sources"]], sum(c["n_documents"] for c in corpora),
                             sum(c["n_characters"] for c in corpora),
                             [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
-                            [dict(d) for c in corpora for d in c["source_digests"]])
+                            [dict(d) for c in corpora for d in c["source_digests"]],
+                            [dict(f) for c in corpora for f in c.get("skipped_files", [])])
     benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..atomic import Commit
 from ..benchmarks import REGISTRY, Benchmark, load_benchmark
+from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError
 from ..guard import OutputLock, check_outputs
 
@@ -24,11 +25,13 @@ if TYPE_CHECKING:
 __all__ = [
     "add_benchmark_field_flags",
     "add_benchmark_flag",
+    "add_max_doc_bytes_flag",
     "add_normalizer_flags",
     "add_output_flags",
     "add_overwrite_flag",
     "add_probe_flags",
     "benchmarks_epilog",
+    "byte_size",
     "check_output_paths",
     "guard_outputs",
     "load_benchmarks",
@@ -69,6 +72,23 @@ def add_overwrite_flag(p: argparse._ActionsContainer) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace output files or folders that exist (default: refuse them, before any work); "
                         "an output that is, lies inside or holds an input is refused even so")
+
+
+def add_max_doc_bytes_flag(p: argparse._ActionsContainer) -> None:
+    """``--max-doc-bytes SIZE``: the largest document read (memory stays bounded by it)."""
+    p.add_argument("--max-doc-bytes", type=byte_size, default=MAX_DOC_BYTES, metavar="SIZE",
+                   help="largest document (a JSONL line) read, in bytes or with K, M, G (default: 256M); a larger "
+                        "one is an error naming its file and line")
+
+
+def byte_size(text: str) -> int:
+    """``"256M"`` -> 268435456 (K, M, G: powers of 1024; a plain number is bytes)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        return int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 256M, 1G or a number of bytes)") from None
 
 
 def spec_paths(specs: Sequence[str] | None) -> list[str]:

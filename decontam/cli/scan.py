@@ -14,6 +14,7 @@ from ..filter import check, filter_files
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
+    add_max_doc_bytes_flag,
     add_normalizer_flags,
     add_output_flags,
     add_probe_flags,
@@ -50,6 +51,7 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--num-proc", type=int, default=1, help="worker processes, one file each (default: 1)")
     g.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
+    add_max_doc_bytes_flag(g)
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -84,6 +86,7 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         unescape=args.unescape,
         num_proc=args.num_proc,
         on_error=args.on_error,
+        max_doc_bytes=args.max_doc_bytes,
     )
 
 

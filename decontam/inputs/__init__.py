@@ -5,7 +5,7 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 """
 
 from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
-from .files import CorpusFile, expand_corpus, file_format, read_file
+from .files import CorpusFile, SkippedFile, expand_corpus, file_format, read_file
 from .memory import (
     Source,
     as_paths,
@@ -22,6 +22,7 @@ __all__ = [
     "Batch",
     "CorpusFile",
     "Rejected",
+    "SkippedFile",
     "Source",
     "arrow_mask",
     "arrow_strings",

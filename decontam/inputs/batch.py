@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "plain_id", "single_chunk", "text_buffers"]
+__all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "bad_texts", "plain_id", "single_chunk",
+           "text_buffers"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,37 @@ def text_buffers(arr: pa.Array) -> tuple[memoryview, np.ndarray]:
     offsets = offsets.astype(np.int64)
     data = memoryview(bufs[2]) if bufs[2] is not None else memoryview(b"")
     return data, offsets
+
+
+def bad_texts(texts: pa.Array, max_bytes: int | None = None) -> dict[int, str]:
+    """The rows of a text column that cannot be checked, and why: null, invalid UTF-8 (Arrow columns from
+    Parquet files or ``datasets`` are not validated when read), or longer than ``max_bytes``.
+
+    Example:
+        >>> bad_texts(pa.array(["ok", None, "x" * 10]), max_bytes=5)
+        {1: 'text is null', 2: 'text is 10 bytes, longer than the maximum document size (5 bytes)'}
+    """
+    bad: dict[int, str] = {}
+    if texts.null_count:
+        valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False))
+        bad.update(dict.fromkeys(np.flatnonzero(~valid).tolist(), "text is null"))
+    if len(texts) - texts.null_count == 0:
+        return bad
+    data, offsets = text_buffers(texts)
+    if max_bytes is not None:
+        lengths = np.diff(offsets)
+        for i in np.flatnonzero(lengths > max_bytes).tolist():
+            bad.setdefault(i, f"text is {int(lengths[i])} bytes, longer than the maximum document size "
+                              f"({max_bytes} bytes)")
+    try:
+        texts.validate(full=True)
+    except pa.ArrowInvalid:
+        for i in range(len(texts)):
+            try:
+                bytes(data[int(offsets[i]) : int(offsets[i + 1])]).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.setdefault(i, f"invalid UTF-8 ({exc.reason} at byte {exc.start} of the text)")
+    return dict(sorted(bad.items()))
 
 
 def single_chunk(arr: pa.ChunkedArray | pa.Array) -> pa.Array:

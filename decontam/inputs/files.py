@@ -8,16 +8,18 @@ relative path.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError, InputError
 from .batch import Batch, Rejected
 from .jsonl import read_jsonl
 from .parquet import read_parquet
 
-__all__ = ["CorpusFile", "expand_corpus", "file_format", "read_file"]
+__all__ = ["CorpusFile", "SkippedFile", "expand_corpus", "file_format", "read_file"]
 
 _FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl.gz", ".parquet": "parquet"}
 
@@ -40,14 +42,31 @@ class CorpusFile:
     format: str
 
 
-def expand_corpus(paths: Sequence[str | os.PathLike[str]]) -> list[CorpusFile]:
+@dataclass(frozen=True)
+class SkippedFile:
+    """An entry of a corpus folder that is not read (``on_error="skip"``), and why."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The report's entry for this file."""
+        return {"path": self.path, "reason": self.reason}
+
+
+def expand_corpus(paths: Sequence[str | os.PathLike[str]], on_error: str = "raise",
+                  skipped: list[SkippedFile] | None = None) -> list[CorpusFile]:
     """Expand corpus arguments (files and folders) into files, in a stable order.
 
-    Folders are searched recursively for ``.jsonl``, ``.jsonl.gz`` and ``.parquet`` files, sorted by
-    relative path. Names starting with ``.`` are ignored.
+    Folders are searched recursively (symlinked folders followed, each real folder once), in order of relative
+    path. Names starting with ``.`` are ignored (hidden files, version-control folders). Every other entry
+    must be a readable ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` file: a dangling symlink, a special file
+    (FIFO, socket, device), an unreadable entry or a file of another type is an error naming it, or with
+    ``on_error="skip"`` a skipped file appended to ``skipped`` (and listed in the report): never a silent skip.
 
     Raises:
-        InputError: A path does not exist, a file has an unsupported suffix, or a folder holds no corpus file.
+        InputError: A path does not exist, an entry cannot be read or is of an unsupported type (unless
+            skipped), or a folder holds no corpus file.
         ConfigError: Two inputs would write the same output name.
     """
     files: list[CorpusFile] = []
@@ -56,24 +75,15 @@ def expand_corpus(paths: Sequence[str | os.PathLike[str]]) -> list[CorpusFile]:
         if not p.exists():
             raise InputError("no such file or folder; check the corpus path", path=str(p))
         if p.is_dir():
-            found = sorted(
-                (f for f in p.rglob("*") if f.is_file() and file_format(f)
-                 and not any(part.startswith(".") for part in f.relative_to(p).parts)),
-                key=lambda f: f.relative_to(p).as_posix(),
-            )
+            found = _folder_files(p, on_error, skipped)
             if not found:
-                raise InputError(
-                    "folder holds no .jsonl, .jsonl.gz or .parquet file", path=str(p)
-                )
+                raise InputError("folder holds no .jsonl, .jsonl.gz or .parquet file", path=str(p))
             files += [CorpusFile(f, f.relative_to(p).as_posix(), str(file_format(f))) for f in found]
         else:
-            fmt = file_format(p)
-            if fmt is None:
-                raise InputError(
-                    "unsupported corpus format: use .jsonl, .jsonl.gz or .parquet (or a folder of them)",
-                    path=str(p),
-                )
-            files.append(CorpusFile(p, p.name, fmt))
+            problem = _entry_problem(p)
+            if problem is not None:
+                raise InputError(problem, path=str(p))
+            files.append(CorpusFile(p, p.name, str(file_format(p))))
     seen: dict[str, Path] = {}
     for f in files:
         if f.relative in seen:
@@ -85,6 +95,53 @@ def expand_corpus(paths: Sequence[str | os.PathLike[str]]) -> list[CorpusFile]:
     return files
 
 
+def _folder_files(root: Path, on_error: str, skipped: list[SkippedFile] | None) -> list[Path]:
+    """The corpus files under ``root``, sorted by relative path; other entries raise or are skipped."""
+    found: list[Path] = []
+    visited = {os.path.realpath(root)}
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        here = Path(folder)
+        keep = []
+        for d in sorted(dirs):
+            real = os.path.realpath(here / d)
+            if not d.startswith(".") and real not in visited:  # a link back up is not read twice
+                visited.add(real)
+                keep.append(d)
+        dirs[:] = keep
+        for name in sorted(names):
+            entry = here / name
+            if name.startswith("."):
+                continue
+            problem = _entry_problem(entry)
+            if problem is None:
+                found.append(entry)
+            elif on_error == "skip" and skipped is not None:
+                skipped.append(SkippedFile(str(entry), problem))
+            else:
+                raise InputError(problem + "; remove it from the folder, name the files to read, or pass "
+                                 "--on-error skip to skip and count it", path=str(entry))
+    return sorted(found, key=lambda f: f.relative_to(root).as_posix())
+
+
+def _entry_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a corpus file, or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "a dangling symbolic link (its target does not exist)" if path.is_symlink() else "no such file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else \
+            "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+        return f"{kind}, not a corpus file"
+    if file_format(path) is None:
+        return "unsupported corpus format: use .jsonl, .jsonl.gz or .parquet (or a folder of them)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
 def read_file(
     f: CorpusFile,
     text_field: str,
@@ -92,6 +149,7 @@ def read_file(
     on_error: str,
     rejected: list[Rejected],
     for_output: bool = False,
+    max_bytes: int = MAX_DOC_BYTES,
 ) -> Iterator[Batch]:
     """Read one corpus file as batches (the error policy is the readers': see their modules).
 
@@ -102,7 +160,9 @@ def read_file(
         on_error: ``"raise"`` or ``"skip"`` (skipped rows are appended to ``rejected``).
         rejected: Where skipped rows go.
         for_output: Keep what a writer needs to copy the rows out (every Parquet column).
+        max_bytes: The maximum document size.
     """
     if f.format == "parquet":
-        return read_parquet(f.path, text_field, id_field, on_error, rejected, all_columns=for_output)
-    return read_jsonl(f.path, text_field, id_field, on_error, rejected)
+        return read_parquet(f.path, text_field, id_field, on_error, rejected, all_columns=for_output,
+                            max_bytes=max_bytes)
+    return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes)

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from ..config import MAX_DOC_BYTES
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings, single_chunk
 
@@ -51,6 +52,7 @@ def _block_buffer(pool: list[bytearray], size: int) -> bytearray:
 
     Reusing the buffers of blocks already processed spares the kernel zero-filling a fresh 16 MB buffer per
     block (glibc does not keep freed blocks that large for reuse); ``docs/performance.md`` has the figures.
+    Buffers grown for a long line are not kept: memory goes back to the size of a few blocks after it.
     """
     for buf in pool:
         if len(buf) >= size and _unviewed(buf):
@@ -61,31 +63,59 @@ def _block_buffer(pool: list[bytearray], size: int) -> bytearray:
     return buf
 
 
-def _iter_blocks(path: Path) -> Iterator[memoryview]:
+class _LineTooLong(Exception):
+    """A line longer than the maximum document size: reading it whole would take unbounded memory."""
+
+
+def _iter_blocks(path: Path, max_bytes: int) -> Iterator[memoryview]:
     """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer: the file is
     read into it once and never copied again (pyarrow, the writer and the scan all take views). A buffer is
-    read into again only once no view of its earlier block is left (see :func:`_block_buffer`)."""
+    read into again only once no view of its earlier block is left (see :func:`_block_buffer`). A line longer
+    than a block grows its buffer in place (a resize the kernel does without copying).
+
+    Raises:
+        _LineTooLong: A line grew past ``max_bytes`` before its newline came.
+    """
     tail = b""
     pool: list[bytearray] = []
     with _open_binary(path) as fh:
         while True:
+            if len(tail) > max_bytes:
+                raise _LineTooLong(len(tail))
             buf = _block_buffer(pool, len(tail) + BLOCK_BYTES)
             buf[: len(tail)] = tail
-            try:
-                got = fh.readinto(memoryview(buf)[len(tail) :])
-            except (OSError, EOFError) as exc:
-                raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
-            if not got:
-                break
-            end = len(tail) + got
-            cut = buf.rfind(b"\n", 0, end)
-            if cut < 0:
-                tail = bytes(buf[:end])
-                continue
+            end, cut = _fill(fh, buf, len(tail), max_bytes, path)
+            if len(buf) > 2 * (BLOCK_BYTES + (BLOCK_BYTES >> 3)) and any(b is buf for b in pool):
+                pool[:] = [b for b in pool if b is not buf]  # grown for a long line: not kept for reuse
+            if cut < 0:  # the end of the file: what is left is a last line without its newline
+                if end:
+                    yield memoryview(buf)[:end]
+                return
             tail = bytes(buf[cut + 1 : end])
             yield memoryview(buf)[: cut + 1]
-    if tail:
-        yield memoryview(tail)
+
+
+def _fill(fh: BinaryIO, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
+    """Read into ``buf`` from ``end`` until some data holds a newline (or the file ends), growing ``buf`` while
+    a line goes on past its size; returns the data's end and the last newline's position (-1: end of file)."""
+    while True:
+        if end > max_bytes:
+            raise _LineTooLong(end)
+        if end == len(buf):
+            buf.extend(bytes(BLOCK_BYTES))
+        view = memoryview(buf)[end:]
+        try:
+            got = fh.readinto(view)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
+        finally:
+            view.release()
+        if not got:
+            return end, -1
+        cut = buf.rfind(b"\n", end, end + got)
+        end += got
+        if cut >= 0:
+            return end, cut
 
 
 def _line_bounds(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, int]:
@@ -174,7 +204,10 @@ def _slow_jsonl_block(
     rejected: list[Rejected],
     starts: np.ndarray,
     ends: np.ndarray,
+    max_bytes: int = MAX_DOC_BYTES,
 ) -> tuple[list[str], list[Any], list[int], list[int], list[int]]:
+    """The rows of a block, line by line: each line a row, a rejected row (``on_error="skip"``) or an
+    :class:`~decontam.errors.InputError` naming its line and field."""
     texts: list[str] = []
     ids: list[Any] = []
     lines: list[int] = []
@@ -186,6 +219,9 @@ def _slow_jsonl_block(
         if not raw.strip():
             continue  # a blank line is no row
         try:
+            if len(raw) > max_bytes:
+                raise LineProblem(None, f"line is {len(raw)} bytes, longer than the maximum document size "
+                                        f"({max_bytes} bytes); raise it with --max-doc-bytes")
             text, doc_id = parse_line(raw, text_field, id_field)
         except LineProblem as problem:
             if on_error == "skip":
@@ -313,7 +349,8 @@ def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: boo
 
 
 def read_jsonl(
-    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected]
+    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
+    max_bytes: int = MAX_DOC_BYTES,
 ) -> Iterator[Batch]:
     """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
 
@@ -323,14 +360,34 @@ def read_jsonl(
         id_field: The field holding document ids, if any.
         on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad row) or ``"skip"``.
         rejected: Skipped rows are appended here.
+        max_bytes: The maximum document size: a longer line is rejected (or, when it is too long to hold as a
+            block, always an error naming its line).
     """
+    try:
+        yield from _read_jsonl(path, text_field, id_field, on_error, rejected, max_bytes)
+    except _LineTooLong as exc:
+        raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
+                         "before its end): raise it with --max-doc-bytes, or split or remove the line",
+                         path=str(path), line=exc.args[1] if len(exc.args) > 1 else None) from None
+
+
+def _read_jsonl(path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
+                max_bytes: int) -> Iterator[Batch]:
     row = 0
     next_line = 1
     id_types = [pa.string(), pa.int64()]
-    for block in _iter_blocks(path):
+    blocks = _iter_blocks(path, max_bytes)
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except _LineTooLong as exc:
+            raise _LineTooLong(exc.args[0], next_line) from None
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
-        fast = _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
+        fast = None if int((ends - starts).max(initial=0)) > max_bytes else \
+            _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
         if fast is not None:
             lines = first_line + np.arange(len(starts), dtype=np.int64)
             rows = row + np.arange(len(starts), dtype=np.int64)
@@ -340,7 +397,7 @@ def read_jsonl(
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
         texts, ids, lines_l, ks, ke = _slow_jsonl_block(
-            block, first_line, path, text_field, id_field, on_error, rejected, starts, ends
+            block, first_line, path, text_field, id_field, on_error, rejected, starts, ends, max_bytes
         )
         # Row numbers count every non-blank line, rejected ones included.
         nonblank = [first_line + k for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))

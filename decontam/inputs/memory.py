@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..config import MAX_DOC_BYTES
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings
 from .tables import TABLE_BATCH_ROWS, table_batches
@@ -87,7 +88,8 @@ def _datasets_if_imported() -> Any:
     return sys.modules.get("datasets")
 
 
-def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str) -> Source:
+def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str,
+                  max_bytes: int = MAX_DOC_BYTES) -> Source:
     """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds).
 
     Raises:
@@ -95,7 +97,8 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
     """
     def table_source(table: pa.Table, label: str) -> Source:
         return Source(label, table.num_rows,
-                      lambda rejected: table_batches(table, label, text_field, id_field, on_error, rejected))
+                      lambda rejected: table_batches(table, label, text_field, id_field, on_error, rejected,
+                                                     max_bytes=max_bytes))
 
     if is_dataset(obj):
         # The table behind the dataset (one copy only when it is a selection of another dataset's rows).
@@ -104,7 +107,7 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
     if is_iterable_dataset(obj):
         return Source("<iterable dataset>", None,
                       lambda rejected: dict_batches(obj, "<iterable dataset>", text_field, id_field, on_error,
-                                                    rejected, ITERABLE_BATCH_ROWS))
+                                                    rejected, ITERABLE_BATCH_ROWS, max_bytes))
     if isinstance(obj, pa.Table):
         return table_source(obj, "<table>")
     if isinstance(obj, (list, tuple)):
@@ -113,7 +116,7 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
         if all(isinstance(x, dict) for x in obj):
             return Source("<list>", len(obj),
                           lambda rejected: dict_batches(obj, "<list>", text_field, id_field, on_error, rejected,
-                                                        TABLE_BATCH_ROWS))
+                                                        TABLE_BATCH_ROWS, max_bytes))
         raise TypeError("a list corpus must hold only strings or only dicts")
     raise TypeError(
         f"unsupported corpus type {type(obj).__name__}: pass a path, a datasets.Dataset or IterableDataset, "
@@ -122,7 +125,8 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
 
 
 def dict_batches(rows: Iterable[dict[str, Any]], label: str, text_field: str, id_field: str | None,
-                 on_error: str, rejected: list[Rejected], batch_rows: int) -> Iterator[Batch]:
+                 on_error: str, rejected: list[Rejected], batch_rows: int,
+                 max_bytes: int = MAX_DOC_BYTES) -> Iterator[Batch]:
     """Batches of rows given as dicts (a list, or an iterable dataset's stream); ``Batch.raw`` holds the
     batch's row dicts.
 
@@ -134,26 +138,31 @@ def dict_batches(rows: Iterable[dict[str, Any]], label: str, text_field: str, id
     for row in rows:
         buffer.append(row)
         if len(buffer) >= batch_rows:
-            yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected)
+            yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected, max_bytes)
             first += len(buffer)
             buffer = []
     if buffer:
-        yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected)
+        yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected, max_bytes)
 
 
 def _dict_batch(buffer: Sequence[dict[str, Any]], first: int, label: str, text_field: str,
-                id_field: str | None, on_error: str, rejected: list[Rejected]) -> Batch:
+                id_field: str | None, on_error: str, rejected: list[Rejected], max_bytes: int) -> Batch:
     good: list[int] = []
     for i, row in enumerate(buffer):
         value = row.get(text_field)
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= max_bytes // 4:  # (a character is at most 4 UTF-8 bytes)
+            good.append(i)
+            continue
+        if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) <= max_bytes:
             good.append(i)
             continue
         if text_field not in row:
             reason = "missing text field"
             hint = f"; pass text_field= to name the field holding the text (fields here: {', '.join(map(str, row))})"
         else:
-            reason = "text is null" if value is None else f"text must be a string, got {type(value).__name__}"
+            reason = "text is null" if value is None else f"text must be a string, got {type(value).__name__}" \
+                if not isinstance(value, str) else \
+                f"text is longer than the maximum document size ({max_bytes} bytes)"
             hint = "; or pass on_error='skip' to skip and count such rows"
         if on_error != "skip":
             raise InputError(reason + hint, path=label, line=first + i + 1, field=text_field)

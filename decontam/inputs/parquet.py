@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, single_chunk
+from .batch import Batch, Rejected, arrow_mask, bad_texts, single_chunk
 
 __all__ = ["parquet_module", "read_parquet"]
 
@@ -24,7 +24,7 @@ def parquet_module() -> Any:
 
 def read_parquet(
     path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
-    all_columns: bool,
+    all_columns: bool, max_bytes: int | None = None,
 ) -> Iterator[Batch]:
     """The batches of a Parquet file, 8192 rows each.
 
@@ -32,9 +32,11 @@ def read_parquet(
         path: The file.
         text_field: The column holding the text (a string column).
         id_field: The column holding document ids, if any.
-        on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first null text) or ``"skip"``.
+        on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad text: null, invalid
+            UTF-8 or over ``max_bytes``) or ``"skip"``.
         rejected: Skipped rows are appended here.
         all_columns: Read every column (to write the surviving rows out), not only the text and id.
+        max_bytes: The maximum document size, if any.
     """
     try:
         pf = parquet_module().ParquetFile(path)
@@ -56,14 +58,15 @@ def read_parquet(
         n_rows = rb.num_rows
         texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
-        if texts.null_count:
-            valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False))
-            first_bad = int(np.flatnonzero(~valid)[0])
+        bad = bad_texts(texts, max_bytes)
+        if bad:
+            first, reason = next(iter(bad.items()))
             if on_error != "skip":
-                raise InputError("text is null; or pass --on-error skip to skip and count such rows",
-                                 path=str(path), line=int(lines[first_bad]), field=text_field)
-            for i in np.flatnonzero(~valid).tolist():
-                rejected.append(Rejected(str(path), int(lines[i]), text_field, "text is null"))
+                raise InputError(f"{reason}; or pass --on-error skip to skip and count such rows",
+                                 path=str(path), line=int(lines[first]), field=text_field)
+            rejected.extend(Rejected(str(path), int(lines[i]), text_field, why) for i, why in bad.items())
+            valid = np.ones(len(texts), dtype=bool)
+            valid[list(bad)] = False
             rb = rb.filter(arrow_mask(valid))
             texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
             lines = lines[valid]

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask
+from .batch import Batch, Rejected, arrow_mask, bad_texts
 
 __all__ = ["TABLE_BATCH_ROWS", "table_batches"]
 
@@ -20,7 +20,7 @@ TABLE_BATCH_ROWS = 8192
 
 
 def table_batches(table: pa.Table, label: str, text_field: str, id_field: str | None, on_error: str,
-                  rejected: list[Rejected], first_row: int = 0) -> Iterator[Batch]:
+                  rejected: list[Rejected], first_row: int = 0, max_bytes: int | None = None) -> Iterator[Batch]:
     """The batches of an Arrow table; ``Batch.rows`` are the rows' positions in the table.
 
     Args:
@@ -31,9 +31,11 @@ def table_batches(table: pa.Table, label: str, text_field: str, id_field: str | 
         on_error: ``"raise"`` or ``"skip"`` for rows whose text is null.
         rejected: Skipped rows are appended here.
         first_row: The position of the table's first row in its source (when the table is a slice of it).
+        max_bytes: The maximum document size, if any.
 
     Raises:
-        InputError: No such text column, a column that does not hold strings, or a null text (``"raise"``).
+        InputError: No such text column, a column that does not hold strings, or a text that is null, invalid
+            UTF-8 or over ``max_bytes`` (``"raise"``).
     """
     names = table.column_names
     if text_field not in names:
@@ -50,14 +52,15 @@ def table_batches(table: pa.Table, label: str, text_field: str, id_field: str | 
         texts = rb.column(rb.schema.get_field_index(text_field))
         positions = np.arange(row, row + rb.num_rows, dtype=np.int64)
         ids = rb.column(rb.schema.get_field_index(id_field)) if has_ids else None
-        if texts.null_count:
-            valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False))
-            bad = np.flatnonzero(~valid)
+        bad = bad_texts(texts, max_bytes)
+        if bad:
+            first, reason = next(iter(bad.items()))
             if on_error != "skip":
-                raise InputError("text is null; or pass on_error='skip' to skip and count such rows",
-                                 path=label, line=int(positions[bad[0]]) + 1, field=text_field)
-            rejected.extend(Rejected(label, int(positions[i]) + 1, text_field, "text is null")
-                            for i in bad.tolist())
+                raise InputError(f"{reason}; or pass on_error='skip' to skip and count such rows",
+                                 path=label, line=int(positions[first]) + 1, field=text_field)
+            rejected.extend(Rejected(label, int(positions[i]) + 1, text_field, why) for i, why in bad.items())
+            valid = np.ones(len(texts), dtype=bool)
+            valid[list(bad)] = False
             mask = arrow_mask(valid)
             texts = texts.filter(mask)
             ids = ids.filter(mask) if ids is not None else None

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import DecontamConfig
 from ..evidence import DocumentMap
+from ..inputs import SkippedFile
 from ..report import Report, benchmark_section, corpus_section, item_entry, report_document, training_section
 from ..runtime import gc_paused
 from ..utf8 import char_span
@@ -22,7 +23,7 @@ __all__ = ["build_report"]
 
 @gc_paused()  # a dict or two per item, none in a cycle
 def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: DecontamConfig, action: str,
-                 sources: Sequence[str]) -> Report:
+                 sources: Sequence[str], skipped: Sequence[SkippedFile] = ()) -> Report:
     """Assemble the report of a check from its scan results.
 
     Args:
@@ -31,6 +32,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
         config: The options of the check (recorded in the report).
         action: ``check``, ``filter``, ``index-check`` or ``portrait-check``.
         sources: How the report names the sources (paths, or labels of in-memory corpora).
+        skipped: Entries of corpus folders that were not read (``on_error="skip"``).
     """
     per_item, removed, n_removed = _matches(probes, results, config)
     exhaustive = config.sample.mode == "all"
@@ -49,7 +51,8 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     corpus = corpus_section(sources, n_docs, sum(r.n_characters for r in results),
                             [rj.to_dict() for r in results for rj in r.rejected],
                             [{"source": r.source, "text_sha256": r.text_digest.hexdigest(),
-                              "lengths_sha256": r.length_digest.hexdigest()} for r in results])
+                              "lengths_sha256": r.length_digest.hexdigest()} for r in results],
+                            [f.to_dict() for f in skipped])
     cfg = config.to_dict()
     cfg["action"] = action
     return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed)))

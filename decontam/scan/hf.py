@@ -42,7 +42,7 @@ class _MapScanner:
         first = int(indices[0]) if len(indices) else 0
         cfg = self.cfg
         batches = table_batches(table, LABEL, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
-                                first_row=first)
+                                first_row=first, max_bytes=cfg.max_doc_bytes)
         for _ in scan_batches(batches, self.matcher, cfg.normalize, part):
             pass
         blob = json.dumps([part.n_documents, part.n_characters, [rm.to_list() for rm in part.rows],

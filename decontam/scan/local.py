@@ -32,7 +32,7 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     writer = FileWriter(out, f.format, f.path) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
-                            for_output=writer is not None)
+                            for_output=writer is not None, max_bytes=config.max_doc_bytes)
         for batch, keep in scan_batches(batches, matcher, config.normalize, result):
             if writer is not None:
                 writer.write(batch, keep)
@@ -134,7 +134,7 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             results.append(res)
             writers.append(FileWriter(out, f.format, f.path) if out is not None else None)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
-                                   res.rejected, for_output=out is not None):
+                                   res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
                 pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
                 while len(pending) >= limit:

@@ -87,3 +87,78 @@ def test_many_rejected_rows_are_a_warning_and_no_accepted_row_is_an_error(tmp_pa
         assert out.returncode == 1, out.stderr
         assert "none.jsonl" in out.stderr and "no row" in out.stderr and "5 rejected" in out.stderr
         assert not (tmp_path / "out").exists() and not (tmp_path / "r2.json").exists()
+
+
+_PEAK = ("import atexit, runpy, sys\n"
+         "atexit.register(lambda: sys.stderr.write(''.join(l for l in open('/proc/self/status') "
+         "if l.startswith('VmHWM'))))\n"
+         "sys.argv = ['decontam'] + sys.argv[1:]\nrunpy.run_module('decontam', run_name='__main__')\n")
+
+
+def _peak_mb(stderr: str) -> float:
+    return int(next(line for line in stderr.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
+
+
+def test_a_document_over_the_size_limit_is_refused_with_bounded_memory(tmp_path):
+    """A gzip bomb of one long line stops at --max-doc-bytes, naming the line, with memory near the limit;
+    shorter over-long lines are counted skips with --on-error skip; Parquet texts too."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": "What is the capital city of France, and why is it?"}) + "\n")
+    with gzip.open(tmp_path / "bomb.jsonl.gz", "wb", compresslevel=1) as fh:  # 160 MB of text in one line
+        fh.write(b'{"text": "ok"}\n{"text": "')
+        for _ in range(160):
+            fh.write(b"a" * (1 << 20))
+        fh.write(b'"}\n')
+    args = ["-b", "t=b.jsonl", "--question-field", "q", "--no-progress", "--max-doc-bytes", "32M"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _PEAK, "check", *extra, *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    small = run("b.jsonl")
+    out = run("bomb.jsonl.gz")
+    assert out.returncode == 1 and "bomb.jsonl.gz, line 2: a line longer than the maximum document size" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert _peak_mb(out.stderr) < _peak_mb(small.stderr) + 32 * 4  # a few times the limit, not the line
+    rows = [{"text": "short"}, {"text": "x" * 3000}, {"text": "also short"}]
+    (tmp_path / "long.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.table({"text": [r["text"] for r in rows]}), tmp_path / "long.parquet")
+    for name in ("long.jsonl", "long.parquet"):
+        res = subprocess.run([sys.executable, "-m", "decontam", "check", name, *args[:-1], "1K", "--report",
+                              f"{name}.json", "--on-error", "skip"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        report = json.loads((tmp_path / f"{name}.json").read_text())
+        assert report["corpus"]["n_documents"] == 2 and report["config"]["max_doc_bytes"] == 1024
+        [rejected] = report["corpus"]["rejected"]
+        assert rejected["line"] == 2 and "longer than the maximum document size" in rejected["reason"]
+
+
+def test_unreadable_folder_entries_are_errors_or_counted_skips_listed_in_the_report(tmp_path, run_cli,
+                                                                                    validate_report):
+    import os
+
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": "What is the capital city of France, and why is it?"}) + "\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(json.dumps({"text": "a row"}) + "\n")
+    (corpus / "notes.md").write_text("not data")
+    os.symlink(tmp_path / "missing.jsonl", corpus / "gone.jsonl")
+    args = ["corpus", "-b", "t=b.jsonl", "--question-field", "q", "--no-progress"]
+    out = run_cli("check", *args, cwd=tmp_path)
+    assert out.returncode == 1 and "gone.jsonl: a dangling symbolic link" in out.stderr
+    out = run_cli("check", *args, "--on-error", "skip", "--report", "r.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    validate_report(report)
+    assert [Path(f["path"]).name for f in report["corpus"]["skipped_files"]] == ["gone.jsonl", "notes.md"]
+    assert report["corpus"]["n_skipped_files"] == 2 and report["corpus"]["n_documents"] == 1
+    assert report["warnings"][0]["kind"] == "skipped_files" and "were not read" in out.stderr

@@ -10,6 +10,7 @@ its own oracle, ``random.Random.sample``, in test_sample.py).
 from __future__ import annotations
 
 import json
+import warnings
 import tempfile
 from pathlib import Path
 
@@ -422,3 +423,16 @@ def test_null_text_rows_leave_the_fingerprint_of_the_valid_rows_in_every_contain
     valid_only = check([{"text": "a"}, {"text": "b"}], [bench], progress=False).to_dict()
     assert via_ds["corpus"]["n_rejected"] == via_table["corpus"]["n_rejected"] == 1
     assert via_ds["corpus"]["fingerprint"] == via_table["corpus"]["fingerprint"] == valid_only["corpus"]["fingerprint"]
+
+
+def test_a_list_of_str_that_are_paths_warns_to_pass_path_objects(tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps({"text": "x"}) + "\n")
+    bench = Benchmark.from_items("b", [Item(1, "Write a function that returns the sum of two integers given.")])
+    with pytest.warns(UserWarning, match=r"pass pathlib.Path objects"):
+        report = check([str(f)], [bench], progress=False)
+    assert report.data["corpus"]["sources"] == ["<list>"]  # checked as one document, as documented
+    assert check([f], [bench], progress=False).data["corpus"]["sources"] == [str(f)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(["a document that names no file"], [bench], progress=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -344,11 +345,36 @@ def test_expand_folder_recursive_sorted(tmp_path):
                 ".hidden/h.jsonl", ".dot.jsonl", "b/.cache/k.parquet"]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"")
-    files = expand_corpus([root])
+    with pytest.raises(InputError, match=r"notes.txt: unsupported corpus format.*--on-error skip"):
+        expand_corpus([root])  # another kind of file is never skipped silently
+    skipped: list[SkippedFile] = []
+    files = expand_corpus([root], "skip", skipped)
     assert [f.relative for f in files] == [
         "a.jsonl", "b/a.parquet", "b/sub/y.JSONL", "b/z.jsonl", "c.jsonl.gz"]
     assert [f.format for f in files] == ["jsonl", "parquet", "jsonl", "jsonl", "jsonl.gz"]
     assert all(f.path == root / f.relative for f in files)
+    assert [Path(f.path).name for f in skipped] == ["notes.txt", "x.json"]  # hidden names stay ignored
+
+
+def test_folder_entries_that_cannot_be_read_are_errors_or_counted_skips(tmp_path):
+    """Dangling links, special files and links into a loop are named, never skipped silently; a linked folder
+    is read (once, whatever links lead to it)."""
+    root = tmp_path / "corpus"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "a.jsonl").write_text('{"text": "a"}\n')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.jsonl").write_text('{"text": "b"}\n')
+    os.symlink(tmp_path / "elsewhere", root / "linked")  # a linked folder: read
+    os.symlink(root, root / "real" / "loop")  # a link back up: not read twice
+    os.symlink(tmp_path / "gone.jsonl", root / "dangling.jsonl")
+    os.mkfifo(root / "pipe.jsonl")
+    with pytest.raises(InputError, match=r"dangling.jsonl: a dangling symbolic link"):
+        expand_corpus([root])
+    skipped: list[SkippedFile] = []
+    files = expand_corpus([root], "skip", skipped)
+    assert [f.relative for f in files] == ["linked/b.jsonl", "real/a.jsonl"]
+    assert [(Path(f.path).name, f.reason.split(",")[0]) for f in skipped] == [
+        ("dangling.jsonl", "a dangling symbolic link (its target does not exist)"), ("pipe.jsonl", "a FIFO")]
 
 
 def test_expand_files_keep_argument_order(tmp_path):
@@ -366,7 +392,7 @@ def test_expand_files_keep_argument_order(tmp_path):
         (lambda d: (d / "c.json").write_text("{}"), "c.json", "unsupported corpus format"),
         (lambda d: None, "missing.jsonl", "no such file or folder"),
         (lambda d: (d / "empty").mkdir(), "empty", "holds no"),
-        (lambda d: ((d / "txt").mkdir(), (d / "txt" / "a.txt").write_text("x")), "txt", "holds no"),
+        (lambda d: ((d / "txt").mkdir(), (d / "txt" / "a.txt").write_text("x")), "txt", "a.txt: unsupported"),
     ],
     ids=["csv suffix", "json suffix", "missing path", "empty folder", "folder without corpus files"],
 )
@@ -435,13 +461,13 @@ def test_block_buffers_are_reused_only_when_nothing_views_them(tmp_path, monkeyp
     p = tmp_path / "c.jsonl"
     p.write_bytes(b"".join(lines))
     monkeypatch.setattr(jsonl, "BLOCK_BYTES", 256)
-    kept = [(view, bytes(view)) for view in jsonl._iter_blocks(p)]  # every view held to the end
+    kept = [(view, bytes(view)) for view in jsonl._iter_blocks(p, 1 << 30)]  # every view held to the end
     assert len(kept) > 10
     assert all(bytes(view) == copy for view, copy in kept)
     assert b"".join(copy for _, copy in kept) == p.read_bytes()
     assert len({id(view.obj) for view, _ in kept}) == len(kept)  # no buffer shared while viewed
     owners, copies = [], []
-    for view in jsonl._iter_blocks(p):  # each view dropped before the next block is read
+    for view in jsonl._iter_blocks(p, 1 << 30):  # each view dropped before the next block is read
         owners.append(id(view.obj))
         copies.append(bytes(view))
         del view

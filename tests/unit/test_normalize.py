@@ -295,3 +295,29 @@ def test_normalize_many_marks_count_kept_characters_per_block(docs, block, confi
             assert marks[i] == [0, *itertools.accumulate(counts)]
         else:
             assert i not in marks
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_a_very_long_ascii_document_is_normalized_block_by_block_with_the_same_result(lowercase):
+    """Documents over 16 MB are stripped straight from the input buffer (no copy of their own): same bytes,
+    same kept-character counts, beside short documents and a long non-ASCII one (the general path)."""
+    import numpy as np
+
+    from decontam.normalize import MARK_BLOCK, normalize_many
+
+    cfg = NormalizeConfig(lowercase=lowercase)
+    long_ascii = ("def F(x):\n    return x * 2  # Some Code, text! " * 400_000)[: (1 << 24) + 12_345]
+    long_other = "é" + long_ascii[: (1 << 24)]
+    for docs in ([long_ascii], ["short one", long_ascii, "Another"], [long_other, "x"]):
+        raw = [d.encode() for d in docs]
+        data = b"".join(raw)
+        offsets = np.concatenate(([0], np.cumsum([len(r) for r in raw])))
+        marks: dict[int, list[int]] = {}
+        out, new_offsets = normalize_many(data, offsets, cfg, marks)
+        expected = [normalize(d, cfg).encode() for d in docs]
+        assert bytes(out) == b"".join(expected)
+        assert new_offsets.tolist() == np.concatenate(([0], np.cumsum([len(e) for e in expected]))).tolist()
+        for i, d in enumerate(docs):
+            if d.isascii() and len(d) > MARK_BLOCK:
+                blocks = [normalize(d[j : j + MARK_BLOCK], cfg) for j in range(0, len(d), MARK_BLOCK)]
+                assert marks[i] == list(np.concatenate(([0], np.cumsum([len(b) for b in blocks]))))
