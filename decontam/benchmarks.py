@@ -10,7 +10,10 @@ Where a benchmark comes from:
 * the Hugging Face hub (``load_benchmark("humaneval")``), through ``datasets``.
 
 Files are read by :mod:`decontam.benchmark_files` (``.jsonl``, ``.json``, ``.csv``, gzipped or not, and
-``.parquet``; a folder stands for the supported files inside it).
+``.parquet``; a folder stands for the supported files inside it). A folder entry that cannot be read (a broken
+link, permission denied, a FIFO, a file of another type) is an error, never skipped: a benchmark with a file
+left out is a different benchmark. Only hidden names and documentation (``README*``, ``LICENSE*``, ``*.md``...)
+are ignored.
 
 Item ids come from ``id_field`` (kept as the JSON type, ``int`` or ``str``) or, without one, from the 0-based row
 number; in a folder of several files the row-number id is ``"<relative path without suffix>/<row>"`` so ids
