@@ -2,8 +2,20 @@
 
 Supported files (by suffix): ``.jsonl`` (blank lines skipped), ``.json`` (a list of objects, or an object with
 one list-valued key such as ``{"data": [...]}``), ``.csv`` (header row), each optionally gzipped (``.gz``), and
-``.parquet``. A folder means every supported file inside it, recursively, in order of relative path; names
-starting with ``.`` and other files (``SOURCES.md``, ``LICENSE``...) are ignored.
+``.parquet``.
+
+A folder means every supported file inside it, recursively (symbolic links followed), in order of relative path.
+What a folder may hold besides:
+
+* names starting with ``.`` (files and folders: ``.git/``, ``.DS_Store``...) are ignored;
+* documentation files are ignored: names starting with ``README``, ``LICENSE``, ``LICENCE``, ``COPYING``,
+  ``NOTICE``, ``SOURCES`` or ``CITATION`` (any case), and ``*.md`` files, unless the name has a supported suffix
+  (``readme.jsonl`` is read: a data file is never ignored, and a folder is never ignored for its name);
+* **anything else that cannot be read is an error naming it**: a file of another type (``.txt``, ``.py``,
+  ``.yaml``...), a broken symbolic link, an entry that cannot be read or listed (permission denied), a special
+  file (FIFO, socket, device), a symbolic link loop. A benchmark with a file silently left out is a different
+  benchmark (and a different fingerprint), so nothing is skipped without a word: remove or move the entry, give
+  the file or subfolder you mean (``-b mmlu=mmlu/test``), or rename it to start with ``.``.
 
 Every malformed file raises :class:`~decontam.errors.InputError` naming the file and the 1-based line (CSV: the
 header is line 1; Parquet: the 1-based row). Turning records into items is :mod:`decontam.benchmarks`' job.
@@ -17,6 +29,7 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,32 +37,49 @@ from typing import Any, NamedTuple
 
 from .errors import InputError, MissingDependencyError
 
-__all__ = ["SUPPORTED", "Records", "Table", "json_type", "list_folder", "local_files", "read_table", "row_prefix",
-           "supported_suffix"]
+__all__ = ["SUPPORTED", "Records", "Table", "is_documentation", "json_type", "list_folder", "local_files",
+           "read_table", "row_prefix", "supported_suffix"]
 
 _BASE_SUFFIXES = (".jsonl", ".json", ".csv")
 SUPPORTED = ".jsonl, .json, .csv (each optionally .gz) and .parquet"
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+_DOC_PREFIXES = ("readme", "license", "licence", "copying", "notice", "sources", "citation")
+_FOLDER_RULE = (
+    "a benchmark with a file left out is a different benchmark, so decontam skips nothing it cannot read: fix, "
+    "remove or move it, give the file or subfolder you mean as the path, or rename it to start with '.'. "
+    "Ignored in a benchmark folder: names starting with '.' and documentation (README*, LICENSE*, SOURCES*, "
+    "*.md...)"
+)
 
 
 def local_files(path: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
     """The root path and the benchmark files it stands for (itself, or the supported files of a folder).
 
     Raises:
-        InputError: If the path is missing, an empty folder, or a file of an unsupported type.
+        InputError: If the path is missing or a broken link, a folder without benchmark files or with an entry
+            that cannot be read (see the module docstring), or not a regular file of a supported type.
     """
     root = Path(path)
-    if not root.exists():
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        if root.is_symlink():
+            raise InputError(f"broken symbolic link (to {os.readlink(root)!r}, which does not exist)",
+                             path=str(path)) from None
         raise InputError(
             "no such file or folder; check the path (a benchmark is a .jsonl/.json/.csv/.parquet file or a "
             "folder of them)",
             path=str(path),
-        )
-    if root.is_dir():
+        ) from None
+    except OSError as err:
+        raise InputError(f"cannot read this path ({err.strerror or err})", path=str(path)) from err
+    if stat.S_ISDIR(mode):
         files = list_folder(root)
         if not files:
             raise InputError(f"no benchmark files in this folder (supported: {SUPPORTED})", path=str(path))
         return root, files
+    if not stat.S_ISREG(mode):
+        raise InputError(f"not a regular file ({_kind(mode)}); give a benchmark file or folder", path=str(path))
     if supported_suffix(root.name) is None:
         raise InputError(
             f"unsupported file type {root.suffix or '(no suffix)'!r}; supported: {SUPPORTED}",
@@ -78,16 +108,97 @@ def supported_suffix(filename: str) -> str | None:
     return None
 
 
+def is_documentation(filename: str) -> bool:
+    """Whether a file in a benchmark folder is documentation, ignored (README*, LICENSE*, SOURCES*, *.md...).
+
+    A name with a supported suffix is data, never documentation.
+
+    Example:
+        >>> [is_documentation(n) for n in ("LICENSE", "SOURCES.md", "notes.md", "README.txt", "readme.jsonl")]
+        [True, True, True, True, False]
+        >>> is_documentation("questions.txt")
+        False
+    """
+    lower = filename.lower()
+    if supported_suffix(filename) is not None:
+        return False
+    return lower.endswith(".md") or lower.startswith(_DOC_PREFIXES)
+
+
 def list_folder(root: Path) -> list[Path]:
-    """Supported files under ``root``, recursively, sorted by relative path, hidden names skipped."""
-    found = []
-    for file in root.rglob("*"):
-        rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue
-        if supported_suffix(file.name) is not None:
-            found.append((rel.as_posix(), file))
+    """Supported files under ``root``, recursively, sorted by relative path (rules: the module docstring).
+
+    Raises:
+        InputError: Naming the entry (or, for several, the folder and each entry) that cannot be read.
+    """
+    found: list[tuple[str, Path]] = []
+    problems: list[tuple[Path, str]] = []
+    start = root.stat()
+    _walk(root, root, {(start.st_dev, start.st_ino)}, found, problems)
+    if len(problems) == 1:
+        entry, reason = problems[0]
+        raise InputError(f"{reason}; {_FOLDER_RULE}", path=str(entry))
+    if problems:
+        shown = "; ".join(f"{entry.relative_to(root).as_posix()}: {reason}" for entry, reason in problems[:10])
+        more = f"; ... ({len(problems)} in all)" if len(problems) > 10 else ""
+        raise InputError(f"{len(problems)} entries of this folder cannot be read as benchmark files ({shown}"
+                         f"{more}); {_FOLDER_RULE}", path=str(root))
     return [file for _, file in sorted(found)]
+
+
+def _walk(root: Path, folder: Path, ancestors: set[tuple[int, int]], found: list[tuple[str, Path]],
+          problems: list[tuple[Path, str]]) -> None:
+    """Add the supported files under ``folder`` to ``found`` and what cannot be read to ``problems``."""
+    try:
+        with os.scandir(folder) as it:
+            names = sorted(entry.name for entry in it)
+    except OSError as err:
+        problems.append((folder, f"cannot list this folder ({err.strerror or err})"))
+        return
+    for name in names:
+        if name.startswith("."):
+            continue
+        path = folder / name
+        try:
+            info = path.stat()  # follows symbolic links
+        except OSError as err:
+            if not is_documentation(name):
+                problems.append((path, _stat_problem(path, err)))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            key = (info.st_dev, info.st_ino)
+            if key in ancestors:
+                problems.append((path, "symbolic link loop (this folder holds itself)"))
+            else:
+                _walk(root, path, ancestors | {key}, found, problems)
+        elif is_documentation(name):
+            continue
+        elif not stat.S_ISREG(info.st_mode):
+            problems.append((path, f"not a regular file ({_kind(info.st_mode)})"))
+        elif supported_suffix(name) is None:
+            suffix = Path(name).suffix or "(no suffix)"
+            why = f"not a benchmark file: unsupported file type {suffix!r} (supported: {SUPPORTED})"
+            problems.append((path, why))
+        elif not os.access(path, os.R_OK):
+            problems.append((path, "cannot read the file (Permission denied)"))
+        else:
+            found.append((path.relative_to(root).as_posix(), path))
+
+
+def _stat_problem(path: Path, err: OSError) -> str:
+    """Why an entry cannot be looked at: a broken link, a loop, permission denied..."""
+    if isinstance(err, FileNotFoundError) and path.is_symlink():
+        return f"broken symbolic link (to {os.readlink(path)!r}, which does not exist)"
+    return f"cannot be read ({err.strerror or err})"
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    for test, kind in kinds:
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 Records = Iterator[tuple[int | None, Any]]

@@ -10,7 +10,10 @@ Where a benchmark comes from:
 * the Hugging Face hub (``load_benchmark("humaneval")``), through ``datasets``.
 
 Files are read by :mod:`decontam.benchmark_files` (``.jsonl``, ``.json``, ``.csv``, gzipped or not, and
-``.parquet``; a folder stands for the supported files inside it).
+``.parquet``; a folder stands for the supported files inside it). A folder entry that cannot be read (a broken
+link, permission denied, a FIFO, a file of another type) is an error, never skipped: a benchmark with a file
+left out is a different benchmark. Only hidden names and documentation (``README*``, ``LICENSE*``, ``*.md``...)
+are ignored.
 
 Item ids come from ``id_field`` (kept as the JSON type, ``int`` or ``str``) or, without one, from the 0-based row
 number; in a folder of several files the row-number id is ``"<relative path without suffix>/<row>"`` so ids
@@ -33,20 +36,30 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import socket
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from .benchmark_files import Table, json_type, local_files, read_table, row_prefix
+from .benchmark_files import Records, Table, json_type, local_files, read_table, row_prefix
 from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
-from .registry import HUB_QUESTION_FIELD, REGISTRY, BenchmarkSpec, local_hint, unknown_name_message
+from .registry import (
+    HUB_QUESTION_FIELD,
+    REGISTRY,
+    BenchmarkSpec,
+    close_names,
+    local_hint,
+    unknown_name_message,
+)
 from .runtime import gc_paused
 
-__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "field_value", "load_benchmark",
-           "load_benchmarks"]
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "field_value", "hub_unreachable",
+           "load_benchmark", "load_benchmarks"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class Benchmark:
 
 
 _TRUE_ENV_VALUES = {"1", "ON", "YES", "TRUE"}
+HUB_PROBE_SECONDS = 1.5  # how long the hub may take to accept a connection before we call ourselves offline
 _MISSING = object()  # a field's value when the field is absent (a null is None)
 
 
@@ -136,8 +150,11 @@ def load_benchmark(
 
     Raises:
         ConfigError: If ``name`` is empty, or a custom benchmark has no ``question_field``.
-        InputError: If a local file is missing or malformed (the message names file, line and field).
-        BenchmarkNotFoundError: If ``name`` is unknown and no path is given, or the hub cannot be reached.
+        InputError: If a local file is missing or malformed (the message names file, line and field), or a
+            folder holds an entry that cannot be read (see :mod:`decontam.benchmark_files`).
+        BenchmarkNotFoundError: If ``name`` is unknown and no path is given; if ``name`` is not in the registry
+            but close to a registry name (a misspelling, most likely) and no ``question_field`` is given; or if
+            the hub cannot be reached (offline: found out within about 2 s, before ``datasets`` is called).
         MissingDependencyError: If ``pyarrow`` (Parquet) or ``datasets`` (hub) is needed but not installed.
 
     Example:
@@ -156,6 +173,8 @@ def load_benchmark(
             raise BenchmarkNotFoundError(unknown_name_message(name))
         return _load_from_hub(spec, question_field, id_field)
     if spec is None and not question_field:
+        if close_names(name):  # a misspelled registry name, most likely: the same error as without a path
+            raise BenchmarkNotFoundError(unknown_name_message(name, os.fspath(path)))
         raise ConfigError(
             f"benchmark {name!r} is not in the registry, so its question field must be given: pass "
             f"--question-field FIELD (Python: question_field='FIELD'), e.g. -b {name}=PATH --question-field "
@@ -226,7 +245,7 @@ def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: st
     with gc_paused():
         for file in files:
             prefix = row_prefix(root, file, len(files))
-            items.extend(_build_items(read_table(file), str(file), qfield, ifield, prefix, seen))
+            items.extend(_build_items(read_table(file), str(file), _Fields(name, qfield, ifield), prefix, seen))
     return _benchmark(name, os.fspath(path), qfield, ifield, items)
 
 
@@ -236,8 +255,7 @@ def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: st
 def _build_items(
     table: Table,
     where: str,
-    qfield: str,
-    ifield: str | None,
+    fields: _Fields,
     prefix: str | None,
     seen: dict[str | int, tuple[str, int | None]],
 ) -> list[Item]:
@@ -246,23 +264,22 @@ def _build_items(
     Args:
         table: The opened file or hub split.
         where: Its path (or hub source), for messages.
-        qfield: Question field.
-        ifield: Id field, or ``None`` for row numbers.
+        fields: The benchmark's name, question field and id field (``None`` for row numbers).
         prefix: Prefix of row-number ids (``"<relative path>/"``) in a folder of several files.
         seen: Every id already loaded (from any file), mapped to its ``(where, line)``; updated.
 
     Returns:
         The items, in order.
     """
-    _check_columns(table, where, qfield, ifield)
+    _check_columns(table, where, fields)
     items: list[Item] = []
-    for row_number, (line, row) in enumerate(table.records):
-        question = _row_question(row, where, line, qfield)
+    for row_number, (line, row) in enumerate(_records_with_fields(table, where, fields)):
+        question = _row_question(row, where, line, fields)
         item_id: str | int
-        if ifield is None:
+        if fields.id is None:
             item_id = row_number if prefix is None else f"{prefix}/{row_number}"
         else:
-            item_id = _row_id(row, where, line, ifield)
+            item_id = _row_id(row, where, line, fields.id, fields)
         if item_id in seen:
             first_where, first_line = seen[item_id]
             first = first_where if first_where != where else "this file"
@@ -272,68 +289,118 @@ def _build_items(
                 "leave the id field out to number the rows",
                 path=where,
                 line=line,
-                field=ifield,
+                field=fields.id,
             )
         seen[item_id] = (where, line)
         items.append(Item(item_id, question))
-    if not items:
-        raise InputError(
-            f"no items: the file is empty or has only a header or blank lines (expected rows with a {qfield!r} "
-            "field); check the path",
-            path=where,
-        )
     return items
 
 
-def _check_columns(table: Table, where: str, qfield: str, ifield: str | None) -> None:
+class _Fields(NamedTuple):
+    """Where a benchmark's items are: its name (for the hints) and its question and id fields."""
+
+    name: str
+    question: str
+    id: str | None
+
+    def flag_hint(self, role: str) -> str:
+        """How to choose the field of ``role`` (``"question"`` or ``"id"``), on the command line and in Python."""
+        flag = "--question-field" if role == "question" else "--item-id-field"
+        arg = "question_field" if role == "question" else "id_field"
+        return f"{flag} {self.name}=FIELD (Python: {arg}='FIELD')"
+
+
+def _records_with_fields(table: Table, where: str, fields: _Fields) -> Records:
+    """The table's records, after checking that there is one and, for records without columns (JSON), that the
+    question (and id) field is in at least one of them: a field in none is a file-level error, not one of line 1.
+    """
+    records = iter(table.records)
+    first = next(records, None)
+    if first is None:
+        if table.columns is not None:
+            raise InputError(
+                f"no items: the file has a header (columns: {_preview(table.columns)}) but no rows; expected rows "
+                f"with a {fields.question!r} field",
+                path=where,
+            )
+        raise InputError(
+            f"no items: the file has no rows (it is empty or holds only blank lines or an empty list); expected "
+            f"rows with a {fields.question!r} field; check the path",
+            path=where,
+        )
+    if table.columns is not None or not isinstance(first[1], dict):
+        return itertools.chain([first], records)
+    lacking = [f for f in (fields.question, fields.id) if f is not None and field_value(first[1], f, _MISSING)
+               is _MISSING]
+    if not lacking:
+        return itertools.chain([first], records)
+    rows = [first, *records]
+    for field in lacking:
+        if not any(isinstance(row, dict) and field_value(row, field, _MISSING) is not _MISSING
+                   for _, row in rows):
+            present = list(dict.fromkeys(k for _, row in rows if isinstance(row, dict) for k in row))
+            role = "question" if field == fields.question else "id"
+            what = "question field" if role == "question" else "item id field"
+            after = (", a dotted path for nested objects" if role == "question"
+                     else ", or leave it out to number the rows")
+            raise InputError(
+                f"the {what} {field!r} is in none of the {len(rows)} row(s) (fields present: "
+                f"{_preview(present)}); choose the field with {fields.flag_hint(role)}{after}",
+                path=where,
+                field=field,
+            )
+    return iter(rows)
+
+
+def _check_columns(table: Table, where: str, fields: _Fields) -> None:
     """Raise if a tabular source lacks the question or id column (a dotted path needs its first part)."""
     columns = table.columns
     if columns is None:
         return
-    for field, role in ((qfield, "question"), (ifield, "id")):
+    for field, role in ((fields.question, "question"), (fields.id, "id")):
         if field is not None and field not in columns and field.split(".")[0] not in columns:
             raise InputError(
                 f"no {role} column {field!r} (columns: {_preview(columns)}); choose the column with "
-                f"--{role}-field NAME (Python: {role}_field='NAME')",
+                f"{fields.flag_hint(role)}",
                 path=where,
                 line=table.header_line,
                 field=field,
             )
 
 
-def _row_question(row: Any, where: str, line: int | None, qfield: str) -> str:
+def _row_question(row: Any, where: str, line: int | None, fields: _Fields) -> str:
     """The question of one record, which must be an object holding a string there."""
     if not isinstance(row, dict):
         raise InputError(
             f"expected a JSON object per item, got a JSON {json_type(row)}", path=where, line=line
         )
-    question = field_value(row, qfield, _MISSING)
+    question = field_value(row, fields.question, _MISSING)
     if question is _MISSING:
         raise InputError(
             f"the question field is missing (fields present: {_preview(row)}); choose the field with "
-            "--question-field NAME (Python: question_field='NAME'), a dotted path for nested objects",
+            f"{fields.flag_hint('question')}, a dotted path for nested objects",
             path=where,
             line=line,
-            field=qfield,
+            field=fields.question,
         )
     if not isinstance(question, str):
         raise InputError(
-            f"the question must be a string, got {json_type(question)}; fix or remove this row, or "
-            "point --question-field at a text field",
+            f"the question must be a string, got {json_type(question)}; fix or remove this row, or choose a "
+            f"text field with {fields.flag_hint('question')}",
             path=where,
             line=line,
-            field=qfield,
+            field=fields.question,
         )
     return question
 
 
-def _row_id(row: dict[str, Any], where: str, line: int | None, ifield: str) -> str | int:
-    """The item id of one record: a string or an integer (not a boolean)."""
+def _row_id(row: dict[str, Any], where: str, line: int | None, ifield: str, fields: _Fields) -> str | int:
+    """The item id of one record (from ``ifield``): a string or an integer (not a boolean)."""
     value = field_value(row, ifield, _MISSING)
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         got = "missing" if value is _MISSING else f"a {json_type(value)}, not a string or integer"
         raise InputError(
-            f"the item id is {got}; fix this row, choose another field with --id-field NAME, or leave "
+            f"the item id is {got}; fix this row, choose another field with {fields.flag_hint('id')}, or leave "
             "the id field out to number the rows",
             path=where,
             line=line,
@@ -404,6 +471,12 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
         # datasets read the offline settings when it was imported, before they were set: calling it now
         # would go to the network, so stop here.
         raise BenchmarkNotFoundError(_offline_message(spec, source, f"{' and '.join(offline_vars)} is set"))
+    if not offline_vars and not ("datasets" in sys.modules and _datasets_offline()):
+        # Offline, datasets retries for about 25 s before it fails: look first, within HUB_PROBE_SECONDS.
+        unreachable = hub_unreachable()
+        if unreachable is not None:
+            raise BenchmarkNotFoundError(_offline_message(
+                spec, source, f"{unreachable}; to load a copy in the Hugging Face cache, set HF_HUB_OFFLINE=1"))
     try:
         import datasets
     except ImportError as err:
@@ -426,8 +499,46 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
     columns = list(dataset.column_names)
     if ifield is not None and ifield not in columns and id_field is None:
         ifield = None  # the registry's id field is absent from the hub copy: number the rows
-    items = _build_items(Table(enumerate(dataset, start=1), columns), source, qfield, ifield, None, {})
+    items = _build_items(Table(enumerate(dataset, start=1), columns), source, _Fields(spec.name, qfield, ifield),
+                         None, {})
     return _benchmark(spec.name, source, qfield, ifield, items)
+
+
+def hub_unreachable(timeout: float = HUB_PROBE_SECONDS) -> str | None:
+    """Why the Hugging Face hub cannot be reached, or ``None`` if a connection to it opens within ``timeout``.
+
+    Opens (and closes) a TCP connection to the hub endpoint (``HF_ENDPOINT``, default ``https://huggingface.co``),
+    or to the proxy the environment names for it (``HTTPS_PROXY``... unless ``NO_PROXY`` covers the host). The
+    attempt, name lookup included, runs in a daemon thread, so an answer comes within ``timeout`` seconds even
+    where a name lookup hangs. Nothing is sent.
+    """
+    import urllib.parse
+    import urllib.request  # (for the proxy settings; loaded only on the way to the hub)
+
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(endpoint.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(host):
+        via = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        default = 1080 if via.scheme.startswith("socks") else 443 if via.scheme == "https" else 80
+        host, port = via.hostname or host, via.port or default
+    outcome: dict[str, str] = {}
+
+    def attempt() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome["ok"] = ""
+        except OSError as err:
+            outcome["error"] = f"no connection to {host}:{port}: {err.strerror or err}"
+
+    thread = threading.Thread(target=attempt, name="decontam-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "ok" in outcome:
+        return None
+    return outcome.get("error") or f"no connection to {host}:{port} within {timeout:g} s"
 
 
 def _env_true(name: str) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "HUB_QUESTION_FIELD",
     "REGISTRY",
     "BenchmarkSpec",
+    "close_names",
     "local_hint",
     "unknown_name_message",
 ]
@@ -114,18 +115,43 @@ def local_hint(name: str) -> str:
     return hint
 
 
-def unknown_name_message(name: str) -> str:
+def close_names(name: str) -> list[str]:
+    """Registry names close to ``name`` (a likely misspelling), closest first.
+
+    Example:
+        >>> close_names("humaneaval"), close_names("my-own-set")
+        (['humaneval'], [])
+    """
+    return difflib.get_close_matches(name.lower(), list(REGISTRY), n=3)
+
+
+def unknown_name_message(name: str, path: str | None = None) -> str:
     """The message for a benchmark name not in the registry: close names, the known ones, how to pass a file.
+
+    Args:
+        name: The name as given.
+        path: The local path given with it (``-b NAME=PATH``), if any: the message then explains that a name
+            not in the registry needs its question field.
 
     Example:
         >>> unknown_name_message("gsm8").split(" Known")[0]
         "unknown benchmark 'gsm8'. Did you mean 'gsm8k'?"
+        >>> unknown_name_message("gsm8", "g.jsonl").split(" Known")[0]
+        "unknown benchmark 'gsm8'. Did you mean 'gsm8k' (-b gsm8k=g.jsonl)?"
     """
-    close = difflib.get_close_matches(name.lower(), list(REGISTRY), n=3)
-    did_you_mean = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    close = close_names(name)
+    did_you_mean = ""
+    if close:
+        forms = [f"{c!r} (-b {c}={path})" if path is not None else repr(c) for c in close]
+        did_you_mean = f" Did you mean {' or '.join(forms)}?"
+    custom = (
+        f"To load {path} as a benchmark of your own named {name!r}, give its question field"
+        if path is not None
+        else "For any other benchmark give a local file and its question field"
+    )
+    example = path if path is not None else "path/to/file.jsonl"
     return (
-        f"unknown benchmark {name!r}.{did_you_mean} Known benchmarks: {', '.join(sorted(REGISTRY))}. For any "
-        f"other benchmark give a local file and its question field: -b {name}=path/to/file.jsonl "
-        f"--question-field FIELD [--id-field FIELD] (Python: load_benchmark({name!r}, 'path/to/file.jsonl', "
-        "question_field='FIELD'))"
+        f"unknown benchmark {name!r}.{did_you_mean} Known benchmarks: {', '.join(sorted(REGISTRY))}. {custom}: "
+        f"-b {name}={example} --question-field FIELD [--item-id-field FIELD] "
+        f"(Python: load_benchmark({name!r}, {example!r}, question_field='FIELD'))"
     )

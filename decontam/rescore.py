@@ -13,14 +13,27 @@ Ids: unless ``id_field`` or ``id_template`` says how, every plausible id of a re
 one that names the most of the report's items wins; the choice is printed. Items in the results but not in the
 report, and the reverse, are counted and listed in the output, never dropped silently.
 
-Statistics (two-sided, 95%): per subset the mean with a Wilson interval (binary outcomes) or a normal interval
-(other scores); for *contaminated − clean* a Newcombe interval and Fisher's exact test (binary), or a normal
-(Welch) interval and a seeded permutation test (other scores).
+Statistics (two-sided, 95%):
+
+* **binary outcomes** (one 0/1 score per item): per subset the mean with a Wilson score interval; for
+  *contaminated − clean* a Newcombe hybrid score interval and Fisher's exact test;
+* **other scores** (e.g. several samples per item averaged, or a metric in [0, 1]): per subset the mean with a
+  bootstrap percentile interval; for *contaminated − clean* a bootstrap percentile interval (each subset
+  resampled on its own) and a permutation test. A percentile interval lies within the range of the resampled
+  means, so it never leaves the metric's range (a normal interval could go below 0).
+
+The result names the interval of each figure (``intervals``), and the table says it. Reproducibility: the
+bootstrap and the permutation test draw from ``numpy.random.default_rng(seed)`` (``--seed``), so a seed gives
+the same figures on every run; another seed may move the bootstrap limits slightly (the Monte Carlo error of
+10,000 resamples) and the permutation p-value likewise.
 
 Example:
     >>> s = subset_stats([1, 1, 0, 1])
     >>> s["n"], s["mean"], [round(x, 4) for x in s["ci95"]]
     (4, 0.75, [0.3006, 0.9544])
+    >>> lo, hi = subset_stats([0.2, 0.4, 0.9, 1.0], seed=1)["ci95"]
+    >>> 0.2 <= lo < 0.625 < hi <= 1.0
+    True
     >>> round(fisher_exact(3, 1, 1, 3), 4)
     0.4857
 """
@@ -44,10 +57,12 @@ import numpy as np
 from .benchmarks import field_value
 from .errors import ConfigError, InputError
 
-__all__ = ["ItemResults", "fisher_exact", "load_results", "rescore", "subset_stats", "to_table"]
+__all__ = ["BOOTSTRAP_RESAMPLES", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
+           "load_results", "rescore", "subset_stats", "to_table"]
 
 Z95 = 1.959963984540054
 PERMUTATIONS = 10_000
+BOOTSTRAP_RESAMPLES = 10_000
 _TRUE = {"true", "pass", "passed", "correct", "yes", "y", "t", "1", "ok", "success"}
 _FALSE = {"false", "fail", "failed", "incorrect", "wrong", "no", "n", "f", "0", "timeout", "timed out", "error"}
 _GENERIC_IDS = ("id", "item_id", "task_id", "doc_id", "question_id", "qid", "idx", "uid", "index")
@@ -72,8 +87,18 @@ def _is_binary(values: Iterable[float]) -> bool:
     return all(v in (0.0, 1.0) for v in values)
 
 
-def subset_stats(values: Sequence[float], binary: bool | None = None) -> dict[str, Any]:
-    """``{"n", "mean", "ci95"}`` of per-item scores (Wilson interval if binary, else normal; None if n = 0)."""
+def subset_stats(values: Sequence[float], binary: bool | None = None, seed: int = 0) -> dict[str, Any]:
+    """``{"n", "mean", "ci95"}`` of per-item scores; ``ci95`` is ``None`` without items (or with one, not binary).
+
+    Args:
+        values: One score per item.
+        binary: Whether the scores are 0/1 outcomes (default: whether every value is 0 or 1).
+        seed: Seed of the bootstrap (scores that are not binary).
+
+    Returns:
+        The count, the mean and the 95% interval: Wilson score interval if binary, else the bootstrap percentile
+        interval of the mean (:data:`BOOTSTRAP_RESAMPLES` resamples, within ``[min(values), max(values)]``).
+    """
     n = len(values)
     if n == 0:
         return {"n": 0, "mean": None, "ci95": None}
@@ -83,11 +108,35 @@ def subset_stats(values: Sequence[float], binary: bool | None = None) -> dict[st
     if binary:
         ci: list[float] | None = _wilson(float(arr.sum()), n)
     elif n > 1:
-        half = Z95 * float(arr.std(ddof=1)) / math.sqrt(n)
-        ci = [mean - half, mean + half]
+        lo, hi = np.percentile(_bootstrap_means(arr, np.random.default_rng(seed)), [2.5, 97.5])
+        ci = [float(np.clip(lo, arr.min(), arr.max())), float(np.clip(hi, arr.min(), arr.max()))]
     else:
         ci = None
     return {"n": n, "mean": mean, "ci95": ci}
+
+
+def interval_methods(binary: bool, seed: int) -> dict[str, Any]:
+    """Which interval each figure of a :func:`rescore` result uses (``intervals`` in the result).
+
+    Example:
+        >>> interval_methods(True, 0)["clean"], interval_methods(False, 0)["difference"]
+        ('wilson', 'bootstrap_percentile')
+    """
+    subset = "wilson" if binary else "bootstrap_percentile"
+    return {"all": subset, "clean": subset, "contaminated": subset,
+            "difference": "newcombe" if binary else "bootstrap_percentile", "level": 0.95,
+            "bootstrap": None if binary else {"resamples": BOOTSTRAP_RESAMPLES, "seed": seed}}
+
+
+def _bootstrap_means(arr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The means of :data:`BOOTSTRAP_RESAMPLES` resamples (with replacement) of ``arr``, drawn in blocks."""
+    n = len(arr)
+    means = np.empty(BOOTSTRAP_RESAMPLES)
+    block = max(1, 4_000_000 // n)  # indices of about 16 MB at a time
+    for start in range(0, BOOTSTRAP_RESAMPLES, block):
+        stop = min(BOOTSTRAP_RESAMPLES, start + block)
+        means[start:stop] = arr[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    return means
 
 
 def fisher_exact(a: int, b: int, c: int, d: int) -> float:
@@ -130,8 +179,13 @@ def _difference(contaminated: Sequence[float], clean: Sequence[float], binary: b
         return {"estimate": est, "ci95": ci, "p_value": p, "test": "Fisher's exact test (two-sided); Newcombe "
                 "hybrid score interval"}
     a, b = np.asarray(contaminated, float), np.asarray(clean, float)
-    var = (a.var(ddof=1) / len(a) if len(a) > 1 else 0.0) + (b.var(ddof=1) / len(b) if len(b) > 1 else 0.0)
-    ci = [est - Z95 * math.sqrt(var), est + Z95 * math.sqrt(var)] if len(a) > 1 and len(b) > 1 else None
+    ci = None
+    if len(a) > 1 and len(b) > 1:
+        rng = np.random.default_rng(seed)
+        diffs = _bootstrap_means(a, rng) - _bootstrap_means(b, rng)
+        lo, hi = np.percentile(diffs, [2.5, 97.5])
+        low, high = a.min() - b.max(), a.max() - b.min()
+        ci = [float(np.clip(lo, low, high)), float(np.clip(hi, low, high))]
     pooled = np.concatenate([a, b])
     rng = np.random.default_rng(seed)
     hits = 0
@@ -142,7 +196,8 @@ def _difference(contaminated: Sequence[float], clean: Sequence[float], binary: b
             hits += 1
     p = (hits + 1) / (PERMUTATIONS + 1)
     return {"estimate": est, "ci95": ci, "p_value": p,
-            "test": f"permutation test ({PERMUTATIONS} permutations, seed {seed}, two-sided); Welch normal interval"}
+            "test": f"permutation test ({PERMUTATIONS} permutations, seed {seed}, two-sided); bootstrap "
+                    f"percentile interval ({BOOTSTRAP_RESAMPLES} resamples, seed {seed})"}
 
 
 # -------------------------------------------------------------------------------------------------- input
@@ -382,7 +437,15 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
     """Scores on all items, the clean subset and the contaminated subset, with the difference tested.
 
     Only items both in the report and in the results are scored; the others are counted and listed
-    (``missing_from_results``, ``not_in_report``).
+    (``missing_from_results``, ``not_in_report``). ``intervals`` names the interval of each figure (see the
+    module docstring).
+
+    Args:
+        report: The report document (``Report.data``).
+        results: Per-item outcomes (:func:`load_results`).
+        benchmark: The benchmark of the report the results are for.
+        seed: Seed of the bootstrap intervals and the permutation test (scores that are not 0/1); the same seed
+            gives the same result.
 
     Raises:
         ConfigError: No such benchmark in the report, or two report ids with the same text form.
@@ -407,8 +470,8 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
     missing = [k for k in order if k not in per_item]
     extra = sorted((k for k in per_item if k not in status), key=lambda s: (len(s), s))
     counts = [len(v) for v in results.scores.values()] or [0]
-    all_stats = subset_stats([per_item[k] for k in scored], binary)
-    clean_stats = subset_stats(clean, binary)
+    all_stats = subset_stats([per_item[k] for k in scored], binary, seed)
+    clean_stats = subset_stats(clean, binary, seed)
     out = {
         "benchmark": benchmark,
         "benchmark_fingerprint": section.get("fingerprint"),
@@ -421,8 +484,9 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "samples_per_item": {"min": min(counts), "max": max(counts)},
         "all": all_stats,
         "clean": clean_stats,
-        "contaminated": subset_stats(cont, binary),
+        "contaminated": subset_stats(cont, binary, seed),
         "difference": _difference(cont, clean, binary, seed),
+        "intervals": interval_methods(binary, seed),
         "all_minus_clean": (all_stats["mean"] - clean_stats["mean"]
                             if all_stats["mean"] is not None and clean_stats["mean"] is not None else None),
         "n_report_items": len(order),
@@ -437,12 +501,21 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
+def _interval_name(result: Mapping[str, Any]) -> str:
+    """The subsets' interval, for people: ``"Wilson score"`` or ``"bootstrap percentile, N resamples, seed S"``."""
+    methods = result["intervals"]
+    if methods["all"] == "wilson":
+        return "Wilson score"
+    boot = methods["bootstrap"]
+    return f"bootstrap percentile, {boot['resamples']} resamples, seed {boot['seed']}"
+
+
 def to_table(result: Mapping[str, Any]) -> str:
     """The re-scoring result as a plain-text table (stdout)."""
     r = result
     lines = [f"{r['benchmark']}: metric {r['metric']} from {r['format']} (ids: {r['id_source']}; "
              f"{r['samples_per_item']['min']}–{r['samples_per_item']['max']} sample(s) per item)"]
-    lines.append(f"{'subset':<14}{'items':>7}{'score':>10}   95% CI")
+    lines.append(f"{'subset':<14}{'items':>7}{'score':>10}   95% CI ({_interval_name(r)})")
     for name in ("all", "clean", "contaminated"):
         g = r[name]
         ci = "n/a" if not g["ci95"] else f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]"

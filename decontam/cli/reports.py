@@ -40,7 +40,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                        description="Join per-item evaluation results to a report and give the score on all items, "
                                    "on the clean subset and on the contaminated subset, with 95% intervals and a "
                                    "test of contaminated vs clean. Reads lm-evaluation-harness --log_samples files, "
-                                   "HumanEval *_results.jsonl, and JSONL/JSON/CSV with an id and a score.")
+                                   "HumanEval *_results.jsonl, and JSONL/JSON/CSV with an id and a score. "
+                                   "Intervals: Wilson score (one 0/1 outcome per item; Newcombe for the "
+                                   "difference) or, for other scores, bootstrap percentile (seeded by --seed), "
+                                   "which stays within the range of the scores; the output names the one used.")
     p.add_argument("report", metavar="REPORT.json")
     p.add_argument("--results", action="append", required=True, metavar="RESULTS",
                    help="results file (repeatable: e.g. one lm-eval samples file per MMLU subject)")
@@ -51,7 +54,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--score-field", metavar="FIELD",
                    help="field holding the score (default: lm-eval's metric, HumanEval's passed, or score...)")
     p.add_argument("--filter", dest="filter_name", metavar="NAME", help="lm-eval filter to use when there are several")
-    p.add_argument("--seed", type=int, default=0, help="seed of the permutation test (non-binary scores)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the bootstrap intervals and the permutation test (scores that are not 0/1; "
+                        "default: 0)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON here")
     p.add_argument("--format", choices=("table", "json"), default="table", help="stdout format (default: table)")
     add_overwrite_flag(p)

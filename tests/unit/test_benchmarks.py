@@ -111,8 +111,11 @@ def test_registry_field_missing_in_local_file_names_the_flag(tmp_path):
     path = _write(tmp_path / "h.jsonl", '{"task_id": "t/0", "question": "q"}\n')
     with pytest.raises(InputError) as info:
         load_benchmark("humaneval", path)
-    assert (info.value.line, info.value.field) == (1, "prompt")
-    assert "--question-field" in str(info.value) and "question" in str(info.value)
+    assert (info.value.line, info.value.field) == (None, "prompt")  # in no row: the file's error, not line 1's
+    message = str(info.value)
+    assert "'prompt' is in none of the 1 row(s)" in message and "fields present: task_id, question" in message
+    # the flag as the command line takes it for a registry benchmark (a bare FIELD applies to custom ones only)
+    assert "--question-field humaneval=FIELD" in message and "question_field='FIELD'" in message
 
 
 # ------------------------------------------------------------------------------------------------ formats
@@ -284,12 +287,14 @@ BAD_INPUTS = [
     ("question null", "null.jsonl", '{"q": null}\n', None, 1, "q", "got null"),
     ("question not a string", "num.jsonl", '{"q": "a"}\n{"q": 42}\n', None, 2, "q", "got number"),
     ("question is an object", "obj.jsonl", '{"q": {"stem": "x"}}\n', None, 1, "q", "got object"),
-    ("dotted path stops early", "arc.jsonl", '{"q": "flat"}\n', None, 1, "q.stem", "dotted path"),
+    ("dotted path stops early", "arc.jsonl", '{"q": {"stem": "x"}}\n{"q": "flat"}\n', None, 2, "q.stem",
+     "dotted path"),
     ("line is not an object", "list.jsonl", '{"q": "a"}\n["q"]\n', None, 2, None, "got a JSON list"),
     ("CSV without the question column", "noq.csv", "id,text\n1,a\n", None, 1, "q", "columns: id, text"),
-    ("CSV without the id column", "noid.csv", "q\na\n", "id", 1, "id", "--id-field"),
+    ("CSV without the id column", "noid.csv", "q\na\n", "id", 1, "id", "--item-id-field bad=FIELD"),
     ("CSV row with too many values", "ragged.csv", 'q,x\n"a\nb",1\nc,2,3\n', None, 4, None, "3 values"),
-    ("id missing", "noid.jsonl", '{"id": 1, "q": "a"}\n{"q": "b"}\n', "id", 2, "id", "missing"),
+    ("id missing", "noid.jsonl", '{"id": 1, "q": "a"}\n{"q": "b"}\n', "id", 2, "id",
+     "the item id is missing; fix this row, choose another field with --item-id-field bad=FIELD"),
     ("id null", "idnull.jsonl", '{"id": null, "q": "a"}\n', "id", 1, "id", "null"),
     ("id is a float", "idfloat.jsonl", '{"id": 1.5, "q": "a"}\n', "id", 1, "id", "not a string or integer"),
     ("id is a boolean", "idbool.jsonl", '{"id": true, "q": "a"}\n', "id", 1, "id", "a boolean, not"),
@@ -408,7 +413,20 @@ def test_empty_name_is_a_config_error():
 
 
 @pytest.fixture()
-def fake_datasets(monkeypatch):
+def listening_endpoint(monkeypatch):
+    """``HF_ENDPOINT`` set to a real socket listening on localhost, so that the hub probe connects (no proxy)."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def fake_datasets(monkeypatch, listening_endpoint):
     """The real ``datasets`` module with ``load_dataset`` replaced: no test may reach the network."""
     datasets = pytest.importorskip("datasets")
     calls: list[tuple] = []

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decontam import Benchmark, ConfigError, InputError, Item, check
-from decontam.rescore import _difference, fisher_exact, load_results, rescore, subset_stats, to_table
-
+from decontam.rescore import (
+    BOOTSTRAP_RESAMPLES,
+    Z95,
+    _difference,
+    fisher_exact,
+    load_results,
+    rescore,
+    subset_stats,
+    to_table,
+)
 
 # ------------------------------------------------------------------------------ statistics vs known values
 
@@ -167,3 +179,85 @@ def test_bad_results_are_errors_naming_file_line_and_field(tmp_path):
     with pytest.raises(ConfigError, match="no benchmark 'nope'"):
         rescore(_report(), load_results([
             _write_jsonl(tmp_path / "t.jsonl", [{"id": "toy/1", "score": 1}])], ["toy/1"]), "nope")
+
+
+# -------------------------------------------------------------- intervals of scores that are not 0/1 (issue 11)
+
+
+def test_bootstrap_interval_stays_in_the_metric_range_where_a_normal_one_would_not():
+    """Nine items scoring 0 and one scoring 0.9: the normal interval 0.09 ± 0.18 goes below 0."""
+    values = [0.0] * 9 + [0.9]
+    n = len(values)
+    normal_half = Z95 * float(np.std(values, ddof=1)) / math.sqrt(n)
+    assert 0.09 - normal_half < 0  # what the old interval gave
+    s = subset_stats(values, seed=0)
+    assert s["n"] == n and s["mean"] == pytest.approx(0.09)
+    lo, hi = s["ci95"]
+    assert 0.0 <= lo < 0.09 < hi <= 0.9
+    # the resampled mean is 0.9 * k/10 (k items of 0.9 drawn, k ~ Binomial(10, 0.1)): its 2.5% and 97.5% points
+    assert (lo, hi) == (0.0, pytest.approx(0.27))
+
+
+def test_bootstrap_interval_agrees_with_the_normal_one_for_a_large_symmetric_sample():
+    values = list(np.random.default_rng(5).uniform(0.2, 0.8, size=4000))
+    lo, hi = subset_stats(values, seed=0)["ci95"]
+    half = Z95 * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    assert lo == pytest.approx(np.mean(values) - half, abs=5e-4)
+    assert hi == pytest.approx(np.mean(values) + half, abs=5e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.floats(0, 1, allow_nan=False, width=32), min_size=2, max_size=40), seed=st.integers(0, 2**32))
+def test_bootstrap_interval_is_within_the_data_and_reproducible_for_a_seed(values, seed):
+    s = subset_stats(values, binary=False, seed=seed)
+    lo, hi = s["ci95"]
+    assert min(values) <= lo <= hi <= max(values)
+    assert subset_stats(values, binary=False, seed=seed) == s  # the same seed, the same interval
+
+
+@settings(max_examples=8, deadline=None)  # each example runs 2 x 10,000 permutations
+@given(a=st.lists(st.floats(0, 1, allow_nan=False, width=32), min_size=2, max_size=20),
+       b=st.lists(st.floats(0, 1, allow_nan=False, width=32), min_size=2, max_size=20), seed=st.integers(0, 1000))
+def test_bootstrap_difference_interval_is_within_its_range_and_reproducible(a, b, seed):
+    d = _difference(a, b, binary=False, seed=seed)
+    lo, hi = d["ci95"]
+    assert min(a) - max(b) <= lo <= hi <= max(a) - min(b)
+    assert _difference(a, b, binary=False, seed=seed) == d
+    assert "bootstrap percentile interval (10000 resamples, seed" in d["test"]
+
+
+def test_another_seed_gives_another_draw_but_the_same_interval_within_monte_carlo_error():
+    values = list(np.random.default_rng(1).uniform(0, 1, size=200))
+    first, second = subset_stats(values, seed=1)["ci95"], subset_stats(values, seed=2)["ci95"]
+    assert first != second
+    assert first == pytest.approx(second, abs=0.01)
+
+
+def test_single_non_binary_item_has_no_interval_and_binary_path_is_unchanged():
+    assert subset_stats([0.4], seed=3) == {"n": 1, "mean": 0.4, "ci95": None}
+    assert subset_stats([1, 0, 1], seed=3) == subset_stats([1, 0, 1], seed=99)  # Wilson: no randomness
+
+
+def test_result_and_table_name_the_interval_of_each_figure(tmp_path):
+    report = _report(6, contaminated=(0, 1))
+    ids = [it["id"] for it in report["benchmarks"][0]["items"]]
+    binary = load_results([_write_jsonl(tmp_path / "b.jsonl", [{"id": i, "score": k % 2} for k, i in enumerate(ids)])],
+                          ids)
+    out = rescore(report, binary, "toy", seed=4)
+    assert out["intervals"] == {"all": "wilson", "clean": "wilson", "contaminated": "wilson",
+                                "difference": "newcombe", "level": 0.95, "bootstrap": None}
+    assert "95% CI (Wilson score)" in to_table(out)
+    graded = load_results([_write_jsonl(tmp_path / "g.jsonl", [
+        {"id": i, "score": s} for i, s in zip(ids, (0.9, 0.7, 0.1, 0.0, 0.2, 0.05))])], ids)
+    out = rescore(report, graded, "toy", seed=4)
+    assert out["binary"] is False
+    assert out["intervals"] == {"all": "bootstrap_percentile", "clean": "bootstrap_percentile",
+                                "contaminated": "bootstrap_percentile", "difference": "bootstrap_percentile",
+                                "level": 0.95, "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": 4}}
+    table = to_table(out)
+    assert "95% CI (bootstrap percentile, 10000 resamples, seed 4)" in table
+    assert "bootstrap percentile interval (10000 resamples, seed 4)" in table  # the difference line
+    for name in ("all", "clean", "contaminated"):
+        lo, hi = out[name]["ci95"]
+        assert 0.0 <= lo <= out[name]["mean"] <= hi <= 0.9
+    assert rescore(report, graded, "toy", seed=4) == out
