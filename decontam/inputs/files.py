@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..benchmark_files import is_documentation
 from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError, InputError
 from .batch import Batch, Rejected
@@ -59,7 +60,8 @@ def expand_corpus(paths: Sequence[str | os.PathLike[str]], on_error: str = "rais
     """Expand corpus arguments (files and folders) into files, in a stable order.
 
     Folders are searched recursively (symlinked folders followed, each real folder once), in order of relative
-    path. Names starting with ``.`` are ignored (hidden files, version-control folders). Every other entry
+    path. Names starting with ``.`` are ignored (hidden files, version-control folders), and so is
+    documentation (``README*``, ``LICENSE*``, ``*.md``..., as in a benchmark folder). Every other entry
     must be a readable ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` file: a dangling symlink, a special file
     (FIFO, socket, device), an unreadable entry or a file of another type is an error naming it, or with
     ``on_error="skip"`` a skipped file appended to ``skipped`` (and listed in the report): never a silent skip.
@@ -110,7 +112,7 @@ def _folder_files(root: Path, on_error: str, skipped: list[SkippedFile] | None) 
         dirs[:] = keep
         for name in sorted(names):
             entry = here / name
-            if name.startswith("."):
+            if name.startswith(".") or (file_format(name) is None and is_documentation(name)):
                 continue
             problem = _entry_problem(entry)
             if problem is None:

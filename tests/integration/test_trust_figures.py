@@ -150,7 +150,8 @@ def test_unreadable_folder_entries_are_errors_or_counted_skips_listed_in_the_rep
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.jsonl").write_text(json.dumps({"text": "a row"}) + "\n")
-    (corpus / "notes.md").write_text("not data")
+    (corpus / "notes.txt").write_text("not data")
+    (corpus / "README.md").write_text("documentation: ignored, as in a benchmark folder")
     os.symlink(tmp_path / "missing.jsonl", corpus / "gone.jsonl")
     args = ["corpus", "-b", "t=b.jsonl", "--question-field", "q", "--no-progress"]
     out = run_cli("check", *args, cwd=tmp_path)
@@ -159,6 +160,6 @@ def test_unreadable_folder_entries_are_errors_or_counted_skips_listed_in_the_rep
     assert out.returncode == 0, out.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     validate_report(report)
-    assert [Path(f["path"]).name for f in report["corpus"]["skipped_files"]] == ["gone.jsonl", "notes.md"]
+    assert [Path(f["path"]).name for f in report["corpus"]["skipped_files"]] == ["gone.jsonl", "notes.txt"]
     assert report["corpus"]["n_skipped_files"] == 2 and report["corpus"]["n_documents"] == 1
     assert report["warnings"][0]["kind"] == "skipped_files" and "were not read" in out.stderr
