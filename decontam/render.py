@@ -79,37 +79,60 @@ def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines + ["| " + " | ".join(md_text(c) for c in row) + " |" for row in _score_table(scores)]
 
 
-def to_card(report: Mapping[str, Any], report_path: str = "report.json",
-            scores: Sequence[Mapping[str, Any]] = ()) -> str:
-    """The Markdown contamination card of a report.
+def _portrait(report: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``index`` section of a portrait check (whose figures are unverified upper bounds), else None."""
+    idx = report.get("index")
+    return idx if isinstance(idx, Mapping) and idx.get("kind") == "portrait" else None
 
-    Args:
-        report: The report document.
-        report_path: The report's file name, used in the reproduce/verify commands.
-        scores: Re-scoring results (``decontam rescore --json`` documents) to include.
-    """
-    d = report
-    cfg = d.get("config", {})
-    corpus = d.get("corpus", {})
-    tool = d.get("tool", {})
-    benches = d.get("benchmarks", [])
-    out = ["# Contamination card", ""]
-    out.append(f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`): a benchmark item is "
-               "contaminated when one of its probes is a substring of a normalized training document "
-               "(the GPT-4 technical report's method).")
-    out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
-    for b in benches:
-        out.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | "
-                   f"{_pct(b['contamination_rate'])} |")
+
+def _undecided_why(b: Mapping[str, Any]) -> str:
+    """Why a portrait left a benchmark's items undecided (its ``undecided_reasons``), as text."""
+    return "; ".join(f"{n}: {why}" if len(b["undecided_reasons"]) > 1 else why
+                     for why, n in b["undecided_reasons"].items()) if b.get("undecided_reasons") else "none"
+
+
+def _portrait_line(b: Mapping[str, Any]) -> str:
+    """A benchmark's three groups of a portrait check, in one sentence."""
+    tested = b.get("n_possible", b["n_contaminated"]) + b.get("n_absent", 0)
+    return (f"{md_text(b['name'])}: at most {b['n_contaminated']} of the {tested} items the portrait could test "
+            f"possibly in the training corpus ({_pct(b['contamination_rate'])} of {b['n_items']} items; an upper "
+            f"bound, unverified); {b.get('n_undecided', 0)} undecided ({md_text(_undecided_why(b))}: not counted, "
+            f"either way); {b.get('n_absent', 0)} absent")
+
+
+def _portrait_note(pt: Mapping[str, Any]) -> str:
+    """What a portrait check's figures mean, as the report says it (``index.note``, plain text)."""
+    return str(pt.get("note") or "A portrait check: its figures are unverified upper bounds, which the exact index "
+               "confirms (decontam index check INDEX_DIR).")
+
+
+def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The card's opening: what was checked, the table of benchmarks, warnings, one sentence per benchmark
+    and the scores on the clean subset."""
+    cfg, tool, benches, pt = d.get("config", {}), d.get("tool", {}), d.get("benchmarks", []), _portrait(d)
+    out = [f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`): a benchmark item is "
+           "contaminated when one of its probes is a substring of a normalized training document "
+           "(the GPT-4 technical report's method)."]
+    if pt:
+        out[0] = (f"Checked with decontam {tool.get('version')} (`portrait-check`) against a portrait of the training "
+                  f"corpus, not the corpus itself. {md_text(_portrait_note(pt))}")
+        out += ["", "| benchmark | items | possible (upper bound, unverified) | undecided (not testable) | absent |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({_pct(b['contamination_rate'])}) "
+                f"| {b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |" for b in benches]
+    else:
+        out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
+        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {_pct(b['contamination_rate'])} |"
+                for b in benches]
     warnings = d.get("warnings", [])
     if warnings:
         out += ["", "## Warnings", "", *(f"- **{md_text(w['kind'])}**: {md_text(w['message'])}" for w in warnings)]
     out += ["", "In one sentence (for the paper or the model card):", ""]
     by_name = {sc["benchmark"]: sc for sc in scores}
     for b in benches:
-        line = (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of items "
-                f"({b['n_contaminated']}/{b['n_items']}) "
-                "found in the training corpus")
+        line = f"- {_portrait_line(b)}" if pt else (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of "
+                                                    f"items ({b['n_contaminated']}/{b['n_items']}) found in the "
+                                                    "training corpus")
         sc = by_name.get(b["name"])
         if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
             line += (f"; {md_text(sc.get('metric', 'score'))} {sc['all']['mean']:.4f} on all items, "
@@ -119,9 +142,15 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
         out += ["", "## Scores on the clean subset", ""] + _score_rows(scores)
         out += ["", "Difference: contaminated − clean, with its 95% confidence interval and a two-sided test "
                 "(see `decontam rescore`)."]
-    out += ["", "## Method", "", f"- Probes: {_method(cfg)}.",
-            f"- Corpus field {md_code(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
-            "(row numbers where absent)."]
+    return out
+
+
+def _card_details(d: Mapping[str, Any]) -> list[str]:
+    """The card's method, corpus and benchmarks sections."""
+    cfg, corpus, benches = d.get("config", {}), d.get("corpus", {}), d.get("benchmarks", [])
+    out = ["## Method", "", f"- Probes: {_method(cfg)}.",
+           f"- Corpus field {md_code(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
+           "(row numbers where absent)."]
     if cfg.get("sample", {}).get("mode") != "all":
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
                    "question normalizes to nothing cannot match (listed as empty).")
@@ -140,22 +169,74 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
         out.append(f"| {md_text(b['name'])} | {md_code(b.get('source'), True)} | "
                    f"{md_code(b.get('question_field'), True)} | {md_code(b.get('id_field') or '(row number)', True)} "
                    f"| {md_code(b.get('fingerprint'), True)} |")
-    listed = [b for b in benches if b.get("contaminated_ids")]
-    if listed:
-        out += ["", "## Contaminated items", ""]
+    return out
+
+
+def _card_ids(d: Mapping[str, Any], report_path: str) -> list[str]:
+    """The ids of the contaminated items (a portrait's: possible, then undecided), at most ``_MAX_IDS`` each."""
+    out: list[str] = []
+    pt = _portrait(d)
+    lists = [("possible_ids", "Possible items (Bloom filter positives: unverified upper bound)"),
+             ("undecided_ids", "Undecided items (the portrait cannot test them)")] if pt else \
+        [("contaminated_ids", "Contaminated items")]
+    for key, heading in lists:
+        listed = [b for b in d.get("benchmarks", []) if b.get(key)]
+        if listed:
+            out += ["", f"## {heading}", ""]
         for b in listed:
-            ids = b["contaminated_ids"]
+            ids = b[key]
             text = ", ".join(md_code(i) for i in ids[:_MAX_IDS])
             if len(ids) > _MAX_IDS:
                 text += f" and {len(ids) - _MAX_IDS} more (all in {md_code(report_path)})"
             out.append(f"- {md_text(b['name'])} ({len(ids)}): {text}")
-    commands = "\n".join([check_command(d, report_path),
-                          f"decontam verify {shlex.quote(report_path)} "
-                          + (" ".join(map(shlex.quote, srcs)) if len(srcs) <= 10 else "CORPUS...")
-                          + "   # re-runs the check, compares byte for byte"])
-    out += ["", "## Reproduce", "", *md_fence(commands, "bash"), "",
-            f"Tool: decontam {md_text(tool.get('version'))}, report schema {d.get('schema_version')}.", ""]
-    return "\n".join(out)
+    return out
+
+
+def _index_command(d: Mapping[str, Any], target: str, report_path: str) -> str:
+    """The ``decontam index check TARGET`` command with the report's benchmarks and probe options (an index
+    or a portrait records its corpus fields itself)."""
+    cfg = {k: v for k, v in d.get("config", {}).items() if k not in ("text_field", "id_field", "on_error")}
+    line = check_command({**d, "config": cfg, "corpus": {"sources": [target]}}, report_path)
+    return "decontam index " + line.removeprefix("decontam ")
+
+
+def _portrait_commands(d: Mapping[str, Any], report_path: str) -> str:
+    """The command of a portrait check, and the one that confirms it on the exact index."""
+    return "\n".join([_index_command(d, "PORTRAIT.dcp", report_path),
+                      _index_command(d, "INDEX_DIR", "confirmed.json")
+                      + "   # whoever holds the index: confirms the possible items, decides the undecided ones"])
+
+
+def _card_reproduce(d: Mapping[str, Any], report_path: str) -> list[str]:
+    """The commands that reproduce the check (and verify it, or for a portrait, confirm it on the index)."""
+    srcs = d.get("corpus", {}).get("sources", [])
+    if _portrait(d):
+        commands = _portrait_commands(d, report_path)
+    else:
+        commands = "\n".join([check_command(d, report_path),
+                              f"decontam verify {shlex.quote(report_path)} "
+                              + (" ".join(map(shlex.quote, srcs)) if len(srcs) <= 10 else "CORPUS...")
+                              + "   # re-runs the check, compares byte for byte"])
+    return ["## Reproduce", "", *md_fence(commands, "bash")]
+
+
+def to_card(report: Mapping[str, Any], report_path: str = "report.json",
+            scores: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The Markdown contamination card of a report.
+
+    A portrait check's card shows its three groups (possible: an unverified upper bound; undecided; absent)
+    instead of contaminated items, and the command that confirms them on the exact index.
+
+    Args:
+        report: The report document.
+        report_path: The report's file name, used in the reproduce/verify commands.
+        scores: Re-scoring results (``decontam rescore --json`` documents) to include.
+    """
+    tool = report.get("tool", {})
+    return "\n".join(["# Contamination card", "", *_card_summary(report, scores), "", *_card_details(report),
+                      *_card_ids(report, report_path), "", *_card_reproduce(report, report_path), "",
+                      f"Tool: decontam {md_text(tool.get('version'))}, report schema {report.get('schema_version')}.",
+                      ""])
 
 
 # ------------------------------------------------------------------------------------------------- HTML
@@ -210,7 +291,7 @@ _JS = r"""
       var td = cell(tr, ""); 
       if (r.anchor) { var a = document.createElement("a"); a.href = "#" + r.anchor; a.textContent = r.id;
         td.appendChild(a); } else { td.textContent = r.id; }
-      cell(tr, r.contaminated ? "contaminated" : (r.empty ? "empty" : "clean"), r.contaminated ? "yes" : "no");
+      cell(tr, r.status, r.contaminated ? "yes" : "no");
       cell(tr, String(r.documents), "n");
       cell(tr, r.probe, "mono");
       tbody.appendChild(tr);
@@ -251,8 +332,9 @@ def _highlight(text: str, span: Sequence[int] | None) -> str:
     return _e(text[:s]) + "<mark>" + _e(text[s:e]) + "</mark>" + _e(text[e:])
 
 
-def _chart_svg(benches: Sequence[Mapping[str, Any]]) -> str:
-    """A horizontal bar chart of contamination rates (inline SVG: renders with no script and no network)."""
+def _chart_svg(benches: Sequence[Mapping[str, Any]], portrait: bool = False) -> str:
+    """A horizontal bar chart of contamination rates (inline SVG: renders with no script and no network); for a
+    portrait check, of its possible items, labelled as unverified upper bounds, with the undecided counts."""
     width, left, right, bar_h, gap, top = 760, 150, 130, 22, 10, 28
     n = max(1, len(benches))
     height = top + n * (bar_h + gap) + 24
@@ -268,8 +350,9 @@ def _chart_svg(benches: Sequence[Mapping[str, Any]]) -> str:
         parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 20}" stroke="#e5e7eb"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="11" text-anchor="middle" fill="#5b6478">'
                      f'{100 * scale * frac:.3g}%</text>')
-    parts.append(f'<text x="{left}" y="14" font-size="12" fill="#5b6478">contaminated items, % of the benchmark'
-                 '</text>')
+    caption = ("possible items (upper bound, unverified; undecided items not counted), % of the benchmark"
+               if portrait else "contaminated items, % of the benchmark")
+    parts.append(f'<text x="{left}" y="14" font-size="12" fill="#5b6478">{caption}</text>')
     for i, b in enumerate(benches):
         y = top + i * (bar_h + gap)
         w = plot_w * (b["contamination_rate"] / scale if scale else 0.0)
@@ -278,9 +361,15 @@ def _chart_svg(benches: Sequence[Mapping[str, Any]]) -> str:
         parts.append(f'<rect class="bar" data-benchmark="{_e(b["name"])}" x="{left}" y="{y}" '
                      f'width="{max(w, 1.0):.1f}" height="{bar_h}" fill="#c2410c" rx="2"/>')
         parts.append(f'<text x="{left + max(w, 1.0) + 6:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
-                     f'{_pct(b["contamination_rate"])} ({b["n_contaminated"]}/{b["n_items"]})</text>')
+                     f'{_e(_bar_label(b, portrait))}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _bar_label(b: Mapping[str, Any], portrait: bool) -> str:
+    """The figure beside a benchmark's bar: its rate and count (a portrait's: an upper bound, and undecided)."""
+    label = f"{_pct(b['contamination_rate'])} ({b['n_contaminated']}/{b['n_items']})"
+    return f"{label} possible, {b.get('n_undecided', 0)} undecided" if portrait else label
 
 
 def _anchor(bench: str, item_id: Any) -> str:
@@ -288,13 +377,20 @@ def _anchor(bench: str, item_id: Any) -> str:
     return "ev-" + "".join(c if c.isalnum() or c in "-_" else f"_{ord(c):x}" for c in raw)
 
 
-def _evidence_html(b: Mapping[str, Any]) -> tuple[str, set[str]]:
+def _evidence_html(b: Mapping[str, Any], portrait: bool = False) -> tuple[str, set[str]]:
+    """The evidence of a benchmark's contaminated items (a portrait's possible items: their positive probes)."""
     items = [it for it in b.get("items", []) if it.get("contaminated")]
     anchors: set[str] = set()
+    what = "possible item" if portrait else "contaminated item"
     if not items:
-        return f'<p class="muted">{_e(b["name"])}: no contaminated item.</p>', anchors
-    out = [f'<h3>{_e(b["name"])}: {len(items)} contaminated item(s)</h3>']
+        return f'<p class="muted">{_e(b["name"])}: no {what}.</p>', anchors
+    out = [f'<h3>{_e(b["name"])}: {len(items)} {what}(s)'
+           + (" (unverified: an upper bound)" if portrait else "") + "</h3>"]
     for it in items[:_MAX_EVIDENCE_ITEMS]:
+        if portrait:
+            anchors.add(_anchor(b["name"], it["id"]))
+            out.append(_possible_html(b["name"], it))
+            continue
         anchor = _anchor(b["name"], it["id"])
         anchors.add(anchor)
         docs: dict[str, dict[str, Any]] = {}
@@ -330,9 +426,18 @@ def _evidence_html(b: Mapping[str, Any]) -> tuple[str, set[str]]:
                        '(all in the JSON report)</div>')
         out.append("</div>")
     if len(items) > _MAX_EVIDENCE_ITEMS:
-        out.append(f'<p class="muted">and {len(items) - _MAX_EVIDENCE_ITEMS} more contaminated items '
+        out.append(f'<p class="muted">and {len(items) - _MAX_EVIDENCE_ITEMS} more {what}s '
                    '(all in the JSON report and the table below)</p>')
     return "".join(out), anchors
+
+
+def _possible_html(bench: str, it: Mapping[str, Any]) -> str:
+    """A portrait's possible item: its probes that passed the Bloom filter (a portrait names no document)."""
+    probes = sorted({m["probe"] for m in it.get("matches", [])})
+    return (f'<div class="card evidence" id="{_anchor(bench, it["id"])}"><div><b>item {_e(it["id"])}</b> '
+            '<span class="muted">possible (unverified): probe(s) that passed the portrait\'s Bloom filter: </span>'
+            f'<code>{_e(", ".join(probes))}</code></div><div class="muted">A portrait holds no text and names no '
+            "document: the exact index confirms or rejects this item.</div></div>")
 
 
 def _json_script(obj: Any) -> str:
@@ -353,8 +458,9 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
     title = title or "Contamination report"
     evidence_parts = []
     anchors: set[str] = set()
+    pt = _portrait(d)
     for b in benches:
-        part, got = _evidence_html(b)
+        part, got = _evidence_html(b, pt is not None)
         evidence_parts.append(part)
         anchors |= got
     options = "".join(f'<option value="{_e(b["name"])}">{_e(b["name"])}</option>' for b in benches)
@@ -372,31 +478,46 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 {_e(_method(cfg))}</div>
 <div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
-{_warnings_html(d.get("warnings", []))}
-<h2>Contamination rate per benchmark</h2>
-{_chart_svg(benches)}
-{_summary_html(benches)}
+{_portrait_html(pt)}{_warnings_html(d.get("warnings", []))}
+<h2>Contamination rate per benchmark{" (upper bounds, unverified)" if pt else ""}</h2>
+{_chart_svg(benches, pt is not None)}
+{_summary_html(benches, pt is not None)}
 {_scores_html(scores)}
 <h2 id="evidence">Evidence</h2>
-<p class="muted">For each contaminated item: the question, and the passage of the training document where a probe
-was found, in its original form, with the matched span highlighted.</p>
+<p class="muted">{_e(_EVIDENCE_NOTE[pt is not None])}</p>
 {"".join(evidence_parts)}
 <h2>All items</h2>
 <div class="controls"><input type="search" id="filter-text" placeholder="filter: id, probe or question text">
 <select id="filter-bench"><option value="">all benchmarks</option>{options}</select>
-<label><input type="checkbox" id="filter-contaminated"> contaminated only</label>
+<label><input type="checkbox" id="filter-contaminated"> {"possible" if pt else "contaminated"} only</label>
 <span id="items-status" class="muted"></span></div>
 <table id="items"><thead><tr><th data-key="benchmark">benchmark</th><th data-key="id">item</th>
 <th data-key="contaminated">status</th><th data-key="documents" class="n">documents</th>
 <th data-key="probe">first probe</th></tr></thead><tbody></tbody></table>
 <noscript><p>The item table needs JavaScript; every item is in the JSON report.</p></noscript>
 <h2>Reproduce</h2>
-<pre>{_e(check_command(d, report_path))}</pre>
-<script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors))}</script>
+<pre>{_e(_portrait_commands(d, report_path) if pt else check_command(d, report_path))}</pre>
+<script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors, pt is not None))}</script>
 <script>{_JS}</script>
 </body></html>
 """
     return page
+
+
+_EVIDENCE_NOTE = {
+    False: "For each contaminated item: the question, and the passage of the training document where a probe was "
+           "found, in its original form, with the matched span highlighted.",
+    True: "For each possible item: the probes that passed the portrait's Bloom filter. Unverified: a portrait has "
+          "no text to show and may answer falsely positive; the exact index confirms.",
+}
+
+
+def _portrait_html(pt: Mapping[str, Any] | None) -> str:
+    """For a portrait check, the box that says what its figures are (unverified upper bounds), else nothing."""
+    if pt is None:
+        return ""
+    return (f'<div class="card warn" id="portrait-note"><h2>Portrait check: unverified upper bounds</h2>'
+            f"<p>{_e(_portrait_note(pt))}</p></div>")
 
 
 def _warnings_html(warnings: Sequence[Mapping[str, Any]]) -> str:
@@ -407,31 +528,47 @@ def _warnings_html(warnings: Sequence[Mapping[str, Any]]) -> str:
     return f'<div class="card warn" id="warnings"><h2>Warnings</h2><ul>{items}</ul></div>'
 
 
-def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str]) -> list[dict[str, Any]]:
+def _status(it: Mapping[str, Any], portrait: bool) -> str:
+    """An item's status in the page's table (a portrait's: possible, undecided or absent)."""
+    if it.get("too_short"):
+        return "left out (too short)"
+    if portrait:
+        return "possible" if it.get("contaminated") else "undecided" if it.get("undecided") else "absent"
+    return "contaminated" if it.get("contaminated") else "empty" if it.get("empty") else "clean"
+
+
+def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str], portrait: bool = False) -> list[dict[str, Any]]:
     """The rows of the page's item table (its script renders them): one per item of every benchmark."""
     rows = []
     for b in benches:
         for it in b.get("items", []):
-            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", [])}
+            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", []) if not m.get("unverified")}
             probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
             anchor = _anchor(b["name"], it["id"])
             rows.append({
                 "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
-                "empty": bool(it.get("empty")), "documents": len(docs), "probe": probe,
+                "empty": bool(it.get("empty")), "status": _status(it, portrait), "documents": len(docs),
+                "probe": probe,
                 "anchor": anchor if anchor in anchors else "",
                 "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
             })
     return rows
 
 
-def _summary_html(benches: Sequence[Mapping[str, Any]]) -> str:
-    """The table of benchmarks: items, contaminated items, rate, fingerprint."""
+def _summary_html(benches: Sequence[Mapping[str, Any]], portrait: bool = False) -> str:
+    """The table of benchmarks: items, contaminated items, rate, fingerprint (a portrait's: possible items, an
+    upper bound, then undecided and absent items)."""
+    heads = ["possible (upper bound, unverified)", "rate (possible)", "undecided (not testable)", "absent"] \
+        if portrait else ["contaminated", "rate"]
     summary = ['<table class="summary"><thead><tr><th>benchmark</th><th class="n">items</th>'
-               '<th class="n">contaminated</th><th class="n">rate</th><th>fingerprint</th></tr></thead><tbody>']
+               + "".join(f'<th class="n">{h}</th>' for h in heads) + "<th>fingerprint</th></tr></thead><tbody>"]
     for b in benches:
+        cells = [b["n_contaminated"], _pct(b["contamination_rate"])]
+        if portrait:
+            cells += [b.get("n_undecided", 0), b.get("n_absent", 0)]
         summary.append(f'<tr><td>{_e(b["name"])}</td><td class="n">{b["n_items"]}</td>'
-                       f'<td class="n">{b["n_contaminated"]}</td><td class="n">{_pct(b["contamination_rate"])}</td>'
-                       f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
+                       + "".join(f'<td class="n">{c}</td>' for c in cells)
+                       + f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
     summary.append("</tbody></table>")
     return "".join(summary)
 
@@ -488,14 +625,21 @@ def figure(report: Mapping[str, Any], title: str | None = None, fmt: str = "png"
         ax.barh(ypos, rates, color="#c2410c", height=0.6)
         ax.set_yticks(ypos, names)
         peak = max(rates + [0.0])
-        ax.set_xlim(0, max(peak * 1.35, 1.0))
+        portrait = _portrait(report) is not None
+        ax.set_xlim(0, max(peak * (1.9 if portrait else 1.35), 1.0))  # room for the label beside the bar
         ax.set_ylim(-0.75, len(benches) - 0.25)
-        for y, r, b in zip(ypos, rates, benches):
-            ax.text(r + max(peak, 1.0) * 0.02, y, f"{r:.2f}% ({b['n_contaminated']}/{b['n_items']})",
+        for y, b in zip(ypos, benches):
+            ax.text(100 * b["contamination_rate"] + max(peak, 1.0) * 0.02, y, _bar_label(b, portrait),
                     va="center", fontsize=8)
-        ax.set_xlabel("contaminated items (% of benchmark)")
         tool = report.get("tool", {})
-        ax.set_title(title or f"Benchmark contamination (decontam {tool.get('version')}, GPT-4 substring method)",
+        if portrait:
+            ax.set_xlabel("possible items (% of benchmark): upper bounds, unverified; undecided items not counted; "
+                          "the exact index confirms", fontsize=7)
+        else:
+            ax.set_xlabel("contaminated items (% of benchmark)")
+        ax.set_title(title or (f"Portrait check (decontam {tool.get('version')}): unverified upper bounds"
+                               if portrait else
+                               f"Benchmark contamination (decontam {tool.get('version')}, GPT-4 substring method)"),
                      fontsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

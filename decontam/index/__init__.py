@@ -24,7 +24,8 @@ at least 50 bytes):
 
 Probes shorter than 50 bytes (questions shorter than 50 normalized characters, used whole; or a
 ``--probe-length`` under 50) have no whole window: the index answers them exactly by scanning its stored text
-with the streaming matcher (slower); a portrait cannot answer them and reports them as undecided-positive.
+with the streaming matcher (slower); a portrait cannot answer them: it reports such items *undecided*, neither
+contaminated nor clean (its Bloom-positive items are *possible*: an unverified upper bound).
 
 Modules, imports pointing one way: :mod:`.hashing` and :mod:`.store` -> :mod:`.format` (versions, manifest,
 portrait file, the opener of an index folder) -> :mod:`.build` and :mod:`.query` -> :mod:`.portrait` and
@@ -34,7 +35,7 @@ portrait file, the opener of an index folder) -> :mod:`.build` and :mod:`.query`
 from .corpus_index import CorpusIndex, build_index, open_index
 from .format import FORMAT_VERSION
 from .hashing import KGRAM, WINDOW, minimizers
-from .portrait import Portrait
+from .portrait import Portrait, PortraitReport
 
 __all__ = [
     "FORMAT_VERSION",
@@ -42,6 +43,7 @@ __all__ = [
     "WINDOW",
     "CorpusIndex",
     "Portrait",
+    "PortraitReport",
     "build_index",
     "minimizers",
     "open_index",

@@ -39,6 +39,7 @@ __all__ = [
     "check_normalizer",
     "check_params",
     "int_column",
+    "needed_files",
     "params",
     "read_manifest",
     "read_portrait",
@@ -101,8 +102,15 @@ def check_normalizer(recorded: dict[str, Any], wanted: NormalizeConfig, where: s
 
 
 def _check_version(version: Any, kind: str, where: Path) -> None:
-    """Refuse a format this decontam does not read, saying what to do: upgrade (newer) or rebuild (older)."""
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    """Refuse a format this decontam does not read, saying what to do: upgrade (newer) or rebuild (older); a
+    version that is not an integer (an edited file, or another tool's) is named with its type."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        found = "no format_version" if version is None else \
+            f"format_version {json.dumps(version)} (a {_json_type(version)})"
+        raise IndexMismatchError(
+            f"{where}: {kind} has {found}, expected an integer (this decontam ({__version__}) reads version "
+            f"{FORMAT_VERSION}); it was edited or not written by decontam: rebuild it with `decontam index build`")
+    if version > FORMAT_VERSION:
         raise IndexMismatchError(
             f"{where}: {kind} format version {version} is newer than this decontam ({__version__}) reads "
             f"(version {FORMAT_VERSION}); upgrade decontam")
@@ -111,6 +119,20 @@ def _check_version(version: Any, kind: str, where: Path) -> None:
             f"{where}: {kind} format version {version} is older than this decontam ({__version__}) reads "
             f"(version {FORMAT_VERSION}); rebuild it with `decontam index build` "
             "(and export its portrait again)")
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a value's type, for messages.
+
+    Example:
+        >>> _json_type("2"), _json_type(2.0), _json_type([2])
+        ('string', 'number', 'array')
+    """
+    for types, name in ((str, "string"), (bool, "boolean"), ((int, float), "number"), (list, "array"),
+                        (dict, "object")):
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
 
 
 def _canonical(obj: Any) -> bytes:
@@ -246,6 +268,7 @@ def read_manifest(path: Path, normalize: NormalizeConfig | None = None, verify: 
     body = {k: v for k, v in manifest.items() if k != "checksum"}
     if manifest.get("checksum") != "sha256:" + hashlib.sha256(_canonical(body)).hexdigest():
         raise IndexMismatchError(f"{mpath}: manifest is corrupted (checksum mismatch)")
+    _check_layout(manifest, mpath)
     check_params(manifest["params"], str(path))
     if normalize is not None:
         check_normalizer(manifest["normalize"], normalize, f"index {path}")
@@ -259,6 +282,46 @@ def read_manifest(path: Path, normalize: NormalizeConfig | None = None, verify: 
         if verify and sha256_file(fp) != info["sha256"]:
             raise IndexMismatchError(f"{fp}: corrupted index file (checksum mismatch)")
     return manifest
+
+
+def needed_files(pos_dtype: str) -> list[str]:
+    """The files an index folder of this format holds (each listed in its manifest's ``files``).
+
+    Example:
+        >>> needed_files("u4")[:3]
+        ['keys.u64', 'pos.u4', 'portrait.dcp']
+    """
+    return ["keys.u64", f"pos.{pos_dtype}", PORTRAIT_FILE, "docs.arrow", "text.zst", "text.blocks.arrow",
+            "raw.zst", "raw.blocks.arrow"]
+
+
+_MANIFEST_FIELDS = ("params", "normalize", "text_field", "id_field", "on_error", "corpus", "bloom", "table",
+                    "files")
+
+
+def _check_layout(manifest: dict[str, Any], mpath: Path) -> None:
+    """Refuse a manifest that lacks a field, or a file, an index of this format needs, naming it (an index
+    would otherwise fail later with a raw error about a file it cannot open)."""
+    missing = [k for k in _MANIFEST_FIELDS if k not in manifest]
+    if missing:
+        raise IndexMismatchError(f"{mpath}: the manifest has no {', '.join(missing)}: not an index this decontam "
+                                 f"({__version__}) reads; rebuild it with `decontam index build`")
+    table, files = manifest["table"], manifest["files"]
+    dtype = table.get("pos_dtype") if isinstance(table, dict) else None
+    if dtype not in ("u4", "u8") or not isinstance(table.get("n_entries"), int):
+        raise IndexMismatchError(f"{mpath}: the manifest's table is {json.dumps(table)}, expected n_entries (an "
+                                 "integer) and pos_dtype (\"u4\" or \"u8\"); rebuild the index")
+    if not isinstance(files, dict):
+        raise IndexMismatchError(f"{mpath}: the manifest's files is a {_json_type(files)}, expected an object")
+    absent = [name for name in needed_files(dtype) if name not in files]
+    if absent:
+        raise IndexMismatchError(
+            f"{mpath}: the manifest's files list no {', '.join(absent)}, which an index needs; the index is "
+            "incomplete or its manifest was edited: rebuild it with `decontam index build`")
+    for name, info in files.items():
+        if not (isinstance(info, dict) and isinstance(info.get("size"), int) and isinstance(info.get("sha256"), str)):
+            raise IndexMismatchError(f"{mpath}: the manifest's entry for {name} is {json.dumps(info)}, expected "
+                                     "its size (an integer) and sha256; rebuild the index")
 
 
 # --------------------------------------------------------------------------------------------- portrait
@@ -312,7 +375,7 @@ def read_portrait(path: Path, verify: bool = True) -> tuple[dict[str, Any], np.n
         raise IndexMismatchError(f"{path}: portrait file is truncated (header incomplete)")
     if hashlib.sha256(blob).digest() != digest:
         raise IndexMismatchError(f"{path}: portrait header is corrupted (checksum mismatch)")
-    header = json.loads(blob.decode("utf-8"))
+    header = _portrait_header(path, blob, version)
     start = 24 + hlen + 32
     start += -start % 64
     if size != start + header["payload_size"]:
@@ -321,9 +384,28 @@ def read_portrait(path: Path, verify: bool = True) -> tuple[dict[str, Any], np.n
             f"{start + header['payload_size']})")
     bits = np.memmap(path, dtype=np.uint8, mode="r", offset=start, shape=(header["payload_size"],)) \
         if header["payload_size"] else np.zeros(0, dtype=np.uint8)
-    if verify and hashlib.sha256(memoryview(bits)).hexdigest() != header["payload_sha256"]:
+    if verify and hashlib.sha256(memoryview(bits)).hexdigest() != header.get("payload_sha256"):
         raise IndexMismatchError(f"{path}: portrait bits are corrupted (checksum mismatch)")
     return header, bits
+
+
+def _portrait_header(path: Path, blob: bytes, version: int) -> dict[str, Any]:
+    """The portrait's header JSON, checked: an object whose format version is the file's, and a payload size."""
+    try:
+        header = json.loads(blob.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexMismatchError(f"{path}: portrait header is corrupted ({exc})") from exc
+    if not isinstance(header, dict):
+        raise IndexMismatchError(f"{path}: portrait header is a {_json_type(header)}, expected an object")
+    _check_version(header.get("format_version"), "portrait header", path)
+    if header["format_version"] != version:
+        raise IndexMismatchError(f"{path}: portrait header says format version {header['format_version']}, its "
+                                 f"file says {version}; the file was edited: export the portrait again")
+    size = header.get("payload_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise IndexMismatchError(f"{path}: portrait header has payload_size {json.dumps(size)}, expected a "
+                                 "byte count (a non-negative integer); export the portrait again")
+    return header
 
 
 # ----------------------------------------------------------------------------------- an opened index

@@ -1,8 +1,15 @@
 """Portraits: the Bloom filter of a corpus index with its header, published without the corpus.
 
-Checking a benchmark against a portrait gives *unverified* results: a probe of at least ``WINDOW`` bytes is
-positive when every window's minimum key passes the Bloom filter (no false negative; a positive may be false),
-and a shorter probe cannot be tested, so it is reported positive and marked undecided.
+Checking a benchmark against a portrait gives *unverified* results, in three groups per benchmark:
+
+* **possible**: an item with a probe of at least ``WINDOW`` bytes every window of which has its minimum key in
+  the Bloom filter. The probe may be in the corpus, or a false positive (the Bloom filter's rate, or an absent
+  probe sharing its minimum 32-byte gram with the corpus). These are ``contaminated_ids``/``n_contaminated``:
+  an upper bound for the items the portrait can test, which the exact index confirms or rejects;
+* **undecided**: a probe shorter than the window (a short question used whole, or a short ``--probe-length``)
+  cannot be tested by a portrait: neither counted contaminated nor clean;
+* **absent**: every probe was tested and is not in the corpus (a portrait has no false negative): the clean
+  items (``clean_ids``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, NormalizeConfig
 from ..errors import IndexMismatchError
+from ..markup import md_text
 from ..report import Report, benchmark_section
 from ..scan import ProbeSet, SourceResult, build_report
 from ..utf8 import char_span
@@ -23,19 +31,25 @@ from .format import PORTRAIT_FORMAT, check_normalizer, check_params, read_portra
 from .hashing import KGRAM, WINDOW
 from .query import ProbeArrays, annotate_coverage, bloom_hits, prepare_check, probe_arrays
 
-__all__ = ["Portrait"]
+__all__ = ["UNDECIDED_SHORT", "Portrait", "PortraitReport"]
 
-_NOTE = ("portrait results are unverified: a positive probe has its minimum 32-byte gram in the corpus "
-         "(or is a Bloom false positive, rate per probe above); no probe of 50 bytes or more that occurs "
-         "in the corpus is missed; probes shorter than 50 bytes cannot be tested and are reported "
-         "positive ('undecided')")
+UNDECIDED_SHORT = f"probe shorter than the portrait's {WINDOW}-byte window"
+_NOTE = ("A portrait (a corpus index's Bloom filter, without the text) cannot verify a match: the figures of a "
+         "portrait check are unverified upper bounds. Possible: a probe passed the Bloom filter (false-positive "
+         "rate {fp:.2g} per probe, more for an absent probe that shares its minimum {kgram}-character gram with the "
+         "corpus); these items are the ones counted contaminated, an upper bound for the items the portrait could "
+         "test. Undecided: {short}, which a portrait cannot test; neither contaminated nor clean, so a "
+         "benchmark's contamination is at most possible + undecided. Absent: tested and not in the corpus (a "
+         "portrait has no false negative); the clean items. The exact index confirms the possible items and "
+         "decides the undecided ones: decontam index check INDEX_DIR.")
+_HEADER_FIELDS = ("params", "normalize", "bloom", "corpus", "text_field", "id_field", "on_error")
 
 
 class Portrait:
     """A published portrait: the Bloom filter of a corpus index and its header, no text.
 
-    Checking against it gives *unverified* results: no false negative for probes of at least ``WINDOW``
-    bytes, and each positive may be false (see :meth:`check` and ``docs/index.md``).
+    Checking against it gives *unverified* results (possible, undecided, absent: see the module docstring,
+    :meth:`check` and ``docs/index.md``).
     """
 
     __module__ = "decontam.index"  # its public home (documented, and pickled, under that name)
@@ -50,8 +64,14 @@ class Portrait:
              verify: bool = True) -> Portrait:
         """Open a portrait file.
 
+        Args:
+            path: The portrait file.
+            normalize: The normalizer the caller will query with; it must be the one the index was built with.
+            verify: Check the SHA-256 of the Bloom filter bits (the header's checksum, the format version and
+                the file's size are always checked).
+
         Raises:
-            IndexMismatchError: Not a portrait, a newer format, other settings, truncated or corrupted.
+            IndexMismatchError: Not a portrait, a newer or older format, other settings, truncated or corrupted.
         """
         p = Path(path)
         if not p.is_file():
@@ -59,6 +79,10 @@ class Portrait:
         header, bits = read_portrait(p, verify)
         if header.get("format") != PORTRAIT_FORMAT:
             raise IndexMismatchError(f"{p}: not a decontam portrait")
+        missing = [k for k in _HEADER_FIELDS if k not in header]
+        if missing:
+            raise IndexMismatchError(f"{p}: the portrait header has no {', '.join(missing)}; export the portrait "
+                                     "again (decontam index portrait INDEX_DIR -o FILE)")
         check_params(header["params"], str(p))
         if normalize is not None:
             check_normalizer(header["normalize"], normalize, f"portrait {p}")
@@ -68,31 +92,71 @@ class Portrait:
             raise IndexMismatchError(f"{p}: corrupted portrait ({exc})") from exc
         return cls(p, header, bloom)
 
-    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
-        """Check benchmarks against the portrait (unverified; see the class docstring)."""
+    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> PortraitReport:
+        """Check benchmarks against the portrait: unverified, each item possible, undecided or absent.
+
+        Returns:
+            The report; per benchmark ``possible_ids`` (also ``contaminated_ids``: an upper bound for the items
+            the portrait can test), ``undecided_ids`` (probes too short to test, with ``undecided_reasons``)
+            and ``absent_ids`` (also ``clean_ids``), with their counts.
+        """
         probes, cfg = prepare_check(self.header, f"portrait {self.path}", benchmarks, config, options)
         return portrait_report(self, probes, cfg)
 
 
-def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> Report:
-    """The report of checking ``probes`` against a portrait: every positive probe is an unverified match of
-    the placeholder document ``<portrait>``; the totals are recomputed from the items by
-    :func:`decontam.report.benchmark_section`."""
+class PortraitReport(Report):
+    """The report of a portrait check: a :class:`~decontam.report.Report` whose Markdown summary shows the three
+    groups (possible, an upper bound; undecided; absent) instead of a "contaminated" figure, and says that the
+    exact index confirms them."""
+
+    __module__ = "decontam.index"
+
+    def to_markdown(self) -> str:
+        """The summary of :meth:`Report.to_markdown`, its table replaced by the portrait's (see
+        :func:`portrait_summary`), without the count of training documents (a portrait cannot name any)."""
+        text = super().to_markdown()
+        title, sep, rest = text.partition("\n\n")
+        table, sep2, tail = rest.partition("\n\n")
+        if not (sep and sep2 and table.startswith("| benchmark |")):  # another layout: keep it, add ours first
+            title, table, tail = "# Contamination report", "", text
+        tail = "\n".join(line for line in tail.split("\n")
+                         if not line.startswith("Training documents containing a probe:"))
+        return "\n\n".join([title, portrait_summary(self.data), tail])
+
+
+def portrait_summary(doc: dict[str, Any]) -> str:
+    """The Markdown table of a portrait check (possible, undecided, absent per benchmark) after what the groups
+    mean (the report's ``index.note``): unverified upper bounds that the exact index confirms."""
+    lines = [f"**Portrait check.** {md_text(doc.get('index', {}).get('note', ''))}", "",
+             "| benchmark | items | possible (upper bound, unverified) | undecided (not testable) | absent |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for b in doc.get("benchmarks", []):
+        lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b.get('n_possible', b['n_contaminated'])} "
+                     f"({b['contamination_rate']:.2%}) | {b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
+    return "\n".join(lines)
+
+
+def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> PortraitReport:
+    """The report of checking ``probes`` against a portrait: every Bloom-positive probe is an unverified match
+    of the placeholder document ``<portrait>``; items whose probes are too short to test are undecided; the
+    totals are computed by :func:`decontam.report.benchmark_section`, the three groups by
+    :func:`_portrait_section`."""
     exhaustive = cfg.sample.mode == "all"
     pr = probe_arrays(probes.matcher.groups)
     hit = bloom_hits(pt.bloom, pr)
-    positive = hit | ~pr.long  # short probes cannot be ruled out: undecided, counted as positive
     corpus = pt.header["corpus"]
     results = [SourceResult.from_dict(s) for s in corpus["sources"]]
     report = build_report(probes, results, cfg, "portrait-check", [s["source"] for s in corpus["sources"]])
-    windows, runs = _mark_positives(report, probes, pr, positive, exhaustive)
-    report.data["benchmarks"] = [benchmark_section(sec, sec["items"]) for sec in report.data["benchmarks"]]
+    windows, runs = _mark_positives(report, probes, pr, hit, exhaustive)
     annotate_coverage(report, probes, exhaustive, windows, runs)
+    _mark_undecided(report, probes, pr, hit)
+    report.data["benchmarks"] = [_portrait_section(sec) for sec in report.data["benchmarks"]]
     fp = pt.header["bloom"]["fp_rate"]
     report.data["index"] = {
         "kind": "portrait",
         "verified": False,
         "unverified": True,
+        "upper_bound": True,
         "format_version": pt.header["format_version"],
         "window": WINDOW,
         "kgram": KGRAM,
@@ -104,14 +168,52 @@ def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> Repo
         "rejected": 0,
         "bloom_fp_rate": fp,
         "false_positive_rate_per_probe": fp,
-        "note": _NOTE,
+        "note": _NOTE.format(fp=fp, kgram=KGRAM, short=UNDECIDED_SHORT),
     }
-    return report
+    return PortraitReport(report.data)
+
+
+def _portrait_section(sec: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark's section (totals by :func:`decontam.report.benchmark_section`) with the portrait's three
+    groups: ``possible`` (= contaminated), ``undecided`` (not clean: the section's ``clean_ids`` are the absent
+    items) and ``absent``; items left out as too short are in none."""
+    section = benchmark_section(sec, sec["items"])
+    items = section.pop("items")
+    undecided = [it for it in items if it.get("undecided")]
+    absent = [it["id"] for it in items if not (it["contaminated"] or it.get("undecided") or it.get("too_short"))]
+    reasons: dict[str, int] = {}
+    for it in undecided:
+        reasons[it["undecided"]] = reasons.get(it["undecided"], 0) + 1
+    section["clean_ids"] = absent
+    section.update({
+        "upper_bound": True,
+        "n_possible": section["n_contaminated"],
+        "possible_ids": list(section["contaminated_ids"]),
+        "n_undecided": len(undecided),
+        "undecided_ids": [it["id"] for it in undecided],
+        "undecided_reasons": reasons,
+        "n_absent": len(absent),
+        "absent_ids": absent,
+        "items": items,
+    })
+    return section
+
+
+def _mark_undecided(report: Report, probes: ProbeSet, pr: ProbeArrays, hit: np.ndarray) -> None:
+    """Mark every item with a probe too short to test, and none positive, undecided (with the reason); its
+    coverage (``all`` mode) is unknown, so it has none."""
+    short = np.bincount(pr.group[~pr.long], minlength=len(probes.owner))
+    for gi, (bi, ii) in enumerate(probes.owner):
+        entry = report.data["benchmarks"][bi]["items"][ii]
+        if short[gi] and not entry["contaminated"]:
+            entry["undecided"] = UNDECIDED_SHORT
+            entry.pop("coverage", None)
 
 
 def _mark_positives(report: Report, probes: ProbeSet, pr: ProbeArrays, positive: np.ndarray,
                     exhaustive: bool) -> tuple[dict[int, set[int]], dict[int, tuple[int, int]]]:
-    """Mark every item with a positive probe contaminated, with its matches (see :func:`_portrait_matches`).
+    """Mark every item with a positive probe contaminated (possible), with its matches (see
+    :func:`_portrait_matches`).
 
     Returns:
         Per group, its positive windows and their longest run of consecutive windows (bytes of the question).
@@ -136,21 +238,19 @@ def _mark_positives(report: Report, probes: ProbeSet, pr: ProbeArrays, positive:
         g = groups[gi]
         runs[gi] = (int(g.starts[pos[a[best]]]), int(g.ends[pos[b[best]]]))
         entry = report.data["benchmarks"][bi]["items"][ii]
-        undecided = bool((~pr.long[sl])[pos].any())
-        entry["matches"] = _portrait_matches(probes, bi, ii, pos, runs[gi], undecided, exhaustive)
+        entry["matches"] = _portrait_matches(probes, bi, ii, pos, runs[gi], exhaustive)
         entry["contaminated"] = True
     return windows, runs
 
 
 def _portrait_matches(probes: ProbeSet, bi: int, ii: int, pos: np.ndarray, run: tuple[int, int],
-                      undecided: bool, exhaustive: bool) -> list[dict[str, Any]]:
+                      exhaustive: bool) -> list[dict[str, Any]]:
     """An item's match entries: one per positive probe, or (``all`` mode) one for the item, spanning the
-    longest run; each unverified, and undecided when a positive probe is too short to test."""
+    longest run; each unverified."""
     item = probes.items[bi][ii]
-    flag = {"undecided": True} if undecided else {}
     if exhaustive:
         return [{"probe": item.probe(int(pos[0])), "doc_id": "<portrait>", "n_probes_matched": len(pos),
-                 "span": list(char_span(item.normalized, *run)), "unverified": True} | flag]
+                 "span": list(char_span(item.normalized, *run)), "unverified": True}]
     return [{"probe": item.probe(int(w)), "doc_id": "<portrait>",
-             "span": [item.offsets[int(w)], item.offsets[int(w)] + item.length], "unverified": True} | flag
+             "span": [item.offsets[int(w)], item.offsets[int(w)] + item.length], "unverified": True}
             for w in pos.tolist()]

@@ -90,3 +90,65 @@ def test_exit_codes(corpus, shared_benchmarks):
     r = _run("index", "check", "corpus/a.jsonl", "-b", he, cwd=corpus)
     assert r.returncode == 1 and "not a decontam portrait" in r.stderr
     assert _run("index", "frobnicate", cwd=corpus).returncode == 2
+
+
+def test_portrait_check_says_upper_bounds_on_stdout_and_in_every_file(corpus, shared_benchmarks):
+    """A HumanEval question shorter than 50 characters cannot be tested by a portrait: undecided, not counted."""
+    he = f"humaneval={shared_benchmarks / 'humaneval' / 'HumanEval.jsonl.gz'}"
+    assert _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus).returncode == 0
+    assert _run("index", "portrait", "ix", "-o", "p.dcp", cwd=corpus).returncode == 0
+    r = _run("index", "check", "p.dcp", "-b", he, "--report", "p.json", "--markdown", "p.md", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    sec = json.loads((corpus / "p.json").read_text())["benchmarks"][0]
+    assert sec["possible_ids"] == sec["contaminated_ids"] and sec["n_undecided"] >= 0
+    assert sec["n_possible"] + sec["n_undecided"] + sec["n_absent"] == sec["n_items"] == 164
+    for text in (r.stdout, (corpus / "p.md").read_text()):
+        assert "**Portrait check.**" in text and "unverified upper bounds" in text
+        assert "possible (upper bound, unverified)" in text
+        assert "decontam index check INDEX_DIR" in text
+        assert f"| humaneval | 164 | {sec['n_possible']} (" in text
+    r = _run("report", "p.json", cwd=corpus)
+    assert r.returncode == 0 and "unverified upper bounds" in r.stdout
+    r = _run("report", "p.json", "-o", "p.html", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    assert "Portrait check: unverified upper bounds" in (corpus / "p.html").read_text()
+
+
+def test_info_verify_names_the_file_that_fails(corpus):
+    assert _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus).returncode == 0
+    assert _run("index", "portrait", "ix", "-o", "p.dcp", cwd=corpus).returncode == 0
+    for target in ("ix", "p.dcp"):
+        r = _run("index", "info", target, cwd=corpus)
+        assert r.returncode == 0 and json.loads(r.stdout)["format_version"] == 2
+        assert "decontam: not verified:" in r.stderr and "pass --verify" in r.stderr
+        r = _run("index", "info", target, "--verify", cwd=corpus)
+        assert r.returncode == 0 and json.loads(r.stdout)["format_version"] == 2
+        assert f"decontam: verified {target}:" in r.stderr
+    for name in ("ix/text.zst", "p.dcp"):  # one flipped byte, same size: only the SHA-256 finds it
+        blob = bytearray((corpus / name).read_bytes())
+        blob[-1] ^= 0x01
+        (corpus / name).write_bytes(bytes(blob))
+    r = _run("index", "info", "ix", cwd=corpus)
+    assert r.returncode == 0 and "not verified" in r.stderr
+    r = _run("index", "info", "ix", "--verify", cwd=corpus)
+    assert r.returncode == 1 and "ix/text.zst: corrupted index file (checksum mismatch)" in r.stderr
+    assert r.stdout == ""
+    r = _run("index", "info", "p.dcp", "--verify", cwd=corpus)
+    assert r.returncode == 1 and "p.dcp: portrait bits are corrupted (checksum mismatch)" in r.stderr
+
+
+def test_a_manifest_fault_is_named_on_the_command_line(corpus):
+    import hashlib
+
+    assert _run("index", "build", "corpus", "-o", "ix", "--no-progress", cwd=corpus).returncode == 0
+    path = corpus / "ix" / "manifest.json"
+    m = json.loads(path.read_text())
+    m["format_version"] = "2"
+    del m["checksum"]
+    m["checksum"] = "sha256:" + hashlib.sha256(json.dumps(m, sort_keys=True, ensure_ascii=False,
+                                                          separators=(",", ":")).encode()).hexdigest()
+    path.write_text(json.dumps(m))
+    r = _run("index", "info", "ix", cwd=corpus)
+    assert r.returncode == 1
+    assert 'ix: index has format_version "2" (a string), expected an integer' in r.stderr
+    assert "newer" not in r.stderr
