@@ -161,13 +161,27 @@ class Report:
     # -- rendering ------------------------------------------------------------------------------------
 
     def to_markdown(self) -> str:
-        """A short Markdown summary: a table of benchmarks and rates, then the method and corpus."""
+        """A short Markdown summary: a table of benchmarks and rates, then the method and corpus.
+
+        A portrait check shows its three groups instead (possible, an unverified upper bound for the items it
+        can test; undecided; absent), and no count of training documents (a portrait names none).
+        """
         d = self.data
+        portrait = d.get("index", {}).get("kind") == "portrait"
         lines = ["# Contamination report", ""]
-        lines += ["| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
+        if portrait:
+            lines += [f"**Portrait check.** {md_text(d['index'].get('note', ''))}", "",
+                      "| benchmark | items | possible (upper bound, unverified) | undecided (not testable) | absent |",
+                      "| --- | ---: | ---: | ---: | ---: |"]
+        else:
+            lines += ["| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
         for b in d.get("benchmarks", []):
             rate = b.get("contamination_rate", 0.0)
-            lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+            if portrait:
+                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({rate:.2%}) | "
+                             f"{b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
+            else:
+                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})
         training = d.get("training", {})
@@ -188,7 +202,7 @@ class Report:
             )
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
-        if training:
+        if training and not portrait:
             lines.append(
                 f"Training documents containing a probe: {training.get('n_removed')} of "
                 f"{training.get('n_documents')}."
@@ -245,12 +259,14 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
     totals are computed (contaminated, clean and too-short ids, their counts, the rate).
 
-    Clean items are the checked ones not found; items left out as too short are neither (``too_short_ids``).
-    The rate is over all items, so that it is comparable whatever was left out.
+    Clean items are the checked ones not found; items left out as too short (``too_short_ids``) and items a
+    portrait cannot test (``undecided``) are neither. The rate is over all items, so that it is comparable
+    whatever was left out.
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
-    clean = [it["id"] for it in items if not it["contaminated"] and not it.get("too_short")]
+    clean = [it["id"] for it in items if not it["contaminated"] and not it.get("too_short")
+             and not it.get("undecided")]
     n_items = fields["n_items"]
     section = {key: fields[key] for key in BENCHMARK_FIELDS}
     section.update({

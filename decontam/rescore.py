@@ -454,19 +454,20 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
     if section is None:
         names = ", ".join(b["name"] for b in report.get("benchmarks", []))
         raise ConfigError(f"no benchmark {benchmark!r} in the report (it has: {names}); pass --benchmark NAME")
-    status: dict[str, bool] = {}
+    status: dict[str, bool | None] = {}  # None: not checked (too short, or a portrait could not test it)
     order: list[str] = []
     for it in section.get("items", []):
         k = _key(it["id"])
         if k is None or k in status:
             raise ConfigError(f"item id {it['id']!r} of {benchmark!r} is not usable as a key (repeated?)")
-        status[k] = bool(it.get("contaminated"))
+        status[k] = None if it.get("too_short") or it.get("undecided") else bool(it.get("contaminated"))
         order.append(k)
     per_item = {k: float(np.mean(v)) for k, v in results.scores.items()}
     binary = all(_is_binary(v) for v in results.scores.values()) and all(len(v) == 1 for v in results.scores.values())
     scored = [k for k in order if k in per_item]
-    clean = [per_item[k] for k in scored if not status[k]]
-    cont = [per_item[k] for k in scored if status[k]]
+    clean = [per_item[k] for k in scored if status[k] is False]
+    cont = [per_item[k] for k in scored if status[k] is True]
+    unchecked = [k for k in order if status[k] is None]
     missing = [k for k in order if k not in per_item]
     extra = sorted((k for k in per_item if k not in status), key=lambda s: (len(s), s))
     counts = [len(v) for v in results.scores.values()] or [0]
@@ -490,7 +491,8 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "all_minus_clean": (all_stats["mean"] - clean_stats["mean"]
                             if all_stats["mean"] is not None and clean_stats["mean"] is not None else None),
         "n_report_items": len(order),
-        "n_report_contaminated": sum(status.values()),
+        "n_report_contaminated": sum(1 for v in status.values() if v),
+        "not_checked": {"n": len(unchecked), "ids": unchecked},
         "missing_from_results": {"n": len(missing), "ids": missing},
         "not_in_report": {"n": len(extra), "ids": extra},
     }
@@ -529,7 +531,9 @@ def to_table(result: Mapping[str, Any]) -> str:
                      f"({d['test']})")
     if r["all_minus_clean"] is not None:
         lines.append(f"all − clean: {r['all_minus_clean']:+.4f}")
-    for key, label in (("missing_from_results", "report items with no result (not scored)"),
+    for key, label in (("not_checked", "report items not checked (too short, or untestable on a portrait; in "
+                                       "'all' only)"),
+                       ("missing_from_results", "report items with no result (not scored)"),
                        ("not_in_report", "results for items not in the report (not scored)")):
         g = r[key]
         if g["n"]:

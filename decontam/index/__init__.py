@@ -35,7 +35,7 @@ portrait file, the opener of an index folder) -> :mod:`.build` and :mod:`.query`
 from .corpus_index import CorpusIndex, build_index, open_index
 from .format import FORMAT_VERSION
 from .hashing import KGRAM, WINDOW, minimizers
-from .portrait import Portrait, PortraitReport
+from .portrait import Portrait
 
 __all__ = [
     "FORMAT_VERSION",
@@ -43,7 +43,6 @@ __all__ = [
     "WINDOW",
     "CorpusIndex",
     "Portrait",
-    "PortraitReport",
     "build_index",
     "minimizers",
     "open_index",

@@ -23,7 +23,6 @@ import numpy as np
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, NormalizeConfig
 from ..errors import IndexMismatchError
-from ..markup import md_text
 from ..report import Report, benchmark_section
 from ..scan import ProbeSet, SourceResult, build_report
 from ..utf8 import char_span
@@ -31,7 +30,7 @@ from .format import PORTRAIT_FORMAT, check_normalizer, check_params, read_portra
 from .hashing import KGRAM, WINDOW
 from .query import ProbeArrays, annotate_coverage, bloom_hits, prepare_check, probe_arrays
 
-__all__ = ["UNDECIDED_SHORT", "Portrait", "PortraitReport"]
+__all__ = ["UNDECIDED_SHORT", "Portrait"]
 
 UNDECIDED_SHORT = f"probe shorter than the portrait's {WINDOW}-byte window"
 _NOTE = ("A portrait (a corpus index's Bloom filter, without the text) cannot verify a match: the figures of a "
@@ -92,7 +91,7 @@ class Portrait:
             raise IndexMismatchError(f"{p}: corrupted portrait ({exc})") from exc
         return cls(p, header, bloom)
 
-    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> PortraitReport:
+    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
         """Check benchmarks against the portrait: unverified, each item possible, undecided or absent.
 
         Returns:
@@ -104,39 +103,7 @@ class Portrait:
         return portrait_report(self, probes, cfg)
 
 
-class PortraitReport(Report):
-    """The report of a portrait check: a :class:`~decontam.report.Report` whose Markdown summary shows the three
-    groups (possible, an upper bound; undecided; absent) instead of a "contaminated" figure, and says that the
-    exact index confirms them."""
-
-    __module__ = "decontam.index"
-
-    def to_markdown(self) -> str:
-        """The summary of :meth:`Report.to_markdown`, its table replaced by the portrait's (see
-        :func:`portrait_summary`), without the count of training documents (a portrait cannot name any)."""
-        text = super().to_markdown()
-        title, sep, rest = text.partition("\n\n")
-        table, sep2, tail = rest.partition("\n\n")
-        if not (sep and sep2 and table.startswith("| benchmark |")):  # another layout: keep it, add ours first
-            title, table, tail = "# Contamination report", "", text
-        tail = "\n".join(line for line in tail.split("\n")
-                         if not line.startswith("Training documents containing a probe:"))
-        return "\n\n".join([title, portrait_summary(self.data), tail])
-
-
-def portrait_summary(doc: dict[str, Any]) -> str:
-    """The Markdown table of a portrait check (possible, undecided, absent per benchmark) after what the groups
-    mean (the report's ``index.note``): unverified upper bounds that the exact index confirms."""
-    lines = [f"**Portrait check.** {md_text(doc.get('index', {}).get('note', ''))}", "",
-             "| benchmark | items | possible (upper bound, unverified) | undecided (not testable) | absent |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for b in doc.get("benchmarks", []):
-        lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b.get('n_possible', b['n_contaminated'])} "
-                     f"({b['contamination_rate']:.2%}) | {b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
-    return "\n".join(lines)
-
-
-def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> PortraitReport:
+def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> Report:
     """The report of checking ``probes`` against a portrait: every Bloom-positive probe is an unverified match
     of the placeholder document ``<portrait>``; items whose probes are too short to test are undecided; the
     totals are computed by :func:`decontam.report.benchmark_section`, the three groups by
@@ -170,7 +137,7 @@ def portrait_report(pt: Portrait, probes: ProbeSet, cfg: DecontamConfig) -> Port
         "false_positive_rate_per_probe": fp,
         "note": _NOTE.format(fp=fp, kgram=KGRAM, short=UNDECIDED_SHORT),
     }
-    return PortraitReport(report.data)
+    return Report(report.data)
 
 
 def _portrait_section(sec: dict[str, Any]) -> dict[str, Any]:
