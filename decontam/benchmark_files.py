@@ -274,6 +274,9 @@ def jsonl_records(text: str, file: Path) -> Records:
                 path=str(file),
                 line=lineno,
             ) from err
+        except RecursionError:
+            raise InputError("malformed JSON (nested too deeply to read); fix or remove this line", path=str(file),
+                             line=lineno) from None
         yield lineno, row
 
 
@@ -282,6 +285,8 @@ def json_records(text: str, file: Path) -> Records:
         return
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputError("malformed JSON (nested too deeply to read)", path=str(file)) from None
     except json.JSONDecodeError as err:
         hint = (
             "; this looks like JSON Lines (one object per line): rename the file to .jsonl"

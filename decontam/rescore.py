@@ -244,8 +244,9 @@ def _records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
     if stripped.startswith("["):
         try:
             data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"not valid JSON: {exc}", path=str(path)) from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+            raise InputError(f"not valid JSON: {reason}", path=str(path)) from None
         return [(i + 1, r) for i, r in enumerate(data) if isinstance(r, dict)], "jsonl"
     out = []
     for i, line in enumerate(text.splitlines()):
@@ -253,8 +254,9 @@ def _records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
             continue
         try:
             rec = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"not a JSON object: {exc}", path=str(path), line=i + 1) from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+            raise InputError(f"not a JSON object: {reason}", path=str(path), line=i + 1) from None
         if not isinstance(rec, dict):
             raise InputError("each line must be a JSON object", path=str(path), line=i + 1)
         out.append((i + 1, rec))

@@ -163,3 +163,28 @@ def test_unreadable_folder_entries_are_errors_or_counted_skips_listed_in_the_rep
     assert [Path(f["path"]).name for f in report["corpus"]["skipped_files"]] == ["gone.jsonl", "notes.txt"]
     assert report["corpus"]["n_skipped_files"] == 2 and report["corpus"]["n_documents"] == 1
     assert report["warnings"][0]["kind"] == "skipped_files" and "were not read" in out.stderr
+
+
+def test_a_100000_deep_json_value_is_an_error_or_a_counted_skip_in_every_command(tmp_path, run_cli):
+    """Never a RecursionError: corpus lines (read as the fast path reads them), benchmark files, reports,
+    shard reports, results files."""
+    deep = "[" * 100_000 + "]" * 100_000
+    q = "What is the capital city of France, and why is it the capital city?"
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": q}) + "\n")
+    (tmp_path / "deepb.jsonl").write_text('{"q": "%s", "x": %s}\n' % (q, deep))
+    (tmp_path / "c.jsonl").write_text('{"text": "a"}\n{"text": "%s", "x": %s}\n{"text": %s}\n' % (q, deep, deep))
+    (tmp_path / "deep.json").write_text(deep)
+    bench = ["-b", "t=b.jsonl", "--question-field", "q", "--no-progress"]
+    out = run_cli("check", "c.jsonl", *bench, cwd=tmp_path)
+    assert out.returncode == 1 and "c.jsonl, line 3" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("filter", "c.jsonl", *bench, "--on-error", "skip", "-o", "o.jsonl", "--report", "r.json",
+                  cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["training"]["n_removed"] == 1 and report["corpus"]["n_rejected"] == 1  # the deep line read
+    for args in (["check", "c.jsonl", "-b", "t=deepb.jsonl", "--question-field", "q"], ["report", "deep.json"],
+                 ["merge", "deep.json", "r.json", "-o", "m.json"], ["verify", "deep.json", "c.jsonl"],
+                 ["rescore", "r.json", "--results", "deep.json"]):
+        out = run_cli(*args, cwd=tmp_path)
+        assert out.returncode == 1, (args, out.stderr)
+        assert "deep" in out.stderr and "Traceback" not in out.stderr and "RecursionError" not in out.stderr
