@@ -89,7 +89,9 @@ class DecontamConfig:
     Attributes:
         normalize: Normalizer options.
         sample: Probe sampling options.
-        text_field: Corpus field holding the training text.
+        text_field: Corpus field holding the training text, or several (a list: each matched on its own, and a
+            field may hold chat messages; see :mod:`decontam.inputs.fields`). With the default ``text``, a
+            corpus without it but with a chat field (``messages``, ``conversations``) is read from that.
         id_field: Corpus field holding a document id; rows without it are named by their row number.
         on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
             ``"skip"`` skips it, counts it and lists it in the report.
@@ -102,7 +104,7 @@ class DecontamConfig:
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
-    text_field: str = "text"
+    text_field: str | tuple[str, ...] = "text"
     id_field: str = "id"
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
@@ -113,11 +115,21 @@ class DecontamConfig:
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
             raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
-        if not self.text_field:
-            raise ConfigError("text_field must be a non-empty field name")
+        if not isinstance(self.text_field, str):  # several fields: a tuple (one: the plain string)
+            fields = tuple(self.text_field)
+            object.__setattr__(self, "text_field", fields[0] if len(fields) == 1 else fields)
+        if not self.text_field or not all(isinstance(f, str) and f for f in self.text_fields) \
+                or len(set(self.text_fields)) != len(self.text_fields):
+            raise ConfigError(f"text_field must be a field name or a list of distinct field names, got "
+                              f"{self.text_field!r}")
         if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
             raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
                               f"{self.max_doc_bytes!r}")
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        """The text fields, as a tuple (one or several)."""
+        return (self.text_field,) if isinstance(self.text_field, str) else self.text_field
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but

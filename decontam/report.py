@@ -290,14 +290,19 @@ def corpus_fingerprint(source_digests: Sequence[dict[str, Any]]) -> str:
 
 
 def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, rejected: list[dict[str, Any]],
-                   source_digests: list[dict[str, Any]], skipped: list[dict[str, Any]] = ()) -> dict[str, Any]:
+                   source_digests: list[dict[str, Any]], skipped: Sequence[dict[str, Any]] = (),
+                   text_fields: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The corpus section; its fingerprint is computed from the per-source digests. Entries of corpus folders
-    that were not read (``on_error="skip"``) are listed in ``skipped_files``."""
+    that were not read (``on_error="skip"``) are listed in ``skipped_files``; the text fields read from each
+    source, where they are not the one field asked for (several fields, a chat field found in place of the
+    default ``text``), in ``text_fields``."""
     corpus = {"sources": list(sources), "n_documents": n_documents, "n_characters": n_characters,
               "fingerprint": corpus_fingerprint(source_digests), "n_rejected": len(rejected), "rejected": rejected,
               "source_digests": source_digests}
     if skipped:
         corpus.update({"n_skipped_files": len(skipped), "skipped_files": list(skipped)})
+    if text_fields:
+        corpus["text_fields"] = list(text_fields)
     return corpus
 
 
@@ -431,7 +436,8 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                             sum(c["n_characters"] for c in corpora),
                             [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
                             [dict(d) for c in corpora for d in c["source_digests"]],
-                            [dict(f) for c in corpora for f in c.get("skipped_files", [])])
+                            [dict(f) for c in corpora for f in c.get("skipped_files", [])],
+                            [dict(f) for c in corpora for f in c.get("text_fields", [])])
     benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),

@@ -54,6 +54,11 @@ class Batch:
             ``pa.RecordBatch``, or the row objects of an in-memory corpus.
         id_column: The id field as an Arrow array, when the reader parsed it with the text.
         id_reader: Reads the ids of some rows on demand, when the reader did not parse them with the text.
+        segment_row: When a row has several texts (several fields, a chat): each text's row in the batch (then
+            :attr:`texts` holds the segments, in row order); None for one text per row.
+        labels: Each segment's label (``response``, ``messages[2]``), with :attr:`segment_row`.
+        fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
+            found in place of the default ``text``).
     """
 
     texts: pa.Array
@@ -65,9 +70,13 @@ class Batch:
     raw: Any = None
     id_column: pa.Array | None = None
     id_reader: Callable[[Sequence[int]], list[Any]] | None = None
+    segment_row: np.ndarray | None = None
+    labels: list[str] | None = None
+    fields: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
-        return len(self.texts)
+        """The number of rows (not of segments)."""
+        return len(self.lines)
 
     def doc_id(self, i: int) -> Any:
         """The id field of row ``i`` (str, int, float, bool; other types as ``str``), or None if absent."""

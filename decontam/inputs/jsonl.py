@@ -24,6 +24,7 @@ import pyarrow.json as pa_json
 from ..config import MAX_DOC_BYTES
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings, single_chunk
+from .fields import FieldProblem, chosen_fields, flatten_segments, row_segments
 
 __all__ = ["BLOCK_BYTES", "LineProblem", "parse_line", "read_jsonl"]
 
@@ -198,17 +199,17 @@ def _slow_jsonl_block(
     block: bytes,
     first_line: int,
     path: Path,
-    text_field: str,
+    fields: Sequence[str],
     id_field: str | None,
     on_error: str,
     rejected: list[Rejected],
     starts: np.ndarray,
     ends: np.ndarray,
     max_bytes: int = MAX_DOC_BYTES,
-) -> tuple[list[str], list[Any], list[int], list[int], list[int]]:
-    """The rows of a block, line by line: each line a row, a rejected row (``on_error="skip"``) or an
-    :class:`~decontam.errors.InputError` naming its line and field."""
-    texts: list[str] = []
+) -> tuple[list[list[tuple[str, str]]], list[Any], list[int], list[int], list[int]]:
+    """The rows of a block, line by line: each line a row (its labelled text segments), a rejected row
+    (``on_error="skip"``) or an :class:`~decontam.errors.InputError` naming its line and field."""
+    texts: list[list[tuple[str, str]]] = []
     ids: list[Any] = []
     lines: list[int] = []
     kept_starts: list[int] = []
@@ -222,7 +223,7 @@ def _slow_jsonl_block(
             if len(raw) > max_bytes:
                 raise LineProblem(None, f"line is {len(raw)} bytes, longer than the maximum document size "
                                         f"({max_bytes} bytes); raise it with --max-doc-bytes")
-            text, doc_id = parse_line(raw, text_field, id_field)
+            text, doc_id = parse_line(raw, fields, id_field)
         except LineProblem as problem:
             if on_error == "skip":
                 rejected.append(Rejected(str(path), lineno, problem.field, problem.reason))
@@ -286,8 +287,9 @@ class LineProblem(Exception):
         self.reason = reason
 
 
-def parse_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
-    """The text and id of one JSONL line, read as the fast path reads it.
+def parse_line(raw: bytes, fields: Sequence[str], id_field: str | None) -> tuple[list[tuple[str, str]], Any]:
+    """The labelled text segments (see :mod:`decontam.inputs.fields`) and the id of one JSONL line, read as the
+    fast path reads it.
 
     :mod:`json` parses the line; a line nested too deeply for it (which pyarrow's parser reads) is read by
     pyarrow, field by field, so that whether a line is a row never depends on the lines around it.
@@ -303,30 +305,31 @@ def parse_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, 
     except ValueError as exc:
         raise LineProblem(None, f"malformed JSON ({exc}); each line must be one JSON object") from None
     except RecursionError:
-        return _parse_deep_line(raw, text_field, id_field)
+        return _parse_deep_line(raw, fields, id_field)
     if not isinstance(obj, dict):
         raise LineProblem(None, f"expected a JSON object, got {type(obj).__name__}")
-    if text_field not in obj:
-        raise LineProblem(text_field, f"missing text field; use --text-field to name the field holding the text "
-                                      f"(fields here: {', '.join(sorted(map(str, obj))[:10])})")
-    if obj[text_field] is None:
-        raise LineProblem(text_field, "text is null")
-    if not isinstance(obj[text_field], str):
-        raise LineProblem(text_field, f"text field must be a string, got {type(obj[text_field]).__name__}")
-    return obj[text_field], obj.get(id_field) if id_field else None
-
-
-def _parse_deep_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
-    """A line too deeply nested for :mod:`json`: its text (and id, a string or an integer) read by pyarrow."""
     try:
-        text = _deep_field(raw, text_field, (pa.string(),), strict=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise LineProblem(None, "malformed JSON (nested too deeply, and its text field is not a string); each "
-                                "line must be one JSON object") from None
-    if text is None:
-        raise LineProblem(text_field, "missing text field or null text (in a line nested too deeply to list "
-                                      "its fields)")
-    return text, _deep_field(raw, id_field, (pa.string(), pa.int64())) if id_field else None
+        segments = row_segments(obj, fields)
+    except FieldProblem as problem:
+        raise LineProblem(problem.field, problem.reason) from None
+    return segments, obj.get(id_field) if id_field else None
+
+
+def _parse_deep_line(raw: bytes, fields: Sequence[str], id_field: str | None) -> tuple[list[tuple[str, str]], Any]:
+    """A line too deeply nested for :mod:`json`: its text fields (strings) and id (a string or an integer) read
+    by pyarrow."""
+    segments = []
+    for field in fields:
+        try:
+            text = _deep_field(raw, field, (pa.string(),), strict=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise LineProblem(None, "malformed JSON (nested too deeply, and its text field is not a string); "
+                                    "each line must be one JSON object") from None
+        if text is None:
+            raise LineProblem(field, "missing text field or null text (in a line nested too deeply to list "
+                                     "its fields)")
+        segments.append((field, text))
+    return segments, _deep_field(raw, id_field, (pa.string(), pa.int64())) if id_field else None
 
 
 def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: bool = False) -> Any:
@@ -349,34 +352,36 @@ def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: boo
 
 
 def read_jsonl(
-    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
+    path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
     max_bytes: int = MAX_DOC_BYTES,
 ) -> Iterator[Batch]:
     """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
 
     Args:
         path: The file.
-        text_field: The field holding the text.
+        text_field: The field holding the text, or several (see :mod:`decontam.inputs.fields`).
         id_field: The field holding document ids, if any.
         on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad row) or ``"skip"``.
         rejected: Skipped rows are appended here.
         max_bytes: The maximum document size: a longer line is rejected (or, when it is too long to hold as a
             block, always an error naming its line).
     """
+    fields = (text_field,) if isinstance(text_field, str) else tuple(text_field)
     try:
-        yield from _read_jsonl(path, text_field, id_field, on_error, rejected, max_bytes)
+        yield from _read_jsonl(path, fields, id_field, on_error, rejected, max_bytes)
     except _LineTooLong as exc:
         raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
                          "before its end): raise it with --max-doc-bytes, or split or remove the line",
                          path=str(path), line=exc.args[1] if len(exc.args) > 1 else None) from None
 
 
-def _read_jsonl(path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
+def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_error: str, rejected: list[Rejected],
                 max_bytes: int) -> Iterator[Batch]:
     row = 0
     next_line = 1
     id_types = [pa.string(), pa.int64()]
     blocks = _iter_blocks(path, max_bytes)
+    fields: tuple[str, ...] | None = None  # decided on the first row (a chat field in place of the default)
     while True:
         try:
             block = next(blocks)
@@ -386,8 +391,11 @@ def _read_jsonl(path: Path, text_field: str, id_field: str | None, on_error: str
             raise _LineTooLong(exc.args[0], next_line) from None
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
-        fast = None if int((ends - starts).max(initial=0)) > max_bytes else \
-            _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
+        if fields is None:
+            fields = chosen_fields(asked, _first_row_names(block, starts, ends))
+        plain = len(fields) == 1 and fields == asked
+        fast = None if not plain or int((ends - starts).max(initial=0)) > max_bytes else \
+            _fast_jsonl_block(block, fields[0], starts, ends, id_field, id_types)
         if fast is not None:
             lines = first_line + np.arange(len(starts), dtype=np.int64)
             rows = row + np.arange(len(starts), dtype=np.int64)
@@ -396,16 +404,32 @@ def _read_jsonl(path: Path, text_field: str, id_field: str | None, on_error: str
                         id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field))
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
-        texts, ids, lines_l, ks, ke = _slow_jsonl_block(
-            block, first_line, path, text_field, id_field, on_error, rejected, starts, ends, max_bytes
+        per_row, ids, lines_l, ks, ke = _slow_jsonl_block(
+            block, first_line, path, fields, id_field, on_error, rejected, starts, ends, max_bytes
         )
         # Row numbers count every non-blank line, rejected ones included.
         nonblank = [first_line + k for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))
                     if block[s:e].strip()]
         row_of_line = {ln: row + j for j, ln in enumerate(nonblank)}
         row += len(nonblank)
-        if not texts:
+        if not per_row:
             continue
+        texts, segment_row, labels = flatten_segments(per_row, fields)
         yield Batch(arrow_strings(texts), str(path), np.asarray(lines_l, dtype=np.int64),
                     np.asarray([row_of_line[ln] for ln in lines_l], dtype=np.int64), id_field=id_field, ids=ids,
-                    raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)))
+                    raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)),
+                    segment_row=segment_row, labels=labels,
+                    fields=fields if (fields != asked or segment_row is not None) else None)
+
+
+def _first_row_names(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The fields of a block's first row that parses as a JSON object (for choosing the text field)."""
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        raw = bytes(block[s:e])
+        if raw.strip():
+            try:
+                obj = json.loads(raw)
+            except (ValueError, RecursionError):
+                return []
+            return list(obj) if isinstance(obj, dict) else []
+    return []

@@ -52,7 +52,8 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
                             [rj.to_dict() for r in results for rj in r.rejected],
                             [{"source": r.source, "text_sha256": r.text_digest.hexdigest(),
                               "lengths_sha256": r.length_digest.hexdigest()} for r in results],
-                            [f.to_dict() for f in skipped])
+                            [f.to_dict() for f in skipped],
+                            [{"source": r.source, "fields": list(r.fields)} for r in results if r.fields])
     cfg = config.to_dict()
     cfg["action"] = action
     return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed)))
@@ -79,6 +80,8 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
                 item = probes.items[bi][ii]
                 span = list(char_span(item.normalized, *run))
                 extra = dict(where)
+                if gi in rm.fields:
+                    extra["field"] = rm.fields[gi]
                 if gi in rm.evidence:
                     qmap = question_maps.get((bi, ii))
                     if qmap is None:
