@@ -136,6 +136,8 @@ class DecontamConfig:
         ``num_proc``."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
+        if not isinstance(self.text_field, str):
+            data["text_field"] = list(self.text_field)
         return data
 
     @classmethod

@@ -53,7 +53,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     b.add_argument("-o", "--output", required=True, metavar="INDEX_DIR",
                    help="index folder (new or empty; with --append, an existing index to add to)")
     b.add_argument("--append", action="store_true", help="add the corpus to the existing index -o")
-    b.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    b.add_argument("--text-field", default="text",
+                   help="corpus field holding the text, a string (default: text; an index holds one text per row)")
     b.add_argument("--id-field", default="id", help="corpus field holding a document id (default: id)")
     b.add_argument("--bloom-fp", type=float, default=1e-6,
                    help="Bloom filter false-positive rate per lookup (default: 1e-6)")

@@ -39,7 +39,10 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     add_benchmark_flag(p)
     add_output_flags(p)
     g = p.add_argument_group("fields")
-    g.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    g.add_argument("--text-field", action="append", metavar="FIELD",
+                   help="corpus field holding the text (default: text; a file without it but with a chat field, "
+                        "messages or conversations, is read as chats); repeat for several fields, each matched "
+                        "on its own (e.g. --text-field prompt --text-field response)")
     g.add_argument("--id-field", default="id",
                    help="corpus field holding a document id (default: id; rows without it are named by their "
                         "0-based row number in the corpus)")
@@ -75,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _config(args: argparse.Namespace) -> DecontamConfig:
     return make_config(
         DecontamConfig(),
-        text_field=args.text_field,
+        text_field=args.text_field or "text",
         id_field=args.id_field,
         seed=args.seed,
         probes=args.probes,

@@ -5,13 +5,16 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 """
 
 from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
+from .fields import chosen_fields
 from .files import CorpusFile, SkippedFile, expand_corpus, file_format, read_file
 from .memory import (
     Source,
     as_paths,
     dict_batches,
     is_dataset,
+    is_dataset_dict,
     is_iterable_dataset,
+    is_iterable_dataset_dict,
     is_pathlike,
     memory_source,
 )
@@ -27,11 +30,14 @@ __all__ = [
     "arrow_mask",
     "arrow_strings",
     "as_paths",
+    "chosen_fields",
     "dict_batches",
     "expand_corpus",
     "file_format",
     "is_dataset",
+    "is_dataset_dict",
     "is_iterable_dataset",
+    "is_iterable_dataset_dict",
     "is_pathlike",
     "memory_source",
     "parquet_module",

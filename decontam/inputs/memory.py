@@ -81,6 +81,18 @@ def is_iterable_dataset(obj: Any) -> bool:
     return datasets is not None and isinstance(obj, datasets.IterableDataset)
 
 
+def is_dataset_dict(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.DatasetDict`` (splits of ``Dataset`` s)."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.DatasetDict)
+
+
+def is_iterable_dataset_dict(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.IterableDatasetDict`` (splits of ``IterableDataset`` s)."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.IterableDatasetDict)
+
+
 def _datasets_if_imported() -> Any:
     """The ``datasets`` module when the caller's program has imported it (else no object can be one of its
     types, and a run on files need not pay for importing it)."""
@@ -90,8 +102,9 @@ def _datasets_if_imported() -> Any:
 
 
 def memory_source(obj: Any, text_field: str | Sequence[str], id_field: str | None, on_error: str,
-                  max_bytes: int = MAX_DOC_BYTES) -> Source:
-    """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds).
+                  max_bytes: int = MAX_DOC_BYTES, label: str | None = None) -> Source:
+    """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds); ``label``, when
+    given, names it instead of its kind's label (a split of a dataset dict: ``<dataset:train>``).
 
     Raises:
         TypeError: Not a kind decontam reads, or a list mixing strings and dicts.
@@ -104,10 +117,11 @@ def memory_source(obj: Any, text_field: str | Sequence[str], id_field: str | Non
     if is_dataset(obj):
         # The table behind the dataset (one copy only when it is a selection of another dataset's rows).
         table = obj.with_format("arrow")[:] if obj._indices is not None else obj.data.table
-        return table_source(table, "<dataset>")
+        return table_source(table, label or "<dataset>")
     if is_iterable_dataset(obj):
-        return Source("<iterable dataset>", None,
-                      lambda rejected: dict_batches(obj, "<iterable dataset>", text_field, id_field, on_error,
+        name = label or "<iterable dataset>"
+        return Source(name, None,
+                      lambda rejected: dict_batches(obj, name, text_field, id_field, on_error,
                                                     rejected, ITERABLE_BATCH_ROWS, max_bytes))
     if isinstance(obj, pa.Table):
         return table_source(obj, "<table>")

@@ -21,7 +21,15 @@ from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
 from .probes import ProbeSet
-from .step import DocMatch, SourceResult, account_batch, match_texts, record_matches, require_rows, scan_batches
+from .step import (
+    DocMatch,
+    SourceResult,
+    account_batch,
+    match_texts,
+    record_matches,
+    require_rows,
+    scan_batches,
+)
 
 __all__ = ["scan_file", "scan_files"]
 

@@ -24,8 +24,19 @@ from ..match import Matcher
 from ..normalize import normalize_many
 from ..utf8 import count_characters
 
-__all__ = ["DocMatch", "FrozenDigest", "RowMatch", "SourceResult", "account_batch", "hash_texts", "match_texts", "require_rows",
-           "record_matches", "scan_batch", "scan_batches"]
+__all__ = [
+    "DocMatch",
+    "FrozenDigest",
+    "RowMatch",
+    "SourceResult",
+    "account_batch",
+    "hash_texts",
+    "match_texts",
+    "record_matches",
+    "require_rows",
+    "scan_batch",
+    "scan_batches",
+]
 
 Found = list[tuple[int, tuple[int, ...], tuple[int, int]]]  # (group, window indices, run in the question)
 # One matched document of a batch: its index in the batch, what was found, where each group's run lies in the
@@ -52,20 +63,23 @@ class RowMatch:
     found: Found
     doc_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
     evidence: dict[int, dict[str, Any]] = field(default_factory=dict)
-    fields: dict[int, str] = field(default_factory=dict)  # group -> label of the segment it was found in
+    # Rows of several segments: per group, each window's (label, run) in the segment it was found in (the one
+    # with the longest run, when several); the group's run and evidence are those of its longest run.
+    fields: dict[int, dict[int, tuple[str, tuple[int, int]]]] = field(default_factory=dict)
 
     def to_list(self) -> list[Any]:
         """The match as plain JSON data (for engines that pass results through files)."""
         return [self.row, self.line, self.doc_id, [[g, list(w), list(r)] for g, w, r in self.found],
                 [[g, list(r)] for g, r in self.doc_runs.items()], [[g, e] for g, e in self.evidence.items()],
-                [[g, f] for g, f in self.fields.items()]]
+                [[g, [[w, lab, list(r)] for w, (lab, r) in f.items()]] for g, f in self.fields.items()]]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> RowMatch:
         """Read back :meth:`to_list`."""
         row, line, doc_id, found, doc_runs, evidence, fields = data
         return cls(row, line, doc_id, [(g, tuple(w), (r[0], r[1])) for g, w, r in found],
-                   {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence}, {g: f for g, f in fields})
+                   {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence},
+                   {g: {w: (lab, (r[0], r[1])) for w, lab, r in f} for g, f in fields})
 
 
 @dataclass(frozen=True)
@@ -205,25 +219,31 @@ def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) 
 
 
 def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str]) -> list[Any]:
-    """Segment matches -> row matches: per row and item, the windows found in any of its segments, and the
-    longest run (with its evidence, and the label of its segment); rows in order."""
+    """Segment matches -> row matches: per row and item, the windows found in any of its segments (each with
+    the segment it was found in), and the longest run, with its evidence; rows in order."""
     rows: dict[int, dict[int, Any]] = {}
     for seg, found_here, doc_runs, evidence in matches:
         per_item = rows.setdefault(int(segment_row[seg]), {})
         for gi, windows, run in found_here:
+            label = labels[seg]
             prev = per_item.get(gi)
             if prev is None:
-                per_item[gi] = [set(windows), run, doc_runs[gi], evidence.get(gi), labels[seg]]
+                per_item[gi] = [{w: (label, run) for w in windows}, run, doc_runs[gi], evidence.get(gi)]
                 continue
-            prev[0].update(windows)
-            if run[1] - run[0] > prev[1][1] - prev[1][0]:
-                prev[1:] = [run, doc_runs[gi], evidence.get(gi), labels[seg]]
+            longer = run[1] - run[0]
+            for w in windows:
+                old = prev[0].get(w)
+                if old is None or longer > old[1][1] - old[1][0]:
+                    prev[0][w] = (label, run)
+            if longer > prev[1][1] - prev[1][0]:
+                prev[1:] = [run, doc_runs[gi], evidence.get(gi)]
     out = []
     for row in sorted(rows):
         items = rows[row]
         found = [(gi, tuple(sorted(v[0])), v[1]) for gi, v in sorted(items.items())]
         out.append((row, found, {gi: v[2] for gi, v in items.items()},
-                    {gi: v[3] for gi, v in items.items() if v[3] is not None}, {gi: v[4] for gi, v in items.items()}))
+                    {gi: v[3] for gi, v in items.items() if v[3] is not None},
+                    {gi: dict(sorted(v[0].items())) for gi, v in items.items()}))
     return out
 
 
