@@ -6,7 +6,7 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 
 from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
 from .fields import chosen_fields
-from .files import CorpusFile, SkippedFile, expand_corpus, file_format, read_file
+from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
 from .memory import (
     Source,
     as_paths,
@@ -24,6 +24,7 @@ from .tables import table_batches
 __all__ = [
     "Batch",
     "CorpusFile",
+    "FilePart",
     "Rejected",
     "SkippedFile",
     "Source",
@@ -44,6 +45,7 @@ __all__ = [
     "plain_id",
     "read_file",
     "single_chunk",
+    "split_file",
     "table_batches",
     "text_buffers",
 ]

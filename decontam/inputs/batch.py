@@ -59,6 +59,7 @@ class Batch:
         labels: Each segment's label (``response``, ``messages[2]``), with :attr:`segment_row`.
         fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
             found in place of the default ``text``).
+        read_bytes: Bytes of the source file read for this batch (for progress; 0 when not known).
     """
 
     texts: pa.Array
@@ -73,6 +74,7 @@ class Batch:
     segment_row: np.ndarray | None = None
     labels: list[str] | None = None
     fields: tuple[str, ...] | None = None
+    read_bytes: int = 0
 
     def __len__(self) -> int:
         """The number of rows (not of segments)."""

@@ -24,11 +24,13 @@ import pyarrow.json as pa_json
 from ..config import MAX_DOC_BYTES
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings, single_chunk
-from .fields import FieldProblem, chosen_fields, flatten_segments, row_segments
+from .fields import DEFAULT_FIELDS, FieldProblem, chosen_fields, flatten_segments, row_segments
 
-__all__ = ["BLOCK_BYTES", "LineProblem", "parse_line", "read_jsonl"]
+__all__ = ["BLOCK_BYTES", "RANGE_MIN_BYTES", "LineProblem", "jsonl_fields", "jsonl_ranges", "parse_line",
+           "read_jsonl"]
 
 BLOCK_BYTES = 16 << 20  # bytes of JSONL parsed at a time: bounded memory, whatever the file size
+RANGE_MIN_BYTES = 8 << 20  # the smallest byte range a file is split into for several processes
 
 
 def _open_binary(path: Path) -> BinaryIO:
@@ -68,18 +70,46 @@ class _LineTooLong(Exception):
     """A line longer than the maximum document size: reading it whole would take unbounded memory."""
 
 
-def _iter_blocks(path: Path, max_bytes: int) -> Iterator[memoryview]:
-    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer: the file is
-    read into it once and never copied again (pyarrow, the writer and the scan all take views). A buffer is
-    read into again only once no view of its earlier block is left (see :func:`_block_buffer`). A line longer
-    than a block grows its buffer in place (a resize the kernel does without copying).
+class _Window:
+    """The bytes ``[start, end)`` of a file, read as a file (a byte range of a JSONL file)."""
+
+    def __init__(self, fh: BinaryIO, start: int, end: int) -> None:
+        fh.seek(start)
+        self.fh, self.left = fh, end - start
+
+    def readinto(self, view: memoryview) -> int:
+        if self.left <= 0:
+            return 0
+        with view[: min(len(view), self.left)] as part:
+            got = self.fh.readinto(part) or 0
+        self.left -= got
+        return got
+
+
+def _raw_position(fh: Any) -> int:
+    """How far into the file on disk reading is (for gzip, into the compressed bytes): for progress."""
+    inner = getattr(fh, "fileobj", None) or getattr(getattr(fh, "fh", None), "fileobj", None)
+    if inner is not None:
+        return int(inner.tell())
+    return int((fh.fh if isinstance(fh, _Window) else fh).tell())
+
+
+def _iter_blocks(path: Path, max_bytes: int,
+                 byte_range: tuple[int, int] | None = None) -> Iterator[tuple[memoryview, int]]:
+    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer, with how far
+    into the file reading is. The file is read into a buffer once and never copied again (pyarrow, the writer
+    and the scan all take views). A buffer is read into again only once no view of its earlier block is left
+    (see :func:`_block_buffer`). A line longer than a block grows its buffer in place (a resize the kernel does
+    without copying). With ``byte_range``, only those bytes of the file are read (a range of whole lines).
 
     Raises:
         _LineTooLong: A line grew past ``max_bytes`` before its newline came.
     """
     tail = b""
     pool: list[bytearray] = []
-    with _open_binary(path) as fh:
+    with _open_binary(path) as whole:
+        fh: Any = _Window(whole, *byte_range) if byte_range is not None else whole
+        compressed = isinstance(whole, gzip.GzipFile)  # (progress then counts compressed bytes, read ahead)
         while True:
             if len(tail) > max_bytes:
                 raise _LineTooLong(len(tail))
@@ -90,13 +120,13 @@ def _iter_blocks(path: Path, max_bytes: int) -> Iterator[memoryview]:
                 pool[:] = [b for b in pool if b is not buf]  # grown for a long line: not kept for reuse
             if cut < 0:  # the end of the file: what is left is a last line without its newline
                 if end:
-                    yield memoryview(buf)[:end]
+                    yield memoryview(buf)[:end], _raw_position(fh)
                 return
             tail = bytes(buf[cut + 1 : end])
-            yield memoryview(buf)[: cut + 1]
+            yield memoryview(buf)[: cut + 1], _raw_position(fh) - (0 if compressed else len(tail))
 
 
-def _fill(fh: BinaryIO, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
+def _fill(fh: Any, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
     """Read into ``buf`` from ``end`` until some data holds a newline (or the file ends), growing ``buf`` while
     a line goes on past its size; returns the data's end and the last newline's position (-1: end of file)."""
     while True:
@@ -353,7 +383,8 @@ def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: boo
 
 def read_jsonl(
     path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
-    max_bytes: int = MAX_DOC_BYTES,
+    max_bytes: int = MAX_DOC_BYTES, byte_range: tuple[int, int] | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> Iterator[Batch]:
     """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
 
@@ -365,10 +396,15 @@ def read_jsonl(
         rejected: Skipped rows are appended here.
         max_bytes: The maximum document size: a longer line is rejected (or, when it is too long to hold as a
             block, always an error naming its line).
+        byte_range: Read only these bytes of a plain ``.jsonl`` file (a range from :func:`jsonl_ranges`); line
+            and row numbers (in batches, rejected rows and errors) then count from the range's start, for the
+            caller to shift.
+        fields: The text fields to read, as :func:`jsonl_fields` chose them for the whole file (default: chosen
+            from the first row read).
     """
-    fields = (text_field,) if isinstance(text_field, str) else tuple(text_field)
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
     try:
-        yield from _read_jsonl(path, fields, id_field, on_error, rejected, max_bytes)
+        yield from _read_jsonl(path, asked, id_field, on_error, rejected, max_bytes, byte_range, fields)
     except _LineTooLong as exc:
         raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
                          "before its end): raise it with --max-doc-bytes, or split or remove the line",
@@ -376,19 +412,23 @@ def read_jsonl(
 
 
 def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_error: str, rejected: list[Rejected],
-                max_bytes: int) -> Iterator[Batch]:
+                max_bytes: int, byte_range: tuple[int, int] | None,
+                fields: tuple[str, ...] | None) -> Iterator[Batch]:
+    """Why this is long: one loop reads a block, takes the fast path or the careful one, and numbers its rows;
+    split up, the row and line counters would be threaded through every piece."""
     row = 0
     next_line = 1
     id_types = [pa.string(), pa.int64()]
-    blocks = _iter_blocks(path, max_bytes)
-    fields: tuple[str, ...] | None = None  # decided on the first row (a chat field in place of the default)
+    blocks = _iter_blocks(path, max_bytes, byte_range)
+    position = byte_range[0] if byte_range is not None else 0
     while True:
         try:
-            block = next(blocks)
+            block, now = next(blocks)
         except StopIteration:
             return
         except _LineTooLong as exc:
             raise _LineTooLong(exc.args[0], next_line) from None
+        read, position = now - position, now
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
         if fields is None:
@@ -401,7 +441,7 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
             rows = row + np.arange(len(starts), dtype=np.int64)
             row += len(starts)
             yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
-                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field))
+                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field), read_bytes=read)
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
         per_row, ids, lines_l, ks, ke = _slow_jsonl_block(
@@ -419,7 +459,57 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
                     np.asarray([row_of_line[ln] for ln in lines_l], dtype=np.int64), id_field=id_field, ids=ids,
                     raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)),
                     segment_row=segment_row, labels=labels,
-                    fields=fields if (fields != asked or segment_row is not None) else None)
+                    fields=fields if (fields != asked or segment_row is not None) else None, read_bytes=read)
+
+
+def jsonl_fields(path: Path, text_field: str | Sequence[str], max_bytes: int = MAX_DOC_BYTES) -> tuple[str, ...]:
+    """The text fields a whole-file read of ``path`` would read (a chat field in place of a missing default
+    ``text`` is chosen on the first row): what the reader of each byte range must be told."""
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
+    if asked != DEFAULT_FIELDS:
+        return asked
+    try:
+        for block, _ in _iter_blocks(path, max_bytes):
+            starts, ends, _ = _line_bounds(block)
+            return chosen_fields(asked, _first_row_names(block, starts, ends))
+    except (_LineTooLong, InputError):
+        pass  # the reader of the first range says what is wrong
+    return asked
+
+
+def jsonl_ranges(path: Path, n: int, min_bytes: int = RANGE_MIN_BYTES) -> list[tuple[int, int]]:
+    """Split a plain ``.jsonl`` file into up to ``n`` byte ranges of whole lines, of about equal size and at
+    least ``min_bytes`` each (one range for a smaller file); a range ends just after a newline, or at the end
+    of the file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.jsonl"
+        >>> _ = p.write_bytes(b'{"text": "a"}\\n' * 10)
+        >>> jsonl_ranges(p, 3, min_bytes=1)
+        [(0, 56), (56, 98), (98, 140)]
+    """
+    size = path.stat().st_size
+    n = max(1, min(n, size // max(1, min_bytes)))
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, n):
+            at = max(cuts[-1], size * k // n)
+            fh.seek(at)
+            while True:  # the first newline from ``at`` on (a line longer than a range: the next one)
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    at = size
+                    break
+                nl = chunk.find(b"\n")
+                if nl >= 0:
+                    at += nl + 1
+                    break
+                at += len(chunk)
+            if cuts[-1] < at < size:
+                cuts.append(at)
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:]))
 
 
 def _first_row_names(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray) -> list[str]:

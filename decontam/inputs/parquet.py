@@ -25,9 +25,10 @@ def parquet_module() -> Any:
 
 def read_parquet(
     path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
-    all_columns: bool, max_bytes: int | None = None,
+    all_columns: bool, max_bytes: int | None = None, row_groups: Sequence[int] | None = None,
 ) -> Iterator[Batch]:
-    """The batches of a Parquet file, 8192 rows each.
+    """The batches of a Parquet file, 8192 rows each, row group by row group (a batch never spans two, so
+    reading some row groups gives the batches a whole-file read gives for them).
 
     Args:
         path: The file.
@@ -39,6 +40,7 @@ def read_parquet(
         rejected: Skipped rows are appended here.
         all_columns: Read every column (to write the surviving rows out), not only the text and id.
         max_bytes: The maximum document size, if any.
+        row_groups: Read only these row groups (in order; rows keep their numbers in the file).
     """
     try:
         pf = parquet_module().ParquetFile(path)
@@ -60,13 +62,27 @@ def read_parquet(
                          field=fields[0])
     has_id = bool(id_field) and id_field in names
     columns = None if all_columns else [*fields] + ([id_field] if has_id and id_field not in fields else [])
-    row = 0
-    for rb in pf.iter_batches(batch_size=8192, columns=columns):
+    meta = pf.metadata
+    starts = np.concatenate(([0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])))
+    per_row = path.stat().st_size / max(1, int(starts[-1]))  # bytes per row, for progress
+    for group in (range(meta.num_row_groups) if row_groups is None else row_groups):
+        yield from _group_batches(pf, group, int(starts[group]), columns, path, asked, fields, plain,
+                                  id_field if has_id else None, on_error, rejected, max_bytes, per_row)
+
+
+def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, path: Path, asked: tuple[str, ...],
+                   fields: tuple[str, ...], plain: bool, id_field: str | None, on_error: str,
+                   rejected: list[Rejected], max_bytes: int | None, per_row: float) -> Iterator[Batch]:
+    """The batches of one row group, whose first row is row ``row`` of the file."""
+    has_id = id_field is not None
+    for rb in pf.iter_batches(batch_size=8192, columns=columns, row_groups=[group]):
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
         row += rb.num_rows
+        read = int(per_row * rb.num_rows)
         if not plain:
-            yield _segments(rb, path, asked, fields, lines, id_field if has_id else None, on_error, rejected,
-                            max_bytes)
+            batch = _segments(rb, path, asked, fields, lines, id_field, on_error, rejected, max_bytes)
+            batch.read_bytes = read
+            yield batch
             continue
         text_field = fields[0]
         texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
@@ -83,7 +99,7 @@ def read_parquet(
             texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
             lines = lines[valid]
         id_col = rb.column(rb.schema.get_field_index(id_field)) if has_id else None
-        yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col)
+        yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col, read_bytes=read)
 
 
 def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tuple[str, ...], lines: np.ndarray,
