@@ -4,7 +4,16 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 :mod:`.memory`), all yielding :class:`Batch` es and recording skipped rows as :class:`Rejected`.
 """
 
-from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
+from .batch import (
+    Batch,
+    ReadCounts,
+    Rejected,
+    arrow_mask,
+    arrow_strings,
+    plain_id,
+    single_chunk,
+    text_buffers,
+)
 from .fields import chosen_fields
 from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
 from .memory import (
@@ -25,6 +34,7 @@ __all__ = [
     "Batch",
     "CorpusFile",
     "FilePart",
+    "ReadCounts",
     "Rejected",
     "SkippedFile",
     "Source",

@@ -15,8 +15,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "bad_texts", "plain_id", "single_chunk",
-           "text_buffers"]
+__all__ = [
+    "Batch",
+    "ReadCounts",
+    "Rejected",
+    "arrow_mask",
+    "arrow_strings",
+    "bad_texts",
+    "plain_id",
+    "single_chunk",
+    "text_buffers",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,16 @@ class Rejected:
     def from_dict(cls, data: dict[str, Any]) -> Rejected:
         """Read back :meth:`to_dict`."""
         return cls(data["source"], data["line"], data["field"], data["reason"])
+
+
+@dataclass
+class ReadCounts:
+    """What a reader counted once it has read its whole input: newlines and rows (blank lines are no rows;
+    rejected rows are). Filled in by the JSONL reader of a byte range, so that the reader of the next range
+    knows its line and row numbers' offsets."""
+
+    lines: int = 0
+    rows: int = 0
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..benchmark_files import is_documentation
 from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError, InputError
-from .batch import Batch, Rejected
+from .batch import Batch, ReadCounts, Rejected
 from .jsonl import RANGE_MIN_BYTES, jsonl_fields, jsonl_ranges, read_jsonl
 from .parquet import parquet_module, read_parquet
 
@@ -220,6 +220,7 @@ def read_file(
     for_output: bool = False,
     max_bytes: int = MAX_DOC_BYTES,
     part: FilePart | None = None,
+    counts: ReadCounts | None = None,
 ) -> Iterator[Batch]:
     """Read one corpus file as batches (the error policy is the readers': see their modules).
 
@@ -232,10 +233,12 @@ def read_file(
         for_output: Keep what a writer needs to copy the rows out (every Parquet column).
         max_bytes: The maximum document size.
         part: Read only this part of the file (from :func:`split_file`).
+        counts: JSONL: filled in with the newlines and rows read, once the file (or part) has been read.
     """
     if f.format == "parquet":
         return read_parquet(f.path, text_field, id_field, on_error, rejected, all_columns=for_output,
                             max_bytes=max_bytes, row_groups=part.row_groups if part is not None else None)
     if part is not None:
-        return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes, part.byte_range, part.fields)
-    return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes)
+        return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes, part.byte_range, part.fields,
+                          counts)
+    return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes, counts=counts)

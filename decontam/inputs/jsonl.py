@@ -23,7 +23,7 @@ import pyarrow.json as pa_json
 
 from ..config import MAX_DOC_BYTES
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_strings, single_chunk
+from .batch import Batch, ReadCounts, Rejected, arrow_strings, single_chunk
 from .fields import DEFAULT_FIELDS, FieldProblem, chosen_fields, flatten_segments, row_segments
 
 __all__ = ["BLOCK_BYTES", "RANGE_MIN_BYTES", "LineProblem", "jsonl_fields", "jsonl_ranges", "parse_line",
@@ -384,7 +384,7 @@ def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: boo
 def read_jsonl(
     path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
     max_bytes: int = MAX_DOC_BYTES, byte_range: tuple[int, int] | None = None,
-    fields: tuple[str, ...] | None = None,
+    fields: tuple[str, ...] | None = None, counts: ReadCounts | None = None,
 ) -> Iterator[Batch]:
     """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
 
@@ -401,10 +401,12 @@ def read_jsonl(
             caller to shift.
         fields: The text fields to read, as :func:`jsonl_fields` chose them for the whole file (default: chosen
             from the first row read).
+        counts: Filled in with the newlines and rows read, once the whole input has been read.
     """
     asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
     try:
-        yield from _read_jsonl(path, asked, id_field, on_error, rejected, max_bytes, byte_range, fields)
+        yield from _read_jsonl(path, asked, id_field, on_error, rejected, max_bytes, byte_range, fields,
+                               counts if counts is not None else ReadCounts())
     except _LineTooLong as exc:
         raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
                          "before its end): raise it with --max-doc-bytes, or split or remove the line",
@@ -413,7 +415,7 @@ def read_jsonl(
 
 def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_error: str, rejected: list[Rejected],
                 max_bytes: int, byte_range: tuple[int, int] | None,
-                fields: tuple[str, ...] | None) -> Iterator[Batch]:
+                fields: tuple[str, ...] | None, counts: ReadCounts) -> Iterator[Batch]:
     """Why this is long: one loop reads a block, takes the fast path or the careful one, and numbers its rows;
     split up, the row and line counters would be threaded through every piece."""
     row = 0
@@ -425,6 +427,7 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
         try:
             block, now = next(blocks)
         except StopIteration:
+            counts.lines, counts.rows = next_line - 1, row
             return
         except _LineTooLong as exc:
             raise _LineTooLong(exc.args[0], next_line) from None
