@@ -1,7 +1,12 @@
 """The ``decontam`` command line: the top-level parser built from the command groups, and the exit codes.
 
 Exit codes: 0 success, 2 bad usage (unknown option, invalid value), 1 failure (bad input, unreadable file,
-unknown benchmark...), 130 interrupted. Progress bars go to stderr; the summary table goes to stdout.
+unknown benchmark, full disk...), 130 interrupted. Progress bars go to stderr; the summary table goes to stdout.
+Every failure is one line on stderr, never a traceback.
+
+Ctrl-C stops a run at once (its worker processes too) and removes what it had begun to write; further Ctrl-Cs
+are ignored while it does so, so that the cleanup cannot be cut short. Outputs are put in place together, so
+an interrupted run leaves all of them or none, and says which.
 
 Each group module (:mod:`.scan`, :mod:`.reports`, :mod:`.index`) names its ``COMMANDS``, adds them with
 ``add_commands(subparsers)`` and runs one with ``run(args)``.
@@ -10,10 +15,13 @@ Each group module (:mod:`.scan`, :mod:`.reports`, :mod:`.index`) names its ``COM
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from ..atomic import placed
 from ..errors import ConfigError, DecontamError
 from ..version import __version__
 from . import index, reports, scan
@@ -48,18 +56,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad usage exits through the parser (``SystemExit(2)``, message on stderr); ``--help`` and ``--version``
     exit with 0.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
+    before = len(placed())
+    previous = _stop_on_first_interrupt()
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
         return _run(args)
     except ConfigError as exc:
         parser.exit(2, f"decontam: error: {exc}\n")
     except (DecontamError, OSError) as exc:  # OSError: unreadable input, unwritable output, full disk...
-        print(f"decontam: error: {exc}", file=sys.stderr)
+        print(f"decontam: error: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("decontam: interrupted; no output was written", file=sys.stderr)
+        written = placed()[before:]
+        if written:
+            print(f"decontam: interrupted after its outputs were written: {', '.join(map(str, written))}",
+                  file=sys.stderr)
+        else:
+            print("decontam: interrupted; no output was written", file=sys.stderr)
+        previous = None  # keep ignoring Ctrl-C while the process exits (its cleanup is done)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _describe(exc: Exception) -> str:
+    """One line for an error: its message; for a system error, without Python's ``[Errno N]`` prefix."""
+    if isinstance(exc, DecontamError) or not isinstance(exc, OSError) or not exc.strerror:
+        return " ".join(str(exc).split("\n"))
+    where = "" if exc.filename is None else f": {exc.filename}"
+    return f"{exc.strerror}{where}" + ("" if exc.filename2 is None else f" -> {exc.filename2}")
+
+
+def _stop_on_first_interrupt() -> Any:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore the next ones (so that they cannot cut the
+    cleanup short); returns the handler to restore, or None if Ctrl-C is not Python's default here (ignored
+    by the caller, or not the main thread)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+
+    def first(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, first)
 
 
 def entry() -> NoReturn:  # pragma: no cover - console script
