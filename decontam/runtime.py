@@ -80,12 +80,14 @@ def worker_pool(n: int, initializer: Callable[..., None], initargs: tuple[Any, .
     awaited, so the run stops within moments whatever they were doing; otherwise they finish the calls
     submitted and exit.
     """
-    pool = WorkerPool(n, initializer, initargs)
+    pool: WorkerPool | None = None
     try:
+        pool = WorkerPool(n, initializer, initargs)
         yield pool
         pool.close()
     except BaseException:
-        pool.kill()
+        if pool is not None:
+            pool.kill()
         raise
 
 
@@ -142,7 +144,8 @@ class WorkerPool:
             with _sigint_blocked():
                 for _ in range(n):
                     ours, theirs = ctx.Pipe()
-                    proc = ctx.Process(target=_worker_main, args=(theirs, initializer, initargs), daemon=True)
+                    others = [w.conn for w in self._workers] + [ours]  # this process's ends: the worker closes them
+                    proc = ctx.Process(target=_worker_main, args=(theirs, others, initializer, initargs), daemon=True)
                     self._workers.append(_Worker(proc, ours))
                     proc.start()
                     theirs.close()
@@ -270,11 +273,17 @@ def _sigint_blocked() -> Iterator[None]:
         mask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _worker_main(conn: Any, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
-    """A worker: ignore Ctrl-C, set up, then run calls from the pipe until told to stop (None) or it closes."""
+def _worker_main(conn: Any, others: list[Any], initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    """A worker: ignore Ctrl-C, set up, then run calls from the pipe until told to stop (None), or until its
+    pipe closes or its parent process ends (so that no worker can outlive its run, even one whose start the
+    parent did not see through)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for end in others:  # inherited copies of the parent's ends: held here, they would hide its exit
+        end.close()
+    parent = multiprocessing.parent_process()
+    watch = [conn] + ([parent.sentinel] if parent is not None else [])
     failed: BaseException | None = None
     try:
         initializer(*initargs)
@@ -282,6 +291,8 @@ def _worker_main(conn: Any, initializer: Callable[..., None], initargs: tuple[An
         failed = exc
     while True:
         try:
+            if conn not in connection.wait(watch):  # the parent is gone
+                return
             msg = conn.recv()
         except (EOFError, OSError):
             return
@@ -296,5 +307,7 @@ def _worker_main(conn: Any, initializer: Callable[..., None], initargs: tuple[An
             out = (False, exc, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         try:
             conn.send(out)
+        except OSError:  # the parent is gone
+            return
         except Exception as exc:  # noqa: BLE001 - the result or the error does not pickle: say so, as an error
             conn.send((False, WorkerError(f"a worker's result could not be sent back: {exc!r}"), ""))

@@ -210,7 +210,7 @@ def staged_bytes(folder: Path) -> list[int]:
 
 def reached(phase: str, p: subprocess.Popen[str], work: Path, shared: Path, total: int, n_files: int) -> bool:
     if phase == "loading benchmarks":
-        return any(f.startswith(str(shared)) for f in open_files(p.pid))
+        return any(f.startswith(os.path.realpath(shared)) for f in open_files(p.pid))
     sizes = staged_bytes(work / "out")
     if phase == "scanning":
         return sum(sizes) > 0

@@ -275,7 +275,10 @@ texts_or_null = st.lists(st.one_of(plain_text, st.just(Q), st.none()), min_size=
 
 @st.composite
 def parquet_file(draw) -> tuple[str, object]:
-    """("rows", texts) for a well-formed file (texts may hold nulls); or (kind, None) for a broken one."""
+    """("rows", texts) for a well-formed file (texts may hold nulls); or (kind, None) for a broken one.
+
+    Invalid UTF-8 in a string column is left out here: it is a known reader bug, held by the xfail test below.
+    """
     kind = draw(st.sampled_from(["rows", "rows", "rows", "zero bytes", "truncated", "int column", "list column",
                                  "no text column"]))
     return (kind, draw(texts_or_null) if kind == "rows" else None)
@@ -348,28 +351,38 @@ def test_malformed_parquet_through_the_cli(tmp_path_factory, files):
 # ------------------------------------------------------------------------------------- found in the readers
 
 
-@pytest.mark.xfail(strict=True, reason="bug in decontam/inputs/parquet.py: invalid UTF-8 in a Parquet string column "
-                                       "is not checked; normalize_many raises UnicodeDecodeError (a traceback)")
-@pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_invalid_utf8_in_a_parquet_string_column_is_a_clear_error_or_a_counted_skip(tmp_path, on_error):
+def forged_strings(values: list[bytes]) -> pa.Array:
+    """A Parquet-writable string array holding arbitrary bytes (pyarrow checks no UTF-8 on this path, and
+    neither do other Parquet writers)."""
     import numpy as np
 
-    data = b"fine" + b"bad \xff\xfe bytes" + b"also fine"
-    offsets = np.array([0, 4, 17, 26], dtype=np.int32)
-    texts = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
-    pq.write_table(pa.table({"id": [1, 2, 3], "text": texts}), tmp_path / "c.parquet")
+    offsets = np.cumsum([0, *map(len, values)]).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
+                                                            pa.py_buffer(b"".join(values))])
+
+
+@pytest.mark.xfail(strict=True, reason="bug in decontam/inputs/parquet.py: a Parquet string column is not checked "
+                                       "for invalid UTF-8; normalize_many (text) or the report (id) then raises "
+                                       "UnicodeDecodeError: a traceback")
+@pytest.mark.parametrize("column", ["text", "id"])
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_invalid_utf8_in_a_parquet_string_column_is_a_clear_error_or_a_counted_skip(tmp_path, on_error, column):
+    bad = forged_strings([b"fine", b"bad \xff\xfe bytes", b"also fine"])
+    good = pa.array(["fine", "second row", "also fine"])
+    pq.write_table(pa.table({"id": bad if column == "id" else good, "text": bad if column == "text" else good,
+                             "n": [1, 2, 3]}), tmp_path / "c.parquet")
     (tmp_path / "bench.jsonl").write_text(json.dumps({"key": 1, "prompt": Q}) + "\n")
     done = cli("filter", "c.parquet", *BENCH, "-o", "out.parquet", "--report", "r.json", "--on-error", on_error,
                cwd=tmp_path)
     assert_clean_exit(done)
     if on_error == "raise":
-        assert done.returncode == 1 and done.stderr.startswith("decontam: error: c.parquet, line 2, field 'text'")
-        assert "UTF-8" in done.stderr
+        assert done.returncode == 1 and "UTF-8" in done.stderr
+        assert done.stderr.startswith(f"decontam: error: c.parquet, line 2, field '{column}'"), done.stderr
     else:
-        assert done.returncode == 0
+        assert done.returncode == 0, done.stderr
         (rejected,) = json.loads((tmp_path / "r.json").read_text("utf-8"))["corpus"]["rejected"]
-        assert (rejected["line"], rejected["field"]) == (2, "text") and "UTF-8" in rejected["reason"]
-        assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == [1, 3]
+        assert (rejected["line"], rejected["field"]) == (2, column) and "UTF-8" in rejected["reason"]
+        assert pq.read_table(tmp_path / "out.parquet").column("n").to_pylist() == [1, 3]
 
 
 def test_file_format_of_the_generated_names():
