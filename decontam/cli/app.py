@@ -15,6 +15,7 @@ Each group module (:mod:`.scan`, :mod:`.reports`, :mod:`.index`) names its ``COM
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -65,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         parser.exit(2, f"decontam: error: {exc}\n")
     except (DecontamError, OSError) as exc:  # OSError: unreadable input, unwritable output, full disk...
-        print(f"decontam: error: {_describe(exc)}", file=sys.stderr)
+        written = placed()[before:]  # a failure after the commit: writing the summary to stdout, say
+        after = f" (after its outputs were written: {', '.join(map(str, written))})" if written else ""
+        print(f"decontam: error: {_describe(exc)}{after}", file=sys.stderr)
+        _drop_broken_stdout()
         return 1
     except KeyboardInterrupt:
         written = placed()[before:]
@@ -87,6 +91,20 @@ def _describe(exc: Exception) -> str:
         return " ".join(str(exc).split("\n"))
     where = "" if exc.filename is None else f": {exc.filename}"
     return f"{exc.strerror}{where}" + ("" if exc.filename2 is None else f" -> {exc.filename2}")
+
+
+def _drop_broken_stdout() -> None:
+    """If stdout cannot be written (a closed pipe, a full disk), send it to the null device, so that Python's
+    own flush at exit does not print a second error."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):  # pragma: no cover - no stdout at all
+            pass
 
 
 def _stop_on_first_interrupt() -> Any:

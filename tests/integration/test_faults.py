@@ -368,6 +368,22 @@ def test_a_path_taken_while_the_run_goes_is_not_replaced(small, shared_benchmark
     assert tree(tmp_path) == before | (made - {"."})
 
 
+def test_a_closed_stdout_after_the_commit_says_the_outputs_were_written(small, tmp_path):
+    """``decontam filter ... | head -0``: the summary cannot be written, but the outputs were; say both, once."""
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    done = subprocess.run([sys.executable, "-m", "decontam", "filter", small / "tiny.jsonl", *BENCH, "-o",
+                           "clean.jsonl", "--report", "r.json", "--no-progress"], cwd=tmp_path, env=ENV,
+                          stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    os.close(write_end)
+    assert done.returncode == 1
+    line = assert_one_line(done.stderr, "decontam: error: Broken pipe (after its outputs were written: ")
+    assert "clean.jsonl" in line and "r.json" in line
+    assert json.loads((tmp_path / "r.json").read_text("utf-8"))["training"]["n_kept"] == 3
+    assert (tmp_path / "clean.jsonl").read_bytes() == (small / "tiny.jsonl").read_bytes()
+
+
 # ------------------------------------------------------------------------------------------ two runs
 
 
