@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import signal
 import sys
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from multiprocessing import connection
 from typing import Any
 
 from .errors import DecontamError
@@ -137,6 +135,8 @@ class WorkerPool:
     """
 
     def __init__(self, n: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+        import multiprocessing  # imported only when a pool is used (``import decontam`` stays light)
+
         ctx = multiprocessing.get_context()
         self._queue: deque[tuple[Task, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
         self._workers: list[_Worker] = []
@@ -166,6 +166,8 @@ class WorkerPool:
         Raises:
             WorkerError: A worker process stopped (killed) before giving its result.
         """
+        from multiprocessing import connection
+
         self._dispatch()
         busy = [w for w in self._workers if w.task is not None]
         if busy:
@@ -280,6 +282,9 @@ def _worker_main(conn: Any, others: list[Any], initializer: Callable[..., None],
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    import multiprocessing
+    from multiprocessing import connection
+
     for end in others:  # inherited copies of the parent's ends: held here, they would hide its exit
         end.close()
     parent = multiprocessing.parent_process()

@@ -25,15 +25,20 @@ from typing import Any, NoReturn
 from ..atomic import placed
 from ..errors import ConfigError, DecontamError
 from ..version import __version__
-from . import index, reports, scan
-from .common import benchmarks_epilog
 
 __all__ = ["entry", "main"]
 
-_GROUPS = (scan, reports, index)  # in the order ``decontam --help`` lists their commands
+def _groups() -> tuple[Any, ...]:
+    """The command group modules, in the order ``decontam --help`` lists their commands (imported here, inside
+    :func:`main`, so that a Ctrl-C while they load is an interruption like any other, not a traceback)."""
+    from . import index, reports, scan
+
+    return (scan, reports, index)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .common import benchmarks_epilog
+
     parser = argparse.ArgumentParser(
         prog="decontam",
         description="Find and remove benchmark contamination in training data (GPT-4 substring method).",
@@ -41,13 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"decontam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in _GROUPS:
+    for group in _groups():
         group.add_commands(sub)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    group = next(g for g in _GROUPS if args.command in g.COMMANDS)
+    group = next(g for g in _groups() if args.command in g.COMMANDS)
     return group.run(args)
 
 
