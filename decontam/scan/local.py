@@ -34,10 +34,12 @@ from .step import (
 __all__ = ["scan_file", "scan_files"]
 
 
-def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None) -> SourceResult:
-    """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given."""
+def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None,
+              target: Path | None = None) -> SourceResult:
+    """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given, which
+    becomes ``target`` (the output a failed write names)."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
@@ -62,14 +64,15 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
     """
     results: list[SourceResult] = []
     sizes = [f.path.stat().st_size for f in files]
-    outs: list[Path | None] = list(outputs.temps) if outputs is not None else [None] * len(files)
+    outs: list[tuple[Path, Path] | None] = (list(zip(outputs.temps, outputs.targets)) if outputs is not None
+                                            else [None] * len(files))
     bar = progress_bar(sum(sizes), "decontam: scanning", progress)
     try:
         if config.num_proc > 1:
             _scan_in_pool(files, probes.matcher, config, outs, sizes, bar, results)
         else:
             for f, out, size in zip(files, outs, sizes):
-                results.append(scan_file(f, probes.matcher, config, out))
+                results.append(scan_file(f, probes.matcher, config, *(out or (None, None))))
                 bar.update(size)
     finally:
         bar.close()
@@ -93,16 +96,16 @@ def _worker_matcher() -> Matcher:
     return _WORKER_MATCHER
 
 
-def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: Path | None) -> SourceResult:
-    return scan_file(f, _worker_matcher(), config, out)
+def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path, Path] | None) -> SourceResult:
+    return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
 
 
 def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
     return match_texts(_worker_matcher(), texts, norm)
 
 
-def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig, outs: list[Path | None],
-                  sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
+def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig,
+                  outs: list[tuple[Path, Path] | None], sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
     """Scan with a pool of ``config.num_proc`` processes: whole files per worker, or batches of fewer files."""
     with worker_pool(config.num_proc, _init_worker, (matcher,)) as pool:
         if len(files) < config.num_proc:
@@ -114,8 +117,8 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
             bar.update(size)
 
 
-def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig, outs: list[Path | None],
-                          bar: Any, results: list[SourceResult]) -> None:
+def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig,
+                          outs: list[tuple[Path, Path] | None], bar: Any, results: list[SourceResult]) -> None:
     """Read files in order here; normalize and scan their batches in the workers (bounded, in order).
 
     Reading, digests and writing stay in this process, in corpus order, so results are identical to a serial
@@ -140,7 +143,7 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out, f.format, f.path) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
