@@ -21,6 +21,8 @@ __all__ = [
     "Rejected",
     "arrow_mask",
     "arrow_strings",
+    "bad_ids",
+    "bad_rows",
     "bad_texts",
     "plain_id",
     "single_chunk",
@@ -213,3 +215,41 @@ def single_chunk(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     return arr
+
+
+def bad_ids(ids: pa.Array | None) -> dict[int, str]:
+    """The rows whose id (a string column) is invalid UTF-8: Arrow columns read from Parquet files are not
+    validated, and such an id could not be written into a report.
+
+    Example:
+        >>> bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 1, 3], np.int32)),
+        ...                                              pa.py_buffer(b"a\\xff\\xfe")])
+        >>> bad_ids(bad)
+        {1: 'id is invalid UTF-8 (invalid start byte at byte 0 of the id)'}
+    """
+    if ids is None or not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        return {}
+    try:
+        ids.validate(full=True)
+        return {}
+    except pa.ArrowInvalid:
+        pass
+    data, offsets = text_buffers(ids)
+    valid = np.asarray(ids.is_valid().to_numpy(zero_copy_only=False))
+    bad = {}
+    for i in np.flatnonzero(valid).tolist():
+        try:
+            bytes(data[int(offsets[i]) : int(offsets[i + 1])]).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad[i] = f"id is invalid UTF-8 ({exc.reason} at byte {exc.start} of the id)"
+    return bad
+
+
+def bad_rows(texts_bad: dict[int, str], text_field: str, ids: pa.Array | None,
+             id_field: str | None) -> dict[int, tuple[str | None, str]]:
+    """The rows that cannot be checked, each with the field concerned and why: the text's problems
+    (:func:`bad_texts`) first, then the id's (:func:`bad_ids`); in row order."""
+    bad: dict[int, tuple[str | None, str]] = {i: (text_field, why) for i, why in texts_bad.items()}
+    for i, why in bad_ids(ids).items():
+        bad.setdefault(i, (id_field, why))
+    return dict(sorted(bad.items()))

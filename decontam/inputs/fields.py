@@ -174,17 +174,17 @@ def _chat_column(col: pa.Array, field: str) -> tuple[pa.Array, np.ndarray, list[
 
 
 def arrow_segments(columns: Mapping[str, pa.Array], fields: Sequence[str], n_rows: int,
-                   max_bytes: int | None) -> tuple[pa.Array, np.ndarray, list[str], dict[int, tuple[str, str]],
-                                                   np.ndarray] | None:
+                   max_bytes: int | None, known: Mapping[int, tuple[str | None, str]] | None = None,
+                   ) -> tuple[pa.Array, np.ndarray, list[str], dict[int, tuple[str | None, str]], np.ndarray] | None:
     """The segments of a batch of Arrow columns, with the rows that cannot be checked set apart.
 
     Returns:
         ``(texts, segment_row, labels, bad, keep)``: the segments of the good rows (``segment_row`` indexes the
         good rows, in order), ``bad`` maps a row to ``(field, reason)`` (a null field, invalid UTF-8, a text
-        over ``max_bytes``), ``keep`` is the good rows' mask; or None when a column is of a type the Arrow path
-        does not read.
+        over ``max_bytes``; and the rows of ``known``, found bad already, e.g. for their id), ``keep`` is the
+        good rows' mask; or None when a column is of a type the Arrow path does not read.
     """
-    bad: dict[int, tuple[str, str]] = {}
+    bad: dict[int, tuple[str | None, str]] = dict(known or {})
     for field in fields:
         col = columns[field]
         if col.null_count:

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, bad_texts, single_chunk
+from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts, single_chunk
 from .fields import arrow_segments, chosen_fields
 
 __all__ = ["parquet_module", "read_parquet"]
@@ -86,19 +86,20 @@ def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, pat
             continue
         text_field = fields[0]
         texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
-        bad = bad_texts(texts, max_bytes)
+        id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
+        bad = bad_rows(bad_texts(texts, max_bytes), text_field, id_col, id_field)
         if bad:
-            first, reason = next(iter(bad.items()))
+            first, (field, reason) = next(iter(bad.items()))
             if on_error != "skip":
                 raise InputError(f"{reason}; or pass --on-error skip to skip and count such rows",
-                                 path=str(path), line=int(lines[first]), field=text_field)
-            rejected.extend(Rejected(str(path), int(lines[i]), text_field, why) for i, why in bad.items())
+                                 path=str(path), line=int(lines[first]), field=field)
+            rejected.extend(Rejected(str(path), int(lines[i]), f, why) for i, (f, why) in bad.items())
             valid = np.ones(len(texts), dtype=bool)
             valid[list(bad)] = False
             rb = rb.filter(arrow_mask(valid))
             texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+            id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
             lines = lines[valid]
-        id_col = rb.column(rb.schema.get_field_index(id_field)) if has_id else None
         yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col, read_bytes=read)
 
 
@@ -106,7 +107,9 @@ def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tu
               id_field: str | None, on_error: str, rejected: list[Rejected], max_bytes: int | None) -> Batch:
     """A record batch of several text columns, or a chat column, as a batch of segments."""
     columns = {f: single_chunk(rb.column(rb.schema.get_field_index(f))) for f in fields}
-    got = arrow_segments(columns, fields, rb.num_rows, max_bytes)
+    ids = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if id_field else None
+    got = arrow_segments(columns, fields, rb.num_rows, max_bytes,
+                         {i: (id_field, why) for i, why in bad_ids(ids).items()})
     if got is None:
         kinds = ", ".join(f"{f}: {columns[f].type}" for f in fields)
         raise InputError(f"text columns must hold strings or chat messages (lists of structs with a string content "

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, bad_texts
+from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts
 from .fields import arrow_segments, chosen_fields
 
 __all__ = ["TABLE_BATCH_ROWS", "table_batches"]
@@ -77,13 +77,13 @@ def _plain_batch(rb: pa.RecordBatch, field: str, positions: np.ndarray, ids: pa.
                  max_bytes: int | None) -> Iterator[Batch]:
     """One text column of strings: the GPT-4 rule's case."""
     texts = rb.column(rb.schema.get_field_index(field))
-    bad = bad_texts(texts, max_bytes)
+    bad = bad_rows(bad_texts(texts, max_bytes), field, ids, id_field)
     if bad:
-        first, reason = next(iter(bad.items()))
+        first, (where, reason) = next(iter(bad.items()))
         if on_error != "skip":
             raise InputError(f"{reason}; or pass on_error='skip' to skip and count such rows",
-                             path=label, line=int(positions[first]) + 1, field=field)
-        rejected.extend(Rejected(label, int(positions[i]) + 1, field, why) for i, why in bad.items())
+                             path=label, line=int(positions[first]) + 1, field=where)
+        rejected.extend(Rejected(label, int(positions[i]) + 1, f, why) for i, (f, why) in bad.items())
         valid = np.ones(len(texts), dtype=bool)
         valid[list(bad)] = False
         mask = arrow_mask(valid)
@@ -98,7 +98,8 @@ def _segment_batch(rb: pa.RecordBatch, asked: tuple[str, ...], fields: tuple[str
                    rejected: list[Rejected], max_bytes: int | None) -> Batch:
     """Several text columns, or a chat column: a batch of segments (see :mod:`decontam.inputs.fields`)."""
     columns = {f: rb.column(rb.schema.get_field_index(f)) for f in fields}
-    got = arrow_segments(columns, fields, rb.num_rows, max_bytes)
+    got = arrow_segments(columns, fields, rb.num_rows, max_bytes,
+                         {i: (id_field, why) for i, why in bad_ids(ids).items()})
     if got is None:
         kinds = ", ".join(f"{f}: {columns[f].type}" for f in fields)
         raise InputError(f"text columns must hold strings or chat messages (lists of structs with a string content "

@@ -309,8 +309,6 @@ def test_a_dangling_symlink_given_as_corpus_is_named(linked):
     assert "corpus/gone.jsonl" in assert_one_line(err, "decontam: error: ")
 
 
-@pytest.mark.xfail(strict=True, reason="awaits the inputs/files.py fix: expand_corpus skips dangling links "
-                                       "silently (f.is_file() is False for them)")
 def test_a_dangling_symlink_in_a_corpus_folder_is_an_error_naming_it(linked):
     before = tree(linked)
     code, _, err = run(["filter", "corpus", *BENCH, "-o", "out", "--report", "r.json", "--no-progress"], linked)
@@ -319,15 +317,13 @@ def test_a_dangling_symlink_in_a_corpus_folder_is_an_error_naming_it(linked):
     assert tree(linked) == before
 
 
-@pytest.mark.xfail(strict=True, reason="awaits the inputs/files.py fix: expand_corpus skips dangling links "
-                                       "silently (f.is_file() is False for them)")
 def test_a_dangling_symlink_in_a_corpus_folder_is_a_counted_skip(linked):
     code, _, err = run(["filter", "corpus", *BENCH, "-o", "out", "--report", "r.json", "--on-error", "skip",
                         "--no-progress"], linked)
     assert code == 0, err
     corpus = json.loads((linked / "r.json").read_text("utf-8"))["corpus"]
-    named = [r for r in corpus["rejected"] if "gone.jsonl" in str(r["source"])]
-    assert named and corpus["n_rejected"] >= len(named)
+    named = [r for r in corpus["skipped_files"] if "gone.jsonl" in r["path"]]
+    assert named and corpus["n_skipped_files"] == len(named) and "link" in named[0]["reason"]
     assert (linked / "out" / "a.jsonl").read_bytes() == (linked / "corpus" / "a.jsonl").read_bytes()
 
 

@@ -361,9 +361,6 @@ def forged_strings(values: list[bytes]) -> pa.Array:
                                                             pa.py_buffer(b"".join(values))])
 
 
-@pytest.mark.xfail(strict=True, reason="bug in decontam/inputs/parquet.py: a Parquet string column is not checked "
-                                       "for invalid UTF-8; normalize_many (text) or the report (id) then raises "
-                                       "UnicodeDecodeError: a traceback")
 @pytest.mark.parametrize("column", ["text", "id"])
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 def test_invalid_utf8_in_a_parquet_string_column_is_a_clear_error_or_a_counted_skip(tmp_path, on_error, column):
