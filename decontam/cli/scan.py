@@ -8,9 +8,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..benchmarks import REGISTRY
+from ..benchmarks import REGISTRY, BenchmarkSpec
 from ..config import DecontamConfig, make_config
+from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
+from ..registry import local_hint, unknown_name_message
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
@@ -71,8 +73,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_scan_flags(p)
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file (one input file) or folder (several files or a folder)")
-    sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
-                   description="List the benchmark registry: names, question and id fields, hub paths.")
+    p = sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
+                       description="List the benchmark registry, one line each: name, question, answer and id "
+                                   "fields, hub copy, published format. Given names, describe those benchmarks "
+                                   "in full.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to describe in full")
 
 
 def _config(args: argparse.Namespace) -> DecontamConfig:
@@ -93,18 +98,61 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
     )
 
 
+def _hub_label(spec: BenchmarkSpec) -> str:
+    """The hub copy in a few words: ``path[/config]:split``, several configurations counted, not listed."""
+    if isinstance(spec.hub_config, tuple):
+        return f"{spec.hub_path}/<{len(spec.hub_config)} configs>:{spec.hub_split}"
+    return spec.hub_source or "-"
+
+
+def _field(name: str | None, missing: str = "-") -> str:
+    """A field name for the listing, quoted when it holds a space (GPQA's ``'Record ID'``)."""
+    return missing if name is None else repr(name) if " " in name else name
+
+
 def _list_benchmarks() -> int:
-    for name in sorted(REGISTRY):
-        s = REGISTRY[name]
-        hub = f"{s.hub_path}" + (f"/{s.hub_config}" if s.hub_config else "") + f":{s.hub_split}"
-        print(f"{name:12} question={s.question_field:14} id={s.id_field or '<row>':8} hub={hub}")
+    """One aligned line per registry benchmark, the name first."""
+    rows = [(s.name, f"question={_field(s.question_field)}", f"answer={_field(s.answer_field)}",
+             f"id={_field(s.id_field, '<row>')}", f"hub={_hub_label(s)}",
+             f"format={s.published.split(' (')[0].split(':')[0]}")
+            for s in (REGISTRY[name] for name in sorted(REGISTRY))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _describe_benchmarks(names: list[str]) -> int:
+    """Everything the registry says about each named benchmark."""
+    for k, name in enumerate(names):
+        spec = REGISTRY.get(name) or REGISTRY.get(name.lower())
+        if spec is None:
+            raise BenchmarkNotFoundError(unknown_name_message(name))
+        hub_fields = [f"{role} field {value}" for role, value in (
+            ("question", spec.hub_question_field), ("id", spec.hub_id_field), ("answer", spec.hub_answer_field))
+            if value]
+        lines = [
+            ("question field", spec.question_field),
+            ("answer field", spec.answer_field or "- (the published files hold no answer)"),
+            ("item id", spec.id_field or "row number (in a folder: <file>/<row>)"),
+            ("published", spec.published),
+            ("items at", spec.json_items),
+            ("CSV columns", ", ".join(spec.csv_columns) + " (when the file has no header row)"
+             if spec.csv_columns else None),
+            ("hub", (spec.hub_source or "-") + (f" ({'; '.join(hub_fields)})" if hub_fields else "")),
+            ("local file", local_hint(spec.name)),
+        ]
+        print(("\n" if k else "") + f"{spec.name}: {spec.description}")
+        for label, value in lines:
+            if value is not None:
+                print(f"  {label:<15} {value}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
     if args.command == "benchmarks":
-        return _list_benchmarks()
+        return _describe_benchmarks(args.names) if args.names else _list_benchmarks()
     cfg = _config(args)
     check_output_paths(args)  # checked first: the outputs must not be written without the report
     inputs = [*args.corpus, *spec_paths(args.benchmark)]
