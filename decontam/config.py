@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "make_config"]
+__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
@@ -82,6 +83,14 @@ class SampleConfig:
                               f"{self.min_question_chars!r}")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on macOS or Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class DecontamConfig:
     """All options of a contamination check.
@@ -98,8 +107,9 @@ class DecontamConfig:
         max_doc_bytes: The largest document (bytes of UTF-8 text; a JSONL line) read: a larger one is an error
             naming its file and line (or, with ``on_error="skip"``, a counted skip where the reader can), so
             memory stays bounded whatever the input (a gzip bomb of one huge line, say).
-        num_proc: Worker processes. How a run is executed, never what it finds: it is not recorded in reports
-            (:meth:`to_dict`) nor in the fingerprint, so runs with any number of workers give the same report.
+        num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
+            finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
+            number of workers give the same report.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -108,13 +118,15 @@ class DecontamConfig:
     id_field: str = "id"
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
-    num_proc: int = 1
+    num_proc: int | Literal["auto"] = 1
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.num_proc == "auto":
+            object.__setattr__(self, "num_proc", available_cores())
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
-            raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
+            raise ConfigError(f"num_proc must be a positive integer or 'auto', got {self.num_proc!r}")
         if not isinstance(self.text_field, str):  # several fields: a tuple (one: the plain string)
             fields = tuple(self.text_field)
             object.__setattr__(self, "text_field", fields[0] if len(fields) == 1 else fields)

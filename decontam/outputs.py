@@ -85,6 +85,23 @@ class FileWriter:
                 self._fh.write(block[int(s[a]) : int(e[b])])
                 self._fh.write(b"\n")
 
+    def append_part(self, part: Path) -> None:
+        """Append the rows a worker kept from one part of the input (:mod:`decontam.scan.parts`): JSONL lines
+        copied as they are; for Parquet, the part's record batches (Arrow IPC), written batch for batch as
+        :meth:`write` writes them, so the output is the one a whole-file run writes."""
+        with writing(self.dest):
+            if self.format == "parquet":
+                with pa.memory_map(str(part)) as source:
+                    for rb in pa.ipc.open_stream(source):
+                        if self._pq is None:
+                            self._pq = parquet_module().ParquetWriter(self.tmp, rb.schema)
+                        self._pq.write_batch(rb)
+                return
+            if self._fh is not None:
+                with open(part, "rb") as fh:
+                    while chunk := fh.read(8 << 20):
+                        self._fh.write(chunk)
+
     def close(self) -> None:
         """Close the file (on every path, success or not: each handle is let go even if closing it fails)."""
         pq, fh, raw = self._pq, self._fh, self._raw

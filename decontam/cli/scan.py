@@ -18,6 +18,7 @@ from .common import (
     add_benchmark_flag,
     add_max_doc_bytes_flag,
     add_normalizer_flags,
+    add_num_proc_flag,
     add_output_flags,
     add_probe_flags,
     benchmarks_epilog,
@@ -53,7 +54,8 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     add_probe_flags(g)
     add_normalizer_flags(g)
     g = p.add_argument_group("running")
-    g.add_argument("--num-proc", type=int, default=1, help="worker processes, one file each (default: 1)")
+    add_num_proc_flag(g, "a large file is read in parts, one per process, with the report and output those "
+                         "of one process")
     g.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     add_max_doc_bytes_flag(g)

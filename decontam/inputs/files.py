@@ -79,7 +79,7 @@ def split_file(f: CorpusFile, n: int, text_field: str | Sequence[str],
     if n < 2 or size < 2 * RANGE_MIN_BYTES:
         return None
     if f.format == "jsonl":
-        ranges = jsonl_ranges(f.path, wanted)
+        ranges = jsonl_ranges(f.path, wanted, RANGE_MIN_BYTES)
         if len(ranges) < 2:
             return None
         fields = jsonl_fields(f.path, text_field, max_bytes)

@@ -20,22 +20,22 @@ temporary folder the caller makes (and removes, whatever happens, once the worke
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 
+from ..atomic import writing
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, parquet_module, read_file
+from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file
 from ..match import Matcher
 from ..outputs import FileWriter
 from .step import RowMatch, SourceResult, scan_batches
 
-__all__ = ["PartResult", "assemble_parts", "scan_part"]
+__all__ = ["PartAssembly", "PartResult", "scan_part"]
 
 _COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
 
@@ -45,16 +45,19 @@ class _Spool:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close(), on every path
+        with writing(path):
+            self._fh: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close(), on every path
 
     def update(self, data: Any) -> None:
         assert self._fh is not None
-        self._fh.write(data)
+        with writing(self.path):
+            self._fh.write(data)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            with writing(self.path):
+                fh.close()
 
 
 class _BatchSpool:
@@ -69,21 +72,21 @@ class _BatchSpool:
     def write(self, batch: Any, keep: Any) -> None:
         rb: pa.RecordBatch = batch.raw
         rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
-        if self._writer is None:
-            self._sink = pa.OSFile(str(self.path), "wb")
-            self._writer = pa.ipc.new_stream(self._sink, rb.schema)
-        self._writer.write_batch(rb)
-
-    def finish(self) -> None:
-        self.close()
+        with writing(self.path):
+            if self._writer is None:
+                self._sink = pa.OSFile(str(self.path), "wb")
+                self._writer = pa.ipc.new_stream(self._sink, rb.schema)
+            self._writer.write_batch(rb)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._sink is not None:
-            self._sink.close()
-            self._sink = None
+        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
+        with writing(self.path):
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:
+                if sink is not None:
+                    sink.close()
 
 
 @dataclass
@@ -104,15 +107,16 @@ class PartResult:
 
 
 def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamConfig, folder: Path,
-              want_output: bool) -> PartResult:
-    """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``."""
+              want_output: bool, target: Path | None = None) -> PartResult:
+    """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``;
+    ``target`` is the output they go to (named when a write fails)."""
     result = SourceResult(str(f.path))
     texts, lengths = _Spool(folder / f"{part.index}.text"), _Spool(folder / f"{part.index}.lengths")
     result.text_digest, result.length_digest = texts, lengths
     out = folder / f"{part.index}.out" if want_output else None
     writer: Any = None
     if out is not None:
-        writer = _BatchSpool(out) if f.format == "parquet" else FileWriter(out, f.format, f.path)
+        writer = _BatchSpool(out) if f.format == "parquet" else FileWriter(out, f.format, f.path, target)
     counts = ReadCounts()
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
@@ -131,18 +135,15 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
                       result.fields, counts, texts.path, lengths.path, out, part.byte_range is not None)
 
 
-@dataclass
-class _Assembly:
+class PartAssembly:
     """One file being put back together from its parts, in order."""
 
-    file: CorpusFile
-    result: SourceResult
-    output: Path | None
-    lines: int = 0  # newlines and rows of the parts so far
-    rows: int = 0
-    jsonl_out: BinaryIO | None = None
-    parquet_out: Any = None
-    written: list[Path] = field(default_factory=list)
+    def __init__(self, f: CorpusFile, output: tuple[Path, Path] | None) -> None:
+        self.file = f
+        self.result = SourceResult(str(f.path))
+        self.writer = FileWriter(output[0], f.format, f.path, output[1]) if output is not None else None
+        self.lines = 0  # newlines and rows of the parts so far (JSONL ranges number from their start)
+        self.rows = 0
 
     def add(self, pr: PartResult) -> None:
         """Add the next part: its numbers moved, its text hashed, its rows appended to the output."""
@@ -160,90 +161,29 @@ class _Assembly:
         res.fields = pr.fields or res.fields
         _feed(pr.text_spool, res.text_digest.update)
         _feed(pr.length_spool, res.length_digest.update)
-        if self.output is not None and pr.output is not None:
-            if self.file.format == "parquet":
-                self._append_batches(pr.output)
-            else:
-                if self.jsonl_out is None:
-                    self.jsonl_out = open(self.output, "wb")  # noqa: SIM115 - closed by finish()/close()
-                _feed(pr.output, self.jsonl_out.write)
+        if self.writer is not None and pr.output is not None:
+            self.writer.append_part(pr.output)
         for p in (pr.text_spool, pr.length_spool, pr.output):
             if p is not None:
                 p.unlink(missing_ok=True)
 
-    def _append_batches(self, path: Path) -> None:
-        with pa.memory_map(str(path)) as source:
-            reader = pa.ipc.open_stream(source)
-            for rb in reader:
-                if self.parquet_out is None:
-                    self.parquet_out = parquet_module().ParquetWriter(self.output, rb.schema)
-                self.parquet_out.write_batch(rb)
-
     def moved_error(self, exc: InputError) -> InputError:
-        """An error of the current part, with its line number counted from the start of the file."""
+        """An error of the current part, its line counted from the start of the file."""
         if exc.line is None or not self.lines:
             return exc
         return InputError(exc.reason, path=exc.path, line=exc.line + self.lines, field=exc.field)
 
     def finish(self) -> None:
-        """Complete the output as a one-process run does (an empty JSONL file; Parquet: the schema)."""
-        self.close()
-        if self.output is None:
-            return
-        if self.file.format == "parquet":
-            if not self.output.exists() or self.output.stat().st_size == 0:
-                pq = parquet_module()
-                pq.write_table(pq.read_schema(self.file.path).empty_table(), self.output)
-        elif not self.output.exists() or self.output.stat().st_size == 0:
-            self.output.write_bytes(b"")
+        """Complete the output as a whole-file run does."""
+        if self.writer is not None:
+            self.writer.finish()
 
     def close(self) -> None:
-        if self.jsonl_out is not None:
-            self.jsonl_out.close()
-            self.jsonl_out = None
-        if self.parquet_out is not None:
-            self.parquet_out.close()
-            self.parquet_out = None
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _feed(path: Path, sink: Callable[[Any], Any]) -> None:
     with open(path, "rb") as fh:
         while chunk := fh.read(_COPY_BYTES):
             sink(chunk)
-
-
-def assemble_parts(f: CorpusFile, parts: list[FilePart], submit: Callable[[FilePart], Any], output: Path | None,
-                   ahead: int, on_part: Callable[[int], None]) -> SourceResult:
-    """Scan a file's parts in the workers and put their results back together, in order.
-
-    Args:
-        f: The file.
-        parts: Its parts.
-        submit: Starts :func:`scan_part` of a part in a worker; returns a task whose ``result()`` is the
-            :class:`PartResult`.
-        output: The file's (temporary) output, if any.
-        ahead: How many parts may be in the workers' hands at once (bounds the spool's size).
-        on_part: Called with each part's size once it is done (for progress).
-
-    Raises:
-        InputError: A bad row in a part (``on_error="raise"``), its line counted from the start of the file.
-    """
-    assembly = _Assembly(f, SourceResult(str(f.path)), output)
-    pending: deque[tuple[FilePart, Any]] = deque()
-    todo = deque(parts)
-    try:
-        while todo or pending:
-            while todo and len(pending) < ahead:
-                part = todo.popleft()
-                pending.append((part, submit(part)))
-            part, task = pending.popleft()
-            try:
-                pr = task.result()
-            except InputError as exc:
-                raise assembly.moved_error(exc) from None
-            assembly.add(pr)
-            on_part(part.size)
-        assembly.finish()
-    finally:
-        assembly.close()
-    return assembly.result

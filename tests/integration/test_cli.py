@@ -476,7 +476,7 @@ USAGE = [
     ("bad --probes", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "--probes", "many"], 2,
      ["probes"]),
     ("bad --num-proc", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "--num-proc", "0"], 2,
-     ["num_proc"]),
+     ["--num-proc", "positive number of processes or auto"]),
     ("bad --on-error", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--on-error", "ignore"], 2, ["invalid choice"]),
     ("custom benchmark without --question-field", ["check", "c.jsonl", "-b", "mine=b.jsonl"], 2,
      ["--question-field"]),

@@ -375,7 +375,7 @@ def test_unsupported_inputs_and_options():
         filter_dataset(["a"], [b], colour="blue")
     with pytest.raises(ConfigError, match="probes"):
         make_config(probes="many")
-    with pytest.raises(ConfigError, match="num_proc must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="num_proc must be a positive integer or 'auto', got 0"):
         make_config(num_proc=0)
     with pytest.raises(ConfigError, match="unique"):
         check(["a"], [b, b], progress=False)
