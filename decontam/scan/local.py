@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..atomic import interrupts_held
 from ..config import DecontamConfig, NormalizeConfig
 from ..inputs import CorpusFile, read_file
 from ..match import Matcher
@@ -99,7 +100,7 @@ def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
 def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig,
                   outs: list[tuple[Path, Path] | None], sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
     """Scan with a pool of ``config.num_proc`` processes: whole files per worker, or batches of fewer files."""
-    with worker_pool(config.num_proc, _init_worker, (matcher,)) as pool:
+    with worker_pool(config.num_proc, _init_worker, (matcher,), hold=interrupts_held) as pool:
         if len(files) < config.num_proc:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
