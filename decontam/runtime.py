@@ -71,16 +71,17 @@ def progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
 
 
 @contextlib.contextmanager
-def worker_pool(n: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Iterator[WorkerPool]:
+def worker_pool(n: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+                hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> Iterator[WorkerPool]:
     """A :class:`WorkerPool` of ``n`` processes that stops cleanly, and at once, whatever happens.
 
     When the block ends with an exception, KeyboardInterrupt included, the workers are killed rather than
     awaited, so the run stops within moments whatever they were doing; otherwise they finish the calls
-    submitted and exit.
+    submitted and exit. ``hold`` (see :class:`WorkerPool`) is :func:`decontam.atomic.interrupts_held` in runs.
     """
     pool: WorkerPool | None = None
     try:
-        pool = WorkerPool(n, initializer, initargs)
+        pool = WorkerPool(n, initializer, initargs, hold)
         yield pool
         pool.close()
     except BaseException:
@@ -128,20 +129,27 @@ class WorkerPool:
     wait on. Workers ignore Ctrl-C (so none prints a traceback): SIGINT is blocked while they start, and they
     ignore it before they unblock it.
 
+    Starting them forks this process, which runs Python's at-fork hooks (logging's, among others); a
+    KeyboardInterrupt raised inside one is printed and lost, so the run would go on and exit 0. ``hold``, a
+    context manager that holds Ctrl-C back until its block ends (:func:`decontam.atomic.interrupts_held`),
+    keeps it out of them; blocking SIGINT here is not enough, since another thread (pyarrow's) may take it.
+
     Args:
         n: Number of processes.
         initializer: Called once in each worker with ``initargs`` (e.g. to set up its matcher).
         initargs: Its arguments.
+        hold: Holds Ctrl-C back while the workers start.
     """
 
-    def __init__(self, n: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    def __init__(self, n: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+                 hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> None:
         import multiprocessing  # imported only when a pool is used (``import decontam`` stays light)
 
         ctx = multiprocessing.get_context()
         self._queue: deque[tuple[Task, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
         self._workers: list[_Worker] = []
         try:
-            with _sigint_blocked():
+            with (hold or contextlib.nullcontext)(), _sigint_blocked():
                 for _ in range(n):
                     ours, theirs = ctx.Pipe()
                     others = [w.conn for w in self._workers] + [ours]  # this process's ends: the worker closes them

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import interrupts_held
 from ..bloom import BloomFilter
 from ..config import DecontamConfig
 from ..errors import ConfigError, IndexMismatchError
@@ -327,7 +328,7 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
         if cfg.num_proc > 1 and len(files) > 1:
             parts_dir = stage / ".parts"
             parts_dir.mkdir()
-            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, ()) as pool:
+            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, (), hold=interrupts_held) as pool:
                 futures = [pool.submit(_build_file_part, f, parts_dir / f"{i:06d}", cfg, bloom_fp)
                            for i, f in enumerate(files)]
                 parts = []

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..atomic import writing
+from ..atomic import interrupts_held, writing
 from ..config import DecontamConfig, NormalizeConfig
 from ..errors import InputError
 from ..inputs import CorpusFile, FilePart, read_file, split_file
@@ -146,7 +146,8 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
     share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
     plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
              for f, size in zip(files, sizes)]
-    with _spool_folder(outs, any(plans)) as folder, worker_pool(n, _init_worker, (matcher,)) as pool:
+    with (_spool_folder(outs, any(plans)) as folder,
+          worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return

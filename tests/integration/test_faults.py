@@ -45,9 +45,25 @@ def start(args: list[object], cwd: Path, file_size_limit: int | None = None) -> 
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    return subprocess.Popen([sys.executable, "-m", "decontam", *map(str, args)], cwd=cwd, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=child)  # noqa: PLW1509 - the test starts no thread
+    p = subprocess.Popen([sys.executable, "-m", "decontam", *map(str, args)], cwd=cwd, env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         preexec_fn=child)  # noqa: PLW1509 - the test starts no thread
+    STARTED.append(p)
+    return p
+
+
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A test that fails while a run is going kills that run (and its workers) rather than leave it behind."""
+    yield
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
 
 
 def finish(p: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:

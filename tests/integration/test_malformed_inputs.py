@@ -33,7 +33,7 @@ Q = "Write a function that returns the sum of two integers given as its argument
 BENCH = ["-b", "mine=bench.jsonl", "--question-field", "prompt", "--no-progress"]
 SENTINEL = b'{"id": "sentinel", "text": "a plain row, so that no input is all rejected"}'
 # No shrinking: each example costs two subprocesses, and a failing one is small enough to read as it is.
-SETTINGS = settings(max_examples=8, deadline=None, database=None, derandomize=True,
+SETTINGS = settings(max_examples=8, deadline=None, database=None, print_blob=True,
                     phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                            HealthCheck.data_too_large, HealthCheck.large_base_example])
