@@ -124,10 +124,22 @@ class Oracle:
 
 
 # ---------------------------------------------------------------- planting
-def make_cases(questions: list[dict], docs: list[dict], per_form: int, seed: int,
-               oracle: Oracle) -> tuple[list[Case], dict[str, str]]:
-    """Pick questions and host documents and write each case into its host. Returns the cases and
-    {doc id: new text}. Hosts are documents of 2-20 KB that hold no benchmark text (oracle) before planting."""
+def candidate_hosts(docs: list[dict], oracle: Oracle, seed: int, n: int) -> list[dict]:
+    """n documents of 2-20 KB, in a seeded random order, that hold no benchmark text (oracle)."""
+    rng = random.Random(seed)
+    pool = [d for d in docs if 2_000 <= len(d["text"]) <= 20_000]
+    rng.shuffle(pool)
+    out = []
+    for d in pool:
+        if oracle.holds(d["text"]) is None:
+            out.append(d)
+            if len(out) == n:
+                break
+    return out
+
+
+def make_cases(questions: list[dict], hosts: list[dict], per_form: int, seed: int) -> tuple[list[Case], dict[str, str]]:
+    """Pick questions and write each case into the next host document. Returns the cases and {doc id: new text}."""
     rng = random.Random(seed)
     by_bench: dict[str, list[dict]] = {}
     for q in questions:
@@ -153,14 +165,14 @@ def make_cases(questions: list[dict], docs: list[dict], per_form: int, seed: int
             out.append(rng.choice(pool))
         return out
 
-    hosts = [d for d in docs if 2_000 <= len(d["text"]) <= 20_000]
-    rng.shuffle(hosts)
-    host_iter = (d for d in hosts if oracle.holds(d["text"]) is None)
+    host_iter = iter(hosts)
     cases, new_text = [], {}
     for form in FORMS:
         for q in pick(form):
             used.add((q["benchmark"], q["item_id"]))
-            host = next(host_iter)
+            host = next(host_iter, None)
+            if host is None:
+                raise SystemExit("not enough host documents for the planted cases: lower --per-form")
             text = host["text"]
             cut = text.find("\n", len(text) // 2)
             cut = len(text) if cut < 0 else cut + 1

@@ -35,6 +35,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,7 +48,7 @@ REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(HERE.parent / "speed")]
 
 from common import BENCHMARKS, load_questions, read_jsonl  # noqa: E402
-from plant import EXPECTED, FORMS, Oracle, cases_json, make_cases  # noqa: E402
+from plant import EXPECTED, FORMS, Oracle, candidate_hosts, cases_json, make_cases  # noqa: E402
 
 SHARED = Path(os.environ.get("DECONTAM_SHARED_BENCHMARKS", REPO.parent / "shared" / "benchmarks"))
 TOOLS = ["decontam", "decontam-lu", "pyahocorasick", "decon", "janitor", "janitor-cpp", "datatrove"]
@@ -132,11 +133,14 @@ class Runner:
         if tool.startswith("decontam"):
             report = json.loads((flags.parent / "report.json").read_text())
             res["flagged"] = sorted({r["doc_id"] for r in report["training"]["removed"]})
-            if tool == "decontam" and tag == "r0":
+            if tool == "decontam" and self.decontam_report is None:
                 self.decontam_report = flags.parent / "report.json"
         else:
             got = json.loads(flags.read_text())
             res["flagged"], res["notes"] = got["flagged"], got.get("notes", {})
+            if tool == "decon":  # decon prints how many eval lines its defaults leave out of the index
+                m = re.search(r"Below minimum tokens\s+([\d,]+)", log.read_text(errors="replace"))
+                res["notes"]["questions_below_min_tokens"] = int(m.group(1).replace(",", "")) if m else None
         return res
 
 
@@ -215,9 +219,33 @@ def main() -> None:
     source = build_or_take_corpus(args, work)
     docs = list(read_jsonl(source))
     oracle = Oracle(questions)
-    cases, new_text = make_cases(questions, docs, args.per_form, args.seed, oracle)
     corpus = work / "planted" / "corpus.jsonl"
     corpus.parent.mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()
+    runner = Runner(args, corpus, qfile, work)
+    skipped = {t: why for t in tools if (why := runner.available(t))}
+    if "janitor-cpp" in tools and "janitor-cpp" not in skipped:
+        try:
+            compile_janitor_util(args.janitor_cpp, runner.python("janitor-cpp"), work / "janitor_util")
+        except (subprocess.CalledProcessError, OSError) as e:
+            skipped["janitor-cpp"] = f"compiling janitor_util failed: {e}"
+    active = [t for t in tools if t not in skipped]
+
+    # Host documents: candidates that hold no benchmark text (oracle) and that no tool flags before planting, so
+    # that a planted case is found or missed for what was planted, not for what its host already held.
+    n_cases = args.per_form * len(FORMS)
+    candidates = candidate_hosts(docs, oracle, args.seed, 5 * n_cases)
+    cand_file = work / "planted" / "host-candidates.jsonl"
+    cand_file.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in candidates))
+    before: dict[str, list[str]] = {}
+    for t in active:
+        r = runner.run(t, cand_file, "hosts")
+        before[t] = r.get("flagged", [])
+        print(f"before planting, {t} flags {len(before[t])} of {len(candidates)} candidate hosts"
+              + (f" (FAILED: {r['error']})" if r.get("error") else ""), flush=True)
+    flagged_before = {d for v in before.values() for d in v}
+    hosts = [d for d in candidates if d["id"] not in flagged_before]
+    cases, new_text = make_cases(questions, hosts, args.per_form, args.seed)
     text_bytes = 0
     with open(corpus, "w", encoding="utf-8") as out:
         for d in docs:
@@ -230,16 +258,7 @@ def main() -> None:
     mb = text_bytes / 1e6
     print(f"corpus: {len(docs)} documents, {mb:.1f} MB of text; {len(questions)} questions; {len(cases)} planted cases",
           flush=True)
-    del docs
-
-    runner = Runner(args, corpus, qfile, work)
-    skipped = {t: why for t in tools if (why := runner.available(t))}
-    if "janitor-cpp" in tools and "janitor-cpp" not in skipped:
-        try:
-            compile_janitor_util(args.janitor_cpp, runner.python("janitor-cpp"), work / "janitor_util")
-        except (subprocess.CalledProcessError, OSError) as e:
-            skipped["janitor-cpp"] = f"compiling janitor_util failed: {e}"
-    active = [t for t in tools if t not in skipped]
+    del docs, candidates
 
     # ---- runs: round 0 gives the flags; the tools interleaved in each round
     runs: dict[str, list[dict]] = {t: [] for t in active}
@@ -318,6 +337,9 @@ def main() -> None:
         "planted": {"cases": len(cases), "positives": len(positives), "controls": len(controls),
                     "per_form": args.per_form, "seed": args.seed},
         "repeat": args.repeat, "slow_seconds": args.slow_seconds,
+        "host_candidates": {"documents": sum(1 for _ in open(cand_file, "rb")),
+                            "flagged_before_planting": {t: len(v) for t, v in before.items()}},
+        "load_average_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
     }
     md = markdown(stamp, results, cases)
     out_json = args.json or work / "peers.json"
@@ -338,7 +360,12 @@ def markdown(stamp: dict, results: list[dict], cases) -> str:
         f"{c['text_mb']} MB of text ({c['file_mb']} MB of JSONL), {n_pos + n_ctl} of them with a planted case. "
         f"Questions: " + ", ".join(f"{b} {n:,}" for b, n in stamp["questions"].items())
         + f" ({sum(stamp['questions'].values()):,}). Medians of up to {stamp['repeat']} runs; MB/s = MB of text / "
-        "wall time of the whole run. These VMs drift by tens of percent within an hour: compare within one run.",
+        f"wall time of the whole run. Load average (1 min) {stamp['load_average_1min']['start']} at the start, "
+        f"{stamp['load_average_1min']['end']} at the end (this run alone keeps it near 1; more means other work shared the 2 cores). "
+        "These VMs drift by tens of percent within an hour: compare within one run. Host documents: "
+        f"{stamp['host_candidates']['documents']} candidates (2-20 KB, no benchmark text); those that any tool flagged "
+        "before planting were not used (" + ", ".join(f"{t} {n}" for t, n in
+                                                     stamp['host_candidates']['flagged_before_planting'].items()) + ").",
         "",
         f"| tool | version | runs | wall s | MB/s | MB per CPU-s | fixed s | docs flagged | planted found (of {n_pos}) "
         f"| missed | controls flagged (of {n_ctl}) | false-positive docs | other docs with benchmark text |",
