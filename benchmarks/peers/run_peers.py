@@ -253,6 +253,9 @@ def main() -> None:
             text_bytes += len(text.encode("utf-8"))
             out.write(json.dumps({"id": d["id"], "text": text}) + "\n")
     (work / "cases.json").write_text(json.dumps(cases_json(cases), indent=1))
+    # Self-check of the oracle: it should see benchmark text in the planted documents (all forms but the
+    # controls; a half question shorter than 50 letters and digits is beyond it) and none in the controls.
+    oracle_check = {f: sum(oracle.holds(new_text[c.doc_id]) is not None for c in cases if c.form == f) for f in FORMS}
     tiny = work / "planted" / "tiny.jsonl"
     tiny.write_text(json.dumps({"id": "tiny", "text": "def f():\n    return 1\n"}) + "\n")
     mb = text_bytes / 1e6
@@ -339,6 +342,7 @@ def main() -> None:
         "repeat": args.repeat, "slow_seconds": args.slow_seconds,
         "host_candidates": {"documents": sum(1 for _ in open(cand_file, "rb")),
                             "flagged_before_planting": {t: len(v) for t, v in before.items()}},
+        "oracle_on_planted": oracle_check,
         "load_average_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
     }
     md = markdown(stamp, results, cases)
@@ -387,6 +391,8 @@ def markdown(stamp: dict, results: list[dict], cases) -> str:
     for f in FORMS:
         n = sum(1 for cc in cases if cc.form == f)
         lines.append(f"| {f} ({EXPECTED[f]}) | {n} | " + " | ".join(str(r["by_form"][f]) for r in ok) + " |")
+    lines += ["", "The oracle's self-check (planted documents in which it sees benchmark text): "
+              + ", ".join(f"{f} {n}" for f, n in stamp["oracle_on_planted"].items()) + "."]
     return "\n".join(lines) + "\n"
 
 
