@@ -9,6 +9,7 @@ without ids, and several files of which some are split and some are not.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,18 @@ Q = [
     "Write a function that returns the sum of two integers given as arguments, or zero.",
 ]
 BENCH = Benchmark.from_items("demo", [Item(i, q) for i, q in enumerate(Q)])
+
+
+def spool_folders() -> list[Path]:
+    """This process's spool folders, wherever the engine may put them (shared memory, the temporary folder)."""
+    prefix = f".decontam-parts-{os.getpid()}-"
+    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir() for p in d.glob(prefix + "*")]
+
+
+@pytest.fixture(autouse=True)
+def _no_spool_left_behind():
+    yield
+    assert spool_folders() == []
 
 
 @pytest.fixture
