@@ -215,6 +215,24 @@ class BloomFilter:
             view[:] = np.packbits(scratch, bitorder="little")
         self.n_keys += len(mixed)
 
+    def key_cuts(self, n: int) -> list[int]:
+        """Where to cut sorted keys into at most ``n`` slices whose bits lie in disjoint bytes (a filter
+        partitioned by key only): the smallest key of each slice after the first.
+
+        Each slice is a run of whole groups of partitions, the unit :meth:`add` updates at once, so several
+        processes can each add one slice into one shared bit array.
+
+        Raises:
+            ValueError: The filter is partitioned by a mix of the key (a slice of keys sets bits anywhere).
+        """
+        if self.partition_by != "key":
+            raise ValueError("key_cuts needs a filter partitioned by key (partition_by='key')")
+        group = max(1, _GROUP_BITS // (self.stride * 8))
+        groups = -(-self.n_partitions // group)
+        firsts = sorted({round(i * groups / n) * group for i in range(1, max(1, n))} - {0})
+        # the smallest top-32-bit value whose partition ((top * P) >> 32) is p: ceil(p * 2**32 / P)
+        return [(-(-(p << 32) // self.n_partitions)) << 32 for p in firsts if p < self.n_partitions]
+
     def _set_bits(self, scratch: np.ndarray, mixed: np.ndarray, base: np.ndarray) -> None:
         """Set the ``k`` bits of each mixed key in ``scratch`` (one bool per bit; ``base``: the first bit of
         each key's partition in it).

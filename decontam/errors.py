@@ -72,6 +72,18 @@ class InputError(DecontamError, ValueError):
         prefix = (", ".join(where) + ": ") if where else ""
         super().__init__(prefix + message)
 
+    def moved(self, lines: int) -> InputError:
+        """This error, its line moved by ``lines``: an error in a part of a file, whose lines count from the
+        part's start, named by its line in the whole file.
+
+        Example:
+            >>> str(InputError("bad JSON", path="c.jsonl", line=3).moved(10))
+            'c.jsonl, line 13: bad JSON'
+        """
+        if self.line is None or not lines:
+            return self
+        return InputError(self.reason, path=self.path, line=self.line + lines, field=self.field)
+
 
 class BenchmarkNotFoundError(DecontamError, KeyError):
     """An unknown benchmark name, or a benchmark that cannot be loaded from where it was asked for."""

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import signal
 import sys
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from .errors import DecontamError
 
-__all__ = ["NoProgress", "Task", "WorkerError", "WorkerPool", "gc_paused", "progress_bar", "worker_pool"]
+__all__ = ["NoProgress", "Task", "WorkerError", "WorkerPool", "gc_paused", "progress_bar", "shared_memory",
+           "worker_pool"]
 
 
 @contextlib.contextmanager
@@ -68,6 +71,20 @@ def progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
         from tqdm import tqdm  # tqdm.auto imports more: only for notebooks
 
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None if enabled is None else not enabled)
+
+
+def shared_memory(room: int) -> Path | None:
+    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None:
+    where workers' spool files go when it can take them (a memory file system takes written bytes for about
+    half the system time a disk's does, ``docs/performance.md``)."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
+        return None
+    return shm
 
 
 @contextlib.contextmanager

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -20,9 +21,50 @@ from ..arrays import concat_ranges
 from ..errors import IndexMismatchError
 from .hashing import PAD
 
-__all__ = ["HashingWriter", "TextStore", "TextWriter", "sha256_file"]
+__all__ = ["HashingWriter", "PlacedWriter", "TextStore", "TextWriter", "block_cut", "compress_blocks", "sha256_file"]
 
-_TEXT_BLOCK = 1 << 20
+_TEXT_BLOCK = 1 << 20  # a store's text is cut into blocks at every multiple of this many bytes of the whole text
+
+
+def _codec() -> pa.Codec:
+    return pa.Codec("zstd", compression_level=1)
+
+
+def block_cut(end: int) -> int:
+    """The last place at or before ``end`` where a store cuts its text into blocks.
+
+    Example:
+        >>> block_cut(3 << 20), block_cut((3 << 20) - 1)
+        (3145728, 2097152)
+    """
+    return end // _TEXT_BLOCK * _TEXT_BLOCK
+
+
+def compress_blocks(read: Callable[[int, int], bytes | memoryview], start: int, stop: int,
+                    out: BinaryIO) -> tuple[list[int], list[int]]:
+    """Compress the text ``[start, stop)`` of a store into ``out``, in the blocks a :class:`TextWriter` makes of
+    it: ``start`` must be a cut (:func:`block_cut`), and ``stop`` too unless it is the end of the text (the last,
+    short block). The blocks are the writer's byte for byte (same cuts, codec and level), so several processes
+    can compress ranges of one text and :meth:`TextWriter.copy_blocks` put them end to end.
+
+    Args:
+        read: Reads the text ``[a, b)``.
+        start: Where the range starts in the whole text.
+        stop: Where it ends.
+        out: Where the compressed blocks go, end to end.
+
+    Returns:
+        Each block's end in the whole text, and its compressed size.
+    """
+    codec = _codec()
+    ends, sizes = [], []
+    for s in range(start, stop, _TEXT_BLOCK):
+        e = min(stop, s + _TEXT_BLOCK)
+        comp = codec.compress(read(s, e), asbytes=False)
+        out.write(memoryview(comp))
+        ends.append(e)
+        sizes.append(comp.size)
+    return ends, sizes
 
 
 def sha256_file(path: Path) -> str:
@@ -61,6 +103,26 @@ class HashingWriter:
         return {"size": self.size, "sha256": self.sha.hexdigest()}
 
 
+class PlacedWriter:
+    """Writes a slice of an existing file, from a byte offset on: several processes can fill disjoint slices of
+    one file (made beforehand at its full size)."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.fd = os.open(path, os.O_WRONLY)
+        self.at = offset
+
+    def write(self, data: bytes | memoryview | np.ndarray) -> None:
+        """Write bytes (or an array's bytes) where the last write ended."""
+        view = memoryview(data).cast("B")
+        while len(view):
+            n = os.pwrite(self.fd, view, self.at)
+            view, self.at = view[n:], self.at + n
+
+    def close(self) -> None:
+        """Close the file (whoever made it flushes it to disk and hashes it)."""
+        os.close(self.fd)
+
+
 class TextWriter:
     """Normalized text in zstd blocks of about 1 MB.
 
@@ -72,7 +134,7 @@ class TextWriter:
 
     def __init__(self, path: Path) -> None:
         self.out = HashingWriter(path)
-        self.codec = pa.Codec("zstd", compression_level=1)
+        self.codec = _codec()
         self.pool = ThreadPoolExecutor(1)  # compression releases the GIL: it overlaps the hashing work
         self.inflight: list[Future[Any]] = []
         self.pending: list[bytes | memoryview] = []
@@ -80,6 +142,11 @@ class TextWriter:
         self.total = 0
         self.block_starts = [0]
         self.comp_offsets = [0]
+
+    @property
+    def size(self) -> int:
+        """Bytes appended so far (in whole blocks or pending)."""
+        return self.total + self.pending_size
 
     def write(self, data: bytes | memoryview) -> None:
         """Append bytes (an immutable buffer: whole blocks are compressed from it without a copy)."""

@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
-from ..runtime import progress_bar, worker_pool
+from ..runtime import progress_bar, shared_memory, worker_pool
 from .parts import PartAssembly, PartResult, scan_part
 from .probes import ProbeSet
 from .step import (
@@ -169,25 +169,13 @@ def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) ->
         yield None
         return
     first = next((o for o in outs if o is not None), None)
-    where = _shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
+    where = shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
     with writing(where or Path(tempfile.gettempdir())):
         folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _shared_memory(room: int) -> Path | None:
-    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None."""
-    shm = Path("/dev/shm")
-    try:
-        st = os.statvfs(shm)
-    except OSError:
-        return None
-    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
-        return None
-    return shm
 
 
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,

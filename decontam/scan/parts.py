@@ -169,9 +169,7 @@ class PartAssembly:
 
     def moved_error(self, exc: InputError) -> InputError:
         """An error of the current part, its line counted from the start of the file."""
-        if exc.line is None or not self.lines:
-            return exc
-        return InputError(exc.reason, path=exc.path, line=exc.line + self.lines, field=exc.field)
+        return exc.moved(self.lines)
 
     def finish(self) -> None:
         """Complete the output as a whole-file run does."""

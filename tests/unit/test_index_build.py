@@ -1,5 +1,5 @@
-"""decontam.index.build: merging build runs is a full sort, spilling changes nothing, a failed build leaves
-nothing behind."""
+"""decontam.index.build and .write: merging build runs is a full sort, spilling changes nothing, a failed build
+leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import decontam.index.build as build_mod
+import decontam.index.write as write_mod
 from decontam.index import CorpusIndex
 from decontam.index.hashing import radix_order
 
@@ -23,7 +24,7 @@ SETTINGS = settings(max_examples=25, deadline=None,
        st.integers(0, 5), st.sampled_from([1, 7, 64, 1 << 20]), st.booleans())
 def test_merging_build_runs_equals_a_full_sort(tmp_path_factory, runs, narrow, merge_entries, sorted_runs):
     """The build keeps each batch's pairs only bucketed by the keys' top bits (`bucketed`) and sorts them
-    fully when the runs are merged, one key range at a time (`_merge_runs`); fully sorted runs (an index's
+    fully when the runs are merged, one key range at a time (`merge_runs`); fully sorted runs (an index's
     table, when indexes are merged) go the same way. Either way the table is exactly the stable full sort of
     all pairs by the keys' top 32 bits, ties in position order."""
     from unittest import mock
@@ -39,8 +40,8 @@ def test_merging_build_runs_equals_a_full_sort(tmp_path_factory, runs, narrow, m
         o = radix_order(k) if sorted_runs else np.argsort(k >> np.uint64(56), kind="stable")
         parts.append((k[o], p[o], 0))
     folder = tmp_path_factory.mktemp("merge")
-    with mock.patch.object(build_mod, "_MERGE_ENTRIES", merge_entries):  # several ranges, or one
-        _, _, distinct = build_mod._merge_runs(parts, folder, "u8", 32 if sorted_runs else 8)
+    with mock.patch.object(write_mod, "_MERGE_ENTRIES", merge_entries):  # several ranges, or one
+        _, _, distinct = write_mod.merge_runs(parts, folder, "u8", 32 if sorted_runs else 8)
     keys = np.fromfile(folder / "keys.u64", dtype="<u8")
     pos = np.fromfile(folder / "pos.u8", dtype="<u8")
     k, p = np.concatenate(all_k), np.concatenate(all_p)
@@ -65,8 +66,8 @@ def test_spilled_runs_give_the_same_index(tmp_path, monkeypatch):
 
     monkeypatch.setattr(jsonl, "BLOCK_BYTES", 2000)  # many small batches, so several runs spill
     spills = []
-    spill = build_mod._PartBuilder._spill
-    monkeypatch.setattr(build_mod._PartBuilder, "_spill",
+    spill = build_mod._Runs._spill
+    monkeypatch.setattr(build_mod._Runs, "_spill",
                         lambda self: spills.append(len(self.runs)) or spill(self))
     CorpusIndex.build([f], tmp_path / "spilled", progress=False)
     assert len(spills) > 2 and max(spills) > 1  # several spills, of several batch runs each
@@ -82,7 +83,7 @@ def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(build_mod, "_write_index", boom)
+    monkeypatch.setattr(build_mod, "write_index", boom)
     with pytest.raises(RuntimeError):
         CorpusIndex.build([f], tmp_path / "ix", progress=False)
     assert not (tmp_path / "ix").exists()
