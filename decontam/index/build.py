@@ -24,7 +24,7 @@ from ..inputs import as_paths, expand_corpus, is_pathlike, memory_source
 from ..runtime import progress_bar
 from ..scan import require_rows
 from .format import IndexFiles, check_normalizer, check_params, int_column
-from .hashing import bucketed, thin
+from .hashing import bucketed
 from .part import PartBuilder
 from .parts import build_in_pool, plan_jobs
 from .store import TextWriter
@@ -45,10 +45,9 @@ class _Runs:
         self.entries = 0
         self.spilled: list[tuple[Path, Path, int]] = []
 
-    def add(self, keys: np.ndarray, pos: np.ndarray) -> None:
-        """Keep a batch's pairs (position order) as a run: stretches of the whole text, so batching changes
-        nothing (see :func:`~decontam.index.hashing.thin`)."""
-        keys, pos = bucketed(*thin(keys, pos))
+    def add(self, keys: np.ndarray, pos: np.ndarray, at: int) -> None:
+        """Keep a batch's thinned pairs (position order; positions from ``at`` on) as a run."""
+        keys, pos = bucketed(keys, pos + at)
         self.runs.append((keys, pos))
         self.entries += len(keys)
         if self.entries >= _SPILL_ENTRIES:

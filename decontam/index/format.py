@@ -70,7 +70,7 @@ def params() -> dict[str, Any]:
             "bloom_seed": BLOOM_SEED, "gram_hash": GRAM_HASH,
             "order": "top 32 bits | 1",
             "thinning": "first and last of each run of consecutive selections with one key and one "
-                        "position // W"}
+                        "(position - document start) // W"}
 
 
 def check_params(recorded: dict[str, Any], where: str) -> None:

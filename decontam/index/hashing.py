@@ -126,7 +126,7 @@ def minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     See :func:`select_minimizers` and :func:`thin`.
     """
-    keys, pos = thin(*select_minimizers(data, offsets))
+    keys, pos = thin(*select_minimizers(data, offsets), offsets)
     o = radix_order(keys)
     return keys[o], pos[o]
 
@@ -182,23 +182,33 @@ def select_minimizers(data: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.
     return stored_keys(np.concatenate(keys_out)), np.concatenate(pos_out).astype(np.int64, copy=False)
 
 
-def thin(keys: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def thin(keys: np.ndarray, pos: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Thin repeats among selected pairs given in position order: of a run of consecutive pairs with one key
-    inside one stretch ``pos // W`` only the first and the last are kept.
+    inside one *stretch* (``W`` positions of one document, counted from its start: ``(pos - start) // W``) only
+    the first and the last are kept.
 
     Nothing is lost: a window (``W`` consecutive positions) that holds a dropped position ``p`` of the stretch
     also holds the run's first position (if the window starts at or before it) or else its last one (the
     window then reaches past the end of the stretch), and both have ``p``'s key. Runs like ``aaaa...`` (every
-    position selected, all ties) keep 2 positions in ``W``. Sequential comparisons only: no sort.
+    position selected, all ties) keep 2 positions in ``W``. Stretches counted from each document's start make
+    the pairs of a document depend on its text alone, wherever it lies in the corpus (a build cut into parts,
+    merged indexes). Sequential comparisons only: no sort.
+
+    Args:
+        keys: Selected keys, in position order.
+        pos: Their positions.
+        offsets: The documents' ``n + 1`` offsets, in the positions' coordinates.
 
     Example:
         >>> k = np.array([7, 7, 7, 7, 3, 7], dtype=np.uint64)
-        >>> thin(k, np.array([0, 1, 2, 3, 4, 5]))[1].tolist()
+        >>> thin(k, np.array([0, 1, 2, 3, 4, 5]), np.array([0, 100]))[1].tolist()
         [0, 3, 4, 5]
     """
     if len(keys) < 3:
         return keys, pos
-    stretch = pos // W
+    offs = np.asarray(offsets, dtype=np.int64)
+    starts = np.repeat(offs[:-1], np.diff(np.searchsorted(pos, offs)))  # each pair's document start
+    stretch = pos - (pos - starts) % W  # where its stretch starts: one value per stretch of the corpus
     same = (keys[1:] == keys[:-1]) & (stretch[1:] == stretch[:-1])
     drop = same[:-1] & same[1:]
     if not drop.any():

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..inputs import Batch, CorpusFile, FilePart, ReadCounts, read_file, text_buffers
 from ..normalize import normalize_many
 from ..scan import SourceResult, account_batch
-from .hashing import select_minimizers
+from .hashing import select_minimizers, thin
 
 __all__ = ["PartBuilder", "TextSink"]
 
@@ -54,13 +54,13 @@ class PartBuilder:
         config: The build's options (normalizer, fields, error policy).
         text: Where the normalized text goes; positions count from its start.
         raw: Where the original text goes.
-        pairs: Called with each batch's selected (stored key, position) pairs, in position order (unthinned:
-            see :func:`~decontam.index.hashing.thin`).
+        pairs: Called with each batch's selected (stored key, position) pairs, thinned, in position order, and
+            the position of the batch's start in ``text`` (the pairs' positions count from it).
         hashed: Whether sources hash their text into their digests (False where the text is hashed elsewhere).
     """
 
     def __init__(self, config: DecontamConfig, text: TextSink, raw: TextSink,
-                 pairs: Callable[[np.ndarray, np.ndarray], None], hashed: bool = True) -> None:
+                 pairs: Callable[[np.ndarray, np.ndarray, int], None], hashed: bool = True) -> None:
         self.config = config
         self.text = text
         self.raw = raw
@@ -115,8 +115,7 @@ class PartBuilder:
         self.doc_row.append(np.asarray(batch.rows, dtype=np.int64))
         self.doc_line.append(np.asarray(batch.lines, dtype=np.int64))
         self.doc_id.extend(_batch_ids(batch))
-        keys, pos = select_minimizers(normalized, noffs)
-        self.pairs(keys, pos + at)
+        self.pairs(*thin(*select_minimizers(normalized, noffs), noffs), at)
         self.text.write(normalized)
 
     def documents(self) -> dict[str, Any]:

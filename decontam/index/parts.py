@@ -2,37 +2,36 @@
 one-process build writes.
 
 A *job* is a part of a file (a byte range of whole JSONL lines, or some Parquet row groups:
-:func:`~decontam.inputs.split_file`), or a small file whole. Each job goes through the workers twice, and this
-process puts their results together in corpus order:
+:func:`~decontam.inputs.split_file`), or a small file whole. Jobs go through the workers, and this process puts
+their results together in corpus order:
 
-1. **Read** (:func:`_read`, a worker): the job's batches go through a :class:`~.part.PartBuilder`, as in one
-   process, but its normalized text, original text and selected pairs go to spool files, positions counted from
-   the job's start; back come its document table, counts and sizes.
+1. **Read** (:func:`_read`, a worker): the job's batches go through a :class:`~.part.PartBuilder` as in one
+   process (each batch's selected pairs thinned and bucketed into a run), but the runs, the normalized text and
+   the original text go to spool files, positions counted from the job's start. Back come its document table,
+   its runs' sizes and its texts' sizes.
 2. **Place** (this process, job after job): the job's place in the whole normalized and original text is now
    known (the sizes of the jobs before it). Its line and row numbers are moved by the parts of its file before
    it, its original text is hashed into its file's digests (from the spool, in order: the corpus fingerprint),
-   its documents are appended.
-3. **Store** (:func:`_store`, a worker): the job's pairs, moved to their place, are thinned and bucketed into a
-   run, and the text blocks that end in the job are compressed, cut where one process cuts them (a block may
-   take bytes from jobs before it, whose spools are kept until then). This process appends the compressed
-   blocks to the stores, in order.
-4. **Table** (the workers, by ranges of keys): once every job is stored, each worker sorts and writes ranges of
+   its documents are appended, its runs noted with the offset of their positions.
+3. **Compress** (:func:`_compress`, a worker): the text blocks that end in the job are compressed, cut where one
+   process cuts them (at every multiple of the block size of the whole text: a block may take bytes from jobs
+   before it, whose spools are kept until then). This process appends them to the stores, in order.
+4. **Table** (the workers, by ranges of keys): once every job is placed, each worker sorts and writes ranges of
    the keys' top bits at their offsets in the table files (:func:`_merge`); then the Bloom filter, sized for the
    distinct keys they counted, is filled by slices of the sorted keys, each a set of whole partition groups of
    one shared bit array (:func:`_fill_bloom`). This process hashes the files, and writes the document and block
    tables, the portrait and the manifest.
 
 Nothing depends on where the files were cut or on the number of processes, so the index folder is byte for
-byte the one-process one (``docs/index.md``; ``tests/unit/test_index_parts.py`` holds it to that): thinning
-keeps the first and last of a run of one key in one stretch ``pos // W`` of the whole text, and such a run never
-crosses a document (a selected gram lies inside its document, so the next document's selections are 32 bytes or
-more further, past the 19-byte stretch), while jobs and batches end on documents; the table sorts each range of
-keys by top 32 bits then position, which are unique; blocks are cut at the same multiples of the whole text and
-compressed with the same codec and level; and the Bloom filter gets the same keys.
+byte the one-process one (``docs/index.md``; ``tests/unit/test_index_parts.py`` holds it to that): the pairs of
+a document depend on its text alone (thinning counts its stretches from the document's start), jobs and batches
+end on documents, and the table sorts each range of keys by top 32 bits then position, which are unique; blocks
+are cut at the same places of the whole text and compressed with the same codec and level; the Bloom filter gets
+the same keys.
 
-The spool files (about three times the size of the parts in flight, plus the runs: 12 to 16 bytes per selected
-pair) go to a temporary folder in shared memory when it has room, else inside the staging folder; the folder is
-removed whatever happens, after the workers stop.
+The spool files (the texts of the jobs in flight, about twice their size; and the runs, 12 bytes per kept pair,
+about 1.1 bytes per byte of text) go to a temporary folder in shared memory when it has room, else inside the
+staging folder; the folder is removed whatever happens, after the workers stop.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,16 +58,27 @@ from ..errors import InputError
 from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, ReadCounts, Rejected, split_file
 from ..runtime import WorkerPool, shared_memory, worker_pool
 from ..scan import SourceResult, require_rows
-from .hashing import RUN_BITS, bucketed, thin
+from .hashing import RUN_BITS, bucketed
 from .part import PartBuilder
 from .store import PlacedWriter, TextWriter, block_cut, compress_blocks, sha256_file
-from .write import Table, add_keys, merge_bits, merge_ranges, pos_dtype, run_bounds, sized_bloom, write_files
+from .write import (
+    Run,
+    Table,
+    add_keys,
+    merge_bits,
+    merge_ranges,
+    pos_dtype,
+    run_bounds,
+    sized_bloom,
+    write_files,
+)
 
 __all__ = ["Job", "build_in_pool", "plan_jobs"]
 
 _AHEAD = 2  # jobs read ahead per process (bounds the spools in flight)
 _SLICES = 4  # table ranges and Bloom slices per process (keeps every process busy to the end)
 _SPOOL_PREFIX = ".decontam-index-"
+_Compressed = tuple[list[int], list[int]]  # blocks' ends in the whole text, their compressed sizes
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,10 @@ def _spool(folder: Path, job: int, what: str) -> Path:
     return folder / f"{job}.{what}"
 
 
+def _mapped(path: Path, dtype: str, n: int) -> np.ndarray:
+    return np.memmap(path, dtype=dtype, mode="r", shape=(n,)) if n else np.zeros(0, dtype=dtype)
+
+
 class _Spool:
     """A spool file written in order: where a worker's text goes (a :class:`~.part.TextSink`)."""
 
@@ -126,39 +140,67 @@ class _Spool:
         self.fh.close()
 
 
-class _PairSpool:
-    """A worker's selected pairs, unthinned (thinning needs their place in the whole text), in two files."""
+class _RunSpool:
+    """A worker's runs (a batch's thinned pairs, bucketed by their keys' top bits), end to end in two files:
+    keys, and positions from the batch's start (``uint32``: a batch of more normalized text than that makes
+    several runs)."""
 
     def __init__(self, folder: Path, job: int) -> None:
         self.keys: BinaryIO = open(_spool(folder, job, "keys"), "wb")  # noqa: SIM115 - closed by close()
         self.pos: BinaryIO = open(_spool(folder, job, "pos"), "wb")  # noqa: SIM115 - closed by close()
-        self.n = 0
+        self.runs: list[tuple[int, int]] = []  # per run: its entries, the offset of its positions in the job
+        self.buckets = np.zeros(1 << RUN_BITS, dtype=np.int64)  # entries per top-RUN_BITS-bit bucket
 
-    def add(self, keys: np.ndarray, pos: np.ndarray) -> None:
-        keys.astype("<u8", copy=False).tofile(self.keys)
-        pos.astype("<i8", copy=False).tofile(self.pos)
-        self.n += len(keys)
+    def add(self, keys: np.ndarray, pos: np.ndarray, at: int) -> None:
+        """Keep a batch's thinned pairs (positions from ``at`` on)."""
+        high = int(pos[-1]) >> 32 if len(pos) else 0
+        cuts = np.searchsorted(pos, np.arange(1, high + 1, dtype=np.int64) << 32).tolist()
+        for k, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(pos)])):
+            rk, rp = bucketed(keys[a:b], pos[a:b] - (k << 32))
+            rk.astype("<u8", copy=False).tofile(self.keys)
+            rp.astype("<u4").tofile(self.pos)
+            self.runs.append((b - a, at + (k << 32)))
+            self.buckets += np.bincount((rk >> np.uint64(64 - RUN_BITS)).astype(np.intp), minlength=1 << RUN_BITS)
 
     def close(self) -> None:
         self.keys.close()
         self.pos.close()
 
 
-def _mapped(path: Path, dtype: str, n: int) -> np.ndarray:
-    return np.memmap(path, dtype=dtype, mode="r", shape=(n,)) if n else np.zeros(0, dtype=dtype)
+@dataclass(frozen=True)
+class _RunFile:
+    """A job's runs, end to end in two files (see :class:`_RunSpool`): per run, its entries and the offset of its
+    positions in the whole text."""
+
+    keys: Path
+    pos: Path
+    runs: tuple[tuple[int, int], ...]
+
+    def load(self) -> list[Run]:
+        """The runs, memory-mapped."""
+        n = sum(m for m, _ in self.runs)
+        keys, pos = _mapped(self.keys, "<u8", n), _mapped(self.pos, "<u4", n)
+        out: list[Run] = []
+        at = 0
+        for m, off in self.runs:
+            out.append((keys[at : at + m], pos[at : at + m], off))
+            at += m
+        return out
 
 
 class _Text:
     """A range of a store's whole text, read from the spools of the jobs that hold it."""
 
     def __init__(self, pieces: tuple[tuple[Path, int, int], ...]) -> None:
-        self.pieces = []
+        self.pieces: list[tuple[mmap.mmap, int, int]] = []
         for path, start, end in pieces:
             if end > start:
                 with open(path, "rb") as fh:
                     self.pieces.append((mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), start, end))
 
     def read(self, a: int, b: int) -> bytes | memoryview:
+        """The text ``[a, b)``: a view of one spool, or the pieces of several joined (the caller lets go of a
+        view before :meth:`close`)."""
         got = [memoryview(m)[max(a, s) - s : min(b, e) - s] for m, s, e in self.pieces if s < b and a < e]
         return got[0] if len(got) == 1 else b"".join(got)
 
@@ -172,7 +214,7 @@ class _Text:
 
 @dataclass
 class _Read:
-    """What a worker hands back for a job it read; its text and pairs are in spool files."""
+    """What a worker hands back for a job it read; its texts and runs are in spool files."""
 
     n_documents: int
     n_characters: int
@@ -181,30 +223,31 @@ class _Read:
     counts: ReadCounts
     text_size: int
     raw_size: int
-    n_pairs: int
+    runs: list[tuple[int, int]]
+    buckets: np.ndarray
     docs: dict[str, Any]
 
 
 def _read(job: Job, cfg: DecontamConfig, folder: Path) -> _Read:
-    """Read a job (in a worker): its documents, its text and its pairs, spooled."""
+    """Read a job (in a worker): its documents; its texts and runs, spooled."""
     text, raw = _Spool(_spool(folder, job.index, "text")), _Spool(_spool(folder, job.index, "raw"))
-    pairs = _PairSpool(folder, job.index)
+    runs = _RunSpool(folder, job.index)
     counts = ReadCounts()
     try:
-        b = PartBuilder(cfg, text, raw, pairs.add, hashed=False)
+        b = PartBuilder(cfg, text, raw, runs.add, hashed=False)
         src = b.add_file(job.file, job.part, counts)
     finally:
         text.close()
         raw.close()
-        pairs.close()
+        runs.close()
     return _Read(src.n_documents, src.n_characters, src.rejected, src.fields, counts, text.size, raw.size,
-                 pairs.n, b.documents())
+                 runs.runs, runs.buckets, b.documents())
 
 
 @dataclass(frozen=True)
 class _Blocks:
     """A range of a store's whole text to compress (:func:`~.store.compress_blocks`), the spools holding it
-    (path, start, end), and the file the blocks go to."""
+    (path, start, end in the whole text), and the file the blocks go to."""
 
     start: int
     stop: int
@@ -212,46 +255,12 @@ class _Blocks:
     out: Path
 
 
-@dataclass(frozen=True)
-class _RunFile:
-    """A stored job's run (thinned, bucketed pairs) in two files; its positions' type, and its entries per
-    top-``RUN_BITS``-bit bucket."""
-
-    keys: Path
-    pos: Path
-    n: int
-    dtype: str
-    buckets: np.ndarray
+def _compress(text: _Blocks, raw: _Blocks) -> tuple[_Compressed, _Compressed]:
+    """Compress the blocks that end in a job, of both stores (in a worker)."""
+    return _compress_blocks(text), _compress_blocks(raw)
 
 
-@dataclass(frozen=True)
-class _StoreJob:
-    index: int
-    text_start: int  # where the job's normalized text starts in the whole text, and ends
-    text_end: int
-    text: _Blocks
-    raw: _Blocks
-
-
-def _store(task: _StoreJob, folder: Path) -> tuple[_RunFile, tuple[list[int], list[int]], tuple[list[int], list[int]]]:
-    """Store a job (in a worker): its pairs moved to their place, thinned and bucketed into a run, and the text
-    blocks that end in it compressed. Returns the run and, per store, the blocks' ends and compressed sizes."""
-    kp, pp = _spool(folder, task.index, "keys"), _spool(folder, task.index, "pos")
-    keys = np.fromfile(kp, dtype="<u8")
-    pos = np.fromfile(pp, dtype="<i8")
-    pos += task.text_start
-    keys, pos = bucketed(*thin(keys, pos))
-    dtype = "<u4" if task.text_end < (1 << 32) else "<i8"
-    run = _RunFile(_spool(folder, task.index, "run.keys"), _spool(folder, task.index, "run.pos"), len(keys), dtype,
-                   np.bincount((keys >> np.uint64(64 - RUN_BITS)).astype(np.intp), minlength=1 << RUN_BITS))
-    keys.tofile(run.keys)
-    pos.astype(dtype).tofile(run.pos)
-    kp.unlink()
-    pp.unlink()
-    return run, _compress(task.text), _compress(task.raw)
-
-
-def _compress(blocks: _Blocks) -> tuple[list[int], list[int]]:
+def _compress_blocks(blocks: _Blocks) -> _Compressed:
     text = _Text(blocks.pieces)
     try:
         with open(blocks.out, "wb") as out:
@@ -263,7 +272,7 @@ def _compress(blocks: _Blocks) -> tuple[list[int], list[int]]:
 def _merge(runs: list[_RunFile], bits: int, r0: int, r1: int, offset: int, stage: Path, dtype: str) -> int:
     """Sort and write the table's ranges ``r0 .. r1 - 1`` (in a worker), from entry ``offset`` on; returns
     their distinct keys."""
-    loaded = [(_mapped(r.keys, "<u8", r.n), _mapped(r.pos, r.dtype, r.n), 0) for r in runs]
+    loaded = [run for r in runs for run in r.load()]
     bounds = [run_bounds(k, bits) for k, _, _ in loaded]
     kw = PlacedWriter(stage / "keys.u64", offset * 8)
     pw = PlacedWriter(stage / f"pos.{dtype}", offset * np.dtype(dtype).itemsize)
@@ -292,28 +301,29 @@ class _Assembly:
     """This process's side of a build: the jobs' results put together in corpus order.
 
     File work (hashing the spooled text, appending compressed blocks, removing spools) runs in one thread, in
-    order, so that this process's main thread stays free to hand the workers their next calls.
+    order, so that the main thread stays free to hand the workers their next calls (a worker waits for it).
     """
 
     def __init__(self, jobs: list[Job], stage: Path, folder: Path) -> None:
         self.jobs, self.stage, self.folder = jobs, stage, folder
-        self.text = TextWriter(stage / "text.zst")
-        self.raw = TextWriter(stage / "raw.zst")
+        self.stores = (TextWriter(stage / "text.zst"), TextWriter(stage / "raw.zst"))
         self.sources: list[SourceResult] = []
         self.docs: dict[str, list[Any]] = {k: [] for k in ("start", "raw_start", "source", "row", "line", "id")}
-        self.spans: list[tuple[int, int, int, int]] = []  # per job: its text's and raw text's start and end
-        self.cut = (0, 0)  # the text and raw text are handed out for compression up to here
+        self.spans: list[tuple[tuple[int, int], tuple[int, int]]] = []  # per job, per store: its start and end
+        self.cut = [0, 0]  # per store: blocks are handed out for compression up to here
+        self.kept = [0, 0]  # per store: the first job whose spool is still there
         self.lines = self.rows = 0  # of the parts of the current file so far
         self.runs: list[_RunFile] = []
-        self.kept = [0, 0]  # the first job whose text (raw text) spool is still there
+        self.buckets = np.zeros(1 << RUN_BITS, dtype=np.int64)
         self.io = ThreadPoolExecutor(1)
         self.pending: deque[Future[Any]] = deque()
 
-    def _later(self, fn: Any, *args: Any) -> None:
+    def later(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run file work in the thread, in order; raise the error of any done before."""
         while self.pending and self.pending[0].done():
             self.pending.popleft().result()
         self.pending.append(self.io.submit(fn, *args))
+        return self.pending[-1]
 
     def drain(self) -> None:
         """Wait for the file work."""
@@ -333,8 +343,8 @@ class _Assembly:
         """An error of a job, its line counted from the start of its file."""
         return exc.moved(self.lines) if _counts_from_start(job) else exc
 
-    def add_read(self, job: Job, r: _Read) -> _StoreJob:
-        """Place a job read by a worker; returns its store call."""
+    def place(self, job: Job, r: _Read) -> tuple[_Blocks, _Blocks]:
+        """Place a job read by a worker; returns the block ranges its compression call takes."""
         src = self.sources[-1]
         lines, rows = (self.lines, self.rows) if _counts_from_start(job) else (0, 0)
         src.rejected += [dataclasses.replace(rj, line=rj.line + lines) for rj in r.rejected]
@@ -342,38 +352,36 @@ class _Assembly:
         src.n_characters += r.n_characters
         src.fields = r.fields or src.fields
         self.lines, self.rows = self.lines + r.counts.lines, self.rows + r.counts.rows
-        t0, w0 = (self.spans[-1][1], self.spans[-1][3]) if self.spans else (0, 0)
-        t1, w1 = t0 + r.text_size, w0 + r.raw_size
-        self.spans.append((t0, t1, w0, w1))
+        t0, w0 = (self.spans[-1][0][1], self.spans[-1][1][1]) if self.spans else (0, 0)
+        self.spans.append(((t0, t0 + r.text_size), (w0, w0 + r.raw_size)))
         d = r.docs
         for key, shift in (("start", t0), ("raw_start", w0), ("source", len(self.sources) - 1), ("row", rows),
                            ("line", lines)):
             self.docs[key].append(d[key] + np.asarray(shift, dtype=d[key].dtype))
         self.docs["id"] += d["id"]
+        self.runs.append(_RunFile(_spool(self.folder, job.index, "keys"), _spool(self.folder, job.index, "pos"),
+                                  tuple((m, t0 + off) for m, off in r.runs)))
+        self.buckets += r.buckets
         lengths = np.diff(np.append(d["raw_start"], r.raw_size)).astype("<i8").tobytes()
-        self._later(_hash_spool, _spool(self.folder, job.index, "raw"), w1 - w0, src, lengths)
-        final = job.index == len(self.jobs) - 1
-        cut = (t1 if final else block_cut(t1), w1 if final else block_cut(w1))
-        task = _StoreJob(job.index, t0, t1, self._blocks(job, 0, cut[0], "text"), self._blocks(job, 2, cut[1], "raw"))
-        self.cut = cut
-        return task
+        self.later(_hash_spool, _spool(self.folder, job.index, "raw"), r.raw_size, src, lengths)
+        last = job.index == len(self.jobs) - 1
+        return self._blocks(job, 0, "text", last), self._blocks(job, 1, "raw", last)
 
-    def _blocks(self, job: Job, side: int, stop: int, name: str) -> _Blocks:
-        start = self.cut[side // 2]
-        pieces = tuple((_spool(self.folder, i, name), s[side], s[side + 1])
-                       for i, s in enumerate(self.spans) if i >= self.kept[side // 2] and s[side] < stop
-                       and start < s[side + 1])
+    def _blocks(self, job: Job, side: int, name: str, last: bool) -> _Blocks:
+        start, end = self.cut[side], self.spans[-1][side][1]
+        stop = end if last else block_cut(end)
+        pieces = tuple((_spool(self.folder, i, name), *span[side]) for i, span in enumerate(self.spans)
+                       if i >= self.kept[side] and span[side][0] < stop and start < span[side][1])
+        self.cut[side] = stop
         return _Blocks(start, stop, pieces, _spool(self.folder, job.index, f"{name}.zst"))
 
-    def add_stored(self, task: _StoreJob, run: _RunFile, text: tuple[list[int], list[int]],
-                   raw: tuple[list[int], list[int]]) -> None:
-        """Take a stored job: its compressed blocks appended, its run kept, the spools no block needs removed."""
-        self.runs.append(run)
-        for writer, blocks, got, side, name in ((self.text, task.text, text, 0, "text"),
-                                                (self.raw, task.raw, raw, 1, "raw")):
-            self._later(_append_blocks, writer, blocks, got)
-            while self.kept[side] <= task.index and self.spans[self.kept[side]][2 * side + 1] <= blocks.stop:
-                self._later(_spool(self.folder, self.kept[side], name).unlink)
+    def add_blocks(self, job: Job, blocks: tuple[_Blocks, _Blocks], got: tuple[_Compressed, _Compressed]) -> None:
+        """Take a job's compressed blocks (in order): appended to the stores; the spools no block needs any more
+        removed."""
+        for side, name in ((0, "text"), (1, "raw")):
+            self.later(_append_blocks, self.stores[side], blocks[side], got[side])
+            while self.kept[side] <= job.index and self.spans[self.kept[side]][side][1] <= blocks[side].stop:
+                self.later(_spool(self.folder, self.kept[side], name).unlink)
                 self.kept[side] += 1
 
     def documents(self) -> dict[str, Any]:
@@ -398,14 +406,16 @@ def _hash_spool(path: Path, size: int, src: SourceResult, lengths: bytes) -> Non
     src.length_digest.update(lengths)
 
 
-def _append_blocks(writer: TextWriter, blocks: _Blocks, got: tuple[list[int], list[int]]) -> None:
+def _append_blocks(writer: TextWriter, blocks: _Blocks, got: _Compressed) -> None:
     """Append a job's compressed blocks (their ends in the whole text, their sizes) to a store."""
     ends, sizes = got
     if ends:
         starts = np.array([blocks.start, *ends], dtype=np.int64) - blocks.start
         offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
         with open(blocks.out, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            writer.copy_blocks(memoryview(m), starts, offsets)
+            view = memoryview(m)
+            writer.copy_blocks(view, starts, offsets)
+            view.release()
     blocks.out.unlink()
 
 
@@ -426,10 +436,15 @@ def _made(path: Path, size: int) -> Path:
 
 
 def _slices(cum: np.ndarray, k: int) -> list[tuple[int, int]]:
-    """Cut ``len(cum) - 1`` items with cumulated sizes ``cum`` into at most ``k`` runs of about equal size."""
-    cuts = np.unique(np.searchsorted(cum, cum[-1] * np.arange(1, k) / k, side="left"))
-    bounds = [0, *[int(c) for c in cuts if 0 < c < len(cum) - 1], len(cum) - 1]
-    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    """Cut ``len(cum) - 1`` items with cumulated sizes ``cum`` into at most ``k`` runs of about equal size.
+
+    Example:
+        >>> _slices(np.array([0, 5, 6, 7, 12]), 2)
+        [(0, 2), (2, 4)]
+    """
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, k) / k, side="left").tolist()
+    bounds = sorted({0, len(cum) - 1, *(c for c in cuts if 0 < c < len(cum) - 1)})
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 # ------------------------------------------------------------------------------------------- the build
@@ -460,30 +475,29 @@ def build_in_pool(jobs: list[Job], stage: Path, cfg: DecontamConfig, bloom_fp: f
     with _spool_folder(stage, room) as folder, worker_pool(n, _no_setup, (), hold=interrupts_held) as pool:
         asm = _Assembly(jobs, stage, folder)
         try:
-            _read_and_store(jobs, pool, asm, cfg, bar)
+            _read_all(jobs, pool, asm, cfg, bar)
             require_rows(asm.sources)
-            text_info, raw_info = asm.text.close(), asm.raw.close()
-            total = asm.text.total
-            table, bloom = _table(pool, asm, stage, folder, total, bloom_fp, n)
+            text, raw = asm.stores
+            infos = text.close(), raw.close()
+            table, bloom = _table(pool, asm, text.total, bloom_fp, n)
         finally:
             asm.close()
-        write_files(stage, table, bloom, asm.documents(), [s.to_dict() for s in asm.sources], total,
-                    {"text": (asm.text, text_info), "raw": (asm.raw, raw_info)}, cfg, bloom_fp)
+        write_files(stage, table, bloom, asm.documents(), [s.to_dict() for s in asm.sources], text.total,
+                    {"text": (text, infos[0]), "raw": (raw, infos[1])}, cfg, bloom_fp)
 
 
-def _read_and_store(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamConfig, bar: Any) -> None:
-    """Read and store every job in the workers (at most ``_AHEAD`` reads per process ahead), placing the
-    results in corpus order."""
-    pending: deque[tuple[Job, Any, Any]] = deque()  # (job, read task or None, store task or None)
+def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamConfig, bar: Any) -> None:
+    """Read, place and compress every job (at most ``_AHEAD`` reads per process ahead), in corpus order."""
+    pending: deque[tuple[Job, Any, Any]] = deque()  # (job, its read call, or its blocks and compression call)
     queued = reading = 0
     while queued < len(jobs) or pending:
         while queued < len(jobs) and reading < _AHEAD * cfg.num_proc:
             pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folder), None))
             queued += 1
             reading += 1
-        job, read, store = pending.popleft()
-        if store is not None:
-            asm.add_stored(store[0], *store[1].result())
+        job, read, compressed = pending.popleft()
+        if compressed is not None:
+            asm.add_blocks(job, compressed[0], compressed[1].result())
             continue
         reading -= 1
         asm.start(job)
@@ -491,38 +505,35 @@ def _read_and_store(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: Deco
             r = read.result()
         except InputError as exc:
             raise asm.moved(job, exc) from None
-        task = asm.add_read(job, r)
-        pending.append((job, None, (task, pool.submit(_store, task, asm.folder))))
+        blocks = asm.place(job, r)
+        pending.append((job, None, (blocks, pool.submit(_compress, *blocks))))
         bar.update(job.size)
     asm.drain()
 
 
-def _table(pool: WorkerPool, asm: _Assembly, stage: Path, folder: Path, total: int, bloom_fp: float,
-           n: int) -> tuple[Table, BloomFilter]:
+def _table(pool: WorkerPool, asm: _Assembly, total: int, bloom_fp: float, n: int) -> tuple[Table, BloomFilter]:
     """Sort and write the table from the jobs' runs, then fill the Bloom filter, in the workers."""
-    runs = asm.runs
-    n_entries = sum(r.n for r in runs)
+    n_entries = int(asm.buckets.sum())
     dtype = pos_dtype(total)
     bits = merge_bits(n_entries)
-    per_range = np.sum([r.buckets for r in runs], axis=0, dtype=np.int64).reshape(1 << bits, -1).sum(axis=1) \
-        if runs else np.zeros(1, dtype=np.int64)
-    cum = np.concatenate(([0], np.cumsum(per_range)))
-    keys_path = _made(stage / "keys.u64", n_entries * 8)
-    pos_path = _made(stage / f"pos.{dtype}", n_entries * np.dtype(dtype).itemsize)
-    merges = [pool.submit(_merge, runs, bits, a, b, int(cum[a]), stage, dtype)
+    cum = np.concatenate(([0], np.cumsum(asm.buckets.reshape(1 << bits, -1).sum(axis=1))))
+    keys_path = _made(asm.stage / "keys.u64", n_entries * 8)
+    pos_path = _made(asm.stage / f"pos.{dtype}", n_entries * np.dtype(dtype).itemsize)
+    merges = [pool.submit(_merge, asm.runs, bits, a, b, int(cum[a]), asm.stage, dtype)
               for a, b in _slices(cum, _SLICES * n)]
     distinct = sum(t.result() for t in merges)
-    for r in runs:
-        r.keys.unlink()
-        r.pos.unlink()
+    for r in asm.runs:
+        asm.later(r.keys.unlink)
+        asm.later(r.pos.unlink)
     bloom = sized_bloom(distinct, bloom_fp)
-    bits_path = _made(folder / "bloom.bits", len(bloom.bits))
+    bits_path = _made(asm.folder / "bloom.bits", len(bloom.bits))
     keys = _mapped(keys_path, "<u8", n_entries)
     at = [0, *np.searchsorted(keys, np.array(bloom.key_cuts(_SLICES * n), dtype=np.uint64)).tolist(), n_entries]
     fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, keys_path, n_entries, a, b)
              for a, b in zip(at[:-1], at[1:]) if b > a]
-    sealed = [asm.io.submit(_sealed, p) for p in (keys_path, pos_path)]  # while the workers fill the filter
+    sealed = [asm.later(_sealed, p) for p in (keys_path, pos_path)]  # while the workers fill the filter
     for t in fills:
         t.result()
     bloom.bits = np.fromfile(bits_path, dtype=np.uint8)
+    asm.drain()
     return Table(sealed[0].result(), sealed[1].result(), dtype, n_entries, distinct), bloom

@@ -41,6 +41,12 @@ def test_build_check_portrait_merge(corpus, shared_benchmarks):
     r = _run("index", "build", "corpus", "-o", "ix", "--no-progress", "--num-proc", "2", cwd=corpus)
     assert r.returncode == 0, r.stderr
     assert "60 documents" in r.stdout
+    r = _run("index", "build", "corpus", "-o", "ix1", "--no-progress", "--num-proc", "1", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in (corpus / "ix").iterdir())
+    assert names == sorted(p.name for p in (corpus / "ix1").iterdir())
+    for name in names:  # two processes write the one-process index, byte for byte
+        assert (corpus / "ix" / name).read_bytes() == (corpus / "ix1" / name).read_bytes(), name
     for probes in ("3", "all"):
         r = _run("index", "check", "ix", "-b", he, "--probes", probes, "--report", f"i{probes}.json", cwd=corpus)
         assert r.returncode == 0, r.stderr

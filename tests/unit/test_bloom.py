@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import decontam.bloom as bloom_mod
 from decontam.bloom import BloomFilter, optimal_parameters
 
 
@@ -115,3 +116,38 @@ def test_key_partitioning_is_recorded_and_not_mixed_up():
         by_key.union(by_mix)
     with pytest.raises(ValueError, match="partition_by"):
         BloomFilter.for_capacity(10, 1e-4, partition_by="top")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=3000), st.integers(1, 12),
+       st.integers(20_000, 400_000))
+def test_slices_cut_at_key_cuts_set_bits_in_disjoint_bytes(keys, n, capacity):
+    """Sorted keys cut at ``key_cuts(n)`` (at most ``n`` slices), each added on its own into a filter of its own:
+    every slice sets bits only in its own bytes (whole partition groups, which ``add`` rewrites at once), so
+    processes can fill one shared filter side by side; together they make the filter of all keys."""
+    arr = np.sort(np.array(keys, dtype=np.uint64))
+    whole = BloomFilter.for_capacity(capacity, 1e-6, 3, partition_by="key")
+    whole.add(arr)
+    cuts = whole.key_cuts(n)
+    assert len(cuts) < n and cuts == sorted(set(cuts))
+    if whole.n_partitions >= 2 * 16 * n:  # enough groups of 16 partitions for n slices
+        assert len(cuts) == n - 1
+    at = [0, *np.searchsorted(arr, np.array(cuts, dtype=np.uint64)).tolist(), len(arr)]
+    first_partitions = [((c >> 32) * whole.n_partitions) >> 32 for c in cuts]
+    group_bytes = max(1, bloom_mod._GROUP_BITS // (whole.stride * 8)) * whole.stride
+    byte_cuts = [0, *(p * whole.stride for p in first_partitions), len(whole.bits)]
+    assert all(b % group_bytes == 0 for b in byte_cuts[1:-1])  # whole groups, which add() rewrites at once
+    assert all((((c - 1) >> 32) * whole.n_partitions) >> 32 < p for c, p in zip(cuts, first_partitions))
+    combined = np.zeros_like(whole.bits)
+    for i, (a, b) in enumerate(zip(at[:-1], at[1:])):
+        part = BloomFilter.for_capacity(capacity, 1e-6, 3, partition_by="key")
+        part.add(arr[a:b])
+        touched = np.flatnonzero(part.bits)
+        assert ((touched >= byte_cuts[i]) & (touched < byte_cuts[i + 1])).all()
+        combined |= part.bits
+    assert np.array_equal(combined, whole.bits)
+
+
+def test_key_cuts_need_a_filter_partitioned_by_key():
+    with pytest.raises(ValueError, match="partitioned by key"):
+        BloomFilter.for_capacity(10_000, 1e-6).key_cuts(2)

@@ -49,3 +49,22 @@ def test_density_is_about_two_in_w_plus_one():
     data = bytes(rng.integers(97, 123, 200_000, dtype=np.uint8))
     keys, _ = minimizers(data, np.array([0, len(data)]))
     assert abs(len(keys) / len(data) - 2 / (W + 1)) < 0.01
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(alphabet=st.sampled_from(list("ab")), max_size=300),
+                          st.sampled_from(["a" * 130, "ab" * 61, "x", "a" * 60 + "b" + "a" * 60])),
+                min_size=1, max_size=6), st.integers(0, 3 * W))
+def test_a_documents_pairs_depend_on_its_text_alone(docs, shift):
+    """Thinning counts stretches from each document's start: the pairs of a document are those of the document
+    on its own, moved to where it lies, whatever lies before it (how a build in parts gets the pairs of a build
+    in one piece, and merged indexes those of one index)."""
+    raw = [b"z" * shift] + [d.encode() for d in docs]
+    offsets = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raw], out=offsets[1:])
+    together = minimizers(b"".join(raw), offsets)
+    alone = [minimizers(r, np.array([0, len(r)])) for r in raw]
+    expected = {(int(k), int(p) + int(at)) for (ks, ps), at in zip(alone, offsets[:-1])
+                for k, p in zip(ks.tolist(), ps.tolist())}
+    assert set(zip(together[0].tolist(), together[1].tolist())) == expected
+    assert len(together[0]) == len(expected)
