@@ -1,13 +1,16 @@
 """Speed and size of the corpus index (`decontam index`), and pybloom-live on the same workload.
 
 Corpus: the `.py` files of the installed Python as JSONL (`id`, `text`), ~150 MB (as bench_filter.py builds it),
-one file, and the same rows split into two files for the two-process build.
+one file.
 
 Measured (medians of --repeat runs):
-  * build: `decontam index build` as a subprocess, wall time, raw MB/s; --num-proc 1 (one file) and
-    --num-proc 2 (two files); MB/s per core = MB/s / processes. Also the CPU time of the build (user + system,
-    every thread and worker process: resource.getrusage(RUSAGE_CHILDREN)), and MB per CPU-second: the per-core
-    figure that does not depend on threads or on other load on the machine.
+  * build: `decontam index build` as a subprocess on the one file, `--num-proc 1` and `--num-proc 2` (or the
+    counts given by --num-proc) in turn, run after run (the machine is shared: alternating spreads its load over
+    both), wall time and raw MB/s; the CPU time of the build (user + system, every thread and worker process:
+    resource.getrusage(RUSAGE_CHILDREN)), and MB per CPU-second: the per-core figure that does not depend on
+    threads or on other load on the machine; the speed-up of each count over the first. Identity: every build's
+    folder is compared, file by file, with the first count's (the manifest holds every file's SHA-256), and
+    `index check` reports of both are compared.
   * sizes per normalized character: portrait (Bloom filter), exact table (keys + positions), and (not counted
     in the goal) the stored normalized text, the stored original text and the document table.
   * query: `decontam index check INDEX -b humaneval=... --probes all` as a subprocess: end-to-end wall time
@@ -17,7 +20,8 @@ Measured (medians of --repeat runs):
     1e-6, against decontam.bloom.BloomFilter.add on the same keys.
 
 Usage:
-    python benchmarks/speed/bench_index.py [--mb 150] [--repeat 3] [--workdir /tmp/decontam-bench-index]
+    python benchmarks/speed/bench_index.py [--mb 150] [--repeat 3] [--num-proc 1,2] [--build-only]
+        [--workdir /tmp/decontam-bench-index]
 """
 
 from __future__ import annotations
@@ -66,10 +70,19 @@ def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
 
 
+def same_folder(a: Path, b: Path) -> list[str]:
+    """The files that differ between two index folders (or are in one only)."""
+    names = sorted({p.name for p in a.iterdir()} | {p.name for p in b.iterdir()})
+    return [n for n in names if not ((a / n).is_file() and (b / n).is_file()
+                                     and (a / n).read_bytes() == (b / n).read_bytes())]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=150)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--num-proc", default="1,2", help="process counts to compare, the first the baseline")
+    ap.add_argument("--build-only", action="store_true", help="only the build comparison")
     ap.add_argument("--workdir", default="/tmp/decontam-bench-index")
     args = ap.parse_args()
     work = Path(args.workdir)
@@ -77,28 +90,34 @@ def main() -> None:
     corpus = work / "corpus.jsonl"
     if not corpus.exists():
         build_corpus(corpus, args.mb)
-    split = work / "split"
-    if not split.exists():
-        split.mkdir()
-        lines = corpus.read_bytes().splitlines(keepends=True)
-        half = len(lines) // 2
-        (split / "a.jsonl").write_bytes(b"".join(lines[:half]))
-        (split / "b.jsonl").write_bytes(b"".join(lines[half:]))
 
     from decontam.inputs import expand_corpus, read_file, text_buffers
 
     raw_mb = sum(len(text_buffers(b.texts)[0][:]) for b in read_file(expand_corpus([corpus])[0], "text", "id",
                                                                        "raise", [])) / 1e6
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; corpus {corpus.stat().st_size / 1e6:.1f} MB JSONL, {raw_mb:.1f} MB text")
+          f"{platform.python_version()}; corpus {corpus.stat().st_size / 1e6:.1f} MB JSONL, {raw_mb:.1f} MB text; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
-    ix = work / "ix"
-    t1, c1 = medians([build([corpus], ix, 1) for _ in range(args.repeat)])
-    t2, c2 = medians([build([split], work / "ix2", 2) for _ in range(args.repeat)])
-    print(f"build, 1 process, 1 file : {t1:.2f} s  {raw_mb / t1:.1f} MB/s  ({raw_mb / t1:.1f} MB/s per core);"
-          f" CPU {c1:.2f} s: {raw_mb / c1:.1f} MB per CPU-second")
-    print(f"build, 2 processes, 2 files: {t2:.2f} s  {raw_mb / t2:.1f} MB/s  ({raw_mb / t2 / 2:.1f} MB/s per "
-          f"core); CPU {c2:.2f} s: {raw_mb / c2:.1f} MB per CPU-second")
+    counts = [int(c) for c in args.num_proc.split(",")]
+    folders = {n: work / f"ix-np{n}" for n in counts}
+    runs: dict[int, list[tuple[float, float]]] = {n: [] for n in counts}
+    differ: dict[int, set[str]] = {n: set() for n in counts}
+    for _ in range(args.repeat):
+        for n in counts:  # alternating: the machine's load falls on every count alike
+            runs[n].append(build([corpus], folders[n], n))
+            differ[n] |= set(same_folder(folders[counts[0]], folders[n]))
+    base_wall = medians(runs[counts[0]])[0]
+    for n in counts:
+        t, c = medians(runs[n])
+        same = f"identical to --num-proc {counts[0]} (every file)" if not differ[n] else \
+            f"DIFFERS from --num-proc {counts[0]}: {sorted(differ[n])}"
+        print(f"build, one file, --num-proc {n}: {t:.2f} s  {raw_mb / t:.1f} MB/s  (x{base_wall / t:.2f}); CPU "
+              f"{c:.2f} s: {raw_mb / c:.1f} MB per CPU-second; {same}  [walls {', '.join(f'{w:.2f}' for w, _ in runs[n])}]")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    ix = folders[counts[0]]
+    if args.build_only:
+        return
 
     from decontam.index import CorpusIndex
 
@@ -112,10 +131,17 @@ def main() -> None:
         print(f"  {k:9} {v / 1e6:8.1f} MB  {v / n:.3f} bytes/char")
     print(f"  portrait + exact table: {(sizes['portrait'] + sizes['table']) / n:.3f} bytes/char")
 
-    cmd = [sys.executable, "-m", "decontam", "index", "check", str(ix), "-b", HUMANEVAL, "--probes", "all",
-           "--report", str(work / "he.json"), "--overwrite"]
-    tq = statistics.median(run(cmd) for _ in range(args.repeat))
+    def check_cmd(index: Path, report: Path) -> list[str]:
+        return [sys.executable, "-m", "decontam", "index", "check", str(index), "-b", HUMANEVAL, "--probes", "all",
+                "--report", str(report), "--overwrite"]
+
+    tq = statistics.median(run(check_cmd(ix, work / "he.json")) for _ in range(args.repeat))
     rep = json.loads((work / "he.json").read_text())["index"]
+    for n in counts[1:]:
+        run(check_cmd(folders[n], work / f"he-np{n}.json"))
+        same = (work / f"he-np{n}.json").read_bytes() == (work / "he.json").read_bytes()
+        print(f"index check report (HumanEval, --probes all) on the --num-proc {n} index: "
+              f"{'identical, byte for byte' if same else 'DIFFERS'}")
     times = []
     for _ in range(args.repeat):
         t = time.perf_counter()

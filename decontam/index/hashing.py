@@ -206,13 +206,20 @@ def thin(keys: np.ndarray, pos: np.ndarray, offsets: np.ndarray) -> tuple[np.nda
     """
     if len(keys) < 3:
         return keys, pos
+    same_key = keys[1:] == keys[:-1]
+    mid = np.flatnonzero(same_key[:-1] & same_key[1:]) + 1  # pairs with their neighbours' key: the candidates
+    if not len(mid):
+        return keys, pos
     offs = np.asarray(offsets, dtype=np.int64)
-    starts = np.repeat(offs[:-1], np.diff(np.searchsorted(pos, offs)))  # each pair's document start
-    stretch = pos - (pos - starts) % W  # where its stretch starts: one value per stretch of the corpus
-    same = (keys[1:] == keys[:-1]) & (stretch[1:] == stretch[:-1])
-    drop = same[:-1] & same[1:]
-    if not drop.any():
+
+    def stretch(i: np.ndarray) -> np.ndarray:  # where the stretch of each pair starts: one value per stretch
+        p = pos[i]
+        return p - (p - offs[np.searchsorted(offs, p, side="right") - 1]) % W
+
+    here = stretch(mid)
+    drop = mid[(stretch(mid - 1) == here) & (stretch(mid + 1) == here)]
+    if not len(drop):
         return keys, pos
     keep = np.ones(len(keys), dtype=bool)
-    keep[1:-1] = ~drop
+    keep[drop] = False
     return keys[keep], pos[keep]

@@ -68,7 +68,6 @@ from .write import (
     merge_bits,
     merge_ranges,
     pos_dtype,
-    run_bounds,
     sized_bloom,
     write_files,
 )
@@ -149,7 +148,7 @@ class _RunSpool:
         self.keys: BinaryIO = open(_spool(folder, job, "keys"), "wb")  # noqa: SIM115 - closed by close()
         self.pos: BinaryIO = open(_spool(folder, job, "pos"), "wb")  # noqa: SIM115 - closed by close()
         self.runs: list[tuple[int, int]] = []  # per run: its entries, the offset of its positions in the job
-        self.buckets = np.zeros(1 << RUN_BITS, dtype=np.int64)  # entries per top-RUN_BITS-bit bucket
+        self.buckets: list[np.ndarray] = []  # per run: its entries per top-RUN_BITS-bit bucket
 
     def add(self, keys: np.ndarray, pos: np.ndarray, at: int) -> None:
         """Keep a batch's thinned pairs (positions from ``at`` on)."""
@@ -160,7 +159,8 @@ class _RunSpool:
             rk.astype("<u8", copy=False).tofile(self.keys)
             rp.astype("<u4").tofile(self.pos)
             self.runs.append((b - a, at + (k << 32)))
-            self.buckets += np.bincount((rk >> np.uint64(64 - RUN_BITS)).astype(np.intp), minlength=1 << RUN_BITS)
+            self.buckets.append(np.bincount((rk >> np.uint64(64 - RUN_BITS)).astype(np.intp),
+                                            minlength=1 << RUN_BITS))
 
     def close(self) -> None:
         self.keys.close()
@@ -170,22 +170,27 @@ class _RunSpool:
 @dataclass(frozen=True)
 class _RunFile:
     """A job's runs, end to end in two files (see :class:`_RunSpool`): per run, its entries and the offset of its
-    positions in the whole text."""
+    positions in the whole text, and its entries per top-``RUN_BITS``-bit bucket."""
 
     keys: Path
     pos: Path
     runs: tuple[tuple[int, int], ...]
+    buckets: np.ndarray
 
-    def load(self) -> list[Run]:
-        """The runs, memory-mapped."""
+    def load(self, bits: int) -> tuple[list[Run], list[list[int]]]:
+        """The runs, memory-mapped, and where each range of the keys' top ``bits`` bits starts in each (as
+        :func:`~.write.run_bounds` finds it)."""
         n = sum(m for m, _ in self.runs)
         keys, pos = _mapped(self.keys, "<u8", n), _mapped(self.pos, "<u4", n)
-        out: list[Run] = []
+        runs: list[Run] = []
         at = 0
         for m, off in self.runs:
-            out.append((keys[at : at + m], pos[at : at + m], off))
+            runs.append((keys[at : at + m], pos[at : at + m], off))
             at += m
-        return out
+        ranges = self.buckets.reshape(len(self.runs), 1 << bits, (1 << RUN_BITS) >> bits).sum(axis=2)
+        bounds = np.zeros((len(self.runs), (1 << bits) + 1), dtype=np.int64)
+        np.cumsum(ranges, axis=1, out=bounds[:, 1:])
+        return runs, bounds.tolist()
 
 
 class _Text:
@@ -224,7 +229,7 @@ class _Read:
     text_size: int
     raw_size: int
     runs: list[tuple[int, int]]
-    buckets: np.ndarray
+    buckets: list[np.ndarray]
     docs: dict[str, Any]
 
 
@@ -272,8 +277,12 @@ def _compress_blocks(blocks: _Blocks) -> _Compressed:
 def _merge(runs: list[_RunFile], bits: int, r0: int, r1: int, offset: int, stage: Path, dtype: str) -> int:
     """Sort and write the table's ranges ``r0 .. r1 - 1`` (in a worker), from entry ``offset`` on; returns
     their distinct keys."""
-    loaded = [run for r in runs for run in r.load()]
-    bounds = [run_bounds(k, bits) for k, _, _ in loaded]
+    loaded: list[Run] = []
+    bounds: list[list[int]] = []
+    for r in runs:
+        got = r.load(bits)
+        loaded += got[0]
+        bounds += got[1]
     kw = PlacedWriter(stage / "keys.u64", offset * 8)
     pw = PlacedWriter(stage / f"pos.{dtype}", offset * np.dtype(dtype).itemsize)
     try:
@@ -360,8 +369,9 @@ class _Assembly:
             self.docs[key].append(d[key] + np.asarray(shift, dtype=d[key].dtype))
         self.docs["id"] += d["id"]
         self.runs.append(_RunFile(_spool(self.folder, job.index, "keys"), _spool(self.folder, job.index, "pos"),
-                                  tuple((m, t0 + off) for m, off in r.runs)))
-        self.buckets += r.buckets
+                                  tuple((m, t0 + off) for m, off in r.runs),
+                                  np.array(r.buckets, dtype=np.int64).reshape(len(r.runs), 1 << RUN_BITS)))
+        self.buckets += np.sum(r.buckets, axis=0, dtype=np.int64)
         lengths = np.diff(np.append(d["raw_start"], r.raw_size)).astype("<i8").tobytes()
         self.later(_hash_spool, _spool(self.folder, job.index, "raw"), r.raw_size, src, lengths)
         last = job.index == len(self.jobs) - 1
@@ -534,6 +544,6 @@ def _table(pool: WorkerPool, asm: _Assembly, total: int, bloom_fp: float, n: int
     sealed = [asm.later(_sealed, p) for p in (keys_path, pos_path)]  # while the workers fill the filter
     for t in fills:
         t.result()
-    bloom.bits = np.fromfile(bits_path, dtype=np.uint8)
+    bloom.bits = np.memmap(bits_path, dtype=np.uint8, mode="r")
     asm.drain()
     return Table(sealed[0].result(), sealed[1].result(), dtype, n_entries, distinct), bloom
