@@ -60,7 +60,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     b.add_argument("--bloom-fp", type=float, default=1e-6,
                    help="Bloom filter false-positive rate per lookup (default: 1e-6)")
     _normalizer_flags(b)
-    add_num_proc_flag(b, "one corpus file each")
+    add_num_proc_flag(b, "large files are read in parts, one per process, and the index is byte for byte the "
+                         "one-process one")
     b.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")

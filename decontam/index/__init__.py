@@ -28,8 +28,9 @@ with the streaming matcher (slower); a portrait cannot answer them: it reports s
 contaminated nor clean (its Bloom-positive items are *possible*: an unverified upper bound).
 
 Modules, imports pointing one way: :mod:`.hashing` and :mod:`.store` -> :mod:`.format` (versions, manifest,
-portrait file, the opener of an index folder) -> :mod:`.build` and :mod:`.query` -> :mod:`.portrait` and
-:mod:`.corpus_index` (:class:`CorpusIndex`).
+portrait file, the opener of an index folder) -> :mod:`.write` (the table, the Bloom filter, the folder) and
+:mod:`.part` (documents batch by batch) -> :mod:`.parts` (a build by a pool of processes) -> :mod:`.build` and
+:mod:`.query` -> :mod:`.portrait` and :mod:`.corpus_index` (:class:`CorpusIndex`).
 """
 
 from .corpus_index import CorpusIndex, build_index, open_index

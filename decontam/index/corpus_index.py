@@ -43,8 +43,8 @@ class CorpusIndex(IndexFiles):
             corpus: Files or folders (``.jsonl``, ``.jsonl.gz``, ``.parquet``), a ``datasets.Dataset``, a
                 ``pyarrow.Table`` or a list of strings or dicts (as :func:`decontam.check` takes).
             output: A new folder (or an empty one).
-            config: Options: the normalizer, ``text_field``, ``id_field``, ``on_error``, ``num_proc`` (files are
-                indexed in parallel, one file per process, then merged).
+            config: Options: the normalizer, ``text_field``, ``id_field``, ``on_error``, ``num_proc`` (files, large
+                ones in parts, are indexed by that many processes into the very bytes of a one-process build).
             bloom_fp: False-positive rate of the Bloom filter per lookup.
             overwrite: Replace ``output`` if it exists (never an input).
             progress: Progress bar on stderr (default: when stderr is a terminal).
