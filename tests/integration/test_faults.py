@@ -314,6 +314,59 @@ def test_a_worker_killed_midway_fails_the_run_clearly(big, shared_benchmarks, tm
     assert spools_of(p.pid) == []
 
 
+def index_spools(pid: int) -> list[Path]:
+    """The spool folders an index build with this process id left (shared memory, or its staging folder)."""
+    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir()
+            for p in d.glob(f".decontam-index-{pid}-*")]
+
+
+def index_phase(phase: str, pid: int, work: Path) -> bool:
+    """Where an index build by two processes is: its workers reading parts into spools, or sorting the table."""
+    if phase == "reading":
+        return any(any(s.glob("*.text")) for s in index_spools(pid))
+    return any(p.parent.name.startswith(".") for p in work.rglob("keys.u64"))  # in the staging folder
+
+
+@pytest.mark.parametrize("phase", ["reading", "sorting the table"])
+def test_ctrl_c_stops_an_index_build_with_workers_and_leaves_nothing(big, tmp_path, phase):
+    """A real Ctrl-C to ``index build --num-proc 2`` on one large file (its parts read by the workers, then the
+    table sorted by them): exit 130 at once, one line, no process, no staging folder, no spool left."""
+    before = tree(tmp_path)
+    p = start(["index", "build", big / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
+    deadline = time.monotonic() + 60
+    while not index_phase(phase, p.pid, tmp_path):
+        assert p.poll() is None, f"the build ended before {phase}: {p.communicate()}"
+        assert time.monotonic() < deadline, f"never saw {phase}"
+        time.sleep(0.001)
+    os.killpg(p.pid, signal.SIGINT)
+    sent = time.monotonic()
+    code, _, err = finish(p, timeout=30)
+    assert code == 130, (code, err)
+    assert time.monotonic() - sent < 10
+    assert_one_line(err, "decontam: interrupted")
+    assert group_gone(p.pid), "a worker process outlived the build"
+    assert tree(tmp_path) == before
+    assert index_spools(p.pid) == []
+
+
+def test_a_worker_killed_midway_fails_an_index_build_clearly(big, tmp_path):
+    before = tree(tmp_path)
+    p = start(["index", "build", big / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
+    deadline = time.monotonic() + 60
+    while not (index_phase("reading", p.pid, tmp_path) and children(p.pid)):
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.001)
+    victim = children(p.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    code, _, err = finish(p, timeout=30)
+    assert code == 1, err
+    line = assert_one_line(err, f"decontam: error: a worker process ({victim}) stopped before giving its result")
+    assert "killed by signal 9 (SIGKILL)" in line
+    assert group_gone(p.pid)
+    assert tree(tmp_path) == before
+    assert index_spools(p.pid) == []
+
+
 # ----------------------------------------------------------------------------------------- dangling link
 
 
