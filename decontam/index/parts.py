@@ -29,9 +29,10 @@ end on documents, and the table sorts each range of keys by top 32 bits then pos
 are cut at the same places of the whole text and compressed with the same codec and level; the Bloom filter gets
 the same keys.
 
-The spool files (the texts of the jobs in flight, about twice their size; and the runs, 12 bytes per kept pair,
-about 1.1 bytes per byte of text) go to a temporary folder in shared memory when it has room, else inside the
-staging folder; the folder is removed whatever happens, after the workers stop.
+The spool files go to temporary folders in shared memory when it has room, else inside the staging folder: the
+texts of the jobs in flight (about twice their size), and the runs, kept to the end (12 bytes per kept pair,
+about 1.1 bytes per byte of text: for a large corpus, on disk). They are removed whatever happens, after the
+workers stop.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from ..atomic import interrupts_held
 from ..bloom import BloomFilter
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, ReadCounts, Rejected, split_file
+from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, split_file
 from ..runtime import WorkerPool, shared_memory, worker_pool
 from ..scan import SourceResult, require_rows
 from .hashing import RUN_BITS, bucketed
@@ -233,10 +234,10 @@ class _Read:
     docs: dict[str, Any]
 
 
-def _read(job: Job, cfg: DecontamConfig, folder: Path) -> _Read:
-    """Read a job (in a worker): its documents; its texts and runs, spooled."""
-    text, raw = _Spool(_spool(folder, job.index, "text")), _Spool(_spool(folder, job.index, "raw"))
-    runs = _RunSpool(folder, job.index)
+def _read(job: Job, cfg: DecontamConfig, folders: tuple[Path, Path]) -> _Read:
+    """Read a job (in a worker): its documents; its texts and runs, spooled (in ``folders``)."""
+    text, raw = _Spool(_spool(folders[0], job.index, "text")), _Spool(_spool(folders[0], job.index, "raw"))
+    runs = _RunSpool(folders[1], job.index)
     counts = ReadCounts()
     try:
         b = PartBuilder(cfg, text, raw, runs.add, hashed=False)
@@ -313,8 +314,9 @@ class _Assembly:
     order, so that the main thread stays free to hand the workers their next calls (a worker waits for it).
     """
 
-    def __init__(self, jobs: list[Job], stage: Path, folder: Path) -> None:
-        self.jobs, self.stage, self.folder = jobs, stage, folder
+    def __init__(self, jobs: list[Job], stage: Path, folders: tuple[Path, Path]) -> None:
+        self.jobs, self.stage, self.folders = jobs, stage, folders
+        self.folder = folders[0]  # the texts' spools
         self.stores = (TextWriter(stage / "text.zst"), TextWriter(stage / "raw.zst"))
         self.sources: list[SourceResult] = []
         self.docs: dict[str, list[Any]] = {k: [] for k in ("start", "raw_start", "source", "row", "line", "id")}
@@ -368,7 +370,7 @@ class _Assembly:
                            ("line", lines)):
             self.docs[key].append(d[key] + np.asarray(shift, dtype=d[key].dtype))
         self.docs["id"] += d["id"]
-        self.runs.append(_RunFile(_spool(self.folder, job.index, "keys"), _spool(self.folder, job.index, "pos"),
+        self.runs.append(_RunFile(_spool(self.folders[1], job.index, "keys"), _spool(self.folders[1], job.index, "pos"),
                                   tuple((m, t0 + off) for m, off in r.runs),
                                   np.array(r.buckets, dtype=np.int64).reshape(len(r.runs), 1 << RUN_BITS)))
         self.buckets += np.sum(r.buckets, axis=0, dtype=np.int64)
@@ -461,15 +463,23 @@ def _slices(cum: np.ndarray, k: int) -> list[tuple[int, int]]:
 
 
 @contextlib.contextmanager
-def _spool_folder(stage: Path, room: int) -> Iterator[Path]:
-    """A temporary folder for the spools, in shared memory if it has ``room`` (else in the staging folder);
-    removed whatever happens (entered before the pool: left after its workers stop)."""
-    where = shared_memory(room) or stage
-    folder = Path(tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=where))
+def _spool_folders(stage: Path, jobs: list[Job], n: int) -> Iterator[tuple[Path, Path]]:
+    """Temporary folders for the texts of the jobs in flight and for the runs (kept to the end), each in shared
+    memory if it has room, else in the staging folder; removed whatever happens (entered before the pool: left
+    after its workers stop)."""
+    text = [j.size * (5 if j.file.format == "jsonl.gz" else 1) for j in jobs]  # (gzip: text outweighs the file)
+    in_flight = 2 * sum(sorted(text)[-(_AHEAD + 1) * n :])
+    kept = 2 * sum(text)  # the runs, the Bloom filter's bits
+    both = shared_memory(in_flight + kept)
+    places = [both or shared_memory(in_flight) or stage, both or stage]
+    made: list[Path] = []
     try:
-        yield folder
+        for where in places if places[0] != places[1] else places[:1]:
+            made.append(Path(tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=where)))
+        yield made[0], made[-1]
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def build_in_pool(jobs: list[Job], stage: Path, cfg: DecontamConfig, bloom_fp: float, bar: Any) -> None:
@@ -481,9 +491,8 @@ def build_in_pool(jobs: list[Job], stage: Path, cfg: DecontamConfig, bloom_fp: f
             corpus without a single row.
     """
     n = cfg.num_proc
-    room = 2 * sum(j.size for j in jobs) + 3 * _AHEAD * n * PART_MAX_BYTES
-    with _spool_folder(stage, room) as folder, worker_pool(n, _no_setup, (), hold=interrupts_held) as pool:
-        asm = _Assembly(jobs, stage, folder)
+    with _spool_folders(stage, jobs, n) as folders, worker_pool(n, _no_setup, (), hold=interrupts_held) as pool:
+        asm = _Assembly(jobs, stage, folders)
         try:
             _read_all(jobs, pool, asm, cfg, bar)
             require_rows(asm.sources)
@@ -502,7 +511,7 @@ def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamCo
     queued = reading = 0
     while queued < len(jobs) or pending:
         while queued < len(jobs) and reading < _AHEAD * cfg.num_proc:
-            pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folder), None))
+            pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folders), None))
             queued += 1
             reading += 1
         job, read, compressed = pending.popleft()
@@ -536,7 +545,7 @@ def _table(pool: WorkerPool, asm: _Assembly, total: int, bloom_fp: float, n: int
         asm.later(r.keys.unlink)
         asm.later(r.pos.unlink)
     bloom = sized_bloom(distinct, bloom_fp)
-    bits_path = _made(asm.folder / "bloom.bits", len(bloom.bits))
+    bits_path = _made(asm.folders[1] / "bloom.bits", len(bloom.bits))
     keys = _mapped(keys_path, "<u8", n_entries)
     at = [0, *np.searchsorted(keys, np.array(bloom.key_cuts(_SLICES * n), dtype=np.uint64)).tolist(), n_entries]
     fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, keys_path, n_entries, a, b)

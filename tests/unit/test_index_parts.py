@@ -190,3 +190,27 @@ def test_a_file_whose_every_row_is_rejected_fails_as_in_one_process(small, tmp_p
         errors.append(str(err.value))
     assert errors[0] == errors[1] and "no row of this input was accepted (80 rejected" in errors[0]
     assert list(tmp_path.iterdir()) == [src]
+
+
+@pytest.mark.parametrize("room", ["none", "texts only"])
+def test_spools_go_to_the_staging_folder_when_shared_memory_has_no_room(small, tmp_path, monkeypatch, room):
+    """Without room in shared memory (a corpus too large for it) the runs, or every spool, go inside the staging
+    folder: the same index, and nothing left in it."""
+    import decontam.index.parts as parts_mod
+
+    rows = [json.dumps({"id": i, "text": f"row {i} " + Q[i % 3] * (i % 3)}) for i in range(90)]
+    src = tmp_path / "c.jsonl"
+    src.write_text("\n".join(rows) + "\n")
+    build([src], tmp_path / "one", 1)
+    asked = []
+    real = parts_mod.shared_memory
+
+    def shm(need: int):
+        asked.append(need)
+        return real(need) if room == "texts only" and len(asked) == 2 else None
+
+    monkeypatch.setattr(parts_mod, "shared_memory", shm)
+    build([src], tmp_path / "many", 2)
+    assert len(asked) == 2 and asked[0] > asked[1]  # runs and texts, then texts alone
+    assert_same_index(tmp_path / "one", tmp_path / "many")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl", "many", "one"]
