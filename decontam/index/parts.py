@@ -79,6 +79,7 @@ _AHEAD = 2  # jobs read ahead per process (bounds the spools in flight)
 _SLICES = 4  # table ranges and Bloom slices per process (keeps every process busy to the end)
 _SPOOL_PREFIX = ".decontam-index-"
 _Compressed = tuple[list[int], list[int]]  # blocks' ends in the whole text, their compressed sizes
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # (Linux)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ def plan_jobs(files: list[CorpusFile], cfg: DecontamConfig) -> list[Job]:
 
 def _spool(folder: Path, job: int, what: str) -> Path:
     return folder / f"{job}.{what}"
+
+
+def _whole(path: Path) -> mmap.mmap:
+    """A spool file mapped to be read whole: every page mapped in one call (``MAP_POPULATE``), not a page
+    fault a page."""
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
 
 
 def _mapped(path: Path, dtype: str, n: int) -> np.ndarray:
@@ -201,8 +209,7 @@ class _Text:
         self.pieces: list[tuple[mmap.mmap, int, int]] = []
         for path, start, end in pieces:
             if end > start:
-                with open(path, "rb") as fh:
-                    self.pieces.append((mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), start, end))
+                self.pieces.append((_whole(path), start, end))
 
     def read(self, a: int, b: int) -> bytes | memoryview:
         """The text ``[a, b)``: a view of one spool, or the pieces of several joined (the caller lets go of a
@@ -413,7 +420,7 @@ def _counts_from_start(job: Job) -> bool:
 def _hash_spool(path: Path, size: int, src: SourceResult, lengths: bytes) -> None:
     """Hash a job's spooled original text and its documents' lengths into its source's digests."""
     if size:
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        with _whole(path) as m:
             src.text_digest.update(m)
     src.length_digest.update(lengths)
 
@@ -424,7 +431,7 @@ def _append_blocks(writer: TextWriter, blocks: _Blocks, got: _Compressed) -> Non
     if ends:
         starts = np.array([blocks.start, *ends], dtype=np.int64) - blocks.start
         offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-        with open(blocks.out, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        with _whole(blocks.out) as m:
             view = memoryview(m)
             writer.copy_blocks(view, starts, offsets)
             view.release()
