@@ -71,11 +71,15 @@ from .write import (
     pos_dtype,
     sized_bloom,
     write_files,
+    write_tables,
 )
 
 __all__ = ["Job", "build_in_pool", "plan_jobs"]
 
 _AHEAD = 2  # jobs read ahead per process (bounds the spools in flight)
+# Parts of about one JSONL read block: a part's spools are read back (hashed, compressed) while still partly in
+# the CPU's cache, and the last parts leave little work to one process (docs/performance.md).
+_PART_BYTES = 16 << 20
 _SLICES = 4  # table ranges and Bloom slices per process (keeps every process busy to the end)
 _SPOOL_PREFIX = ".decontam-index-"
 _Compressed = tuple[list[int], list[int]]  # blocks' ends in the whole text, their compressed sizes
@@ -109,7 +113,8 @@ def plan_jobs(files: list[CorpusFile], cfg: DecontamConfig) -> list[Job]:
     jobs: list[Job] = []
     for f, size in zip(files, sizes):
         plan: list[FilePart | None] = list(
-            (split_file(f, cfg.num_proc, cfg.text_field, cfg.max_doc_bytes) if size > share else None) or [None])
+            (split_file(f, cfg.num_proc, cfg.text_field, cfg.max_doc_bytes, _PART_BYTES) if size > share else None)
+            or [None])
         for k, part in enumerate(plan):
             jobs.append(Job(len(jobs), f, part, k == 0, k == len(plan) - 1, part.size if part else size))
     return jobs
@@ -501,22 +506,28 @@ def build_in_pool(jobs: list[Job], stage: Path, cfg: DecontamConfig, bloom_fp: f
     with _spool_folders(stage, jobs, n) as folders, worker_pool(n, _no_setup, (), hold=interrupts_held) as pool:
         asm = _Assembly(jobs, stage, folders)
         try:
-            _read_all(jobs, pool, asm, cfg, bar)
+            compressing = _read_all(jobs, pool, asm, cfg, bar)
             require_rows(asm.sources)
-            text, raw = asm.stores
-            infos = text.close(), raw.close()
-            table, bloom = _table(pool, asm, text.total, bloom_fp, n)
+            total = asm.spans[-1][0][1] if asm.spans else 0
+            merging = _merge_calls(pool, asm, total, n)  # the workers sort while the last blocks are compressed
+            for job, blocks, task in compressing:
+                asm.add_blocks(job, blocks, task.result())
+            tables = asm.later(_close_stores, asm)
+            table, bloom = _fill_bloom_calls(pool, asm, merging, bloom_fp, n)
+            files = tables.result()
         finally:
             asm.close()
-        write_files(stage, table, bloom, asm.documents(), [s.to_dict() for s in asm.sources], text.total,
-                    {"text": (text, infos[0]), "raw": (raw, infos[1])}, cfg, bloom_fp)
+        write_files(stage, table, bloom, files, len(asm.docs["id"]), [s.to_dict() for s in asm.sources], total,
+                    cfg, bloom_fp)
 
 
-def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamConfig, bar: Any) -> None:
-    """Read, place and compress every job (at most ``_AHEAD`` reads per process ahead), in corpus order."""
+def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamConfig,
+              bar: Any) -> list[tuple[Job, tuple[_Blocks, _Blocks], Any]]:
+    """Read and place every job (at most ``_AHEAD`` reads per process ahead), in corpus order, each then handed
+    to a worker to compress its blocks; returns the compression calls not taken yet (in order)."""
     pending: deque[tuple[Job, Any, Any]] = deque()  # (job, its read call, or its blocks and compression call)
     queued = reading = 0
-    while queued < len(jobs) or pending:
+    while queued < len(jobs) or reading:
         while queued < len(jobs) and reading < _AHEAD * cfg.num_proc:
             pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folders), None))
             queued += 1
@@ -534,32 +545,58 @@ def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamCo
         blocks = asm.place(job, r)
         pending.append((job, None, (blocks, pool.submit(_compress, *blocks))))
         bar.update(job.size)
-    asm.drain()
+    return [(job, c[0], c[1]) for job, _, c in pending]
 
 
-def _table(pool: WorkerPool, asm: _Assembly, total: int, bloom_fp: float, n: int) -> tuple[Table, BloomFilter]:
-    """Sort and write the table from the jobs' runs, then fill the Bloom filter, in the workers."""
+def _close_stores(asm: _Assembly) -> dict[str, Any]:
+    """Close the text stores (every block appended) and write the document and block tables (in the thread)."""
+    text, raw = asm.stores
+    infos = text.close(), raw.close()
+    return write_tables(asm.stage, asm.documents(), {"text": (text, infos[0]), "raw": (raw, infos[1])})
+
+
+@dataclass
+class _Merging:
+    """The table being sorted by the workers: its files, size, position type, and the calls."""
+
+    keys: Path
+    pos: Path
+    n_entries: int
+    dtype: str
+    calls: list[Any]
+
+
+def _merge_calls(pool: WorkerPool, asm: _Assembly, total: int, n: int) -> _Merging:
+    """Hand the table's ranges to the workers, to sort from the jobs' runs and write at their offsets."""
     n_entries = int(asm.buckets.sum())
     dtype = pos_dtype(total)
     bits = merge_bits(n_entries)
     cum = np.concatenate(([0], np.cumsum(asm.buckets.reshape(1 << bits, -1).sum(axis=1))))
     keys_path = _made(asm.stage / "keys.u64", n_entries * 8)
     pos_path = _made(asm.stage / f"pos.{dtype}", n_entries * np.dtype(dtype).itemsize)
-    merges = [pool.submit(_merge, asm.runs, bits, a, b, int(cum[a]), asm.stage, dtype)
-              for a, b in _slices(cum, _SLICES * n)]
-    distinct = sum(t.result() for t in merges)
+    calls = [pool.submit(_merge, asm.runs, bits, a, b, int(cum[a]), asm.stage, dtype)
+             for a, b in _slices(cum, _SLICES * n)]
+    return _Merging(keys_path, pos_path, n_entries, dtype, calls)
+
+
+def _fill_bloom_calls(pool: WorkerPool, asm: _Assembly, merging: _Merging, bloom_fp: float,
+                      n: int) -> tuple[Table, BloomFilter]:
+    """Once the table is sorted, fill the Bloom filter, sized for its distinct keys, in the workers (by slices
+    of whole partition groups); meanwhile flush and hash the table's files here."""
+    distinct = sum(t.result() for t in merging.calls)
     for r in asm.runs:
         asm.later(r.keys.unlink)
         asm.later(r.pos.unlink)
     bloom = sized_bloom(distinct, bloom_fp)
     bits_path = _made(asm.folders[1] / "bloom.bits", len(bloom.bits))
-    keys = _mapped(keys_path, "<u8", n_entries)
+    n_entries = merging.n_entries
+    keys = _mapped(merging.keys, "<u8", n_entries)
     at = [0, *np.searchsorted(keys, np.array(bloom.key_cuts(_SLICES * n), dtype=np.uint64)).tolist(), n_entries]
-    fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, keys_path, n_entries, a, b)
+    fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, merging.keys, n_entries, a, b)
              for a, b in zip(at[:-1], at[1:]) if b > a]
-    sealed = [asm.later(_sealed, p) for p in (keys_path, pos_path)]  # while the workers fill the filter
+    sealed = [asm.later(_sealed, p) for p in (merging.keys, merging.pos)]
     for t in fills:
         t.result()
     bloom.bits = np.memmap(bits_path, dtype=np.uint8, mode="r")
     asm.drain()
-    return Table(sealed[0].result(), sealed[1].result(), dtype, n_entries, distinct), bloom
+    return Table(sealed[0].result(), sealed[1].result(), merging.dtype, n_entries, distinct), bloom

@@ -6,8 +6,8 @@ is sorted on its own and written where it belongs, so a range's place in the fil
 entries the ranges before it hold. The Bloom filter, partitioned by the (uniform, sorted) keys' own top bits,
 is filled from slices of the sorted table (:func:`add_keys`), and slices of whole partition groups set bits in
 disjoint bytes. A one-process build does both in order (:func:`write_index`); a build in a pool of processes
-(:mod:`.parts`) hands ranges and slices to its workers and writes the rest with :func:`write_files`: the same
-bytes either way.
+(:mod:`.parts`) hands ranges and slices to its workers and writes the rest with :func:`write_tables` and
+:func:`write_files`: the same bytes either way.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "sized_bloom",
     "write_files",
     "write_index",
+    "write_tables",
 ]
 
 # Entries sorted at a time when runs are merged (at least; ranges are never narrower than a top-RUN_BITS-bit
@@ -190,18 +191,25 @@ def write_index(folder: Path, runs: Sequence[Run], docs: dict[str, Any], sources
     bloom = sized_bloom(distinct, bloom_fp, with_bloom)
     if with_bloom:
         add_keys(bloom, _table_keys(folder, table.n_entries), 0, table.n_entries)
-    return write_files(folder, table, bloom, docs, sources, total, stores, config, bloom_fp)
+    return write_files(folder, table, bloom, write_tables(folder, docs, stores), len(docs["id"]), sources, total,
+                       config, bloom_fp)
 
 
-def write_files(folder: Path, table: Table, bloom: BloomFilter, docs: dict[str, Any], sources: list[dict[str, Any]],
-                total: int, stores: Stores, config: DecontamConfig, bloom_fp: float) -> dict[str, Any]:
-    """Write the rest of an index folder around its table and filled Bloom filter: the document and block
-    tables, the portrait, and last the manifest, which is returned."""
-    files = {"keys.u64": table.keys_info, f"pos.{table.pos_dtype}": table.pos_info,
-             "docs.arrow": write_docs(folder, docs)}
+def write_tables(folder: Path, docs: dict[str, Any], stores: Stores) -> dict[str, Any]:
+    """Write the document table and the block tables of the closed text ``stores``; returns the manifest
+    entries of these files and of the stores."""
+    files = {"docs.arrow": write_docs(folder, docs)}
     for name, (writer, info) in stores.items():
         files[f"{name}.zst"] = info
         files[f"{name}.blocks.arrow"] = write_block_table(folder, name, writer)
+    return files
+
+
+def write_files(folder: Path, table: Table, bloom: BloomFilter, tables: dict[str, Any], n_documents: int,
+                sources: list[dict[str, Any]], total: int, config: DecontamConfig, bloom_fp: float) -> dict[str, Any]:
+    """Write the rest of an index folder around its table, its filled Bloom filter and the ``tables`` written
+    (:func:`write_tables`): the portrait and, last, the manifest, which is returned."""
+    files = {"keys.u64": table.keys_info, f"pos.{table.pos_dtype}": table.pos_info, **tables}
     common = {
         "normalize": dataclasses.asdict(config.normalize),
         "text_field": config.text_field,
@@ -210,7 +218,7 @@ def write_files(folder: Path, table: Table, bloom: BloomFilter, docs: dict[str, 
         "params": params(),
         "corpus": {
             "sources": sources,
-            "n_documents": len(docs["id"]),
+            "n_documents": n_documents,
             "n_characters": sum(s["n_characters"] for s in sources),
             "n_normalized_bytes": int(total),
             "fingerprint": corpus_fingerprint(sources),

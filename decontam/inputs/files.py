@@ -66,16 +66,16 @@ class FilePart:
 
 
 def split_file(f: CorpusFile, n: int, text_field: str | Sequence[str],
-               max_bytes: int = MAX_DOC_BYTES) -> list[FilePart] | None:
+               max_bytes: int = MAX_DOC_BYTES, part_bytes: int | None = None) -> list[FilePart] | None:
     """Split a corpus file into parts for ``n`` processes (at least ``2 * n`` parts, each of
-    :data:`~decontam.inputs.jsonl.RANGE_MIN_BYTES` or more and about :data:`PART_MAX_BYTES` or less, so that
-    the processes stay busy to the end), or None when it is not worth splitting or cannot be split (gzip: a
-    stream is read from its start).
+    :data:`~decontam.inputs.jsonl.RANGE_MIN_BYTES` or more and about ``part_bytes`` (default
+    :data:`PART_MAX_BYTES`) or less, so that the processes stay busy to the end), or None when it is not worth
+    splitting or cannot be split (gzip: a stream is read from its start).
 
     Reading the parts in order gives the rows of the file in order, each once.
     """
     size = f.path.stat().st_size
-    wanted = max(2 * n, -(-size // PART_MAX_BYTES))
+    wanted = max(2 * n, -(-size // (part_bytes or PART_MAX_BYTES)))
     if n < 2 or size < 2 * RANGE_MIN_BYTES:
         return None
     if f.format == "jsonl":

@@ -25,9 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import decontam.bloom as bloom_mod
+import decontam.index.parts as parts_mod
 import decontam.index.store as store_mod
 import decontam.index.write as write_mod
 from decontam.benchmarks import Benchmark, Item
+from decontam.config import make_config
 from decontam.errors import InputError
 from decontam.index import CorpusIndex
 from decontam.inputs import CorpusFile, files
@@ -57,6 +59,7 @@ def small(monkeypatch):
     """Every seam a few bytes apart: parts, text blocks, merge ranges, Bloom partitions and their groups."""
     monkeypatch.setattr(files, "RANGE_MIN_BYTES", 1)
     monkeypatch.setattr(files, "PART_MAX_BYTES", 300)
+    monkeypatch.setattr(parts_mod, "_PART_BYTES", 300)
     monkeypatch.setattr(store_mod, "_TEXT_BLOCK", 64)
     monkeypatch.setattr(write_mod, "_MERGE_ENTRIES", 4)
     monkeypatch.setattr(bloom_mod, "_PARTITION_BITS", 64)
@@ -121,8 +124,8 @@ def test_many_parts_blocks_ranges_and_slices_really_happen(small, tmp_path):
     rows = [json.dumps({"id": i, "text": " ".join(rng.choices(words, k=5 + i % 40))}) for i in range(150)]
     src = tmp_path / "c.jsonl"
     src.write_text("\n".join(rows) + "\n")
-    parts = files.split_file(CorpusFile(src, "c.jsonl", "jsonl"), 2, "text")
-    assert len(parts) > 20 and max(p.size for p in parts) < 1000
+    jobs = parts_mod.plan_jobs([CorpusFile(src, "c.jsonl", "jsonl")], make_config(num_proc=2))
+    assert len(jobs) > 20 and max(j.size for j in jobs) < 1000
     one = build([src], tmp_path / "one", 1)
     assert build([src], tmp_path / "two", 2) == one == build([src], tmp_path / "three", 3)
     ix = CorpusIndex.load(tmp_path / "one")
@@ -196,8 +199,6 @@ def test_a_file_whose_every_row_is_rejected_fails_as_in_one_process(small, tmp_p
 def test_spools_go_to_the_staging_folder_when_shared_memory_has_no_room(small, tmp_path, monkeypatch, room):
     """Without room in shared memory (a corpus too large for it) the runs, or every spool, go inside the staging
     folder: the same index, and nothing left in it."""
-    import decontam.index.parts as parts_mod
-
     rows = [json.dumps({"id": i, "text": f"row {i} " + Q[i % 3] * (i % 3)}) for i in range(90)]
     src = tmp_path / "c.jsonl"
     src.write_text("\n".join(rows) + "\n")
