@@ -382,7 +382,8 @@ class _Assembly:
                            ("line", lines)):
             self.docs[key].append(d[key] + np.asarray(shift, dtype=d[key].dtype))
         self.docs["id"] += d["id"]
-        self.runs.append(_RunFile(_spool(self.folders[1], job.index, "keys"), _spool(self.folders[1], job.index, "pos"),
+        runs = self.folders[1]
+        self.runs.append(_RunFile(_spool(runs, job.index, "keys"), _spool(runs, job.index, "pos"),
                                   tuple((m, t0 + off) for m, off in r.runs),
                                   np.array(r.buckets, dtype=np.int64).reshape(len(r.runs), 1 << RUN_BITS)))
         self.buckets += np.sum(r.buckets, axis=0, dtype=np.int64)
