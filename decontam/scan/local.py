@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held, writing
-from ..config import DecontamConfig, NormalizeConfig
+from ..config import DecontamConfig, TextRule
 from ..errors import InputError
 from ..inputs import CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
@@ -53,7 +53,7 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -113,7 +113,7 @@ def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path,
     return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+def _match_in_worker(texts: pa.Array, norm: TextRule) -> list[DocMatch]:
     return match_texts(_worker_matcher(), texts, norm)
 
 
@@ -171,6 +171,16 @@ def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterato
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _file_folder(folder: Path | None, fi: int) -> Path:
+    """The spool folder of file ``fi``'s parts: one per file, as the parts of two files can be in the workers
+    at once and their spool files are named by part number."""
+    assert folder is not None
+    sub = folder / str(fi)
+    with writing(sub):
+        sub.mkdir(exist_ok=True)
+    return sub
+
+
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
                outs: list[tuple[Path, Path] | None], sizes: list[int], folder: Path | None, bar: Any,
                results: list[SourceResult]) -> None:
@@ -184,7 +194,8 @@ def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool
             while jobs and len(pending) < 2 * config.num_proc:
                 fi, part = jobs.popleft()
                 task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                        pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
+                        pool.submit(_scan_part_in_worker, files[fi], part, config, _file_folder(folder, fi),
+                                    outs[fi]))
                 pending.append((fi, part, task))
             fi, part, task = pending.popleft()
             if part is None:
@@ -240,7 +251,7 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.text_rule), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)
