@@ -15,11 +15,14 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "available_cores", "make_config"]
+__all__ = ["METHODS", "DecontamConfig", "Method", "NgramRule", "NormalizeConfig", "OnError", "ProbeMode",
+           "SampleConfig", "TextRule", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
+Method = Literal["gpt4", "ngram13"]
+METHODS: tuple[str, ...] = ("gpt4", "ngram13")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,37 @@ class SampleConfig:
                               f"{self.min_question_chars!r}")
 
 
+@dataclass(frozen=True)
+class NgramRule:
+    """The GPT-3 / lm-evaluation-harness 13-gram rule (``method="ngram13"``), as lm-eval's janitor has it.
+
+    Text is normalized as ``Janitor.normalize_string`` does (ASCII ``A-Z`` lowercased, the 32 ASCII punctuation
+    characters of ``string.punctuation`` deleted, nothing else changed), then split on whitespace
+    (``str.split``); an item is contaminated when one of its word ``n``-grams is a word ``n``-gram of a training
+    document. Its settings are lm-eval's and are not options: the rule is there to be compared with figures
+    published that way.
+
+    Attributes:
+        n: Words per n-gram (lm-eval's ``ngram_n``: 13). A question of fewer words has no n-gram and cannot be
+            checked (reported as too short).
+    """
+
+    n: int = 13
+
+
+NGRAM13 = NgramRule()
+TextRule = NormalizeConfig | NgramRule  # what the scan normalizes the corpus with (``DecontamConfig.text_rule``)
+
+
+# The options of the GPT-4 rule (flag, where in the config): another method refuses any that is not the default.
+_GPT4_OPTIONS = (
+    ("--seed", ("sample", "seed")), ("--probes", ("sample", "n_probes")), ("--probes all", ("sample", "mode")),
+    ("--probe-length", ("sample", "length")), ("--min-question-chars", ("sample", "min_question_chars")),
+    ("--lowercase", ("normalize", "lowercase")), ("--nfkc", ("normalize", "nfkc")),
+    ("--unescape", ("normalize", "unescape")),
+)
+
+
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity where the system says, else the CPU count)."""
     try:
@@ -110,6 +144,9 @@ class DecontamConfig:
         num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
             finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
             number of workers give the same report.
+        method: ``"gpt4"`` (the default): the GPT-4 rule, tuned by :attr:`normalize` and :attr:`sample`.
+            ``"ngram13"``: the GPT-3 / lm-evaluation-harness 13-gram rule (:class:`NgramRule`), for figures
+            comparable with those published that way; the GPT-4 options do not apply to it and are refused.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -119,8 +156,19 @@ class DecontamConfig:
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int | Literal["auto"] = 1
+    method: Method = "gpt4"
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"method (--method) must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.method != "gpt4":
+            defaults = {"sample": SampleConfig(), "normalize": NormalizeConfig()}
+            changed = [flag for flag, (part, name) in _GPT4_OPTIONS
+                       if getattr(getattr(self, part), name) != getattr(defaults[part], name)]
+            if changed:
+                raise ConfigError(f"{', '.join(changed)} tune the GPT-4 rule's probes and normalizer; the "
+                                  f"{self.method} rule has its own (lm-evaluation-harness's janitor: every word "
+                                  "13-gram, lowercased, punctuation deleted): drop them, or use --method gpt4")
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.num_proc == "auto":
@@ -139,17 +187,30 @@ class DecontamConfig:
                               f"{self.max_doc_bytes!r}")
 
     @property
+    def text_rule(self) -> TextRule:
+        """What the corpus is normalized with: the GPT-4 normalizer's options, or the 13-gram rule."""
+        return NGRAM13 if self.method == "ngram13" else self.normalize
+
+    @property
+    def every_window(self) -> bool:
+        """True when every window of each question is a probe (``--probes all``, or the 13-gram rule): the report
+        then lists the normalized question rather than the probes."""
+        return self.method == "ngram13" or self.sample.mode == "all"
+
+    @property
     def text_fields(self) -> tuple[str, ...]:
         """The text fields, as a tuple (one or several)."""
         return (self.text_field,) if isinstance(self.text_field, str) else self.text_field
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but
-        ``num_proc``."""
+        ``num_proc``; under the 13-gram rule, also its settings (``ngram``: its ``n``), which are not options."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
         if not isinstance(self.text_field, str):
             data["text_field"] = list(self.text_field)
+        if isinstance(self.text_rule, NgramRule):  # the rule's own settings, for a reader of the report
+            data["ngram"] = dataclasses.asdict(self.text_rule)
         return data
 
     @classmethod

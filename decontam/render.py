@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import MissingDependencyError
 from .markup import md_code, md_fence, md_text
+from .report import NGRAM_RULE
 from .verify import check_command
 
 __all__ = ["figure", "to_card", "to_html", "to_png"]
@@ -34,7 +35,14 @@ _MAX_EVIDENCE_ITEMS = 200  # contaminated items with evidence shown per benchmar
 _MAX_EVIDENCE_DOCS = 3  # documents shown per item
 
 
+def _ngram(cfg: Mapping[str, Any]) -> bool:
+    """True for a report of the 13-gram rule (``--method ngram13``)."""
+    return cfg.get("method", "gpt4") == "ngram13"
+
+
 def _method(cfg: Mapping[str, Any]) -> str:
+    if _ngram(cfg):
+        return f"every word 13-gram of each question; the {NGRAM_RULE}"
     samp = cfg.get("sample", {})
     norm = cfg.get("normalize", {})
     probes = ("every window" if samp.get("mode") == "all"
@@ -113,6 +121,11 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
     out = [f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`): a benchmark item is "
            "contaminated when one of its probes is a substring of a normalized training document "
            "(the GPT-4 technical report's method)."]
+    if _ngram(cfg):
+        out[0] = (f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`, `--method ngram13`): "
+                  "a benchmark item is contaminated when one of its word 13-grams occurs in a training document "
+                  "(the GPT-3 paper's rule as lm-evaluation-harness implements it, for comparison with figures "
+                  "published that way; not the GPT-4 rule).")
     if pt:
         out[0] = (f"Checked with decontam {tool.get('version')} (`portrait-check`) against a portrait of the training "
                   f"corpus, not the corpus itself. {md_text(_portrait_note(pt))}")
@@ -133,6 +146,9 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
         line = f"- {_portrait_line(b)}" if pt else (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of "
                                                     f"items ({b['n_contaminated']}/{b['n_items']}) found in the "
                                                     "training corpus")
+        if b.get("n_too_short") and not pt:
+            why = "fewer than 13 words" if _ngram(cfg) else "normalized question under --min-question-chars"
+            line += f"; {b['n_too_short']} items too short to check ({why}), counted neither clean nor contaminated"
         sc = by_name.get(b["name"])
         if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
             line += (f"; {md_text(sc.get('metric', 'score'))} {sc['all']['mean']:.4f} on all items, "
@@ -158,7 +174,7 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
     out = ["## Method", "", f"- Probes: {_method(cfg)}.",
            f"- Corpus field{_fields(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
            "(row numbers where absent)."]
-    if cfg.get("sample", {}).get("mode") != "all":
+    if cfg.get("sample", {}).get("mode") != "all" and not _ngram(cfg):
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
                    "question normalizes to nothing cannot match (listed as empty).")
     out += ["", "## Corpus", "",
@@ -653,7 +669,8 @@ def figure(report: Mapping[str, Any], title: str | None = None, fmt: str = "png"
             ax.set_xlabel("contaminated items (% of benchmark)")
         ax.set_title(title or (f"Portrait check (decontam {tool.get('version')}): unverified upper bounds"
                                if portrait else
-                               f"Benchmark contamination (decontam {tool.get('version')}, GPT-4 substring method)"),
+                               f"Benchmark contamination (decontam {tool.get('version')}, "
+                               f"{'GPT-3 13-gram' if _ngram(report.get('config', {})) else 'GPT-4 substring'} method)"),
                      fontsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

@@ -26,11 +26,16 @@ from .guard import check_outputs
 from .markup import md_code, md_text
 from .version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
+__all__ = ["NGRAM_RULE", "SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
            "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
            "training_section"]
 
 SCHEMA_VERSION = 1
+# The 13-gram rule in one phrase (report summaries, the card, the HTML page).
+NGRAM_RULE = ("13-gram rule of GPT-3 as lm-evaluation-harness's janitor implements it: A-Z lowercased, ASCII "
+              "punctuation deleted, split on whitespace; an item is contaminated when one of its word 13-grams is "
+              "one of a training document's; an item of fewer than 13 words has none and cannot be checked "
+              "(too short)")
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
 BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
 
@@ -187,7 +192,9 @@ class Report:
         corpus = d.get("corpus", {})
         training = d.get("training", {})
         lines.append("")
-        if cfg:
+        if cfg.get("method", "gpt4") == "ngram13":
+            lines.append(f"Method: {NGRAM_RULE}.")
+        elif cfg:
             samp = cfg.get("sample", {})
             norm = cfg.get("normalize", {})
             options = [k for k, v in norm.items() if v] or ["none (GPT-4 rule)"]
@@ -204,10 +211,9 @@ class Report:
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
         if training and not portrait:
-            lines.append(
-                f"Training documents containing a probe: {training.get('n_removed')} of "
-                f"{training.get('n_documents')}."
-            )
+            what = "a benchmark 13-gram" if cfg.get("method") == "ngram13" else "a probe"
+            lines.append(f"Training documents containing {what}: {training.get('n_removed')} of "
+                         f"{training.get('n_documents')}.")
             per = training.get("by_source", [])
             if len(per) > 1:  # per file, or per split of a dataset dict
                 lines += [f"- {md_code(s['source'])}: {s['n_removed']} of {s['n_documents']}"
@@ -386,7 +392,10 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The items used whole (shorter than the probe length) that match more than a handful of documents."""
+    """The items used whole (shorter than the probe length) that match more than a handful of documents (none
+    under the 13-gram rule: it uses no item whole)."""
+    if doc.get("config", {}).get("method", "gpt4") != "gpt4":
+        return []
     length = doc.get("config", {}).get("sample", {}).get("length", 50)
     limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
     out = []

@@ -17,7 +17,7 @@ from ..guard import OutputLock, check_outputs
 from ..inputs import as_paths, is_pathlike
 from ..report import Report
 from .build import build_into, merge_into
-from .format import PORTRAIT_FILE, IndexFiles, check_normalizer
+from .format import PORTRAIT_FILE, IndexFiles, check_normalizer, refuse_method
 from .portrait import Portrait
 from .query import index_report, prepare_check
 
@@ -57,6 +57,7 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        refuse_method(cfg)
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check_corpus / "
@@ -96,6 +97,7 @@ class CorpusIndex(IndexFiles):
         """Add documents to this index (in place, atomically: the index is replaced whole when the new one is
         complete); returns the updated index."""
         cfg = make_config(self.config(), **options)
+        refuse_method(cfg)
         check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
         with OutputLock([self.path]), Commit() as commit:
             part = commit.temp(self.path, directory=True) / "part"

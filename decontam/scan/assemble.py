@@ -6,11 +6,12 @@ engine's results (corpus-order :class:`~decontam.scan.step.SourceResult` s, the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import DecontamConfig
-from ..evidence import DocumentMap
+from ..evidence import DocumentMap, WordMap
 from ..inputs import SkippedFile
 from ..report import (
     Report,
@@ -22,7 +23,6 @@ from ..report import (
     training_section,
 )
 from ..runtime import gc_paused
-from ..utf8 import char_span
 from .probes import ProbeSet
 from .step import SourceResult
 
@@ -43,7 +43,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
         skipped: Entries of corpus folders that were not read (``on_error="skip"``).
     """
     per_item, removed, n_removed = _matches(probes, results, config)
-    exhaustive = config.sample.mode == "all"
+    exhaustive = config.every_window
     sections = []
     for bi, bench in enumerate(probes.benchmarks):
         items = [item_entry(item.item_id, len(item.offsets), [] if exhaustive else item.probes,
@@ -74,7 +74,7 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
     holding a probe."""
     per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
     removed: list[dict[str, Any]] = []
-    question_maps: dict[tuple[int, int], DocumentMap] = {}  # item -> its question's normalized->original map
+    question_maps: dict[tuple[int, int], Any] = {}  # item -> its question's normalized->original map
     offset = 0  # rows of the sources before this one
     n_removed = 0
     for res in results:
@@ -87,17 +87,17 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
             for gi, windows, run in rm.found:
                 bi, ii = probes.owner[gi]
                 item = probes.items[bi][ii]
-                span = list(char_span(item.normalized, *run))
+                span = list(probes.question_span(item, run))
                 extra = dict(where)
                 if gi in rm.evidence:
                     qmap = question_maps.get((bi, ii))
                     if qmap is None:
-                        qmap = question_maps[(bi, ii)] = DocumentMap(
-                            probes.benchmarks[bi].items[ii].question, config.normalize, item.normalized)
-                    extra["evidence"] = {**rm.evidence[gi], "question_highlight": list(qmap.span(*span))}
-                entries = _match_entries(item.probe, windows, doc_id, span, extra, config.sample.mode == "all")
+                        question = probes.benchmarks[bi].items[ii].question
+                        qmap = question_maps[(bi, ii)] = _question_map(question, item.normalized, probes, config)
+                    extra["evidence"] = {**rm.evidence[gi], "question_highlight": list(qmap(*span))}
+                entries = _match_entries(item.probe, windows, doc_id, span, extra, config.every_window)
                 if gi in rm.fields:
-                    _name_fields(entries, windows, rm.fields[gi], run, item)
+                    _name_fields(entries, windows, rm.fields[gi], run, item, probes)
                 per_item.setdefault((bi, ii), []).extend(entries)
                 removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
                                 "item_id": item.item_id, "probe": item.probe(windows[0]), **where})
@@ -105,8 +105,17 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
     return per_item, removed, n_removed
 
 
+def _question_map(question: str, normalized: str, probes: ProbeSet,
+                  config: DecontamConfig) -> Callable[[int, int], tuple[int, int]]:
+    """Where a span of an item's normalized question lies in the question as written."""
+    if probes.words:
+        return functools.partial(WordMap(question).span, normalized)
+    return DocumentMap(question, config.normalize, normalized).span
+
+
 def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
-                 where: dict[int, tuple[str, tuple[int, int]]], run: tuple[int, int], item: Any) -> None:
+                 where: dict[int, tuple[str, tuple[int, int]]], run: tuple[int, int], item: Any,
+                 probes: ProbeSet) -> None:
     """Name the segment of each entry of a row of several segments (a field, a message): an entry's probe and
     span are in the segment it names; the evidence (one per item and row) is that of the longest run, on the
     entry of its segment. In ``all`` mode (one entry) the entry is that of the longest run."""
@@ -119,7 +128,7 @@ def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
     for entry, w in zip(entries, windows):
         label, r = where[w]
         entry["field"] = label
-        entry["span"] = list(char_span(item.normalized, *r))
+        entry["span"] = list(probes.question_span(item, r))
         if evidence is not None and r == run:
             entry["evidence"], evidence = evidence, None
 

@@ -121,7 +121,7 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result):
             if writer is not None:
                 writer.write(batch, keep)
     finally:

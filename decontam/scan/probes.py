@@ -1,4 +1,8 @@
-"""The probes of a check: every item of every benchmark sampled, and one matcher over all of them."""
+"""The probes of a check: every item of every benchmark sampled, and one matcher over all of them.
+
+Under the 13-gram rule (``method="ngram13"``) an item's probes are its word 13-grams, and the matcher looks for
+each as ``" w1 … w13 "`` in the documents' word text (:mod:`decontam.words`): the same exact substring matcher.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..benchmarks import Benchmark
-from ..config import DecontamConfig
+from ..config import DecontamConfig, NgramRule
 from ..match import Matcher, ProbeGroup
 from ..runtime import gc_paused
-from ..sample import ItemProbes, sample_items
-from ..utf8 import char_to_byte
+from ..sample import ItemProbes, ngram_items, sample_items
+from ..utf8 import char_span, char_to_byte
+from ..words import whole_words
 
-__all__ = ["ProbeSet", "probe_groups"]
+__all__ = ["ProbeSet", "ngram_groups", "probe_groups"]
 
 
 @dataclass
@@ -27,21 +32,41 @@ class ProbeSet:
         owner: Per matcher group, its ``(benchmark index, item index)``: items whose question normalizes to
             nothing have no group.
         matcher: The matcher over the non-empty items' probes.
+        words: True under the 13-gram rule: the matcher's questions are word texts (:func:`ngram_groups`).
     """
 
     benchmarks: list[Benchmark]
     items: list[list[ItemProbes]]
     owner: list[tuple[int, int]]
     matcher: Matcher
+    words: bool = False
 
     @classmethod
     def build(cls, benchmarks: list[Benchmark], config: DecontamConfig) -> ProbeSet:
         """Draw the probes of every item and build the matcher over the non-empty ones."""
+        rule = config.text_rule
         with gc_paused():  # tens of thousands of small acyclic objects
-            items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
-                                  config.normalize) for bench in benchmarks]
-            groups, owner = probe_groups(items)
-        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"))
+            if isinstance(rule, NgramRule):
+                items = [ngram_items(((it.id, it.question) for it in bench.items), rule.n) for bench in benchmarks]
+                groups, owner = ngram_groups(items)
+            else:
+                items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
+                                      config.normalize) for bench in benchmarks]
+                groups, owner = probe_groups(items)
+        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.every_window),
+                   isinstance(rule, NgramRule))
+
+    def question_span(self, item: ItemProbes, run: tuple[int, int]) -> tuple[int, int]:
+        """A matched run of the matcher's question bytes as a character span of ``item.normalized``.
+
+        Under the 13-gram rule the matcher's question is the word text ``" " + normalized + " "``: the span is that
+        of the words lying wholly in the run (:func:`decontam.words.whole_words`), past the leading space.
+        """
+        if not self.words:
+            return char_span(item.normalized, *run)
+        text = " " + item.normalized + " "
+        start, end = whole_words(text, *char_span(text, *run))
+        return start - 1, end - 1
 
 
 def probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
@@ -82,4 +107,26 @@ def probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[
             to_byte = char_to_byte(norm)
             lo, hi = to_byte[lo], to_byte[hi]
         groups.append(ProbeGroup(q, lo, hi))
+    return groups, owner
+
+
+def ngram_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
+    """The matcher's probe groups under the 13-gram rule, and each group's ``(benchmark, item)``.
+
+    An item's question is its word text ``" " + normalized + " "`` (:func:`decontam.words.word_text`); its probe
+    ``w`` is the n-gram with a space on each side: from the space before its first word (the character at
+    ``offsets[w]`` of the word text) to the space after its last (``ends[w] + 2``), so that it matches only whole
+    words of a document's word text.
+    """
+    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes) if len(p.offsets)]
+    groups = []
+    for bi, ii in owner:
+        p = items[bi][ii]
+        text = " " + p.normalized + " "
+        starts = np.asarray(p.offsets, dtype=np.int64)
+        ends = np.asarray(p.ends, dtype=np.int64) + 2
+        if not text.isascii():
+            to_byte = char_to_byte(text)
+            starts, ends = to_byte[starts], to_byte[ends]
+        groups.append(ProbeGroup(text.encode("utf-8", "surrogatepass"), starts, ends))  # a lone surrogate: no match
     return groups, owner

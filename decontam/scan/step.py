@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..config import NormalizeConfig
+from ..config import NgramRule, TextRule
 from ..errors import InputError
-from ..evidence import match_evidence
+from ..evidence import match_evidence, word_evidence
 from ..inputs import Batch, Rejected, text_buffers
 from ..match import Matcher
 from ..normalize import normalize_many
 from ..utf8 import count_characters
+from ..words import word_text_many
 
 __all__ = [
     "DocMatch",
@@ -182,13 +183,19 @@ def hash_texts(texts: pa.Array, result: SourceResult) -> int:
     return count_characters(text)
 
 
-def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+def match_texts(matcher: Matcher, texts: pa.Array, norm: TextRule) -> list[DocMatch]:
     """Normalize and scan a string array; per matched document, in order: its index, what was found in it,
-    where each run lies in the normalized document, and the evidence in the original text."""
+    where each run lies in the normalized document, and the evidence in the original text.
+
+    ``norm`` is the GPT-4 normalizer's options, or the 13-gram rule (:class:`~decontam.config.NgramRule`): the
+    documents are then scanned as word text (:func:`decontam.words.word_text_many`)."""
     data, offsets = text_buffers(texts)
     base, end = int(offsets[0]), int(offsets[-1])
     marks: dict[int, list[int]] = {}
-    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
+    if isinstance(norm, NgramRule):
+        normalized, norm_offsets = word_text_many(data[base:end], offsets - base)
+    else:
+        normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
     found = matcher.scan(normalized, norm_offsets)
     by_doc: dict[int, Found] = {}
     for (doc, gi), windows in found.windows.items():
@@ -197,9 +204,11 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
     for doc in sorted(by_doc):
         found_here = sorted(by_doc[doc])
         doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
-        evidence = match_evidence(texts[doc].as_py(),
-                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm,
-                                  marks=marks.get(doc))
+        doc_norm = normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])]
+        if isinstance(norm, NgramRule):
+            evidence = word_evidence(texts[doc].as_py(), doc_norm, doc_runs)
+        else:
+            evidence = match_evidence(texts[doc].as_py(), doc_norm, doc_runs, norm, marks=marks.get(doc))
         out.append((doc, found_here, doc_runs, evidence))
     return out
 
@@ -247,13 +256,13 @@ def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str])
     return out
 
 
-def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
+def scan_batch(matcher: Matcher, batch: Batch, norm: TextRule, result: SourceResult) -> np.ndarray:
     """Account for one batch, scan it and record its matches in ``result``; return the keep mask."""
     account_batch(batch, result)
     return record_matches(batch, match_texts(matcher, batch.texts, norm), result)
 
 
-def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: NormalizeConfig,
+def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: TextRule,
                  result: SourceResult) -> Iterator[tuple[Batch, np.ndarray]]:
     """:func:`scan_batch` over a source's batches, yielding each batch with its keep mask as it goes."""
     for batch in batches:
