@@ -25,8 +25,10 @@ from .errors import ConfigError
 from .guard import OutputLock, check_outputs
 from .inputs import (
     SkippedFile,
+    TextEdit,
     arrow_mask,
     as_paths,
+    edit_row,
     expand_corpus,
     file_format,
     is_dataset,
@@ -37,7 +39,7 @@ from .inputs import (
     memory_source,
     text_buffers,
 )
-from .outputs import OutputSet
+from .outputs import OutputSet, edit_arrow
 from .report import Report
 from .runtime import progress_bar
 from .scan import ProbeSet, SourceResult, build_report, require_rows, scan_batches, scan_dataset, scan_files
@@ -266,11 +268,14 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes, label)
     result = SourceResult(source.label)
     keep = np.zeros(source.n_rows or 0, dtype=bool)
+    edits: dict[int, list[TextEdit]] = {}  # rows kept redacted (by row number): their texts
     bar = progress_bar(None, "decontam: scanning", progress)
     try:
-        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
+        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                        cfg.redact):
             if want_output:
                 keep[batch.rows[kept]] = True
+                edits.update({int(batch.rows[k]): es for k, es in (batch.edits or {}).items()})
             offsets = text_buffers(batch.texts)[1]
             bar.update(int(offsets[-1] - offsets[0]))
     finally:
@@ -279,8 +284,18 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     if not want_output:
         return result, None
     if isinstance(obj, pa.Table):
-        return result, obj.filter(arrow_mask(keep))
-    return result, [x for x, k in zip(obj, keep.tolist()) if k]
+        return result, edit_arrow(obj, edits, cfg.text_fields[0]).filter(arrow_mask(keep))
+    return result, [_edited(x, edits.get(i), cfg.text_fields[0]) for i, (x, k) in enumerate(zip(obj, keep.tolist()))
+                    if k]
+
+
+def _edited(row: Any, edits: list[TextEdit] | None, text_field: str) -> Any:
+    """A row of a list or an iterable dataset as written: itself, or (redacted) a copy with its texts cut."""
+    if not edits:
+        return row
+    if isinstance(row, str):  # a list of documents: the row is its one text
+        return edits[0].new_text
+    return edit_row(row, edits, text_field)
 
 
 def _warn_if_paths(obj: Any) -> None:
@@ -316,8 +331,11 @@ def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[A
             source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes,
                                    label)
             result = SourceResult(source.label)
-            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
-                yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)
+            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                            cfg.redact):
+                edits = batch.edits or {}
+                yield from (_edited(row, edits.get(i), cfg.text_fields[0])
+                            for i, (row, k) in enumerate(zip(batch.raw, kept.tolist())) if k)
             finished(key, result)
 
         return datasets.IterableDataset.from_generator(generate, features=ds.features)

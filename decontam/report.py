@@ -27,8 +27,8 @@ from .markup import md_code, md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
-           "training_section"]
+           "merge_reports", "redaction_section", "report_document", "report_schema", "report_warnings",
+           "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
@@ -203,7 +203,9 @@ class Report:
             )
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
-        if training and not portrait:
+        if training and not portrait and "redaction" in training:
+            lines.append(redaction_summary(training))
+        elif training and not portrait:
             lines.append(
                 f"Training documents containing a probe: {training.get('n_removed')} of "
                 f"{training.get('n_documents')}."
@@ -314,20 +316,73 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
-                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
-    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
+                     by_source: Sequence[dict[str, Any]] | None = None,
+                     redaction: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a probe; under redaction, dropped) and kept; and,
+    for a scan, the same counts per source (``by_source``: per file, or per split of a dataset dict), rejected
+    rows included; under redaction, the :func:`redaction_section`."""
     section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
                "removed": removed}
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
+    if redaction is not None:
+        section["redaction"] = redaction
     return section
 
 
-def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
-    """One entry of ``training.by_source``."""
-    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
-            "n_kept": n_documents - n_removed}
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
+                  n_redacted: int | None = None) -> dict[str, Any]:
+    """One entry of ``training.by_source`` (``n_redacted``: documents kept with cuts, under redaction)."""
+    out = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
+           "n_kept": n_documents - n_removed}
+    if n_redacted is not None:
+        out["n_redacted"] = n_redacted
+    return out
+
+
+DROP_REASONS = ("too_short", "too_many_pieces")
+
+
+def redaction_section(documents: list[dict[str, Any]], benchmarks: Sequence[str]) -> dict[str, Any]:
+    """The ``training.redaction`` section from its per-document entries (in corpus order): the one place its
+    totals are computed, for a scan and for a merge.
+
+    Each entry says what redaction did to a document holding a probe: ``outcome`` (``redacted``: written with
+    its matched lines cut; ``dropped``: not written, ``reason`` why), its ``n_characters``, the characters cut
+    (``n_characters_removed``: for a dropped document, what would have been cut) and ``benchmarks`` (per
+    benchmark whose items were found in it, the characters cut for them). Totals count the characters cut from
+    the documents written (``n_characters_removed``) apart from those of the dropped documents
+    (``n_characters_dropped``).
+    """
+    redacted = [d for d in documents if d["outcome"] == "redacted"]
+    dropped = [d for d in documents if d["outcome"] == "dropped"]
+    section: dict[str, Any] = {
+        "n_documents": len(documents), "n_redacted": len(redacted), "n_dropped": len(dropped),
+        **{f"n_dropped_{why}": sum(1 for d in dropped if d.get("reason") == why) for why in DROP_REASONS},
+        "n_characters_removed": sum(d["n_characters_removed"] for d in redacted),
+        "n_characters_dropped": sum(d["n_characters"] for d in dropped),
+    }
+    by_benchmark = []
+    for name in benchmarks:
+        def cut(d: dict[str, Any]) -> int | None:
+            return next((b["n_characters_removed"] for b in d["benchmarks"] if b["name"] == name), None)
+
+        by_benchmark.append({"name": name, "n_redacted": sum(1 for d in redacted if cut(d) is not None),
+                             "n_dropped": sum(1 for d in dropped if cut(d) is not None),
+                             "n_characters_removed": sum(cut(d) or 0 for d in redacted)})
+    section["by_benchmark"] = by_benchmark
+    section["documents"] = documents
+    return section
+
+
+def redaction_summary(training: dict[str, Any]) -> str:
+    """One sentence on what redaction did (the Markdown summary and the card)."""
+    r = training["redaction"]
+    return (f"Training documents containing a probe: {r['n_documents']} of {training.get('n_documents')}: "
+            f"{r['n_redacted']} redacted (written with their matched lines cut: {r['n_characters_removed']} "
+            f"characters), {r['n_dropped']} dropped ({r['n_dropped_too_short']} left too short, "
+            f"{r['n_dropped_too_many_pieces']} left in too many pieces); {training.get('n_kept')} documents "
+            "written.")
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
@@ -461,8 +516,13 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     by_source = None
     if all("by_source" in rep["training"] for rep in reports):
         by_source = [s for rep in reports for s in rep["training"]["by_source"]]
+    redaction = None
+    if "redaction" in reports[0]["training"]:  # (the config says so, and configs agree)
+        redaction = redaction_section(
+            [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
+             for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks])
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source)
+                                removed, by_source, redaction)
     return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
 
 

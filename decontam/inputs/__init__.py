@@ -8,13 +8,14 @@ from .batch import (
     Batch,
     ReadCounts,
     Rejected,
+    TextEdit,
     arrow_mask,
     arrow_strings,
     plain_id,
     single_chunk,
     text_buffers,
 )
-from .fields import chosen_fields
+from .fields import chosen_fields, cut_text, edit_row
 from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
 from .memory import (
     Source,
@@ -38,11 +39,14 @@ __all__ = [
     "Rejected",
     "SkippedFile",
     "Source",
+    "TextEdit",
     "arrow_mask",
     "arrow_strings",
     "as_paths",
     "chosen_fields",
+    "cut_text",
     "dict_batches",
+    "edit_row",
     "expand_corpus",
     "file_format",
     "is_dataset",

@@ -17,14 +17,16 @@ from ..report import (
     benchmark_section,
     corpus_section,
     item_entry,
+    redaction_section,
     report_document,
     source_counts,
     training_section,
 )
+from ..redact import merge_ranges
 from ..runtime import gc_paused
 from ..utf8 import char_span
 from .probes import ProbeSet
-from .step import SourceResult
+from .step import RowMatch, SourceResult
 
 __all__ = ["build_report"]
 
@@ -42,7 +44,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
         sources: How the report names the sources (paths, or labels of in-memory corpora).
         skipped: Entries of corpus folders that were not read (``on_error="skip"``).
     """
-    per_item, removed, n_removed = _matches(probes, results, config)
+    per_item, removed, n_removed, redacted = _matches(probes, results, config)
     exhaustive = config.sample.mode == "all"
     sections = []
     for bi, bench in enumerate(probes.benchmarks):
@@ -64,26 +66,34 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
                             [{"source": r.source, "fields": list(r.fields)} for r in results if r.fields])
     cfg = config.to_dict()
     cfg["action"] = action
-    by_source = [source_counts(r.source, r.n_documents, len(r.rejected), len(r.rows)) for r in results]
-    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed, by_source)))
+    redact = config.redact is not None
+    by_source = [source_counts(r.source, r.n_documents, len(r.rejected), sum(1 for rm in r.rows if not rm.kept),
+                              sum(1 for rm in r.rows if rm.kept) if redact else None) for r in results]
+    redaction = redaction_section(redacted, [b.name for b in probes.benchmarks]) if redact else None
+    return Report(report_document(cfg, corpus, sections,
+                                  training_section(n_docs, n_removed, removed, by_source, redaction)))
 
 
-def _matches(probes: ProbeSet, results: Sequence[SourceResult],
-             config: DecontamConfig) -> tuple[dict[tuple[int, int], list[dict[str, Any]]], list[dict[str, Any]], int]:
+def _matches(probes: ProbeSet, results: Sequence[SourceResult], config: DecontamConfig,
+             ) -> tuple[dict[tuple[int, int], list[dict[str, Any]]], list[dict[str, Any]], int, list[dict[str, Any]]]:
     """Per item, its match entries in corpus order; the removed-document entries; the number of documents
-    holding a probe."""
+    removed (holding a probe; under redaction, dropped); the redaction entries of the documents holding a probe
+    (under redaction)."""
     per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
     removed: list[dict[str, Any]] = []
+    redacted: list[dict[str, Any]] = []
     question_maps: dict[tuple[int, int], DocumentMap] = {}  # item -> its question's normalized->original map
     offset = 0  # rows of the sources before this one
     n_removed = 0
     for res in results:
         for rm in res.rows:
-            n_removed += 1
+            n_removed += not rm.kept
             # Where the document is (corpus-wide row), and whether its id is that row: what a merge of shard
             # reports needs to renumber.
             where: dict[str, Any] = {"row": offset + rm.row, **({"id_is_row": True} if rm.doc_id is None else {})}
             doc_id = rm.doc_id if rm.doc_id is not None else offset + rm.row
+            if rm.redaction is not None:
+                redacted.append(_redaction_entry(rm, doc_id, where, probes))
             for gi, windows, run in rm.found:
                 bi, ii = probes.owner[gi]
                 item = probes.items[bi][ii]
@@ -99,10 +109,38 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
                 if gi in rm.fields:
                     _name_fields(entries, windows, rm.fields[gi], run, item)
                 per_item.setdefault((bi, ii), []).extend(entries)
-                removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
-                                "item_id": item.item_id, "probe": item.probe(windows[0]), **where})
+                if not rm.kept:
+                    removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
+                                    "item_id": item.item_id, "probe": item.probe(windows[0]), **where})
         offset += res.n_documents + len(res.rejected)
-    return per_item, removed, n_removed
+    return per_item, removed, n_removed, redacted
+
+
+def _redaction_entry(rm: RowMatch, doc_id: Any, where: dict[str, Any], probes: ProbeSet) -> dict[str, Any]:
+    """A document's entry in ``training.redaction.documents``: its fate, and the characters cut per benchmark
+    (the union of the ranges cut for that benchmark's items, text by text)."""
+    red = rm.redaction
+    assert red is not None
+    entry: dict[str, Any] = {"doc_id": doc_id, **where, "outcome": red.outcome}
+    if red.reason is not None:
+        entry["reason"] = red.reason
+        if red.field is not None:
+            entry["field"] = red.field
+    entry.update({"n_characters": red.n_characters, "n_characters_removed": sum(t.n_removed for _, t in red.texts),
+                  "n_pieces": max((t.n_pieces for _, t in red.texts), default=0)})
+    per_bench: dict[int, int] = {}
+    for _, t in red.texts:
+        ranges: dict[int, list[tuple[int, int]]] = {}
+        for gi, rs in t.by_group.items():
+            ranges.setdefault(probes.owner[gi][0], []).extend(rs)
+        for bi, rs in ranges.items():
+            per_bench[bi] = per_bench.get(bi, 0) + sum(b - a for a, b in merge_ranges(rs))
+    entry["benchmarks"] = [{"name": probes.benchmarks[bi].name, "n_characters_removed": n}
+                           for bi, n in sorted(per_bench.items())]
+    if any(label is not None for label, _ in red.texts):
+        entry["fields"] = [{"field": label, "n_characters": t.n_characters, "n_characters_removed": t.n_removed,
+                            "n_pieces": t.n_pieces} for label, t in red.texts]
+    return entry
 
 
 def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
