@@ -26,8 +26,7 @@ import pyarrow as pa
 
 from .atomic import Commit, writing
 from .errors import ConfigError, InputError
-from .inputs import Batch, CorpusFile, TextEdit, arrow_mask, edit_row, file_format, parquet_module
-from .inputs.fields import label_field
+from .inputs import Batch, CorpusFile, TextEdit, arrow_mask, edit_row, file_format, label_field, parquet_module
 
 __all__ = ["FileWriter", "OutputSet", "edit_arrow", "edit_jsonl_line", "json_value_spans"]
 

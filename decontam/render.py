@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import MissingDependencyError
 from .markup import md_code, md_fence, md_text
+from .report import redaction_method, redaction_summary, redaction_table
 from .verify import check_command
 
 __all__ = ["figure", "to_card", "to_html", "to_png"]
@@ -177,6 +178,12 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
                 f"{s['n_rejected']} |" for s in per[:20]]
         if len(per) > 20:
             out.append(f"\n{len(per) - 20} more sources in the JSON report.")
+    training = d.get("training", {})
+    if "redaction" in training and "redact" in cfg:
+        head, rows = redaction_table(training)
+        out += ["", "## Redaction", "", md_text(redaction_method(cfg["redact"])), "", md_text(redaction_summary(training)),
+                "", "| " + " | ".join(head) + " |", "| --- | ---: | ---: | ---: |",
+                *("| " + " | ".join(md_text(c) for c in row) + " |" for row in rows)]
     out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
             "| --- | --- | --- | --- | --- |"]
     for b in benches:
@@ -496,7 +503,7 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2>Contamination rate per benchmark{" (upper bounds, unverified)" if pt else ""}</h2>
 {_chart_svg(benches, pt is not None)}
 {_summary_html(benches, pt is not None)}
-{_scores_html(scores)}
+{_redaction_html(d)}{_scores_html(scores)}
 <h2 id="evidence">Evidence</h2>
 <p class="muted">{_e(_EVIDENCE_NOTE[pt is not None])}</p>
 {"".join(evidence_parts)}
@@ -585,6 +592,19 @@ def _summary_html(benches: Sequence[Mapping[str, Any]], portrait: bool = False) 
                        + f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
     summary.append("</tbody></table>")
     return "".join(summary)
+
+
+def _redaction_html(d: Mapping[str, Any]) -> str:
+    """Under redaction, what was cut and dropped (per benchmark), else nothing."""
+    training, cfg = dict(d.get("training", {})), d.get("config", {})
+    if "redaction" not in training or "redact" not in cfg:
+        return ""
+    head, rows = redaction_table(training)
+    return (f'<h2 id="redaction">Redaction</h2><p>{_e(redaction_method(cfg["redact"]))}</p>'
+            f"<p>{_e(redaction_summary(training))}</p><table><thead><tr>"
+            + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=n"}>{_e(c)}</td>' for i, c in enumerate(row))
+                      + "</tr>" for row in rows) + "</tbody></table>")
 
 
 def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:

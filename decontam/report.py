@@ -27,7 +27,8 @@ from .markup import md_code, md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "redaction_section", "report_document", "report_schema", "report_warnings",
+           "merge_reports", "redaction_method", "redaction_section", "redaction_summary", "redaction_table",
+           "report_document", "report_schema", "report_warnings",
            "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
@@ -373,6 +374,21 @@ def redaction_section(documents: list[dict[str, Any]], benchmarks: Sequence[str]
     section["by_benchmark"] = by_benchmark
     section["documents"] = documents
     return section
+
+
+def redaction_method(redact: dict[str, Any]) -> str:
+    """What redaction does, with the report's options, in one sentence (the card and the HTML page)."""
+    return (f"Redaction (--action redact): every occurrence of every probe in a document holding one is cut, "
+            f"with {redact['context']} characters on each side, widened to whole lines, until no probe is left; "
+            f"the document is dropped instead when a text of it is left under {redact['min_chars']} characters "
+            f"or in more than {redact['max_pieces']} pieces.")
+
+
+def redaction_table(training: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The per-benchmark redaction figures: the column heads, and one row of cells (plain text) per benchmark."""
+    head = ["benchmark", "documents redacted", "documents dropped", "characters cut (documents written)"]
+    return head, [[b["name"], str(b["n_redacted"]), str(b["n_dropped"]), str(b["n_characters_removed"])]
+                  for b in training["redaction"]["by_benchmark"]]
 
 
 def redaction_summary(training: dict[str, Any]) -> str:

@@ -84,6 +84,12 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
             parts.append(f"--{opt}")
     if cfg.get("on_error", "raise") != "raise":
         parts += ["--on-error", str(cfg["on_error"])]
+    redact = cfg.get("redact")
+    if redact is not None:
+        parts += ["--action", "redact"]
+        for key, default in (("context", 200), ("min_chars", 200), ("max_pieces", 10)):
+            if redact.get(key, default) != default:
+                parts += [f"--redact-{key.replace('_', '-')}", str(redact[key])]
     parts += ["--report", shlex.quote(report_path)]
     line = " ".join(parts)
     if memory:

@@ -30,6 +30,7 @@ __all__ = [
     "add_output_flags",
     "add_overwrite_flag",
     "add_probe_flags",
+    "add_redact_flags",
     "benchmarks_epilog",
     "byte_size",
     "check_output_paths",
@@ -144,6 +145,20 @@ def add_probe_flags(p: argparse._ActionsContainer) -> None:
                    help="leave out items whose normalized question is shorter than N characters, counted and "
                         "listed as too short (departure; default 0: short questions are used whole, as the GPT-4 "
                         "rule says)")
+
+
+def add_redact_flags(p: argparse._ActionsContainer) -> None:
+    """``--action drop|redact`` and the ``--redact-*`` options (defaults in :class:`decontam.config.RedactConfig`)."""
+    p.add_argument("--action", choices=("drop", "redact"), default=None,
+                   help="what filter does with a document holding a probe: drop it (default), or redact: cut every "
+                        "occurrence of every probe, widened to whole lines, and drop the document only if too little "
+                        "is left (check reports what filter would do)")
+    p.add_argument("--redact-context", type=int, default=None, metavar="N",
+                   help="characters cut on each side of a matched span before widening to lines (default: 200)")
+    p.add_argument("--redact-min-chars", type=int, default=None, metavar="N",
+                   help="drop a redacted document (a field, a message) left with fewer characters (default: 200)")
+    p.add_argument("--redact-max-pieces", type=int, default=None, metavar="N",
+                   help="drop a redacted document (a field, a message) left in more pieces (default: 10)")
 
 
 def add_normalizer_flags(p: argparse._ActionsContainer) -> None:

@@ -23,6 +23,7 @@ from ..arrays import concat_ranges, sliding
 from ..benchmarks import load_benchmarks
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, make_config
+from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
 from ..report import Report
 from ..scan import ProbeSet, RowMatch, SourceResult, build_report, match_texts
@@ -52,8 +53,12 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
 
     Raises:
         IndexMismatchError: The normalizer differs from the recorded one.
+        ConfigError: Redaction asked for (an index check writes no corpus).
     """
     cfg = make_config(config, **options)
+    if cfg.redact is not None:
+        raise ConfigError(f"{where}: an index or portrait check writes no corpus, so it cannot redact; use "
+                          "decontam filter --action redact (or check --action redact) on the corpus itself")
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
                               on_error=recorded["on_error"])

@@ -15,7 +15,7 @@ from .batch import (
     single_chunk,
     text_buffers,
 )
-from .fields import chosen_fields, cut_text, edit_row
+from .fields import chosen_fields, cut_text, edit_row, label_field
 from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
 from .memory import (
     Source,
@@ -54,6 +54,7 @@ __all__ = [
     "is_iterable_dataset",
     "is_iterable_dataset_dict",
     "is_pathlike",
+    "label_field",
     "memory_source",
     "parquet_module",
     "plain_id",
