@@ -26,7 +26,16 @@ import pyarrow as pa
 
 from .atomic import Commit, writing
 from .errors import ConfigError, InputError
-from .inputs import Batch, CorpusFile, TextEdit, arrow_mask, edit_row, file_format, label_field, parquet_module
+from .inputs import (
+    Batch,
+    CorpusFile,
+    TextEdit,
+    arrow_mask,
+    edit_row,
+    file_format,
+    label_field,
+    parquet_module,
+)
 
 __all__ = ["FileWriter", "OutputSet", "edit_arrow", "edit_jsonl_line", "json_value_spans"]
 

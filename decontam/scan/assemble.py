@@ -12,6 +12,7 @@ from typing import Any
 from ..config import DecontamConfig
 from ..evidence import DocumentMap
 from ..inputs import SkippedFile
+from ..redact import merge_ranges
 from ..report import (
     Report,
     benchmark_section,
@@ -22,7 +23,6 @@ from ..report import (
     source_counts,
     training_section,
 )
-from ..redact import merge_ranges
 from ..runtime import gc_paused
 from ..utf8 import char_span
 from .probes import ProbeSet
