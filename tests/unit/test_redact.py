@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from _redact import brute_normalize, oracle_redact  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ from decontam.normalize import normalize
 from decontam.outputs import edit_jsonl_line, json_value_spans
 from decontam.redact import RowRedaction, TextRedaction, decide, merge_ranges, redact_texts
 
-from _redact import brute_normalize, oracle_redact  # noqa: E402
 
 def found_by(matcher: Matcher, texts: list[str], norm: NormalizeConfig = NormalizeConfig()) -> list[dict]:
     """Per text, the windows per group the matcher finds (the scan's first pass)."""

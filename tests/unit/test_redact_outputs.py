@@ -18,6 +18,7 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _redact import oracle_redact  # noqa: E402
 
 from decontam import check, filter_dataset, filter_files
 from decontam.benchmarks import Benchmark, Item
@@ -26,8 +27,6 @@ from decontam.index import build_index
 from decontam.inputs import CorpusFile, files
 from decontam.outputs import json_value_spans
 from decontam.report import merge_reports
-
-from _redact import oracle_redact  # noqa: E402
 
 Q = [
     "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
