@@ -274,13 +274,11 @@ def _redact_options(base: RedactConfig | None, options: dict[str, Any]) -> Redac
     action = given.pop("action", None)
     if action not in (None, "drop", "redact"):
         raise ConfigError(f"action (--action) must be 'drop' or 'redact', got {action!r}")
+    if given and (action == "drop" or (action is None and base is None)):
+        named = ", ".join(f"{k} (--{k.replace('_', '-')})" for k in sorted(given))
+        raise ConfigError(f"{named} appl{'ies' if len(given) == 1 else 'y'} only with action='redact' "
+                          "(--action redact)")
     if action == "drop":
-        if given:
-            raise ConfigError(f"{', '.join(sorted(given))} appl{'ies' if len(given) == 1 else 'y'} only with "
-                              "action='redact' (--action redact)")
         return None
-    if action is None and base is None:
-        raise ConfigError(f"{', '.join(sorted(given))} appl{'ies' if len(given) == 1 else 'y'} only with "
-                          "action='redact' (--action redact)")
     start = base or RedactConfig()
     return dataclasses.replace(start, **{_REDACT_KEYS[k]: v for k, v in given.items()})  # type: ignore[misc]

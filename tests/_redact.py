@@ -1,7 +1,7 @@
 """The brute-force oracle of span redaction (shared by the unit and the CLI tests).
 
-It redacts with nothing but a per-character test of the GPT-4 rule (``[\\p{L}\\p{M}\\p{N}]``), a search of
-every probe at every position of the normalized text, and character-by-character walks to the line ends: each
+It redacts with nothing but a per-character test of the GPT-4 rule (``[\\p{L}\\p{M}\\p{N}]``), ``str.find`` of
+every probe from every position of the normalized text, and character-by-character walks to the line ends: each
 pass cuts, for every occurrence of every probe, its span, ``context`` characters on each side, and the whole
 lines that touches; passes repeat until no probe occurs.
 """
@@ -37,9 +37,8 @@ def oracle_redact(text: str, owned_probes: list[tuple[object, str]], context: in
         norm = "".join(cur[j] for j in kept)
         cut_now: set[int] = set()
         for owner, probe in owned_probes:
-            for p in range(len(norm) - len(probe) + 1):
-                if norm[p : p + len(probe)] != probe:
-                    continue
+            p = norm.find(probe)
+            while p >= 0:  # every position where the probe occurs, overlapping ones too
                 a, b = kept[p], kept[p + len(probe) - 1] + 1
                 a, b = max(0, a - context), min(len(cur), b + context)
                 while a > 0 and cur[a - 1] != "\n":
@@ -48,6 +47,7 @@ def oracle_redact(text: str, owned_probes: list[tuple[object, str]], context: in
                     b += 1
                 cut_now.update(range(a, b))
                 by_owner.setdefault(owner, set()).update(alive[j] for j in range(a, b))
+                p = norm.find(probe, p + 1)
         if not cut_now:
             break
         removed.update(alive[j] for j in cut_now)
