@@ -57,6 +57,9 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        if cfg.redact is not None:
+            raise ConfigError("an index holds the corpus as it is: redaction (action='redact') applies to filter; "
+                              "build the index without it")
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check_corpus / "

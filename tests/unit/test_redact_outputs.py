@@ -280,4 +280,6 @@ def test_an_index_check_cannot_redact(tmp_path):
     index = build_index([doc(i) for i in range(10)], tmp_path / "ix", progress=False)
     with pytest.raises(ConfigError, match="cannot redact"):
         index.check([BENCH], action="redact")
-    assert Path(tmp_path / "ix").is_dir()
+    with pytest.raises(ConfigError, match="redaction"):
+        build_index([doc(0)], tmp_path / "ix2", progress=False, action="redact")
+    assert Path(tmp_path / "ix").is_dir() and not Path(tmp_path / "ix2").exists()
