@@ -98,6 +98,8 @@ class Batch:
         fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
             found in place of the default ``text``).
         read_bytes: Bytes of the source file read for this batch (for progress; 0 when not known).
+        raw_at: Where the JSONL block of :attr:`raw` starts in the source file, for a plain (not compressed)
+            ``.jsonl`` file: the rows' bytes are then ``raw_at + starts`` to ``raw_at + ends`` of the file.
         edits: Set by the scan step under redaction: per row (index in the batch) kept with cuts, its texts to
             write redacted; None when no row of the batch is.
     """
@@ -115,6 +117,7 @@ class Batch:
     labels: list[str] | None = None
     fields: tuple[str, ...] | None = None
     read_bytes: int = 0
+    raw_at: int | None = None
     edits: dict[int, list[TextEdit]] | None = None
 
     def __len__(self) -> int:
