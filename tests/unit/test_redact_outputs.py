@@ -222,12 +222,17 @@ def expected_row(row: dict, report: dict, fields: list[str]) -> dict | None:
 
 
 @pytest.mark.parametrize("fields", [["messages"], ["prompt", "response"], ["messages", "prompt"]])
-def test_each_field_and_message_is_redacted_on_its_own(tmp_path, fields):
+def test_each_field_and_message_is_redacted_on_its_own(tmp_path, fields, validate_report):
     rows = chat_rows(25)
     src = tmp_path / "c.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     opts = {**OPTIONS, "text_field": fields}
     report = filter_files([src], [BENCH], tmp_path / "o.jsonl", **opts).to_dict()
+    validate_report(report)
+    bad = json.loads(json.dumps(report))
+    bad["training"]["redaction"]["documents"][0]["fields"][0]["n_pieces"] = -1
+    with pytest.raises(AssertionError, match="n_pieces"):  # the schema describes the new fields, to their depth
+        validate_report(bad)
     want = [w for r in rows if (w := expected_row(r, report, fields)) is not None]
     got = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert got == want
