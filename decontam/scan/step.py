@@ -80,8 +80,10 @@ class RowMatch:
 
     @classmethod
     def from_list(cls, data: list[Any]) -> RowMatch:
-        """Read back :meth:`to_list`."""
-        row, line, doc_id, found, doc_runs, evidence, fields, redaction = data
+        """Read back :meth:`to_list` (also a list without the redaction, as a ``datasets`` cache of an earlier
+        version holds)."""
+        row, line, doc_id, found, doc_runs, evidence, fields, *rest = data
+        redaction = rest[0] if rest else None
         return cls(row, line, doc_id, [(g, tuple(w), (r[0], r[1])) for g, w, r in found],
                    {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence},
                    {g: {w: (lab, (r[0], r[1])) for w, lab, r in f} for g, f in fields},
