@@ -110,7 +110,9 @@ def filter_files(
     item_id_field: str | None = None,
     **options: Any,
 ) -> Report:
-    """Write the corpus without its contaminated rows (same format, rows unchanged, in order).
+    """Write the corpus without its contaminated rows (same format, rows unchanged, in order); with
+    ``action="redact"``, with the matched lines of those rows cut instead (:mod:`decontam.redact`): only their
+    text changes, and a row is dropped only when too little of it is left.
 
     A single input file gives an output file; several files or a folder give an output folder with the same
     relative names. The outputs, and the report if asked for, are put in place together at the end, the report
@@ -198,7 +200,9 @@ def filter_dataset(
             filtered; one report, with per-split counts in ``training.by_source``), a ``pyarrow.Table``, a list
             of strings or of dicts, or a path to a JSONL/Parquet file or folder.
         benchmarks: As in :func:`check`.
-        config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...).
+        config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...;
+            ``action="redact"`` with ``redact_context``, ``redact_min_chars``, ``redact_max_pieces`` to cut what
+            matched rather than drop the row: see :class:`~decontam.config.RedactConfig`).
         return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
         output: For a path input: where to write the result (default: ``<name>.decontam<suffix>`` beside it).
         overwrite: For a path input: replace ``output`` if it exists (see :func:`filter_files`).
@@ -207,7 +211,8 @@ def filter_dataset(
         item_id_field: Item id field of custom benchmarks (default: row numbers).
 
     Returns:
-        The same kind of object without the contaminated rows (for a path, the output path), or
+        The same kind of object without the contaminated rows (redacted: with their matched lines cut, unless
+        dropped; a list's dicts are copies, the caller's are not changed) (for a path, the output path), or
         ``(filtered, report)`` with ``return_report=True``. For an ``IterableDataset`` the report fills in
         as the returned dataset is iterated (complete once it has been read to the end).
 
