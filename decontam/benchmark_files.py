@@ -2,7 +2,9 @@
 
 Supported files (by suffix): ``.jsonl`` (blank lines skipped), ``.json`` (a list of objects, or an object with
 one list-valued key such as ``{"data": [...]}``), ``.csv`` (header row), each optionally gzipped (``.gz``), and
-``.parquet``.
+``.parquet``. A registry benchmark may say more about its published layout (a :class:`Layout`): where the items
+are nested in its ``.json`` files (SQuAD's ``$.data[*].paragraphs[*].qas[*]``, MATH's one problem per file), or
+the columns of CSV files published without a header row (MMLU).
 
 A folder means every supported file inside it, recursively (symbolic links followed), in order of relative path.
 What a folder may hold besides:
@@ -18,7 +20,7 @@ What a folder may hold besides:
   the file or subfolder you mean (``-b mmlu=mmlu/test``), or rename it to start with ``.``.
 
 Every malformed file raises :class:`~decontam.errors.InputError` naming the file and the 1-based line (CSV: the
-header is line 1; Parquet: the 1-based row). Turning records into items is :mod:`decontam.benchmarks`' job.
+header, if any, is line 1; Parquet: the 1-based row; JSON: the line where the item starts). Turning records into items is :mod:`decontam.benchmarks`' job.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ from typing import Any, NamedTuple
 
 from .errors import InputError, MissingDependencyError
 
-__all__ = ["SUPPORTED", "Records", "Table", "is_documentation", "json_type", "list_folder", "local_files",
-           "read_table", "row_prefix", "supported_suffix"]
+__all__ = ["SUPPORTED", "Layout", "Records", "Table", "is_documentation", "json_path_steps", "json_type",
+           "list_folder", "local_files", "read_table", "row_prefix", "supported_suffix"]
 
 _BASE_SUFFIXES = (".jsonl", ".json", ".csv")
 SUPPORTED = ".jsonl, .json, .csv (each optionally .gz) and .parquet"
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_PATH = re.compile(r"\$(?:\.[^.\[\]]+|\[\*\])*")  # $, then .key, .* or [*] steps
+_JSON_STEP = re.compile(r"\.([^.\[\]]+)|\[\*\]")
 _DOC_PREFIXES = ("readme", "license", "licence", "copying", "notice", "sources", "citation")
 _FOLDER_RULE = (
     "a benchmark with a file left out is a different benchmark, so decontam skips nothing it cannot read: fix, "
@@ -210,16 +214,33 @@ class Table(NamedTuple):
     Attributes:
         records: ``(line, row)`` pairs; ``line`` is 1-based (or ``None`` when unknown).
         columns: Column names for tabular sources (CSV, Parquet, hub), else ``None``.
-        header_line: The line the column names are on (1 for CSV), if any.
+        header_line: The line the column names are on (1 for CSV with a header row), if any.
+        one_item: The whole file is one item (a JSON file read with the path ``"$"``).
     """
 
     records: Records
     columns: Sequence[str] | None = None
     header_line: int | None = None
+    one_item: bool = False
 
 
-def read_table(file: Path) -> Table:
-    """Open one local file."""
+class Layout(NamedTuple):
+    """How a benchmark's published files are laid out, beyond what their suffix says.
+
+    Attributes:
+        json_items: Where the items are in a ``.json`` file, as a JSONPath (see :func:`json_path_steps`);
+            ``None``: a list, or an object with one list-valued key.
+        csv_columns: Column names of CSV files published without a header row. A file whose first row holds
+            the first of these names has a header row and is read by it.
+    """
+
+    json_items: str | None = None
+    csv_columns: Sequence[str] | None = None
+
+
+def read_table(file: Path, layout: Layout | None = None) -> Table:
+    """Open one local file, laid out as ``layout`` says (a registry benchmark's published layout), if given."""
+    layout = Layout() if layout is None else layout
     suffix = (supported_suffix(file.name) or "").lower()
     if suffix == ".parquet":
         return read_parquet(file)
@@ -228,8 +249,10 @@ def read_table(file: Path) -> Table:
     if base == ".jsonl":
         return Table(jsonl_records(text, file))
     if base == ".json":
+        if layout.json_items is not None:
+            return json_path_table(text, file, layout.json_items)
         return Table(json_records(text, file))
-    return csv_table(text, file)
+    return csv_table(text, file, layout.csv_columns)
 
 
 def read_text(file: Path) -> str:
@@ -281,21 +304,10 @@ def jsonl_records(text: str, file: Path) -> Records:
 
 
 def json_records(text: str, file: Path) -> Records:
+    """The items of a ``.json`` file by the default rule: a list, or an object with one list-valued key."""
     if not text.strip():
         return
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise InputError("malformed JSON (nested too deeply to read)", path=str(file)) from None
-    except json.JSONDecodeError as err:
-        hint = (
-            "; this looks like JSON Lines (one object per line): rename the file to .jsonl"
-            if err.msg == "Extra data"
-            else ""
-        )
-        raise InputError(
-            f"malformed JSON ({err.msg} at column {err.colno}){hint}", path=str(file), line=err.lineno
-        ) from err
+    data = _parse_json(text, file)
     key = None
     if isinstance(data, dict):
         list_keys = [k for k, v in data.items() if isinstance(v, list)]
@@ -314,56 +326,139 @@ def json_records(text: str, file: Path) -> Records:
             path=str(file),
             line=1,
         )
-    lines = _json_element_lines(text, key, len(data))
+    lines = _json_lines(text, ["[*]"] if key is None else [key, "[*]"], len(data))
     for index, row in enumerate(data):
         yield (lines[index] if lines is not None else None), row
 
 
-def _json_element_lines(text: str, key: str | None, expected: int) -> list[int] | None:
-    """The 1-based line where each element of the item list starts, or ``None`` if it cannot be told."""
-    decoder = json.JSONDecoder()
+def json_path_steps(path: str) -> list[str]:
+    """The steps of a JSONPath of the subset benchmark layouts use: ``$``, ``.key``, ``.*`` and ``[*]``.
 
-    def skip(pos: int) -> int:
-        match = _JSON_WS.match(text, pos)
-        return match.end() if match else pos
+    A step is a key, ``"*"`` (every value of an object) or ``"[*]"`` (every element of a list).
 
+    Raises:
+        ValueError: If the path is not of that subset.
+
+    Example:
+        >>> json_path_steps("$.data[*].paragraphs[*]"), json_path_steps("$.*.qa_pairs[*]"), json_path_steps("$")
+        (['data', '[*]', 'paragraphs', '[*]'], ['*', 'qa_pairs', '[*]'], [])
+    """
+    if not _JSON_PATH.fullmatch(path):
+        raise ValueError(f"unsupported JSON path {path!r}: use $ then .key, .* or [*] steps, e.g. '$.data[*]'")
+    return [m.group(1) if m.group(1) is not None else "[*]" for m in _JSON_STEP.finditer(path, 1)]
+
+
+def json_path_table(text: str, file: Path, path: str) -> Table:
+    """The items of a ``.json`` file at a JSONPath (see :func:`json_path_steps`); ``"$"``: the file is one item.
+
+    An item that is an object also gets the other fields of the objects it is nested in, where it has no field
+    of the same name: a SQuAD question its paragraph's ``context`` and article's ``title``, a DROP question its
+    ``passage``, as the hub copies have them on each row.
+
+    Raises:
+        InputError: If the file is not JSON, or has no items where the path says (naming where it differs).
+    """
+    steps = json_path_steps(path)
+    if not text.strip():
+        return Table(iter(()), one_item=not steps)
+    nodes: list[tuple[Any, str, dict[str, Any]]] = [(_parse_json(text, file), "$", {})]
+    for step in steps:
+        nodes = [found for node in nodes for found in _json_step(node, step, file, path)]
+    lines = _json_lines(text, steps, len(nodes))
+    records = [(lines[i] if lines is not None else None, {**outer, **node} if outer and isinstance(node, dict)
+                else node) for i, (node, _, outer) in enumerate(nodes)]
+    return Table(iter(records), one_item=not steps)
+
+
+def _json_step(found: tuple[Any, str, dict[str, Any]], step: str, file: Path, path: str
+               ) -> list[tuple[Any, str, dict[str, Any]]]:
+    """The values one path step selects from a node, each with its location and the fields it inherits."""
+    node, where, outer = found
+    if step == "[*]" and isinstance(node, list):
+        return [(value, f"{where}[{i}]", outer) for i, value in enumerate(node)]
+    if step == "*" and isinstance(node, dict):
+        return [(value, f"{where}.{key}", outer) for key, value in node.items()]
+    if step not in ("[*]", "*") and isinstance(node, dict) and step in node:
+        return [(node[step], f"{where}.{step}", {**outer, **{k: v for k, v in node.items() if k != step}})]
+    if step in ("[*]", "*") or not isinstance(node, dict):
+        wanted = "a list" if step == "[*]" else "an object"
+        detail = f"{where} is a JSON {json_type(node)}, not {wanted}"
+    else:
+        detail = f"{where} has no key {step!r} (keys: {', '.join(map(repr, list(node)[:12])) or 'none'})"
+    raise InputError(
+        f"this file does not have the published layout of this benchmark (items at {path}): {detail}; check "
+        "that it is the right file (a file laid out otherwise loads under a name of your own, with its "
+        "question field)",
+        path=str(file),
+    )
+
+
+def _parse_json(text: str, file: Path) -> Any:
     try:
-        pos = skip(0)
-        if key is not None:  # find the value of ``key`` in the top-level object (the last one, as json does)
-            pos, start = skip(pos + 1), None
-            while text[pos] != "}":
-                k, pos = decoder.raw_decode(text, pos)
-                pos = skip(skip(pos) + 1)  # past ':'
-                if k == key:
-                    start = pos
-                _, pos = decoder.raw_decode(text, pos)
-                pos = skip(pos)
-                if text[pos] == ",":
-                    pos = skip(pos + 1)
-            if start is None:
-                return None
-            pos = start
-        pos = skip(pos + 1)  # past '['
-        starts = []
-        while text[pos] != "]":
-            starts.append(pos)
-            _, pos = decoder.raw_decode(text, pos)
-            pos = skip(pos)
-            if text[pos] == ",":
-                pos = skip(pos + 1)
-    except (json.JSONDecodeError, IndexError):
+        return json.loads(text)
+    except RecursionError:
+        raise InputError("malformed JSON (nested too deeply to read)", path=str(file)) from None
+    except json.JSONDecodeError as err:
+        hint = (
+            "; this looks like JSON Lines (one object per line): rename the file to .jsonl"
+            if err.msg == "Extra data"
+            else ""
+        )
+        raise InputError(
+            f"malformed JSON ({err.msg} at column {err.colno}){hint}", path=str(file), line=err.lineno
+        ) from err
+
+
+def _json_lines(text: str, steps: list[str], expected: int) -> list[int] | None:
+    """The 1-based line where each value the path steps select starts, or ``None`` if it cannot be told."""
+    try:
+        starts = [_skip_ws(text, 0)]
+        for step in steps:
+            starts = [found for start in starts for found in _json_starts(text, start, step)]
+    except (json.JSONDecodeError, IndexError, RecursionError):
         return None
     if len(starts) != expected:
         return None
     lines, line, last = [], 1, 0
-    for start in starts:
+    for start in starts:  # in document order
         line += text.count("\n", last, start)
         lines.append(line)
         last = start
     return lines
 
 
-def csv_table(text: str, file: Path) -> Table:
+def _json_starts(text: str, pos: int, step: str) -> list[int]:
+    """Offsets of the values one path step selects from the JSON value at ``pos`` (a key: its last value)."""
+    decoder = json.JSONDecoder()
+    close = {"[": "]", "{": "}"}.get(text[pos])
+    if close is None or (close == "]") != (step == "[*]"):
+        return []
+    starts: list[int] = []
+    pos = _skip_ws(text, pos + 1)
+    while text[pos] != close:
+        if close == "}":
+            key, pos = decoder.raw_decode(text, pos)
+            pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past ':'
+            if step == "*":
+                starts.append(pos)
+            elif key == step:
+                starts = [pos]  # the last value of a repeated key, as json.loads keeps
+        else:
+            starts.append(pos)
+        _, pos = decoder.raw_decode(text, pos)
+        pos = _skip_ws(text, pos)
+        if text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+    return starts
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _JSON_WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def csv_table(text: str, file: Path, columns: Sequence[str] | None = None) -> Table:
+    """A CSV file's rows: by its header row, or by ``columns`` when its first row does not hold ``columns[0]``."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -371,10 +466,14 @@ def csv_table(text: str, file: Path) -> Table:
         raise InputError(f"malformed CSV header ({err})", path=str(file), line=reader.line_num) from err
     if header is None:
         return Table(iter(()))
+    if columns is not None and columns[0] not in header:  # published without a header row: line 1 is data
+        reader = csv.reader(io.StringIO(text, newline=""))
+        described = f"the published layout has {len(columns)} columns ({', '.join(columns)})"
+        return Table(_csv_rows(reader, list(columns), file, described), list(columns))
     return Table(_csv_rows(reader, header, file), header, 1)
 
 
-def _csv_rows(reader: Any, header: list[str], file: Path) -> Records:
+def _csv_rows(reader: Any, header: list[str], file: Path, described: str | None = None) -> Records:
     last_line = reader.line_num
     while True:
         try:
@@ -390,8 +489,8 @@ def _csv_rows(reader: Any, header: list[str], file: Path) -> Records:
             continue  # blank line
         if len(row) != len(header):
             raise InputError(
-                f"row has {len(row)} values but the header has {len(header)} columns; check the quoting "
-                "of this row (fields with commas, quotes or newlines must be in double quotes)",
+                f"row has {len(row)} values but {described or f'the header has {len(header)} columns'}; check "
+                "the quoting of this row (fields with commas, quotes or newlines must be in double quotes)",
                 path=str(file),
                 line=start,
             )

@@ -5,7 +5,8 @@ choices. Questions are kept raw; normalizing is the sampler's job.
 
 Where a benchmark comes from:
 
-* a local file or folder (``load_benchmark("gsm8k", "gsm8k/test.jsonl")``), read with the registry's fields;
+* a local file or folder (``load_benchmark("gsm8k", "gsm8k/test.jsonl")``), read with the registry's fields, in
+  the layout the benchmark's authors publish (SQuAD's nested JSON, MMLU's header-less CSVs...);
 * a local file of a benchmark not in the registry (``load_benchmark("mine", "mine.csv", question_field="q")``);
 * the Hugging Face hub (``load_benchmark("humaneval")``), through ``datasets``.
 
@@ -46,10 +47,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .benchmark_files import Records, Table, json_type, local_files, read_table, row_prefix
+from .benchmark_files import Layout, Records, Table, json_type, local_files, read_table, row_prefix
 from .errors import BenchmarkNotFoundError, ConfigError, InputError, MissingDependencyError
 from .registry import (
-    HUB_QUESTION_FIELD,
     REGISTRY,
     BenchmarkSpec,
     close_names,
@@ -181,11 +181,12 @@ def load_benchmark(
             f"question; known benchmarks: {', '.join(sorted(REGISTRY))}"
         )
     if spec is None:
-        qfield, ifield = str(question_field), id_field
+        qfield, ifield, layout = str(question_field), id_field, Layout()
     else:
         qfield = question_field or spec.question_field
         ifield = id_field if id_field is not None else spec.id_field
-    return _load_local(name, path, qfield, ifield)
+        layout = Layout(spec.json_items, spec.csv_columns)
+    return _load_local(name, path, _Fields(name, qfield, ifield), layout)
 
 
 BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
@@ -237,7 +238,7 @@ def load_benchmarks(
 # --------------------------------------------------------------------------------------------- local files
 
 
-def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: str | None) -> Benchmark:
+def _load_local(name: str, path: str | os.PathLike[str], fields: _Fields, layout: Layout) -> Benchmark:
     """Every file's items, row by row, checked (ids unique across the files)."""
     root, files = local_files(path)
     items: list[Item] = []
@@ -245,8 +246,8 @@ def _load_local(name: str, path: str | os.PathLike[str], qfield: str, ifield: st
     with gc_paused():
         for file in files:
             prefix = row_prefix(root, file, len(files))
-            items.extend(_build_items(read_table(file), str(file), _Fields(name, qfield, ifield), prefix, seen))
-    return _benchmark(name, os.fspath(path), qfield, ifield, items)
+            items.extend(_build_items(read_table(file, layout), str(file), fields, prefix, seen))
+    return _benchmark(name, os.fspath(path), fields.question, fields.id, items)
 
 
 # ----------------------------------------------------------------------------------------------- the items
@@ -265,7 +266,8 @@ def _build_items(
         table: The opened file or hub split.
         where: Its path (or hub source), for messages.
         fields: The benchmark's name, question field and id field (``None`` for row numbers).
-        prefix: Prefix of row-number ids (``"<relative path>/"``) in a folder of several files.
+        prefix: Prefix of row-number ids (``"<relative path>/"``) in a folder of several files (a file that is
+            one item is named by the prefix alone), or of several hub configurations.
         seen: Every id already loaded (from any file), mapped to its ``(where, line)``; updated.
 
     Returns:
@@ -277,7 +279,7 @@ def _build_items(
         question = _row_question(row, where, line, fields)
         item_id: str | int
         if fields.id is None:
-            item_id = row_number if prefix is None else f"{prefix}/{row_number}"
+            item_id = row_number if prefix is None else prefix if table.one_item else f"{prefix}/{row_number}"
         else:
             item_id = _row_id(row, where, line, fields.id, fields)
         if item_id in seen:
@@ -461,11 +463,11 @@ def _fingerprint(items: Sequence[Item]) -> str:
 
 
 def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: str | None) -> Benchmark:
-    if spec.hub_path is None or spec.hub_split is None:
+    if spec.hub_source is None or spec.hub_path is None:
         raise BenchmarkNotFoundError(
             f"benchmark {spec.name!r} has no Hugging Face hub copy; pass a local file: {local_hint(spec.name)}"
         )
-    source = f"hf://{spec.hub_path}" + (f"/{spec.hub_config}" if spec.hub_config else "") + f":{spec.hub_split}"
+    source = f"hf://{spec.hub_source}"
     offline_vars = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if _env_true(v)]
     if offline_vars and "datasets" in sys.modules and not _datasets_offline():
         # datasets read the offline settings when it was imported, before they were set: calling it now
@@ -484,23 +486,29 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
             f"loading {spec.name!r} from the Hugging Face hub needs the datasets package: pip install datasets "
             f"(or pass a local file: {local_hint(spec.name)})"
         ) from err
-    try:
-        dataset = datasets.load_dataset(spec.hub_path, spec.hub_config, split=spec.hub_split)
-    except Exception as err:  # any failure means "not available from the hub"; the cause is chained
-        reason = f"{type(err).__name__}: {err}"
-        if offline_vars or _is_network_error(err):
-            raise BenchmarkNotFoundError(_offline_message(spec, source, reason)) from err
-        raise BenchmarkNotFoundError(
-            f"benchmark {spec.name!r} could not be loaded from the Hugging Face hub ({source}): {reason}. "
-            f"Pass a local file instead: {local_hint(spec.name)}"
-        ) from err
-    qfield = question_field or HUB_QUESTION_FIELD.get(spec.name, spec.question_field)
-    ifield = id_field if id_field is not None else spec.id_field
-    columns = list(dataset.column_names)
-    if ifield is not None and ifield not in columns and id_field is None:
-        ifield = None  # the registry's id field is absent from the hub copy: number the rows
-    items = _build_items(Table(enumerate(dataset, start=1), columns), source, _Fields(spec.name, qfield, ifield),
-                         None, {})
+    qfield = question_field or spec.hub_question_field or spec.question_field
+    ifield = id_field if id_field is not None else spec.hub_id_field or spec.id_field
+    configs = spec.hub_config if isinstance(spec.hub_config, tuple) else (spec.hub_config,)
+    items: list[Item] = []
+    seen: dict[str | int, tuple[str, int | None]] = {}
+    for config in configs:  # several: each one's rows in turn, numbered "<config>/<row>" without an id field
+        try:
+            dataset = datasets.load_dataset(spec.hub_path, config, split=spec.hub_split)
+        except Exception as err:  # any failure means "not available from the hub"; the cause is chained
+            reason = f"{type(err).__name__}: {err}"
+            if offline_vars or _is_network_error(err):
+                raise BenchmarkNotFoundError(_offline_message(spec, source, reason)) from err
+            raise BenchmarkNotFoundError(
+                f"benchmark {spec.name!r} could not be loaded from the Hugging Face hub ({source}): {reason}. "
+                f"Pass a local file instead: {local_hint(spec.name)}"
+            ) from err
+        columns = list(dataset.column_names)
+        if ifield is not None and ifield not in columns and id_field is None:
+            ifield = None  # the registry's id field is absent from the hub copy: number the rows
+        where, prefix = (source, None) if len(configs) == 1 else (f"hf://{spec.hub_path}/{config}:{spec.hub_split}",
+                                                                  config)
+        items.extend(_build_items(Table(enumerate(dataset, start=1), columns), where,
+                                  _Fields(spec.name, qfield, ifield), prefix, seen))
     return _benchmark(spec.name, source, qfield, ifield, items)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "make_config"]
+__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
@@ -82,6 +83,14 @@ class SampleConfig:
                               f"{self.min_question_chars!r}")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on macOS or Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class DecontamConfig:
     """All options of a contamination check.
@@ -89,41 +98,58 @@ class DecontamConfig:
     Attributes:
         normalize: Normalizer options.
         sample: Probe sampling options.
-        text_field: Corpus field holding the training text.
+        text_field: Corpus field holding the training text, or several (a list: each matched on its own, and a
+            field may hold chat messages; see :mod:`decontam.inputs.fields`). With the default ``text``, a
+            corpus without it but with a chat field (``messages``, ``conversations``) is read from that.
         id_field: Corpus field holding a document id; rows without it are named by their row number.
         on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
             ``"skip"`` skips it, counts it and lists it in the report.
         max_doc_bytes: The largest document (bytes of UTF-8 text; a JSONL line) read: a larger one is an error
             naming its file and line (or, with ``on_error="skip"``, a counted skip where the reader can), so
             memory stays bounded whatever the input (a gzip bomb of one huge line, say).
-        num_proc: Worker processes. How a run is executed, never what it finds: it is not recorded in reports
-            (:meth:`to_dict`) nor in the fingerprint, so runs with any number of workers give the same report.
+        num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
+            finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
+            number of workers give the same report.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
-    text_field: str = "text"
+    text_field: str | tuple[str, ...] = "text"
     id_field: str = "id"
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
-    num_proc: int = 1
+    num_proc: int | Literal["auto"] = 1
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.num_proc == "auto":
+            object.__setattr__(self, "num_proc", available_cores())
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
-            raise ConfigError(f"num_proc must be a positive integer, got {self.num_proc!r}")
-        if not self.text_field:
-            raise ConfigError("text_field must be a non-empty field name")
+            raise ConfigError(f"num_proc must be a positive integer or 'auto', got {self.num_proc!r}")
+        if not isinstance(self.text_field, str):  # several fields: a tuple (one: the plain string)
+            fields = tuple(self.text_field)
+            object.__setattr__(self, "text_field", fields[0] if len(fields) == 1 else fields)
+        if not self.text_field or not all(isinstance(f, str) and f for f in self.text_fields) \
+                or len(set(self.text_fields)) != len(self.text_fields):
+            raise ConfigError(f"text_field must be a field name or a list of distinct field names, got "
+                              f"{self.text_field!r}")
         if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
             raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
                               f"{self.max_doc_bytes!r}")
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        """The text fields, as a tuple (one or several)."""
+        return (self.text_field,) if isinstance(self.text_field, str) else self.text_field
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but
         ``num_proc``."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
+        if not isinstance(self.text_field, str):
+            data["text_field"] = list(self.text_field)
         return data
 
     @classmethod

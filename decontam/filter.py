@@ -22,6 +22,7 @@ from .atomic import Commit
 from .benchmarks import Benchmark, BenchmarkArg, load_benchmarks
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
+from .guard import OutputLock, check_outputs
 from .inputs import (
     SkippedFile,
     arrow_mask,
@@ -29,12 +30,13 @@ from .inputs import (
     expand_corpus,
     file_format,
     is_dataset,
+    is_dataset_dict,
     is_iterable_dataset,
+    is_iterable_dataset_dict,
     is_pathlike,
     memory_source,
     text_buffers,
 )
-from .guard import OutputLock, check_outputs
 from .outputs import OutputSet
 from .report import Report
 from .runtime import progress_bar
@@ -57,7 +59,8 @@ def check(
 
     Args:
         corpus: Corpus file(s) or folder(s) (``.jsonl``, ``.jsonl.gz``, ``.parquet``), a ``datasets.Dataset``
-            or ``IterableDataset``, a ``pyarrow.Table``, or a list of strings or dicts.
+            or ``IterableDataset`` (or a ``DatasetDict`` of them: every split, one report), a ``pyarrow.Table``, or
+            a list of strings or dicts.
         benchmarks: Names (``"humaneval"``), ``"NAME=PATH"`` strings, ``(name, path)`` pairs or loaded
             :class:`~decontam.benchmarks.Benchmark` objects.
         config: Options (default: the GPT-4 rule); keyword ``options`` override it (see :func:`make_config`).
@@ -83,6 +86,10 @@ def check(
         files = expand_corpus(as_paths(corpus), cfg.on_error, skipped)
         results = scan_files(files, probes, cfg, None, progress)
         return build_report(probes, results, cfg, "check", [str(f.path) for f in files], skipped)
+    if is_dataset_dict(corpus) or is_iterable_dataset_dict(corpus):
+        results = [_scan_memory(ds, probes, cfg, progress, want_output=False, label=_split_label(corpus, split))[0]
+                   for split, ds in corpus.items()]
+        return build_report(probes, results, cfg, "check", [r.source for r in results])
     result, _ = _scan_memory(corpus, probes, cfg, progress, want_output=False)
     return build_report(probes, [result], cfg, "check", [result.source])
 
@@ -185,8 +192,9 @@ def filter_dataset(
 
     Args:
         dataset: A ``datasets.Dataset`` (filtered with ``datasets.map``, batched, ``num_proc`` workers) or
-            ``IterableDataset`` (filtered lazily), a ``pyarrow.Table``, a list of strings or of dicts, or a
-            path to a JSONL/Parquet file or folder.
+            ``IterableDataset`` (filtered lazily), a ``DatasetDict`` or ``IterableDatasetDict`` (every split
+            filtered; one report, with per-split counts in ``training.by_source``), a ``pyarrow.Table``, a list
+            of strings or of dicts, or a path to a JSONL/Parquet file or folder.
         benchmarks: As in :func:`check`.
         config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...).
         return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
@@ -221,8 +229,19 @@ def filter_dataset(
                               question_field=question_field, item_id_field=item_id_field)
         return (Path(output), report) if return_report else Path(output)
     probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
-    if is_iterable_dataset(dataset):
+    if is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
         filtered, report = _filter_iterable(dataset, probes, cfg)
+        return (filtered, report) if return_report else filtered
+    if is_dataset_dict(dataset):
+        import datasets
+
+        results, splits = [], {}
+        for split, ds in dataset.items():
+            result, splits[split] = _scan_memory(ds, probes, cfg, progress, want_output=True,
+                                                 label=_split_label(dataset, split))
+            results.append(result)
+        report = build_report(probes, results, cfg, "filter", [r.source for r in results])
+        filtered = datasets.DatasetDict(splits)
         return (filtered, report) if return_report else filtered
     result, filtered = _scan_memory(dataset, probes, cfg, progress, want_output=True)
     report = build_report(probes, [result], cfg, "filter", [result.source])
@@ -232,14 +251,19 @@ def filter_dataset(
 # --------------------------------------------------------------------------------- in-memory objects
 
 
+def _split_label(splits: Any, split: str) -> str:
+    """How a report names a split of a dataset dict: ``<dataset:train>``, ``<iterable dataset:train>``."""
+    return f"<iterable dataset:{split}>" if is_iterable_dataset_dict(splits) else f"<dataset:{split}>"
+
+
 def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool | None,
-                 want_output: bool) -> tuple[SourceResult, Any]:
+                 want_output: bool, label: str | None = None) -> tuple[SourceResult, Any]:
     """Scan an in-memory corpus; returns its result and, with ``want_output``, the object without the rows
-    that hold a probe (or were rejected)."""
+    that hold a probe (or were rejected). ``label`` names a split of a dataset dict."""
     if is_dataset(obj):
-        return scan_dataset(obj, probes, cfg, want_output, progress)
+        return scan_dataset(obj, probes, cfg, want_output, progress, **({"label": label} if label else {}))
     _warn_if_paths(obj)
-    source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes)
+    source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes, label)
     result = SourceResult(source.label)
     keep = np.zeros(source.n_rows or 0, dtype=bool)
     bar = progress_bar(None, "decontam: scanning", progress)
@@ -270,18 +294,34 @@ def _warn_if_paths(obj: Any) -> None:
                       "objects (or one path as a str) to read the files", UserWarning, stacklevel=4)
 
 
-def _filter_iterable(ds: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[Any, Report]:
-    """A lazily filtered ``IterableDataset``, and its report (filled in once the dataset has been read)."""
+def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[Any, Report]:
+    """A lazily filtered ``IterableDataset`` (or ``IterableDatasetDict``: each split), and its report: filled
+    in once every split has been read to the end (the report of the splits in their order)."""
     import datasets
 
     report = Report({})
+    splits = dict(obj.items()) if is_iterable_dataset_dict(obj) else None
+    done: dict[str, SourceResult] = {}
 
-    def generate() -> Iterator[dict[str, Any]]:
-        source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes)
-        result = SourceResult(source.label)
-        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
-            yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)
-        report.data.clear()
-        report.data.update(build_report(probes, [result], cfg, "filter", [result.source]).data)
+    def finished(key: str, result: SourceResult) -> None:
+        done[key] = result
+        keys = list(splits) if splits is not None else [key]
+        if all(k in done for k in keys):
+            results = [done[k] for k in keys]
+            report.data.clear()
+            report.data.update(build_report(probes, results, cfg, "filter", [r.source for r in results]).data)
 
-    return datasets.IterableDataset.from_generator(generate, features=ds.features), report
+    def lazy(ds: Any, key: str, label: str | None) -> Any:
+        def generate() -> Iterator[dict[str, Any]]:
+            source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes,
+                                   label)
+            result = SourceResult(source.label)
+            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
+                yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)
+            finished(key, result)
+
+        return datasets.IterableDataset.from_generator(generate, features=ds.features)
+
+    if splits is None:
+        return lazy(obj, "", None), report
+    return datasets.IterableDatasetDict({k: lazy(ds, k, _split_label(obj, k)) for k, ds in splits.items()}), report

@@ -10,10 +10,12 @@ Paths are compared after resolving symlinks and ``.``/``..``, so ``./a``, ``a`` 
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .errors import OutputBusyError, OutputExistsError, PathConflictError
+from .errors import ConfigError, OutputBusyError, OutputExistsError, PathConflictError
 
 __all__ = ["OutputLock", "check_outputs", "same_or_inside"]
 
@@ -49,10 +51,14 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
         PathConflictError: An output is an input, lies inside an input folder, holds an input, or two
             outputs are the same path (whatever ``overwrite`` says).
         OutputExistsError: An output exists (other than an empty folder) and ``overwrite`` is False.
+        ConfigError: A folder on an output's path is a file.
     """
     given = [(what, path) for what, path in outputs if path is not None]
     ins = [p for p in inputs if p is not None and os.path.lexists(os.fspath(p))]
     for i, (what, path) in enumerate(given):
+        blocker = _file_in_the_way(path)
+        if blocker is not None:
+            raise ConfigError(f"{what} {path}: {blocker} is a file, not a folder; choose another output path")
         for src in ins:
             if same_or_inside(path, src):
                 kind = "is" if _resolved(path) == _resolved(src) else "lies inside"
@@ -68,6 +74,11 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
             kind = "folder" if Path(path).is_dir() else "file"
             raise OutputExistsError(f"{what} {path}: the {kind} exists; pass --overwrite to replace it "
                                     "(Python: overwrite=True), or choose another path")
+
+
+def _file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
+    """The first of ``path``'s folders that exists as something other than a folder, if any."""
+    return next((p for p in reversed(Path(path).parents) if p.exists() and not p.is_dir()), None)
 
 
 def _empty_folder(path: str | os.PathLike[str]) -> bool:
@@ -101,36 +112,37 @@ class OutputLock:
         self.release()
 
     def _take(self, lock: Path) -> None:
+        dest = lock.with_name(lock.name[1 : -len(LOCK_SUFFIX)])
         self._made_dirs += [p for p in [lock.parent, *lock.parent.parents] if not p.exists()]
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            for _ in range(2):
+                if _create(lock):
+                    self._held.append(lock)
+                    return
                 owner = _owner(lock)
-                if owner is None or not _alive(owner):  # stale: its run is gone
+                young = owner is None and _age(lock) < 5  # (a lock made without hard links, being written)
+                if not young and (owner is None or not _alive(owner)):  # stale: its run is gone
                     lock.unlink(missing_ok=True)
                     continue
-                dest = lock.with_name(lock.name[1 : -len(LOCK_SUFFIX)])
-                raise OutputBusyError(f"another decontam run (process {owner}) is writing {dest}; wait for it to "
-                                      f"finish, or if no run is, remove {lock}") from None
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            self._held.append(lock)
-            return
+                who = "starting now" if owner is None else f"process {owner}"
+                raise OutputBusyError(f"another decontam run ({who}) is writing {dest}; wait for it to finish, "
+                                      f"or if no run is, remove {lock}")
+        except OSError as exc:  # no rights, a full disk...: said as a failure to write the output
+            raise OSError(exc.errno, f"cannot write {dest}: cannot create its lock file {lock} "
+                                     f"({exc.strerror or exc}); no output was written") from exc
         raise OutputBusyError(f"cannot take the lock {lock}; remove it if no decontam run is writing there")
 
     def release(self) -> None:
         """Remove the lock files this run holds (and the folders made for them, if left empty)."""
         while self._held:
             self._held.pop().unlink(missing_ok=True)
-        for folder in self._made_dirs:  # deepest first
+        # deepest first, each chain of folders made (outputs in several places make several chains)
+        for folder in sorted(set(self._made_dirs), key=lambda d: len(d.absolute().parts), reverse=True):
             try:
                 folder.rmdir()
-            except FileNotFoundError:
+            except OSError:  # gone, or not empty (outputs, or something else, are in it): keep it
                 continue
-            except OSError:  # not empty: the run's outputs are in it
-                break
         self._made_dirs.clear()
 
 
@@ -139,11 +151,46 @@ def _lock_path(path: str | os.PathLike[str]) -> Path:
     return dest.with_name(f".{dest.name}{LOCK_SUFFIX}")
 
 
+def _create(lock: Path) -> bool:
+    """Create ``lock`` holding this process's id, complete from the moment it exists (a run reading it never
+    sees it empty); False if it exists. The id is written to a file of its own, then linked into place."""
+    tmp = lock.with_name(f"{lock.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            data = str(os.getpid()).encode()
+            while data:  # (a write may stop short, at a file size limit)
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, lock)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: create it in place
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                return False
+            lock.write_text(str(os.getpid()))
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _owner(lock: Path) -> int | None:
     try:
-        return int(lock.read_text().strip() or "x")
+        pid = int(lock.read_text().strip() or "x")
     except (OSError, ValueError):
         return None
+    return pid if pid > 0 else None
 
 
 def _alive(pid: int) -> bool:

@@ -1,7 +1,8 @@
 """Writing a filtered corpus: the surviving rows of each input, in its format, byte for byte and in order.
 
 JSONL lines are copied, not re-serialized; Parquet batches are filtered with their schema kept. Each output is
-written to a temporary file beside its destination, made in advance by the run's
+written to a temporary file beside its destination (a failed write names the destination:
+:class:`~decontam.atomic.OutputWriteError`), made in advance by the run's
 :class:`~decontam.atomic.Commit` (so that whatever happens, even in a worker process, the run removes it), and
 put in place with the run's other outputs only when every input succeeded.
 """
@@ -16,7 +17,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from .atomic import Commit
+from .atomic import Commit, writing
 from .errors import ConfigError
 from .inputs import Batch, CorpusFile, arrow_mask, file_format, parquet_module
 
@@ -24,15 +25,31 @@ __all__ = ["FileWriter", "OutputSet"]
 
 
 class FileWriter:
-    """Writes the surviving rows of one input file into its temporary output file (made beforehand)."""
+    """Writes the surviving rows of one input file into its temporary output file (made beforehand).
 
-    def __init__(self, tmp: Path, fmt: str, source: Path) -> None:
+    Args:
+        tmp: The temporary file.
+        fmt: The input's (and output's) format.
+        source: The input file.
+        dest: The output the temporary file becomes, named when a write fails (default: ``tmp``).
+
+    Raises:
+        OutputWriteError: A write failed (full disk, size limit...), from any method; it names ``dest``.
+    """
+
+    def __init__(self, tmp: Path, fmt: str, source: Path, dest: Path | None = None) -> None:
         self.tmp = Path(tmp)
+        self.dest = Path(dest) if dest is not None else self.tmp
         self.source = source
         self.format = fmt
         self._pq: Any = None
         self._fh: BinaryIO | None = None
         self._raw: BinaryIO | None = None
+        with writing(self.dest):
+            self._open(fmt)
+        self.rows = 0
+
+    def _open(self, fmt: str) -> None:
         if fmt == "jsonl.gz":
             # mtime 0 (as gzip -n): the same rows give the same bytes, whenever the run
             self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed by close(), on every path
@@ -40,10 +57,14 @@ class FileWriter:
                                      mtime=0)
         elif fmt == "jsonl":
             self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close(), on every path
-        self.rows = 0
 
     def write(self, batch: Batch, keep: np.ndarray) -> None:
         """Append the rows of ``batch`` whose ``keep`` is True, as they are in the input."""
+        with writing(self.dest):
+            self._write(batch, keep)
+        self.rows += int(keep.sum())
+
+    def _write(self, batch: Batch, keep: np.ndarray) -> None:
         if self.format == "parquet":
             rb: pa.RecordBatch = batch.raw
             if self._pq is None:
@@ -63,32 +84,52 @@ class FileWriter:
             for a, b in zip(run_first.tolist(), run_last.tolist()):
                 self._fh.write(block[int(s[a]) : int(e[b])])
                 self._fh.write(b"\n")
-        self.rows += int(keep.sum())
+
+    def append_part(self, part: Path) -> None:
+        """Append the rows a worker kept from one part of the input (:mod:`decontam.scan.parts`): JSONL lines
+        copied as they are; for Parquet, the part's record batches (Arrow IPC), written batch for batch as
+        :meth:`write` writes them, so the output is the one a whole-file run writes."""
+        with writing(self.dest):
+            if self.format == "parquet":
+                with pa.memory_map(str(part)) as source:
+                    for rb in pa.ipc.open_stream(source):
+                        if self._pq is None:
+                            self._pq = parquet_module().ParquetWriter(self.tmp, rb.schema)
+                        self._pq.write_batch(rb)
+                return
+            if self._fh is not None:
+                with open(part, "rb") as fh:
+                    while chunk := fh.read(8 << 20):
+                        self._fh.write(chunk)
 
     def close(self) -> None:
-        """Close the file (on every path, success or not)."""
-        if self._pq is not None:
-            self._pq.close()
-            self._pq = None
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        if self._raw is not None:  # (a GzipFile does not close the file it was given)
-            self._raw.close()
-            self._raw = None
+        """Close the file (on every path, success or not: each handle is let go even if closing it fails)."""
+        pq, fh, raw = self._pq, self._fh, self._raw
+        self._pq = self._fh = self._raw = None
+        with writing(self.dest):
+            try:
+                if pq is not None:
+                    pq.close()
+                if fh is not None:
+                    fh.close()
+            finally:
+                if raw is not None:  # (a GzipFile does not close the file it was given)
+                    raw.close()
 
     def finish(self) -> None:
         """Complete the file: an input without rows still gives a valid output (Parquet: its schema)."""
         self.close()
         if self.format == "parquet" and self.tmp.stat().st_size == 0:
-            parquet_module().write_table(parquet_module().read_schema(self.source).empty_table(), self.tmp)
+            with writing(self.dest):
+                parquet_module().write_table(parquet_module().read_schema(self.source).empty_table(), self.tmp)
 
 
 class OutputSet:
     """The outputs of a filter run: one file, or a folder mirroring the inputs; all or nothing.
 
     Each input's surviving rows go to a temporary file made now by ``commit`` (:attr:`temps`, in the order of
-    the inputs; for a folder output, inside a temporary folder); :meth:`stage` then hands them to ``commit``,
+    the inputs; for a folder output, inside a temporary folder), which becomes :attr:`targets` (the path a
+    failed write names); :meth:`stage` then hands them to ``commit``,
     which puts them in place with the run's other outputs.
 
     Args:
@@ -109,6 +150,7 @@ class OutputSet:
                               f"with the suffix .{files[0].format}")
         self._stage = None if self.single else commit.temp(self.output, directory=True)
         self.temps = [commit.temp(self._final(f)) for f in files]
+        self.targets = [self.output if self.single else self.output / f.relative for f in files]
 
     def _final(self, f: CorpusFile) -> Path:
         """Where the output of input ``f`` ends up before the commit (inside the staging folder, if any)."""

@@ -145,11 +145,18 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
     return out
 
 
+def _fields(value: Any) -> str:
+    """`` `text` `` or ``s `prompt`, `response` `` (several fields, each matched on its own)."""
+    if isinstance(value, list):
+        return "s " + ", ".join(md_code(v) for v in value) + " (each matched on its own)"
+    return " " + md_code(value)
+
+
 def _card_details(d: Mapping[str, Any]) -> list[str]:
     """The card's method, corpus and benchmarks sections."""
     cfg, corpus, benches = d.get("config", {}), d.get("corpus", {}), d.get("benchmarks", [])
     out = ["## Method", "", f"- Probes: {_method(cfg)}.",
-           f"- Corpus field {md_code(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
+           f"- Corpus field{_fields(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
            "(row numbers where absent)."]
     if cfg.get("sample", {}).get("mode") != "all":
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
@@ -163,6 +170,13 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
     srcs = corpus.get("sources", [])
     shown = ", ".join(md_code(s) for s in srcs[:10]) + (f" and {len(srcs) - 10} more" if len(srcs) > 10 else "")
     out.append(f"- Sources: {shown}.")
+    per = d.get("training", {}).get("by_source", [])
+    if len(per) > 1:
+        out += ["", "| source | rows checked | removed | kept | rejected |", "| --- | ---: | ---: | ---: | ---: |"]
+        out += [f"| {md_code(s['source'], True)} | {s['n_documents']} | {s['n_removed']} | {s['n_kept']} | "
+                f"{s['n_rejected']} |" for s in per[:20]]
+        if len(per) > 20:
+            out.append(f"\n{len(per) - 20} more sources in the JSON report.")
     out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
             "| --- | --- | --- | --- | --- |"]
     for b in benches:

@@ -23,11 +23,12 @@ from typing import Any
 from .atomic import write_atomic
 from .errors import ConfigError, InputError
 from .guard import check_outputs
-from .markup import md_text
+from .markup import md_code, md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "report_warnings", "training_section"]
+           "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
+           "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
@@ -207,6 +208,12 @@ class Report:
                 f"Training documents containing a probe: {training.get('n_removed')} of "
                 f"{training.get('n_documents')}."
             )
+            per = training.get("by_source", [])
+            if len(per) > 1:  # per file, or per split of a dataset dict
+                lines += [f"- {md_code(s['source'])}: {s['n_removed']} of {s['n_documents']}"
+                          + (f" ({s['n_rejected']} rejected)" if s.get("n_rejected") else "") for s in per[:20]]
+                if len(per) > 20:
+                    lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
         tool = d.get("tool", {})
         if tool:
             lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
@@ -290,21 +297,37 @@ def corpus_fingerprint(source_digests: Sequence[dict[str, Any]]) -> str:
 
 
 def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, rejected: list[dict[str, Any]],
-                   source_digests: list[dict[str, Any]], skipped: list[dict[str, Any]] = ()) -> dict[str, Any]:
+                   source_digests: list[dict[str, Any]], skipped: Sequence[dict[str, Any]] = (),
+                   text_fields: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The corpus section; its fingerprint is computed from the per-source digests. Entries of corpus folders
-    that were not read (``on_error="skip"``) are listed in ``skipped_files``."""
+    that were not read (``on_error="skip"``) are listed in ``skipped_files``; the text fields read from each
+    source, where they are not the one field asked for (several fields, a chat field found in place of the
+    default ``text``), in ``text_fields``."""
     corpus = {"sources": list(sources), "n_documents": n_documents, "n_characters": n_characters,
               "fingerprint": corpus_fingerprint(source_digests), "n_rejected": len(rejected), "rejected": rejected,
               "source_digests": source_digests}
     if skipped:
         corpus.update({"n_skipped_files": len(skipped), "skipped_files": list(skipped)})
+    if text_fields:
+        corpus["text_fields"] = list(text_fields)
     return corpus
 
 
-def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]]) -> dict[str, Any]:
-    """The training section: documents read, removed (holding a probe) and kept."""
-    return {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
-            "removed": removed}
+def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
+                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
+    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
+    section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
+               "removed": removed}
+    if by_source is not None:
+        section["by_source"] = [dict(s) for s in by_source]
+    return section
+
+
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
+    """One entry of ``training.by_source``."""
+    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
+            "n_kept": n_documents - n_removed}
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
@@ -431,11 +454,15 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                             sum(c["n_characters"] for c in corpora),
                             [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
                             [dict(d) for c in corpora for d in c["source_digests"]],
-                            [dict(f) for c in corpora for f in c.get("skipped_files", [])])
+                            [dict(f) for c in corpora for f in c.get("skipped_files", [])],
+                            [dict(f) for c in corpora for f in c.get("text_fields", [])])
     benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
+    by_source = None
+    if all("by_source" in rep["training"] for rep in reports):
+        by_source = [s for rep in reports for s in rep["training"]["by_source"]]
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed)
+                                removed, by_source)
     return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
 
 

@@ -9,10 +9,14 @@ import contextlib
 import gc
 import signal
 import sys
+import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["NoProgress", "gc_paused", "progress_bar", "worker_pool"]
+from .errors import DecontamError
+
+__all__ = ["NoProgress", "Task", "WorkerError", "WorkerPool", "gc_paused", "progress_bar", "worker_pool"]
 
 
 @contextlib.contextmanager
@@ -67,38 +71,256 @@ def progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
 
 
 @contextlib.contextmanager
-def worker_pool(n: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Iterator[Any]:
-    """A pool of ``n`` worker processes (a ``concurrent.futures.ProcessPoolExecutor``) that stops cleanly.
+def worker_pool(n: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+                hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> Iterator[WorkerPool]:
+    """A :class:`WorkerPool` of ``n`` processes that stops cleanly, and at once, whatever happens.
 
-    Ctrl-C reaches only this process: the workers ignore SIGINT (so none prints a traceback), and when the
-    block ends with an exception, KeyboardInterrupt included, the workers are killed at once rather than
-    awaited, so the run stops within moments whatever they were doing.
+    When the block ends with an exception, KeyboardInterrupt included, the workers are killed rather than
+    awaited, so the run stops within moments whatever they were doing; otherwise they finish the calls
+    submitted and exit. ``hold`` (see :class:`WorkerPool`) is :func:`decontam.atomic.interrupts_held` in runs.
     """
-    from concurrent.futures import ProcessPoolExecutor  # imported only when a pool is used
-
-    pool = ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(initializer, initargs))
+    pool: WorkerPool | None = None
     try:
+        pool = WorkerPool(n, initializer, initargs, hold)
         yield pool
+        pool.close()
     except BaseException:
-        _kill_workers(pool)
+        if pool is not None:
+            pool.kill()
         raise
-    pool.shutdown(wait=True)
 
 
-def _init_worker(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+class WorkerError(DecontamError):
+    """A worker process stopped without giving its result (killed, e.g. for lack of memory)."""
+
+
+class Task:
+    """The coming result of a call submitted to a :class:`WorkerPool`."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+        self._done = False
+        self._outcome: tuple[bool, Any, str] = (False, None, "")
+
+    def result(self) -> Any:
+        """The call's return value (waiting for it), or the exception it raised, raised here."""
+        while not self._done:
+            self._pool.wait()
+        ok, value, remote = self._outcome
+        if ok:
+            return value
+        if remote:  # shown in a traceback (of an unexpected error), under the error itself
+            value.__cause__ = _RemoteTraceback(remote)
+        raise value
+
+    def finish(self, ok: bool, value: Any, remote: str = "") -> None:
+        """Record the outcome (called by the pool)."""
+        self._done, self._outcome = True, (ok, value, remote)
+
+
+class WorkerPool:
+    """Worker processes, each with its own pipe, that run calls in the order submitted.
+
+    Why not ``concurrent.futures.ProcessPoolExecutor``: its workers send results through one shared pipe
+    whose writing end this process also holds, read by a thread. A worker killed while sending (Ctrl-C stops a
+    run by killing its workers) leaves half a message there that the thread waits on forever, and the exit of
+    the process waits on the thread: a hang. Here each worker's pipe is its own, so a worker that dies is seen
+    at once (end of file, or its process sentinel), by this process's main thread, and no thread is left to
+    wait on. Workers ignore Ctrl-C (so none prints a traceback): SIGINT is blocked while they start, and they
+    ignore it before they unblock it.
+
+    Starting them forks this process, which runs Python's at-fork hooks (logging's, among others); a
+    KeyboardInterrupt raised inside one is printed and lost, so the run would go on and exit 0. ``hold``, a
+    context manager that holds Ctrl-C back until its block ends (:func:`decontam.atomic.interrupts_held`),
+    keeps it out of them; blocking SIGINT here is not enough, since another thread (pyarrow's) may take it.
+
+    Args:
+        n: Number of processes.
+        initializer: Called once in each worker with ``initargs`` (e.g. to set up its matcher).
+        initargs: Its arguments.
+        hold: Holds Ctrl-C back while the workers start.
+    """
+
+    def __init__(self, n: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+                 hold: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> None:
+        import multiprocessing  # imported only when a pool is used (``import decontam`` stays light)
+
+        ctx = multiprocessing.get_context()
+        self._queue: deque[tuple[Task, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
+        self._workers: list[_Worker] = []
+        try:
+            with (hold or contextlib.nullcontext)(), _sigint_blocked():
+                for _ in range(n):
+                    ours, theirs = ctx.Pipe()
+                    others = [w.conn for w in self._workers] + [ours]  # this process's ends: the worker closes them
+                    proc = ctx.Process(target=_worker_main, args=(theirs, others, initializer, initargs), daemon=True)
+                    self._workers.append(_Worker(proc, ours))
+                    proc.start()
+                    theirs.close()
+        except BaseException:  # a Ctrl-C held back while they started is raised here
+            self.kill()
+            raise
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+        """Run ``fn(*args, **kwargs)`` in a worker (``fn`` a module-level function); returns its :class:`Task`."""
+        task = Task(self)
+        self._queue.append((task, fn, args, kwargs))
+        self.wait(block=False)
+        return task
+
+    def wait(self, block: bool = True) -> None:
+        """Take the results that are ready (with ``block``, wait for one), and give idle workers work.
+
+        Raises:
+            WorkerError: A worker process stopped (killed) before giving its result.
+        """
+        from multiprocessing import connection
+
+        self._dispatch()
+        busy = [w for w in self._workers if w.task is not None]
+        if busy:
+            ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                                        None if block else 0))
+            for w in busy:
+                if w.conn in ready or w.process.sentinel in ready:
+                    w.collect()
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        for w in self._workers:
+            if not self._queue:
+                return
+            if w.task is None:
+                task, fn, args, kwargs = self._queue.popleft()
+                w.send(task, fn, args, kwargs)
+
+    def close(self) -> None:
+        """Finish the calls submitted, then let the workers exit."""
+        while self._queue or any(w.task is not None for w in self._workers):
+            self.wait()
+        for w in self._workers:
+            w.stop()
+
+    def kill(self) -> None:
+        """Stop now: kill the workers (whatever they are doing) and drop the calls not done."""
+        self._queue.clear()
+        started = [w for w in self._workers if w.process.pid is not None]
+        for w in started:
+            w.process.kill()
+        for w in started:
+            w.process.join(timeout=5)
+        for w in self._workers:
+            w.conn.close()
+
+
+class _Worker:
+    """One worker process, its end of the pipe, and the task it is running (None when idle)."""
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.task: Task | None = None
+
+    def send(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            self.conn.send((fn, args, kwargs))
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerError(self._death()) from None
+        self.task = task
+
+    def collect(self) -> None:
+        try:
+            ok, value, remote = self.conn.recv()
+        except (EOFError, OSError):  # the worker died: nothing, or half a message, was sent
+            raise WorkerError(self._death()) from None
+        task, self.task = self.task, None
+        if task is not None:
+            task.finish(ok, value, remote)
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():  # pragma: no cover - a worker that does not exit when told
+            self.process.kill()
+            self.process.join(timeout=5)
+        self.conn.close()
+
+    def _death(self) -> str:
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        how = f"exit code {code}"
+        if code is not None and code < 0:
+            try:
+                how = f"killed by signal {-code} ({signal.Signals(-code).name})"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        hint = "; for lack of memory? use fewer worker processes (--num-proc)" if code == -signal.SIGKILL else ""
+        return f"a worker process ({self.process.pid}) stopped before giving its result: {how}{hint}"
+
+
+class _RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while workers start: each inherits the mask and ignores SIGINT before it
+    unblocks it, so that a Ctrl-C at that moment reaches this process only (it is delivered here afterwards)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - Windows
+        yield
+        return
+    mask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _worker_main(conn: Any, others: list[Any], initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    """A worker: ignore Ctrl-C, set up, then run calls from the pipe until told to stop (None), or until its
+    pipe closes or its parent process ends (so that no worker can outlive its run, even one whose start the
+    parent did not see through)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    initializer(*initargs)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    import multiprocessing
+    from multiprocessing import connection
 
-
-def _kill_workers(pool: Any) -> None:
-    """Stop a pool now: kill the worker processes, cancel what has not started."""
-    kill = getattr(pool, "kill_workers", None)  # public from Python 3.14
-    procs = list((getattr(pool, "_processes", None) or {}).values())  # (shutdown forgets them)
-    if kill is not None:
-        kill()
-    else:
-        for proc in procs:
-            proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.join(timeout=5)
+    for end in others:  # inherited copies of the parent's ends: held here, they would hide its exit
+        end.close()
+    parent = multiprocessing.parent_process()
+    watch = [conn] + ([parent.sentinel] if parent is not None else [])
+    failed: BaseException | None = None
+    try:
+        initializer(*initargs)
+    except BaseException as exc:  # noqa: BLE001 - answered to every call, so that the run fails with it
+        failed = exc
+    while True:
+        try:
+            if conn not in connection.wait(watch):  # the parent is gone
+                return
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        fn, args, kwargs = msg
+        try:
+            if failed is not None:
+                raise failed
+            out: tuple[bool, Any, str] = (True, fn(*args, **kwargs), "")
+        except BaseException as exc:  # noqa: BLE001 - sent back, raised in the caller
+            out = (False, exc, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        try:
+            conn.send(out)
+        except OSError:  # the parent is gone
+            return
+        except Exception as exc:  # noqa: BLE001 - the result or the error does not pickle: say so, as an error
+            conn.send((False, WorkerError(f"a worker's result could not be sent back: {exc!r}"), ""))

@@ -64,8 +64,10 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
         if b.get("id_field") is not None and (spec is None or b["id_field"] != spec.id_field):
             parts += ["--item-id-field", shlex.quote(f"{name}={b['id_field']}")]
     for key, flag in (("text_field", "--text-field"), ("id_field", "--id-field")):
-        if cfg.get(key, _CLI_DEFAULTS[key]) != _CLI_DEFAULTS[key]:
-            parts += [flag, shlex.quote(str(cfg.get(key) or ""))]
+        value = cfg.get(key, _CLI_DEFAULTS[key])
+        if value != _CLI_DEFAULTS[key]:
+            for one in (value if isinstance(value, list) else [value]):
+                parts += [flag, shlex.quote(str(one or ""))]
     samp = cfg.get("sample", {})
     if samp.get("seed", 0) != 0:
         parts += ["--seed", str(samp["seed"])]
@@ -206,7 +208,7 @@ def verify_report(
     if action != "check":
         rerun["config"]["action"] = action
         notes.append(f"the report's action is {action!r}: compared with a streaming check re-run labelled so")
-    _compare_corpus(recorded.get("corpus", {}), rerun["corpus"], problems, notes)
+    _compare_corpus(recorded, rerun, problems, notes)
     same = Report(rerun).to_json() == Report(recorded).to_json()
     if not same:
         diffs = _diff_paths(recorded, rerun)
@@ -238,10 +240,11 @@ def _recorded_benchmarks(recorded: dict[str, Any], overrides: Mapping[str, str],
     return loaded if len(loaded) == len(recorded.get("benchmarks", [])) else None
 
 
-def _compare_corpus(rec_corpus: dict[str, Any], new_corpus: dict[str, Any], problems: list[str],
+def _compare_corpus(recorded: dict[str, Any], rerun: dict[str, Any], problems: list[str],
                     notes: list[str]) -> None:
     """Relabel the re-run's sources with the recorded paths (same count, other machine), then say which
     corpus fingerprint or source changed."""
+    rec_corpus, new_corpus = recorded.get("corpus", {}), rerun["corpus"]
     if new_corpus["sources"] != rec_corpus.get("sources"):
         if len(new_corpus["sources"]) == len(rec_corpus.get("sources", [])):
             notes.append("corpus paths differ from the recorded ones; compared source by source in order "
@@ -250,7 +253,8 @@ def _compare_corpus(rec_corpus: dict[str, Any], new_corpus: dict[str, Any], prob
             new_corpus["sources"] = list(rec_corpus["sources"])
             for d in new_corpus.get("source_digests", []):
                 d["source"] = relabel.get(d["source"], d["source"])
-            for r in new_corpus.get("rejected", []):
+            for r in (new_corpus.get("rejected", []) + new_corpus.get("text_fields", [])
+                      + rerun.get("training", {}).get("by_source", [])):
                 r["source"] = relabel.get(r["source"], r["source"])
         else:
             problems.append(f"corpus has {len(new_corpus['sources'])} source files, the report "

@@ -81,6 +81,25 @@ def add_max_doc_bytes_flag(p: argparse._ActionsContainer) -> None:
                         "one is an error naming its file and line")
 
 
+def add_num_proc_flag(p: argparse._ActionsContainer, what: str) -> None:
+    """``--num-proc N|auto``: worker processes (``auto``: one per available core)."""
+    p.add_argument("--num-proc", type=num_proc, default=1, metavar="N|auto",
+                   help=f"worker processes, or auto for one per available core (default: 1); {what}")
+
+
+def num_proc(text: str) -> int | str:
+    """``"4"`` -> 4, ``"auto"`` -> ``"auto"`` (resolved by the config); anything else is a usage error."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of processes or auto, got {text!r}")
+    return n
+
+
 def byte_size(text: str) -> int:
     """``"256M"`` -> 268435456 (K, M, G: powers of 1024; a plain number is bytes)."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}

@@ -18,6 +18,7 @@ from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
     add_normalizer_flags,
+    add_num_proc_flag,
     add_output_flags,
     add_overwrite_flag,
     add_probe_flags,
@@ -53,12 +54,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     b.add_argument("-o", "--output", required=True, metavar="INDEX_DIR",
                    help="index folder (new or empty; with --append, an existing index to add to)")
     b.add_argument("--append", action="store_true", help="add the corpus to the existing index -o")
-    b.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    b.add_argument("--text-field", default="text",
+                   help="corpus field holding the text, a string (default: text; an index holds one text per row)")
     b.add_argument("--id-field", default="id", help="corpus field holding a document id (default: id)")
     b.add_argument("--bloom-fp", type=float, default=1e-6,
                    help="Bloom filter false-positive rate per lookup (default: 1e-6)")
     _normalizer_flags(b)
-    b.add_argument("--num-proc", type=int, default=1, help="worker processes, one corpus file each (default: 1)")
+    add_num_proc_flag(b, "one corpus file each")
     b.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")

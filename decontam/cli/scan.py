@@ -8,14 +8,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..benchmarks import REGISTRY
+from ..benchmarks import REGISTRY, BenchmarkSpec
 from ..config import DecontamConfig, make_config
+from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
+from ..registry import local_hint, unknown_name_message
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
     add_max_doc_bytes_flag,
     add_normalizer_flags,
+    add_num_proc_flag,
     add_output_flags,
     add_probe_flags,
     benchmarks_epilog,
@@ -39,7 +42,10 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     add_benchmark_flag(p)
     add_output_flags(p)
     g = p.add_argument_group("fields")
-    g.add_argument("--text-field", default="text", help="corpus field holding the text (default: text)")
+    g.add_argument("--text-field", action="append", metavar="FIELD",
+                   help="corpus field holding the text (default: text; a file without it but with a chat field, "
+                        "messages or conversations, is read as chats); repeat for several fields, each matched "
+                        "on its own (e.g. --text-field prompt --text-field response)")
     g.add_argument("--id-field", default="id",
                    help="corpus field holding a document id (default: id; rows without it are named by their "
                         "0-based row number in the corpus)")
@@ -48,7 +54,8 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     add_probe_flags(g)
     add_normalizer_flags(g)
     g = p.add_argument_group("running")
-    g.add_argument("--num-proc", type=int, default=1, help="worker processes, one file each (default: 1)")
+    add_num_proc_flag(g, "a large file is read in parts, one per process, with the report and output those "
+                         "of one process")
     g.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     add_max_doc_bytes_flag(g)
@@ -68,14 +75,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_scan_flags(p)
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file (one input file) or folder (several files or a folder)")
-    sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
-                   description="List the benchmark registry: names, question and id fields, hub paths.")
+    p = sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
+                       description="List the benchmark registry, one line each: name, question, answer and id "
+                                   "fields, hub copy, published format. Given names, describe those benchmarks "
+                                   "in full.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to describe in full")
 
 
 def _config(args: argparse.Namespace) -> DecontamConfig:
     return make_config(
         DecontamConfig(),
-        text_field=args.text_field,
+        text_field=args.text_field or "text",
         id_field=args.id_field,
         seed=args.seed,
         probes=args.probes,
@@ -90,18 +100,61 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
     )
 
 
+def _hub_label(spec: BenchmarkSpec) -> str:
+    """The hub copy in a few words: ``path[/config]:split``, several configurations counted, not listed."""
+    if isinstance(spec.hub_config, tuple):
+        return f"{spec.hub_path}/<{len(spec.hub_config)} configs>:{spec.hub_split}"
+    return spec.hub_source or "-"
+
+
+def _field(name: str | None, missing: str = "-") -> str:
+    """A field name for the listing, quoted when it holds a space (GPQA's ``'Record ID'``)."""
+    return missing if name is None else repr(name) if " " in name else name
+
+
 def _list_benchmarks() -> int:
-    for name in sorted(REGISTRY):
-        s = REGISTRY[name]
-        hub = f"{s.hub_path}" + (f"/{s.hub_config}" if s.hub_config else "") + f":{s.hub_split}"
-        print(f"{name:12} question={s.question_field:14} id={s.id_field or '<row>':8} hub={hub}")
+    """One aligned line per registry benchmark, the name first."""
+    rows = [(s.name, f"question={_field(s.question_field)}", f"answer={_field(s.answer_field)}",
+             f"id={_field(s.id_field, '<row>')}", f"hub={_hub_label(s)}",
+             f"format={s.published.split(' (')[0].split(':')[0]}")
+            for s in (REGISTRY[name] for name in sorted(REGISTRY))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _describe_benchmarks(names: list[str]) -> int:
+    """Everything the registry says about each named benchmark."""
+    for k, name in enumerate(names):
+        spec = REGISTRY.get(name) or REGISTRY.get(name.lower())
+        if spec is None:
+            raise BenchmarkNotFoundError(unknown_name_message(name))
+        hub_fields = [f"{role} field {value}" for role, value in (
+            ("question", spec.hub_question_field), ("id", spec.hub_id_field), ("answer", spec.hub_answer_field))
+            if value]
+        lines = [
+            ("question field", spec.question_field),
+            ("answer field", spec.answer_field or "- (the published files hold no answer)"),
+            ("item id", spec.id_field or "row number (in a folder: <file>/<row>)"),
+            ("published", spec.published),
+            ("items at", spec.json_items),
+            ("CSV columns", ", ".join(spec.csv_columns) + " (when the file has no header row)"
+             if spec.csv_columns else None),
+            ("hub", (spec.hub_source or "-") + (f" ({'; '.join(hub_fields)})" if hub_fields else "")),
+            ("local file", local_hint(spec.name)),
+        ]
+        print(("\n" if k else "") + f"{spec.name}: {spec.description}")
+        for label, value in lines:
+            if value is not None:
+                print(f"  {label:<15} {value}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
     if args.command == "benchmarks":
-        return _list_benchmarks()
+        return _describe_benchmarks(args.names) if args.names else _list_benchmarks()
     cfg = _config(args)
     check_output_paths(args)  # checked first: the outputs must not be written without the report
     inputs = [*args.corpus, *spec_paths(args.benchmark)]

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import interrupts_held
 from ..bloom import BloomFilter
 from ..config import DecontamConfig
-from ..errors import IndexMismatchError
+from ..errors import ConfigError, IndexMismatchError
 from ..inputs import (
     Batch,
     CorpusFile,
@@ -55,7 +56,7 @@ from .format import (
 from .hashing import RUN_BITS, bucketed, distinct_keys, radix_order, select_minimizers, thin
 from .store import HashingWriter, TextWriter
 
-__all__ = ["build_into", "commit", "merge_into", "staging"]
+__all__ = ["build_into", "merge_into"]
 
 _SPILL_ENTRIES = 16 << 20  # table entries kept in memory per build part before a sorted run goes to disk
 # Entries sorted at a time when runs are merged (at least; ranges are never narrower than a top-RUN_BITS-bit
@@ -114,7 +115,16 @@ class _PartBuilder:
             self.add_batch(batch, src)
 
     def add_batch(self, batch: Batch, src: SourceResult) -> None:
-        """Account for a batch of ``src``, store its text and documents, and keep its minimizers as a run."""
+        """Account for a batch of ``src``, store its text and documents, and keep its minimizers as a run.
+
+        Raises:
+            ConfigError: The batch is of several text fields or chats (an index holds one text per document).
+        """
+        if batch.segment_row is not None:
+            raise ConfigError(f"{batch.source}: an index holds one text per document, and these rows have "
+                              f"several ({', '.join(batch.fields or ())}); index one string field (--text-field "
+                              "NAME), or check the corpus without an index (decontam check / filter), which reads "
+                              "several fields and chats")
         account_batch(batch, src)
         data, offsets = text_buffers(batch.texts)
         base, end = int(offsets[0]), int(offsets[-1])
@@ -318,7 +328,7 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
         if cfg.num_proc > 1 and len(files) > 1:
             parts_dir = stage / ".parts"
             parts_dir.mkdir()
-            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, ()) as pool:
+            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, (), hold=interrupts_held) as pool:
                 futures = [pool.submit(_build_file_part, f, parts_dir / f"{i:06d}", cfg, bloom_fp)
                            for i, f in enumerate(files)]
                 parts = []

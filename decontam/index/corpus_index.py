@@ -57,6 +57,10 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        if len(cfg.text_fields) > 1:
+            raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
+                              "one string field, or check the corpus without an index (check_corpus / "
+                              "filter_dataset), which reads several fields")
         with _writing(output, as_paths(corpus) if is_pathlike(corpus) else [], overwrite) as commit:
             stage = commit.temp(output, directory=True)
             build_into(corpus, stage, cfg, bloom_fp, progress)

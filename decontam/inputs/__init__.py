@@ -4,14 +4,26 @@ One reader per format (:mod:`.jsonl`, :mod:`.parquet`), one adapter per in-memor
 :mod:`.memory`), all yielding :class:`Batch` es and recording skipped rows as :class:`Rejected`.
 """
 
-from .batch import Batch, Rejected, arrow_mask, arrow_strings, plain_id, single_chunk, text_buffers
-from .files import CorpusFile, SkippedFile, expand_corpus, file_format, read_file
+from .batch import (
+    Batch,
+    ReadCounts,
+    Rejected,
+    arrow_mask,
+    arrow_strings,
+    plain_id,
+    single_chunk,
+    text_buffers,
+)
+from .fields import chosen_fields
+from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
 from .memory import (
     Source,
     as_paths,
     dict_batches,
     is_dataset,
+    is_dataset_dict,
     is_iterable_dataset,
+    is_iterable_dataset_dict,
     is_pathlike,
     memory_source,
 )
@@ -21,23 +33,29 @@ from .tables import table_batches
 __all__ = [
     "Batch",
     "CorpusFile",
+    "FilePart",
+    "ReadCounts",
     "Rejected",
     "SkippedFile",
     "Source",
     "arrow_mask",
     "arrow_strings",
     "as_paths",
+    "chosen_fields",
     "dict_batches",
     "expand_corpus",
     "file_format",
     "is_dataset",
+    "is_dataset_dict",
     "is_iterable_dataset",
+    "is_iterable_dataset_dict",
     "is_pathlike",
     "memory_source",
     "parquet_module",
     "plain_id",
     "read_file",
     "single_chunk",
+    "split_file",
     "table_batches",
     "text_buffers",
 ]

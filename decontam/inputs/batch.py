@@ -15,8 +15,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Batch", "Rejected", "arrow_mask", "arrow_strings", "bad_texts", "plain_id", "single_chunk",
-           "text_buffers"]
+__all__ = [
+    "Batch",
+    "ReadCounts",
+    "Rejected",
+    "arrow_mask",
+    "arrow_strings",
+    "bad_ids",
+    "bad_rows",
+    "bad_texts",
+    "plain_id",
+    "single_chunk",
+    "text_buffers",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,16 @@ class Rejected:
 
 
 @dataclass
+class ReadCounts:
+    """What a reader counted once it has read its whole input: newlines and rows (blank lines are no rows;
+    rejected rows are). Filled in by the JSONL reader of a byte range, so that the reader of the next range
+    knows its line and row numbers' offsets."""
+
+    lines: int = 0
+    rows: int = 0
+
+
+@dataclass
 class Batch:
     """A batch of corpus rows.
 
@@ -54,6 +75,12 @@ class Batch:
             ``pa.RecordBatch``, or the row objects of an in-memory corpus.
         id_column: The id field as an Arrow array, when the reader parsed it with the text.
         id_reader: Reads the ids of some rows on demand, when the reader did not parse them with the text.
+        segment_row: When a row has several texts (several fields, a chat): each text's row in the batch (then
+            :attr:`texts` holds the segments, in row order); None for one text per row.
+        labels: Each segment's label (``response``, ``messages[2]``), with :attr:`segment_row`.
+        fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
+            found in place of the default ``text``).
+        read_bytes: Bytes of the source file read for this batch (for progress; 0 when not known).
     """
 
     texts: pa.Array
@@ -65,9 +92,14 @@ class Batch:
     raw: Any = None
     id_column: pa.Array | None = None
     id_reader: Callable[[Sequence[int]], list[Any]] | None = None
+    segment_row: np.ndarray | None = None
+    labels: list[str] | None = None
+    fields: tuple[str, ...] | None = None
+    read_bytes: int = 0
 
     def __len__(self) -> int:
-        return len(self.texts)
+        """The number of rows (not of segments)."""
+        return len(self.lines)
 
     def doc_id(self, i: int) -> Any:
         """The id field of row ``i`` (str, int, float, bool; other types as ``str``), or None if absent."""
@@ -183,3 +215,41 @@ def single_chunk(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     return arr
+
+
+def bad_ids(ids: pa.Array | None) -> dict[int, str]:
+    """The rows whose id (a string column) is invalid UTF-8: Arrow columns read from Parquet files are not
+    validated, and such an id could not be written into a report.
+
+    Example:
+        >>> bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 1, 3], np.int32)),
+        ...                                              pa.py_buffer(b"a\\xff\\xfe")])
+        >>> bad_ids(bad)
+        {1: 'id is invalid UTF-8 (invalid start byte at byte 0 of the id)'}
+    """
+    if ids is None or not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        return {}
+    try:
+        ids.validate(full=True)
+        return {}
+    except pa.ArrowInvalid:
+        pass
+    data, offsets = text_buffers(ids)
+    valid = np.asarray(ids.is_valid().to_numpy(zero_copy_only=False))
+    bad = {}
+    for i in np.flatnonzero(valid).tolist():
+        try:
+            bytes(data[int(offsets[i]) : int(offsets[i + 1])]).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad[i] = f"id is invalid UTF-8 ({exc.reason} at byte {exc.start} of the id)"
+    return bad
+
+
+def bad_rows(texts_bad: dict[int, str], text_field: str, ids: pa.Array | None,
+             id_field: str | None) -> dict[int, tuple[str | None, str]]:
+    """The rows that cannot be checked, each with the field concerned and why: the text's problems
+    (:func:`bad_texts`) first, then the id's (:func:`bad_ids`); in row order."""
+    bad: dict[int, tuple[str | None, str]] = {i: (text_field, why) for i, why in texts_bad.items()}
+    for i, why in bad_ids(ids).items():
+        bad.setdefault(i, (id_field, why))
+    return dict(sorted(bad.items()))

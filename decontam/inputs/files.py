@@ -16,11 +16,13 @@ from pathlib import Path
 from ..benchmark_files import is_documentation
 from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError, InputError
-from .batch import Batch, Rejected
-from .jsonl import read_jsonl
-from .parquet import read_parquet
+from .batch import Batch, ReadCounts, Rejected
+from .jsonl import RANGE_MIN_BYTES, jsonl_fields, jsonl_ranges, read_jsonl
+from .parquet import parquet_module, read_parquet
 
-__all__ = ["CorpusFile", "SkippedFile", "expand_corpus", "file_format", "read_file"]
+__all__ = ["CorpusFile", "FilePart", "SkippedFile", "expand_corpus", "file_format", "read_file", "split_file"]
+
+PART_MAX_BYTES = 64 << 20  # a file split for several processes is split into parts of at most about this size
 
 _FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl.gz", ".parquet": "parquet"}
 
@@ -41,6 +43,71 @@ class CorpusFile:
     path: Path
     relative: str
     format: str
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A piece of a corpus file that one process reads: a byte range of whole lines of a JSONL file, or some
+    row groups of a Parquet file.
+
+    Attributes:
+        index: Its position among the file's parts.
+        byte_range: JSONL: the bytes ``[start, end)``; line and row numbers count from the range's start.
+        row_groups: Parquet: the row groups (rows keep their numbers in the file).
+        fields: The text fields chosen for the whole file (see :func:`~decontam.inputs.jsonl.jsonl_fields`).
+        size: Its size in bytes (for progress).
+    """
+
+    index: int
+    byte_range: tuple[int, int] | None = None
+    row_groups: tuple[int, ...] | None = None
+    fields: tuple[str, ...] | None = None
+    size: int = 0
+
+
+def split_file(f: CorpusFile, n: int, text_field: str | Sequence[str],
+               max_bytes: int = MAX_DOC_BYTES) -> list[FilePart] | None:
+    """Split a corpus file into parts for ``n`` processes (at least ``2 * n`` parts, each of
+    :data:`~decontam.inputs.jsonl.RANGE_MIN_BYTES` or more and about :data:`PART_MAX_BYTES` or less, so that
+    the processes stay busy to the end), or None when it is not worth splitting or cannot be split (gzip: a
+    stream is read from its start).
+
+    Reading the parts in order gives the rows of the file in order, each once.
+    """
+    size = f.path.stat().st_size
+    wanted = max(2 * n, -(-size // PART_MAX_BYTES))
+    if n < 2 or size < 2 * RANGE_MIN_BYTES:
+        return None
+    if f.format == "jsonl":
+        ranges = jsonl_ranges(f.path, wanted, RANGE_MIN_BYTES)
+        if len(ranges) < 2:
+            return None
+        fields = jsonl_fields(f.path, text_field, max_bytes)
+        return [FilePart(i, byte_range=r, fields=fields, size=r[1] - r[0]) for i, r in enumerate(ranges)]
+    if f.format == "parquet":
+        try:
+            meta = parquet_module().ParquetFile(f.path).metadata
+        except Exception:  # noqa: BLE001 - not readable: the whole-file reader says why
+            return None
+        groups = meta.num_row_groups
+        if groups < 2:
+            return None
+        sizes = [meta.row_group(i).total_byte_size for i in range(groups)]
+        cuts = _balanced_cuts(sizes, min(wanted, groups))
+        total = max(1, sum(sizes))
+        return [FilePart(i, row_groups=tuple(range(a, b)), size=int(size * sum(sizes[a:b]) / total))
+                for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))]
+    return None
+
+
+def _balanced_cuts(sizes: Sequence[int], k: int) -> list[int]:
+    """Cut a sequence into ``k`` runs of consecutive items of about equal total size; the cut positions."""
+    total, cuts, acc = sum(sizes), [0], 0
+    for i, s in enumerate(sizes):
+        acc += s
+        if acc >= total * len(cuts) / k and len(cuts) < k and i + 1 < len(sizes):
+            cuts.append(i + 1)
+    return [*cuts, len(sizes)]
 
 
 @dataclass(frozen=True)
@@ -146,12 +213,14 @@ def _entry_problem(path: Path) -> str | None:
 
 def read_file(
     f: CorpusFile,
-    text_field: str,
+    text_field: str | Sequence[str],
     id_field: str | None,
     on_error: str,
     rejected: list[Rejected],
     for_output: bool = False,
     max_bytes: int = MAX_DOC_BYTES,
+    part: FilePart | None = None,
+    counts: ReadCounts | None = None,
 ) -> Iterator[Batch]:
     """Read one corpus file as batches (the error policy is the readers': see their modules).
 
@@ -163,8 +232,13 @@ def read_file(
         rejected: Where skipped rows go.
         for_output: Keep what a writer needs to copy the rows out (every Parquet column).
         max_bytes: The maximum document size.
+        part: Read only this part of the file (from :func:`split_file`).
+        counts: JSONL: filled in with the newlines and rows read, once the file (or part) has been read.
     """
     if f.format == "parquet":
         return read_parquet(f.path, text_field, id_field, on_error, rejected, all_columns=for_output,
-                            max_bytes=max_bytes)
-    return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes)
+                            max_bytes=max_bytes, row_groups=part.row_groups if part is not None else None)
+    if part is not None:
+        return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes, part.byte_range, part.fields,
+                          counts)
+    return read_jsonl(f.path, text_field, id_field, on_error, rejected, max_bytes, counts=counts)

@@ -23,11 +23,14 @@ import pyarrow.json as pa_json
 
 from ..config import MAX_DOC_BYTES
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_strings, single_chunk
+from .batch import Batch, ReadCounts, Rejected, arrow_strings, single_chunk
+from .fields import DEFAULT_FIELDS, FieldProblem, chosen_fields, flatten_segments, row_segments
 
-__all__ = ["BLOCK_BYTES", "LineProblem", "parse_line", "read_jsonl"]
+__all__ = ["BLOCK_BYTES", "RANGE_MIN_BYTES", "LineProblem", "jsonl_fields", "jsonl_ranges", "parse_line",
+           "read_jsonl"]
 
 BLOCK_BYTES = 16 << 20  # bytes of JSONL parsed at a time: bounded memory, whatever the file size
+RANGE_MIN_BYTES = 8 << 20  # the smallest byte range a file is split into for several processes
 
 
 def _open_binary(path: Path) -> BinaryIO:
@@ -67,18 +70,46 @@ class _LineTooLong(Exception):
     """A line longer than the maximum document size: reading it whole would take unbounded memory."""
 
 
-def _iter_blocks(path: Path, max_bytes: int) -> Iterator[memoryview]:
-    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer: the file is
-    read into it once and never copied again (pyarrow, the writer and the scan all take views). A buffer is
-    read into again only once no view of its earlier block is left (see :func:`_block_buffer`). A line longer
-    than a block grows its buffer in place (a resize the kernel does without copying).
+class _Window:
+    """The bytes ``[start, end)`` of a file, read as a file (a byte range of a JSONL file)."""
+
+    def __init__(self, fh: BinaryIO, start: int, end: int) -> None:
+        fh.seek(start)
+        self.fh, self.left = fh, end - start
+
+    def readinto(self, view: memoryview) -> int:
+        if self.left <= 0:
+            return 0
+        with view[: min(len(view), self.left)] as part:
+            got = self.fh.readinto(part) or 0
+        self.left -= got
+        return got
+
+
+def _raw_position(fh: Any) -> int:
+    """How far into the file on disk reading is (for gzip, into the compressed bytes): for progress."""
+    inner = getattr(fh, "fileobj", None) or getattr(getattr(fh, "fh", None), "fileobj", None)
+    if inner is not None:
+        return int(inner.tell())
+    return int((fh.fh if isinstance(fh, _Window) else fh).tell())
+
+
+def _iter_blocks(path: Path, max_bytes: int,
+                 byte_range: tuple[int, int] | None = None) -> Iterator[tuple[memoryview, int]]:
+    """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer, with how far
+    into the file reading is. The file is read into a buffer once and never copied again (pyarrow, the writer
+    and the scan all take views). A buffer is read into again only once no view of its earlier block is left
+    (see :func:`_block_buffer`). A line longer than a block grows its buffer in place (a resize the kernel does
+    without copying). With ``byte_range``, only those bytes of the file are read (a range of whole lines).
 
     Raises:
         _LineTooLong: A line grew past ``max_bytes`` before its newline came.
     """
     tail = b""
     pool: list[bytearray] = []
-    with _open_binary(path) as fh:
+    with _open_binary(path) as whole:
+        fh: Any = _Window(whole, *byte_range) if byte_range is not None else whole
+        compressed = isinstance(whole, gzip.GzipFile)  # (progress then counts compressed bytes, read ahead)
         while True:
             if len(tail) > max_bytes:
                 raise _LineTooLong(len(tail))
@@ -89,13 +120,13 @@ def _iter_blocks(path: Path, max_bytes: int) -> Iterator[memoryview]:
                 pool[:] = [b for b in pool if b is not buf]  # grown for a long line: not kept for reuse
             if cut < 0:  # the end of the file: what is left is a last line without its newline
                 if end:
-                    yield memoryview(buf)[:end]
+                    yield memoryview(buf)[:end], _raw_position(fh)
                 return
             tail = bytes(buf[cut + 1 : end])
-            yield memoryview(buf)[: cut + 1]
+            yield memoryview(buf)[: cut + 1], _raw_position(fh) - (0 if compressed else len(tail))
 
 
-def _fill(fh: BinaryIO, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
+def _fill(fh: Any, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
     """Read into ``buf`` from ``end`` until some data holds a newline (or the file ends), growing ``buf`` while
     a line goes on past its size; returns the data's end and the last newline's position (-1: end of file)."""
     while True:
@@ -198,17 +229,17 @@ def _slow_jsonl_block(
     block: bytes,
     first_line: int,
     path: Path,
-    text_field: str,
+    fields: Sequence[str],
     id_field: str | None,
     on_error: str,
     rejected: list[Rejected],
     starts: np.ndarray,
     ends: np.ndarray,
     max_bytes: int = MAX_DOC_BYTES,
-) -> tuple[list[str], list[Any], list[int], list[int], list[int]]:
-    """The rows of a block, line by line: each line a row, a rejected row (``on_error="skip"``) or an
-    :class:`~decontam.errors.InputError` naming its line and field."""
-    texts: list[str] = []
+) -> tuple[list[list[tuple[str, str]]], list[Any], list[int], list[int], list[int]]:
+    """The rows of a block, line by line: each line a row (its labelled text segments), a rejected row
+    (``on_error="skip"``) or an :class:`~decontam.errors.InputError` naming its line and field."""
+    texts: list[list[tuple[str, str]]] = []
     ids: list[Any] = []
     lines: list[int] = []
     kept_starts: list[int] = []
@@ -222,7 +253,7 @@ def _slow_jsonl_block(
             if len(raw) > max_bytes:
                 raise LineProblem(None, f"line is {len(raw)} bytes, longer than the maximum document size "
                                         f"({max_bytes} bytes); raise it with --max-doc-bytes")
-            text, doc_id = parse_line(raw, text_field, id_field)
+            text, doc_id = parse_line(raw, fields, id_field)
         except LineProblem as problem:
             if on_error == "skip":
                 rejected.append(Rejected(str(path), lineno, problem.field, problem.reason))
@@ -286,8 +317,9 @@ class LineProblem(Exception):
         self.reason = reason
 
 
-def parse_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
-    """The text and id of one JSONL line, read as the fast path reads it.
+def parse_line(raw: bytes, fields: Sequence[str], id_field: str | None) -> tuple[list[tuple[str, str]], Any]:
+    """The labelled text segments (see :mod:`decontam.inputs.fields`) and the id of one JSONL line, read as the
+    fast path reads it.
 
     :mod:`json` parses the line; a line nested too deeply for it (which pyarrow's parser reads) is read by
     pyarrow, field by field, so that whether a line is a row never depends on the lines around it.
@@ -303,30 +335,31 @@ def parse_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, 
     except ValueError as exc:
         raise LineProblem(None, f"malformed JSON ({exc}); each line must be one JSON object") from None
     except RecursionError:
-        return _parse_deep_line(raw, text_field, id_field)
+        return _parse_deep_line(raw, fields, id_field)
     if not isinstance(obj, dict):
         raise LineProblem(None, f"expected a JSON object, got {type(obj).__name__}")
-    if text_field not in obj:
-        raise LineProblem(text_field, f"missing text field; use --text-field to name the field holding the text "
-                                      f"(fields here: {', '.join(sorted(map(str, obj))[:10])})")
-    if obj[text_field] is None:
-        raise LineProblem(text_field, "text is null")
-    if not isinstance(obj[text_field], str):
-        raise LineProblem(text_field, f"text field must be a string, got {type(obj[text_field]).__name__}")
-    return obj[text_field], obj.get(id_field) if id_field else None
-
-
-def _parse_deep_line(raw: bytes, text_field: str, id_field: str | None) -> tuple[str, Any]:
-    """A line too deeply nested for :mod:`json`: its text (and id, a string or an integer) read by pyarrow."""
     try:
-        text = _deep_field(raw, text_field, (pa.string(),), strict=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise LineProblem(None, "malformed JSON (nested too deeply, and its text field is not a string); each "
-                                "line must be one JSON object") from None
-    if text is None:
-        raise LineProblem(text_field, "missing text field or null text (in a line nested too deeply to list "
-                                      "its fields)")
-    return text, _deep_field(raw, id_field, (pa.string(), pa.int64())) if id_field else None
+        segments = row_segments(obj, fields)
+    except FieldProblem as problem:
+        raise LineProblem(problem.field, problem.reason) from None
+    return segments, obj.get(id_field) if id_field else None
+
+
+def _parse_deep_line(raw: bytes, fields: Sequence[str], id_field: str | None) -> tuple[list[tuple[str, str]], Any]:
+    """A line too deeply nested for :mod:`json`: its text fields (strings) and id (a string or an integer) read
+    by pyarrow."""
+    segments = []
+    for field in fields:
+        try:
+            text = _deep_field(raw, field, (pa.string(),), strict=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise LineProblem(None, "malformed JSON (nested too deeply, and its text field is not a string); "
+                                    "each line must be one JSON object") from None
+        if text is None:
+            raise LineProblem(field, "missing text field or null text (in a line nested too deeply to list "
+                                     "its fields)")
+        segments.append((field, text))
+    return segments, _deep_field(raw, id_field, (pa.string(), pa.int64())) if id_field else None
 
 
 def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: bool = False) -> Any:
@@ -349,63 +382,147 @@ def _deep_field(raw: bytes, name: str, types: Sequence[pa.DataType], strict: boo
 
 
 def read_jsonl(
-    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
-    max_bytes: int = MAX_DOC_BYTES,
+    path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
+    max_bytes: int = MAX_DOC_BYTES, byte_range: tuple[int, int] | None = None,
+    fields: tuple[str, ...] | None = None, counts: ReadCounts | None = None,
 ) -> Iterator[Batch]:
     """The batches of a ``.jsonl`` or ``.jsonl.gz`` file, a block of lines each (see the module docstring).
 
     Args:
         path: The file.
-        text_field: The field holding the text.
+        text_field: The field holding the text, or several (see :mod:`decontam.inputs.fields`).
         id_field: The field holding document ids, if any.
         on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad row) or ``"skip"``.
         rejected: Skipped rows are appended here.
         max_bytes: The maximum document size: a longer line is rejected (or, when it is too long to hold as a
             block, always an error naming its line).
+        byte_range: Read only these bytes of a plain ``.jsonl`` file (a range from :func:`jsonl_ranges`); line
+            and row numbers (in batches, rejected rows and errors) then count from the range's start, for the
+            caller to shift.
+        fields: The text fields to read, as :func:`jsonl_fields` chose them for the whole file (default: chosen
+            from the first row read).
+        counts: Filled in with the newlines and rows read, once the whole input has been read.
     """
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
     try:
-        yield from _read_jsonl(path, text_field, id_field, on_error, rejected, max_bytes)
+        yield from _read_jsonl(path, asked, id_field, on_error, rejected, max_bytes, byte_range, fields,
+                               counts if counts is not None else ReadCounts())
     except _LineTooLong as exc:
         raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
                          "before its end): raise it with --max-doc-bytes, or split or remove the line",
                          path=str(path), line=exc.args[1] if len(exc.args) > 1 else None) from None
 
 
-def _read_jsonl(path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
-                max_bytes: int) -> Iterator[Batch]:
+def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_error: str, rejected: list[Rejected],
+                max_bytes: int, byte_range: tuple[int, int] | None,
+                fields: tuple[str, ...] | None, counts: ReadCounts) -> Iterator[Batch]:
+    """Why this is long: one loop reads a block, takes the fast path or the careful one, and numbers its rows;
+    split up, the row and line counters would be threaded through every piece."""
     row = 0
     next_line = 1
     id_types = [pa.string(), pa.int64()]
-    blocks = _iter_blocks(path, max_bytes)
+    blocks = _iter_blocks(path, max_bytes, byte_range)
+    position = byte_range[0] if byte_range is not None else 0
     while True:
         try:
-            block = next(blocks)
+            block, now = next(blocks)
         except StopIteration:
+            counts.lines, counts.rows = next_line - 1, row
             return
         except _LineTooLong as exc:
             raise _LineTooLong(exc.args[0], next_line) from None
+        read, position = now - position, now
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
-        fast = None if int((ends - starts).max(initial=0)) > max_bytes else \
-            _fast_jsonl_block(block, text_field, starts, ends, id_field, id_types)
+        if fields is None:
+            fields = chosen_fields(asked, _first_row_names(block, starts, ends))
+        plain = len(fields) == 1 and fields == asked
+        fast = None if not plain or int((ends - starts).max(initial=0)) > max_bytes else \
+            _fast_jsonl_block(block, fields[0], starts, ends, id_field, id_types)
         if fast is not None:
             lines = first_line + np.arange(len(starts), dtype=np.int64)
             rows = row + np.arange(len(starts), dtype=np.int64)
             row += len(starts)
             yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
-                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field))
+                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field), read_bytes=read)
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
-        texts, ids, lines_l, ks, ke = _slow_jsonl_block(
-            block, first_line, path, text_field, id_field, on_error, rejected, starts, ends, max_bytes
+        per_row, ids, lines_l, ks, ke = _slow_jsonl_block(
+            block, first_line, path, fields, id_field, on_error, rejected, starts, ends, max_bytes
         )
         # Row numbers count every non-blank line, rejected ones included.
         nonblank = [first_line + k for k, (s, e) in enumerate(zip(starts.tolist(), ends.tolist()))
                     if block[s:e].strip()]
         row_of_line = {ln: row + j for j, ln in enumerate(nonblank)}
         row += len(nonblank)
-        if not texts:
+        if not per_row:
             continue
+        texts, segment_row, labels = flatten_segments(per_row, fields)
         yield Batch(arrow_strings(texts), str(path), np.asarray(lines_l, dtype=np.int64),
                     np.asarray([row_of_line[ln] for ln in lines_l], dtype=np.int64), id_field=id_field, ids=ids,
-                    raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)))
+                    raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)),
+                    segment_row=segment_row, labels=labels,
+                    fields=fields if (fields != asked or segment_row is not None) else None, read_bytes=read)
+
+
+def jsonl_fields(path: Path, text_field: str | Sequence[str], max_bytes: int = MAX_DOC_BYTES) -> tuple[str, ...]:
+    """The text fields a whole-file read of ``path`` would read (a chat field in place of a missing default
+    ``text`` is chosen on the first row): what the reader of each byte range must be told."""
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
+    if asked != DEFAULT_FIELDS:
+        return asked
+    try:
+        for block, _ in _iter_blocks(path, max_bytes):
+            starts, ends, _ = _line_bounds(block)
+            return chosen_fields(asked, _first_row_names(block, starts, ends))
+    except (_LineTooLong, InputError):
+        pass  # the reader of the first range says what is wrong
+    return asked
+
+
+def jsonl_ranges(path: Path, n: int, min_bytes: int = RANGE_MIN_BYTES) -> list[tuple[int, int]]:
+    """Split a plain ``.jsonl`` file into up to ``n`` byte ranges of whole lines, of about equal size and at
+    least ``min_bytes`` each (one range for a smaller file); a range ends just after a newline, or at the end
+    of the file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.jsonl"
+        >>> _ = p.write_bytes(b'{"text": "a"}\\n' * 10)
+        >>> jsonl_ranges(p, 3, min_bytes=1)
+        [(0, 56), (56, 98), (98, 140)]
+    """
+    size = path.stat().st_size
+    n = max(1, min(n, size // max(1, min_bytes)))
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, n):
+            at = max(cuts[-1], size * k // n)
+            fh.seek(at)
+            while True:  # the first newline from ``at`` on (a line longer than a range: the next one)
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    at = size
+                    break
+                nl = chunk.find(b"\n")
+                if nl >= 0:
+                    at += nl + 1
+                    break
+                at += len(chunk)
+            if cuts[-1] < at < size:
+                cuts.append(at)
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _first_row_names(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The fields of a block's first row that parses as a JSON object (for choosing the text field)."""
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        raw = bytes(block[s:e])
+        if raw.strip():
+            try:
+                obj = json.loads(raw)
+            except (ValueError, RecursionError):
+                return []
+            return list(obj) if isinstance(obj, dict) else []
+    return []

@@ -29,6 +29,7 @@ import pyarrow as pa
 from ..config import MAX_DOC_BYTES
 from ..errors import InputError
 from .batch import Batch, Rejected, arrow_strings
+from .fields import FieldProblem, chosen_fields, flatten_segments, row_segments
 from .tables import TABLE_BATCH_ROWS, table_batches
 
 __all__ = ["Source", "as_paths", "dict_batches", "is_dataset", "is_iterable_dataset", "is_pathlike",
@@ -80,6 +81,18 @@ def is_iterable_dataset(obj: Any) -> bool:
     return datasets is not None and isinstance(obj, datasets.IterableDataset)
 
 
+def is_dataset_dict(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.DatasetDict`` (splits of ``Dataset`` s)."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.DatasetDict)
+
+
+def is_iterable_dataset_dict(obj: Any) -> bool:
+    """Whether ``obj`` is a ``datasets.IterableDatasetDict`` (splits of ``IterableDataset`` s)."""
+    datasets = _datasets_if_imported()
+    return datasets is not None and isinstance(obj, datasets.IterableDatasetDict)
+
+
 def _datasets_if_imported() -> Any:
     """The ``datasets`` module when the caller's program has imported it (else no object can be one of its
     types, and a run on files need not pay for importing it)."""
@@ -88,9 +101,10 @@ def _datasets_if_imported() -> Any:
     return sys.modules.get("datasets")
 
 
-def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str,
-                  max_bytes: int = MAX_DOC_BYTES) -> Source:
-    """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds).
+def memory_source(obj: Any, text_field: str | Sequence[str], id_field: str | None, on_error: str,
+                  max_bytes: int = MAX_DOC_BYTES, label: str | None = None) -> Source:
+    """The :class:`Source` of an in-memory corpus (see the module docstring for the kinds); ``label``, when
+    given, names it instead of its kind's label (a split of a dataset dict: ``<dataset:train>``).
 
     Raises:
         TypeError: Not a kind decontam reads, or a list mixing strings and dicts.
@@ -103,16 +117,19 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
     if is_dataset(obj):
         # The table behind the dataset (one copy only when it is a selection of another dataset's rows).
         table = obj.with_format("arrow")[:] if obj._indices is not None else obj.data.table
-        return table_source(table, "<dataset>")
+        return table_source(table, label or "<dataset>")
     if is_iterable_dataset(obj):
-        return Source("<iterable dataset>", None,
-                      lambda rejected: dict_batches(obj, "<iterable dataset>", text_field, id_field, on_error,
+        name = label or "<iterable dataset>"
+        return Source(name, None,
+                      lambda rejected: dict_batches(obj, name, text_field, id_field, on_error,
                                                     rejected, ITERABLE_BATCH_ROWS, max_bytes))
     if isinstance(obj, pa.Table):
         return table_source(obj, "<table>")
     if isinstance(obj, (list, tuple)):
-        if all(isinstance(x, str) for x in obj):
-            return table_source(pa.table({text_field: arrow_strings(list(obj))}), "<list>")
+        if all(isinstance(x, str) for x in obj):  # the documents themselves, whatever fields were named
+            return Source("<list>", len(obj), lambda rejected: table_batches(
+                pa.table({"text": arrow_strings(list(obj))}), "<list>", "text", id_field, on_error, rejected,
+                max_bytes=max_bytes))
         if all(isinstance(x, dict) for x in obj):
             return Source("<list>", len(obj),
                           lambda rejected: dict_batches(obj, "<list>", text_field, id_field, on_error, rejected,
@@ -124,50 +141,55 @@ def memory_source(obj: Any, text_field: str, id_field: str | None, on_error: str
     )
 
 
-def dict_batches(rows: Iterable[dict[str, Any]], label: str, text_field: str, id_field: str | None,
+def dict_batches(rows: Iterable[dict[str, Any]], label: str, text_field: str | Sequence[str], id_field: str | None,
                  on_error: str, rejected: list[Rejected], batch_rows: int,
                  max_bytes: int = MAX_DOC_BYTES) -> Iterator[Batch]:
     """Batches of rows given as dicts (a list, or an iterable dataset's stream); ``Batch.raw`` holds the
     batch's row dicts.
 
-    A row whose text field is missing, null or not a string is malformed: an
+    A row whose text field is missing, null or not a string (or a chat) is malformed: an
     :class:`~decontam.errors.InputError` naming the row and field, or with ``on_error="skip"`` a rejected row.
     """
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
+    fields: tuple[str, ...] | None = None  # decided on the first row (a chat field in place of the default)
     buffer: list[dict[str, Any]] = []
     first = 0  # position of buffer[0] in the stream
     for row in rows:
+        if fields is None:
+            fields = chosen_fields(asked, list(row))
         buffer.append(row)
         if len(buffer) >= batch_rows:
-            yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected, max_bytes)
+            yield _dict_batch(buffer, first, label, fields, id_field, on_error, rejected, max_bytes)
             first += len(buffer)
             buffer = []
     if buffer:
-        yield _dict_batch(buffer, first, label, text_field, id_field, on_error, rejected, max_bytes)
+        yield _dict_batch(buffer, first, label, fields or asked, id_field, on_error, rejected, max_bytes)
 
 
-def _dict_batch(buffer: Sequence[dict[str, Any]], first: int, label: str, text_field: str,
+def _dict_batch(buffer: Sequence[dict[str, Any]], first: int, label: str, fields: tuple[str, ...],
                 id_field: str | None, on_error: str, rejected: list[Rejected], max_bytes: int) -> Batch:
     good: list[int] = []
+    per_row: list[list[tuple[str, str]]] = []
     for i, row in enumerate(buffer):
-        value = row.get(text_field)
-        if isinstance(value, str) and len(value) <= max_bytes // 4:  # (a character is at most 4 UTF-8 bytes)
-            good.append(i)
+        try:
+            segments = row_segments(row, fields)
+            for name, text in segments:
+                if len(text) > max_bytes // 4 and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+                    raise FieldProblem(name.split("[")[0], f"text is longer than the maximum document size "
+                                                           f"({max_bytes} bytes)")
+        except FieldProblem as problem:
+            hint = "; pass text_field= to name the field holding the text" if problem.reason.startswith("missing") \
+                else "; or pass on_error='skip' to skip and count such rows"
+            if on_error != "skip":
+                raise InputError(problem.reason + hint, path=label, line=first + i + 1, field=problem.field) from None
+            rejected.append(Rejected(label, first + i + 1, problem.field, problem.reason))
             continue
-        if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) <= max_bytes:
-            good.append(i)
-            continue
-        if text_field not in row:
-            reason = "missing text field"
-            hint = f"; pass text_field= to name the field holding the text (fields here: {', '.join(map(str, row))})"
-        else:
-            reason = "text is null" if value is None else f"text must be a string, got {type(value).__name__}" \
-                if not isinstance(value, str) else \
-                f"text is longer than the maximum document size ({max_bytes} bytes)"
-            hint = "; or pass on_error='skip' to skip and count such rows"
-        if on_error != "skip":
-            raise InputError(reason + hint, path=label, line=first + i + 1, field=text_field)
-        rejected.append(Rejected(label, first + i + 1, text_field, reason))
+        good.append(i)
+        per_row.append(segments)
     positions = first + np.asarray(good, dtype=np.int64)
     kept = [buffer[i] for i in good]
-    return Batch(arrow_strings([row[text_field] for row in kept]), label, positions + 1, positions,
-                 id_field=id_field, ids=[row.get(id_field) for row in kept] if id_field else None, raw=kept)
+    texts, segment_row, labels = flatten_segments(per_row, fields)
+    return Batch(arrow_strings(texts), label, positions + 1, positions,
+                 id_field=id_field, ids=[row.get(id_field) for row in kept] if id_field else None, raw=kept,
+                 segment_row=segment_row, labels=labels,
+                 fields=fields if segment_row is not None or len(fields) > 1 else None)

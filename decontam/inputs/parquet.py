@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, bad_texts, single_chunk
+from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts, single_chunk
+from .fields import arrow_segments, chosen_fields
 
 __all__ = ["parquet_module", "read_parquet"]
 
@@ -23,53 +24,105 @@ def parquet_module() -> Any:
 
 
 def read_parquet(
-    path: Path, text_field: str, id_field: str | None, on_error: str, rejected: list[Rejected],
-    all_columns: bool, max_bytes: int | None = None,
+    path: Path, text_field: str | Sequence[str], id_field: str | None, on_error: str, rejected: list[Rejected],
+    all_columns: bool, max_bytes: int | None = None, row_groups: Sequence[int] | None = None,
 ) -> Iterator[Batch]:
-    """The batches of a Parquet file, 8192 rows each.
+    """The batches of a Parquet file, 8192 rows each, row group by row group (a batch never spans two, so
+    reading some row groups gives the batches a whole-file read gives for them).
 
     Args:
         path: The file.
-        text_field: The column holding the text (a string column).
+        text_field: The column holding the text (a string column), or several (strings or chats: see
+            :mod:`decontam.inputs.fields`).
         id_field: The column holding document ids, if any.
         on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad text: null, invalid
             UTF-8 or over ``max_bytes``) or ``"skip"``.
         rejected: Skipped rows are appended here.
         all_columns: Read every column (to write the surviving rows out), not only the text and id.
         max_bytes: The maximum document size, if any.
+        row_groups: Read only these row groups (in order; rows keep their numbers in the file).
     """
     try:
         pf = parquet_module().ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path=str(path)) from exc
     names = pf.schema_arrow.names
-    if text_field not in names:
-        raise InputError(
-            f"no such column; use --text-field to name the text column (columns: {', '.join(names)})",
-            path=str(path), field=text_field,
-        )
-    ftype = pf.schema_arrow.field(text_field).type
-    if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):
-        raise InputError(f"text column must hold strings, it holds {ftype}", path=str(path), field=text_field)
+    asked = (text_field,) if isinstance(text_field, str) else tuple(text_field)
+    fields = chosen_fields(asked, names)
+    for field in fields:
+        if field not in names:
+            raise InputError(
+                f"no such column; use --text-field to name the text column (columns: {', '.join(names)})",
+                path=str(path), field=field,
+            )
+    ftype = pf.schema_arrow.field(fields[0]).type
+    plain = fields == asked and len(fields) == 1 and (pa.types.is_string(ftype) or pa.types.is_large_string(ftype))
+    if len(fields) == 1 and not plain and not (pa.types.is_list(ftype) or pa.types.is_large_list(ftype)):
+        raise InputError(f"text column must hold strings (or chat messages), it holds {ftype}", path=str(path),
+                         field=fields[0])
     has_id = bool(id_field) and id_field in names
-    columns = None if all_columns else [text_field] + ([id_field] if has_id else [])
-    row = 0
-    for rb in pf.iter_batches(batch_size=8192, columns=columns):
-        n_rows = rb.num_rows
-        texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+    columns = None if all_columns else [*fields] + ([id_field] if has_id and id_field not in fields else [])
+    meta = pf.metadata
+    starts = np.concatenate(([0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])))
+    per_row = path.stat().st_size / max(1, int(starts[-1]))  # bytes per row, for progress
+    for group in (range(meta.num_row_groups) if row_groups is None else row_groups):
+        yield from _group_batches(pf, group, int(starts[group]), columns, path, asked, fields, plain,
+                                  id_field if has_id else None, on_error, rejected, max_bytes, per_row)
+
+
+def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, path: Path, asked: tuple[str, ...],
+                   fields: tuple[str, ...], plain: bool, id_field: str | None, on_error: str,
+                   rejected: list[Rejected], max_bytes: int | None, per_row: float) -> Iterator[Batch]:
+    """The batches of one row group, whose first row is row ``row`` of the file."""
+    has_id = id_field is not None
+    for rb in pf.iter_batches(batch_size=8192, columns=columns, row_groups=[group]):
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
-        bad = bad_texts(texts, max_bytes)
+        row += rb.num_rows
+        read = int(per_row * rb.num_rows)
+        if not plain:
+            batch = _segments(rb, path, asked, fields, lines, id_field, on_error, rejected, max_bytes)
+            batch.read_bytes = read
+            yield batch
+            continue
+        text_field = fields[0]
+        texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+        id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
+        bad = bad_rows(bad_texts(texts, max_bytes), text_field, id_col, id_field)
         if bad:
-            first, reason = next(iter(bad.items()))
+            first, (field, reason) = next(iter(bad.items()))
             if on_error != "skip":
                 raise InputError(f"{reason}; or pass --on-error skip to skip and count such rows",
-                                 path=str(path), line=int(lines[first]), field=text_field)
-            rejected.extend(Rejected(str(path), int(lines[i]), text_field, why) for i, why in bad.items())
+                                 path=str(path), line=int(lines[first]), field=field)
+            rejected.extend(Rejected(str(path), int(lines[i]), f, why) for i, (f, why) in bad.items())
             valid = np.ones(len(texts), dtype=bool)
             valid[list(bad)] = False
             rb = rb.filter(arrow_mask(valid))
             texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+            id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
             lines = lines[valid]
-        id_col = rb.column(rb.schema.get_field_index(id_field)) if has_id else None
-        yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col)
-        row += n_rows
+        yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col, read_bytes=read)
+
+
+def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tuple[str, ...], lines: np.ndarray,
+              id_field: str | None, on_error: str, rejected: list[Rejected], max_bytes: int | None) -> Batch:
+    """A record batch of several text columns, or a chat column, as a batch of segments."""
+    columns = {f: single_chunk(rb.column(rb.schema.get_field_index(f))) for f in fields}
+    ids = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if id_field else None
+    got = arrow_segments(columns, fields, rb.num_rows, max_bytes,
+                         {i: (id_field, why) for i, why in bad_ids(ids).items()})
+    if got is None:
+        kinds = ", ".join(f"{f}: {columns[f].type}" for f in fields)
+        raise InputError(f"text columns must hold strings or chat messages (lists of structs with a string content "
+                         f"or value); here {kinds}", path=str(path), field=fields[0])
+    texts, segment_row, labels, bad, keep = got
+    if bad:
+        first, (field, reason) = next(iter(bad.items()))
+        if on_error != "skip":
+            raise InputError(f"{reason}; or pass --on-error skip to skip and count such rows", path=str(path),
+                             line=int(lines[first]), field=field)
+        rejected.extend(Rejected(str(path), int(lines[i]), f, why) for i, (f, why) in bad.items())
+        rb = rb.filter(arrow_mask(keep))
+        lines = lines[keep]
+    ids = rb.column(rb.schema.get_field_index(id_field)) if id_field else None
+    return Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=ids,
+                 segment_row=segment_row, labels=labels, fields=fields)

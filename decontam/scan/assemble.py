@@ -12,7 +12,15 @@ from typing import Any
 from ..config import DecontamConfig
 from ..evidence import DocumentMap
 from ..inputs import SkippedFile
-from ..report import Report, benchmark_section, corpus_section, item_entry, report_document, training_section
+from ..report import (
+    Report,
+    benchmark_section,
+    corpus_section,
+    item_entry,
+    report_document,
+    source_counts,
+    training_section,
+)
 from ..runtime import gc_paused
 from ..utf8 import char_span
 from .probes import ProbeSet
@@ -52,10 +60,12 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
                             [rj.to_dict() for r in results for rj in r.rejected],
                             [{"source": r.source, "text_sha256": r.text_digest.hexdigest(),
                               "lengths_sha256": r.length_digest.hexdigest()} for r in results],
-                            [f.to_dict() for f in skipped])
+                            [f.to_dict() for f in skipped],
+                            [{"source": r.source, "fields": list(r.fields)} for r in results if r.fields])
     cfg = config.to_dict()
     cfg["action"] = action
-    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed)))
+    by_source = [source_counts(r.source, r.n_documents, len(r.rejected), len(r.rows)) for r in results]
+    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed, by_source)))
 
 
 def _matches(probes: ProbeSet, results: Sequence[SourceResult],
@@ -85,12 +95,33 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult],
                         qmap = question_maps[(bi, ii)] = DocumentMap(
                             probes.benchmarks[bi].items[ii].question, config.normalize, item.normalized)
                     extra["evidence"] = {**rm.evidence[gi], "question_highlight": list(qmap.span(*span))}
-                per_item.setdefault((bi, ii), []).extend(
-                    _match_entries(item.probe, windows, doc_id, span, extra, config.sample.mode == "all"))
+                entries = _match_entries(item.probe, windows, doc_id, span, extra, config.sample.mode == "all")
+                if gi in rm.fields:
+                    _name_fields(entries, windows, rm.fields[gi], run, item)
+                per_item.setdefault((bi, ii), []).extend(entries)
                 removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
                                 "item_id": item.item_id, "probe": item.probe(windows[0]), **where})
         offset += res.n_documents + len(res.rejected)
     return per_item, removed, n_removed
+
+
+def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
+                 where: dict[int, tuple[str, tuple[int, int]]], run: tuple[int, int], item: Any) -> None:
+    """Name the segment of each entry of a row of several segments (a field, a message): an entry's probe and
+    span are in the segment it names; the evidence (one per item and row) is that of the longest run, on the
+    entry of its segment. In ``all`` mode (one entry) the entry is that of the longest run."""
+    if len(entries) == 1 and len(windows) > 1:  # all mode: the longest run's segment, and a probe found there
+        label = next(lab for lab, r in where.values() if r == run)
+        entries[0]["field"] = label
+        entries[0]["probe"] = item.probe(next(w for w in windows if where[w] == (label, run)))
+        return
+    evidence = entries[0].pop("evidence", None)
+    for entry, w in zip(entries, windows):
+        label, r = where[w]
+        entry["field"] = label
+        entry["span"] = list(char_span(item.normalized, *r))
+        if evidence is not None and r == run:
+            entry["evidence"], evidence = evidence, None
 
 
 def _match_entries(probe: Any, windows: Sequence[int], doc_id: Any, span: list[int], extra: dict[str, Any],

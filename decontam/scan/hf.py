@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import Rejected, table_batches
+from ..inputs import Rejected, chosen_fields, table_batches
 from ..match import Matcher
 from ..version import __version__
 from .probes import ProbeSet
@@ -33,15 +33,16 @@ MAP_BATCH_ROWS = 2000
 class _MapScanner:
     """The ``datasets.map`` function (picklable): one map batch -> one row holding its partial result."""
 
-    def __init__(self, matcher: Matcher, cfg: DecontamConfig) -> None:
+    def __init__(self, matcher: Matcher, cfg: DecontamConfig, label: str) -> None:
         self.matcher = matcher
         self.cfg = cfg
+        self.label = label
 
     def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
-        part = SourceResult(LABEL)
+        part = SourceResult(self.label)
         first = int(indices[0]) if len(indices) else 0
         cfg = self.cfg
-        batches = table_batches(table, LABEL, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
+        batches = table_batches(table, self.label, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 first_row=first, max_bytes=cfg.max_doc_bytes)
         for _ in scan_batches(batches, self.matcher, cfg.normalize, part):
             pass
@@ -51,8 +52,9 @@ class _MapScanner:
 
 
 def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bool,
-                 progress: bool | None) -> tuple[SourceResult, Any]:
-    """Scan a ``datasets.Dataset`` with ``Dataset.map`` (``cfg.num_proc`` processes).
+                 progress: bool | None, label: str = LABEL) -> tuple[SourceResult, Any]:
+    """Scan a ``datasets.Dataset`` with ``Dataset.map`` (``cfg.num_proc`` processes); ``label`` names it in
+    the report and in errors (``<dataset>``, or ``<dataset:train>`` for a split).
 
     Returns:
         The dataset's result, and (``want_output``) the dataset without its matched and rejected rows.
@@ -62,24 +64,25 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
     """
     import datasets
 
-    if cfg.text_field not in ds.column_names:
-        raise InputError(
-            f"no such column; pass text_field= to name the text column (columns: {', '.join(ds.column_names)})",
-            path=LABEL, field=cfg.text_field,
-        )
-    result = SourceResult(LABEL)
+    for name in chosen_fields(cfg.text_fields, ds.column_names):
+        if name not in ds.column_names:
+            raise InputError(
+                f"no such column; pass text_field= to name the text column (columns: {', '.join(ds.column_names)})",
+                path=label, field=name,
+            )
+    result = SourceResult(label)
     if ds.num_rows == 0:  # map() over no rows adds no columns: nothing to scan, nothing to drop
         return result, (ds if want_output else None)
-    fingerprint = hashlib.sha256((str(ds._fingerprint) + cfg.fingerprint() + __version__
+    fingerprint = hashlib.sha256((str(ds._fingerprint) + label + cfg.fingerprint() + __version__
                                   + "".join(b.fingerprint for b in probes.benchmarks)).encode()).hexdigest()[:32]
     quiet = progress is False and datasets.is_progress_bar_enabled()
     if quiet:
         datasets.disable_progress_bars()
     try:
         scanned = ds.with_format("arrow").map(
-            _MapScanner(probes.matcher, cfg), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
+            _MapScanner(probes.matcher, cfg, label), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
             remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
-            new_fingerprint=fingerprint, desc="decontam: scanning",
+            new_fingerprint=fingerprint, desc=f"decontam: scanning {label}",
         )
     finally:
         if quiet:
@@ -90,13 +93,12 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
         result.n_characters += n_characters
         result.rows += [RowMatch.from_list(r) for r in rows]
         result.rejected += [Rejected.from_dict(r) for r in rejected]
-    # The digests cover the checked text in row order, as for files (rejected null rows are not checked text).
-    texts = ds.data.column(cfg.text_field) if ds._indices is None else ds.with_format("arrow")[:][cfg.text_field]
-    for chunk in texts.chunks:
-        if chunk.null_count:
-            chunk = chunk.filter(chunk.is_valid())
-        if len(chunk):
-            hash_texts(chunk, result)
+    # The digests cover the checked text in row order, as for files (rejected rows are not checked text).
+    table = ds.data.table if ds._indices is None else ds.with_format("arrow")[:]
+    for batch in table_batches(table, label, cfg.text_field, None, "skip", [], max_bytes=cfg.max_doc_bytes):
+        if len(batch.texts):
+            hash_texts(batch.texts, result)
+        result.fields = batch.fields or result.fields
     require_rows([result], allow_empty=True)
     if not want_output:
         return result, None

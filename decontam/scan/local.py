@@ -1,41 +1,63 @@
 """The local engine: the scan step over corpus files, in this process or in a pool of local processes.
 
-With ``num_proc`` workers and at least as many files, each worker scans whole files (reading, matching and
-writing its output); with fewer files than workers (one large file, say), this process reads the files in
-order and the workers normalize and scan their batches, in order, so the results are those of a serial run.
-Outputs go to temporary files made beforehand by the run (:class:`~decontam.outputs.OutputSet`), which
-puts them in place, or removes them, once this engine is done.
+With ``num_proc`` workers, a file large against the work per worker is read in parts (byte ranges of JSONL
+lines, Parquet row groups: :mod:`decontam.scan.parts`), each scanned by a worker, and the other files whole,
+one per worker; this process takes the results in corpus order, so the report and outputs are those of a
+serial run. When no file can be split and there are fewer files than workers (one large ``.jsonl.gz``, say),
+this process reads the files in order and the workers normalize and scan their batches, in order. Outputs go to
+temporary files made beforehand by the run (:class:`~decontam.outputs.OutputSet`), which puts them in place,
+or removes them, once this engine is done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from ..atomic import interrupts_held, writing
 from ..config import DecontamConfig, NormalizeConfig
-from ..inputs import CorpusFile, read_file
+from ..errors import InputError
+from ..inputs import CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
+from .parts import PartAssembly, PartResult, scan_part
 from .probes import ProbeSet
-from .step import DocMatch, SourceResult, account_batch, match_texts, record_matches, require_rows, scan_batches
+from .step import (
+    DocMatch,
+    SourceResult,
+    account_batch,
+    match_texts,
+    record_matches,
+    require_rows,
+    scan_batches,
+)
 
 __all__ = ["scan_file", "scan_files"]
 
 
-def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None) -> SourceResult:
-    """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given."""
+def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None,
+              target: Path | None = None, on_read: Callable[[int], Any] | None = None) -> SourceResult:
+    """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given, which
+    becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
+    (for progress)."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
         for batch, keep in scan_batches(batches, matcher, config.normalize, result):
             if writer is not None:
                 writer.write(batch, keep)
+            if on_read is not None:
+                on_read(batch.read_bytes)
         if writer is not None:
             writer.finish()
     finally:
@@ -54,15 +76,17 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
     """
     results: list[SourceResult] = []
     sizes = [f.path.stat().st_size for f in files]
-    outs: list[Path | None] = list(outputs.temps) if outputs is not None else [None] * len(files)
+    outs: list[tuple[Path, Path] | None] = (list(zip(outputs.temps, outputs.targets)) if outputs is not None
+                                            else [None] * len(files))
     bar = progress_bar(sum(sizes), "decontam: scanning", progress)
     try:
         if config.num_proc > 1:
             _scan_in_pool(files, probes.matcher, config, outs, sizes, bar, results)
         else:
             for f, out, size in zip(files, outs, sizes):
-                results.append(scan_file(f, probes.matcher, config, out))
-                bar.update(size)
+                done = _Progress(bar, size)
+                results.append(scan_file(f, probes.matcher, config, *(out or (None, None)), on_read=done.read))
+                done.finish()
     finally:
         bar.close()
     require_rows(results)
@@ -85,29 +109,108 @@ def _worker_matcher() -> Matcher:
     return _WORKER_MATCHER
 
 
-def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: Path | None) -> SourceResult:
-    return scan_file(f, _worker_matcher(), config, out)
+def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path, Path] | None) -> SourceResult:
+    return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
 
 
 def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
     return match_texts(_worker_matcher(), texts, norm)
 
 
-def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig, outs: list[Path | None],
-                  sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
-    """Scan with a pool of ``config.num_proc`` processes: whole files per worker, or batches of fewer files."""
-    with worker_pool(config.num_proc, _init_worker, (matcher,)) as pool:
-        if len(files) < config.num_proc:
+def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
+                         out: tuple[Path, Path] | None) -> PartResult:
+    return scan_part(f, part, _worker_matcher(), config, folder, out is not None, out[1] if out else None)
+
+
+class _Progress:
+    """Progress within one file: the bytes its batches report, then the rest of its size at its end."""
+
+    def __init__(self, bar: Any, size: int) -> None:
+        self.bar, self.size, self.done = bar, size, 0
+
+    def read(self, n: int) -> None:
+        n = max(0, min(n, self.size - self.done))
+        if n:
+            self.done += n
+            self.bar.update(n)
+
+    def finish(self) -> None:
+        self.read(self.size - self.done)
+
+
+def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig,
+                  outs: list[tuple[Path, Path] | None], sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
+    """Scan with a pool of ``config.num_proc`` processes: large files in parts, the others whole, or (no file
+    to split, fewer files than workers) batches read here."""
+    n = config.num_proc
+    share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
+    plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
+             for f, size in zip(files, sizes)]
+    with (_spool_folder(outs, any(plans)) as folder,
+          worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
+        if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
-        futures = [pool.submit(_scan_file_in_worker, f, config, out) for f, out in zip(files, outs)]
-        for fut, size in zip(futures, sizes):
-            results.append(fut.result())
-            bar.update(size)
+        _scan_jobs(files, plans, pool, config, outs, sizes, folder, bar, results)
 
 
-def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig, outs: list[Path | None],
-                          bar: Any, results: list[SourceResult]) -> None:
+@contextlib.contextmanager
+def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
+    temporary folder), removed whatever happens; entered before the pool, so left after its workers stop."""
+    if not needed:
+        yield None
+        return
+    first = next((o for o in outs if o is not None), None)
+    where = first[0].parent if first is not None else None
+    with writing(where or Path(tempfile.gettempdir())):
+        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
+               outs: list[tuple[Path, Path] | None], sizes: list[int], folder: Path | None, bar: Any,
+               results: list[SourceResult]) -> None:
+    """Run the jobs (a whole file, or one part of a file) in the workers, at most ``2 * num_proc`` at a time
+    (which bounds the spool), and take their results in corpus order."""
+    jobs = deque((fi, part) for fi, plan in enumerate(plans) for part in (plan or [None]))
+    pending: deque[tuple[int, FilePart | None, Any]] = deque()
+    assembly: PartAssembly | None = None
+    try:
+        while jobs or pending:
+            while jobs and len(pending) < 2 * config.num_proc:
+                fi, part = jobs.popleft()
+                task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
+                        pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
+                pending.append((fi, part, task))
+            fi, part, task = pending.popleft()
+            if part is None:
+                results.append(task.result())
+                bar.update(sizes[fi])
+                continue
+            if part.index == 0:
+                assembly = PartAssembly(files[fi], outs[fi])
+            assert assembly is not None
+            try:
+                assembly.add(task.result())
+            except InputError as exc:
+                raise assembly.moved_error(exc) from None
+            bar.update(part.size)
+            if part.index == len(plans[fi] or []) - 1:
+                assembly.finish()
+                results.append(assembly.result)
+                assembly.close()
+                assembly = None
+    finally:
+        if assembly is not None:
+            assembly.close()
+
+
+def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig,
+                          outs: list[tuple[Path, Path] | None], bar: Any, results: list[SourceResult]) -> None:
     """Read files in order here; normalize and scan their batches in the workers (bounded, in order).
 
     Reading, digests and writing stay in this process, in corpus order, so results are identical to a serial
@@ -132,15 +235,17 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out, f.format, f.path) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
                 pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
                 while len(pending) >= limit:
                     drain_one()
+                done.read(batch.read_bytes)
             pending.append((fi, None, None, True))  # closes the file's writer once its last batch is written
-            bar.update(f.path.stat().st_size)
+            done.finish()
         while pending:
             drain_one()
     finally:

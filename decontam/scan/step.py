@@ -24,8 +24,19 @@ from ..match import Matcher
 from ..normalize import normalize_many
 from ..utf8 import count_characters
 
-__all__ = ["DocMatch", "FrozenDigest", "RowMatch", "SourceResult", "account_batch", "hash_texts", "match_texts", "require_rows",
-           "record_matches", "scan_batch", "scan_batches"]
+__all__ = [
+    "DocMatch",
+    "FrozenDigest",
+    "RowMatch",
+    "SourceResult",
+    "account_batch",
+    "hash_texts",
+    "match_texts",
+    "record_matches",
+    "require_rows",
+    "scan_batch",
+    "scan_batches",
+]
 
 Found = list[tuple[int, tuple[int, ...], tuple[int, int]]]  # (group, window indices, run in the question)
 # One matched document of a batch: its index in the batch, what was found, where each group's run lies in the
@@ -52,18 +63,23 @@ class RowMatch:
     found: Found
     doc_runs: dict[int, tuple[int, int]] = field(default_factory=dict)
     evidence: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Rows of several segments: per group, each window's (label, run) in the segment it was found in (the one
+    # with the longest run, when several); the group's run and evidence are those of its longest run.
+    fields: dict[int, dict[int, tuple[str, tuple[int, int]]]] = field(default_factory=dict)
 
     def to_list(self) -> list[Any]:
         """The match as plain JSON data (for engines that pass results through files)."""
         return [self.row, self.line, self.doc_id, [[g, list(w), list(r)] for g, w, r in self.found],
-                [[g, list(r)] for g, r in self.doc_runs.items()], [[g, e] for g, e in self.evidence.items()]]
+                [[g, list(r)] for g, r in self.doc_runs.items()], [[g, e] for g, e in self.evidence.items()],
+                [[g, [[w, lab, list(r)] for w, (lab, r) in f.items()]] for g, f in self.fields.items()]]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> RowMatch:
         """Read back :meth:`to_list`."""
-        row, line, doc_id, found, doc_runs, evidence = data
+        row, line, doc_id, found, doc_runs, evidence, fields = data
         return cls(row, line, doc_id, [(g, tuple(w), (r[0], r[1])) for g, w, r in found],
-                   {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence})
+                   {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence},
+                   {g: {w: (lab, (r[0], r[1])) for w, lab, r in f} for g, f in fields})
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,7 @@ class SourceResult:
     length_digest: Any = field(default_factory=hashlib.sha256)
     rows: list[RowMatch] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    fields: tuple[str, ...] | None = None  # the text fields read, when not the one plain field asked for
 
     def digests(self) -> bytes:
         """The two digests end to end (what the corpus fingerprint hashes, source after source)."""
@@ -150,6 +167,8 @@ def account_batch(batch: Batch, result: SourceResult) -> None:
     """Add a batch's rows, characters and text to its source's totals and digests."""
     result.n_characters += hash_texts(batch.texts, result)
     result.n_documents += len(batch)
+    if batch.fields is not None:
+        result.fields = batch.fields
 
 
 def hash_texts(texts: pa.Array, result: SourceResult) -> int:
@@ -186,14 +205,46 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
 
 
 def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) -> np.ndarray:
-    """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask."""
+    """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask
+    over its rows. The matches of a row's segments are gathered into the row's one :class:`RowMatch`."""
     keep = np.ones(len(batch), dtype=bool)
+    if batch.segment_row is not None:
+        matches = _by_row(matches, batch.segment_row, batch.labels or [])
     ids = batch.doc_ids([m[0] for m in matches])
-    for (doc, found_here, doc_runs, evidence), doc_id in zip(matches, ids):
+    for (doc, found_here, doc_runs, evidence, *labels), doc_id in zip(matches, ids):
         keep[doc] = False
         result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), doc_id, found_here,
-                                    doc_runs, evidence))
+                                    doc_runs, evidence, labels[0] if labels else {}))
     return keep
+
+
+def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str]) -> list[Any]:
+    """Segment matches -> row matches: per row and item, the windows found in any of its segments (each with
+    the segment it was found in), and the longest run, with its evidence; rows in order."""
+    rows: dict[int, dict[int, Any]] = {}
+    for seg, found_here, doc_runs, evidence in matches:
+        per_item = rows.setdefault(int(segment_row[seg]), {})
+        for gi, windows, run in found_here:
+            label = labels[seg]
+            prev = per_item.get(gi)
+            if prev is None:
+                per_item[gi] = [{w: (label, run) for w in windows}, run, doc_runs[gi], evidence.get(gi)]
+                continue
+            longer = run[1] - run[0]
+            for w in windows:
+                old = prev[0].get(w)
+                if old is None or longer > old[1][1] - old[1][0]:
+                    prev[0][w] = (label, run)
+            if longer > prev[1][1] - prev[1][0]:
+                prev[1:] = [run, doc_runs[gi], evidence.get(gi)]
+    out = []
+    for row in sorted(rows):
+        items = rows[row]
+        found = [(gi, tuple(sorted(v[0])), v[1]) for gi, v in sorted(items.items())]
+        out.append((row, found, {gi: v[2] for gi, v in items.items()},
+                    {gi: v[3] for gi, v in items.items() if v[3] is not None},
+                    {gi: dict(sorted(v[0].items())) for gi, v in items.items()}))
+    return out
 
 
 def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:

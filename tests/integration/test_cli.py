@@ -217,6 +217,43 @@ def test_custom_fields_and_departures(run_cli, tmp_path, validate_report):
     assert bench.exists()
 
 
+def test_several_text_fields_and_chats_from_the_command_line(run_cli, tmp_path, validate_report):
+    write_bench(tmp_path / "mine.jsonl", {"k1": Q1, "k2": Q2})
+    half = len(Q1) // 2
+    pairs = [{"id": "a", "prompt": "Solve: " + Q1, "response": "12"},
+             {"id": "b", "prompt": "hi", "response": Q2},
+             {"id": "c", "prompt": Q1[:half], "response": Q1[half:]}]  # split across the fields: not a match
+    lines = write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    args = ["filter", "pairs.jsonl", "-b", "mine=mine.jsonl", "--question-field", "prompt", "--item-id-field",
+            "key", "--text-field", "prompt", "--text-field", "response", "-o", "out.jsonl", "--report", "r.json"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == lines[2] + b"\n"
+    report = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    validate_report(report)
+    assert report["config"]["text_field"] == ["prompt", "response"]
+    found = {(m["doc_id"], m["field"]) for b in report["benchmarks"] for it in b["items"] for m in it["matches"]}
+    assert found == {("a", "prompt"), ("b", "response")}
+    card = run_cli("report", "r.json", cwd=tmp_path)
+    assert card.returncode == 0 and "`prompt`, `response` (each matched on its own)" in card.stdout, card.stderr
+    again = run_cli("verify", "r.json", "pairs.jsonl", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    chats = [{"id": "x", "messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": Q2}]}]
+    write_jsonl(tmp_path / "chat.jsonl", chats)
+    out = run_cli("check", "chat.jsonl", "-b", "mine=mine.jsonl", "--question-field", "prompt", "--item-id-field",
+                  "key", "--report", "c.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "c.json").read_text("utf-8"))
+    validate_report(report)
+    assert report["corpus"]["text_fields"] == [{"source": "chat.jsonl", "fields": ["messages"]}]
+    assert {(m["doc_id"], m["field"]) for it in report["benchmarks"][0]["items"] for m in it["matches"]} == \
+        {("x", "messages[1]")}
+    refused = run_cli("index", "build", "chat.jsonl", "-o", "ix", cwd=tmp_path)
+    assert refused.returncode != 0 and "one text per document" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "ix").exists()
+
+
 def test_registry_names_with_local_files(run_cli, tmp_path):
     write_jsonl(tmp_path / "HumanEval.jsonl", [{"task_id": "HumanEval/0", "prompt": Q2, "canonical_solution": Q1}])
     write_jsonl(tmp_path / "gsm.jsonl", [{"question": Q1, "answer": "9"}, {"question": "Unseen?", "answer": "1"}])
@@ -439,7 +476,7 @@ USAGE = [
     ("bad --probes", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "--probes", "many"], 2,
      ["probes"]),
     ("bad --num-proc", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--question-field", "q", "--num-proc", "0"], 2,
-     ["num_proc"]),
+     ["--num-proc", "positive number of processes or auto"]),
     ("bad --on-error", ["check", "c.jsonl", "-b", "mine=b.jsonl", "--on-error", "ignore"], 2, ["invalid choice"]),
     ("custom benchmark without --question-field", ["check", "c.jsonl", "-b", "mine=b.jsonl"], 2,
      ["--question-field"]),

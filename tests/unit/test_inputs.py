@@ -461,13 +461,13 @@ def test_block_buffers_are_reused_only_when_nothing_views_them(tmp_path, monkeyp
     p = tmp_path / "c.jsonl"
     p.write_bytes(b"".join(lines))
     monkeypatch.setattr(jsonl, "BLOCK_BYTES", 256)
-    kept = [(view, bytes(view)) for view in jsonl._iter_blocks(p, 1 << 30)]  # every view held to the end
+    kept = [(view, bytes(view)) for view, _ in jsonl._iter_blocks(p, 1 << 30)]  # every view held to the end
     assert len(kept) > 10
     assert all(bytes(view) == copy for view, copy in kept)
     assert b"".join(copy for _, copy in kept) == p.read_bytes()
     assert len({id(view.obj) for view, _ in kept}) == len(kept)  # no buffer shared while viewed
     owners, copies = [], []
-    for view in jsonl._iter_blocks(p, 1 << 30):  # each view dropped before the next block is read
+    for view, _ in jsonl._iter_blocks(p, 1 << 30):  # each view dropped before the next block is read
         owners.append(id(view.obj))
         copies.append(bytes(view))
         del view

@@ -1,0 +1,189 @@
+"""Every core on one file: a large file is read in parts by the workers, and put back together in order.
+
+A part (a byte range of whole lines of a JSONL file, or some row groups of a Parquet file; see
+:func:`~decontam.inputs.split_file`) is scanned by a worker like a whole file, except for what only the whole
+file in order can give, which the worker hands back for this process to finish, part after part:
+
+* line and row numbers: a worker numbers the lines and rows of its byte range from the range's start, and
+  says how many newlines and rows it read; this process moves them (and the line of an error) by the parts
+  before;
+* the corpus digests (SHA-256 of the text, in order): a worker writes the text it checked to a spool file,
+  which this process hashes, so the fingerprint is the one a one-process run computes;
+* the output: a worker writes the rows it keeps to a part file (JSONL lines; for Parquet, its record batches
+  in Arrow IPC), which this process appends to the output (for Parquet, writes with the one writer a
+  one-process run uses, batch for batch).
+
+So the report and the output are byte for byte those of ``num_proc=1``. The spool and part files live in a
+temporary folder the caller makes (and removes, whatever happens, once the workers are stopped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from ..atomic import writing
+from ..config import DecontamConfig
+from ..errors import InputError
+from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file
+from ..match import Matcher
+from ..outputs import FileWriter
+from .step import RowMatch, SourceResult, scan_batches
+
+__all__ = ["PartAssembly", "PartResult", "scan_part"]
+
+_COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
+
+
+class _Spool:
+    """Stands in for a digest in a worker: what would be hashed is written to a file instead."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with writing(path):
+            self._fh: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close(), on every path
+
+    def update(self, data: Any) -> None:
+        assert self._fh is not None
+        with writing(self.path):
+            self._fh.write(data)
+
+    def close(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            with writing(self.path):
+                fh.close()
+
+
+class _BatchSpool:
+    """A Parquet part's kept rows: its filtered record batches, one per input batch (empty ones too), in
+    Arrow IPC, for this process to write with the output's one Parquet writer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: Any = None
+        self._sink: Any = None
+
+    def write(self, batch: Any, keep: Any) -> None:
+        rb: pa.RecordBatch = batch.raw
+        rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
+        with writing(self.path):
+            if self._writer is None:
+                self._sink = pa.OSFile(str(self.path), "wb")
+                self._writer = pa.ipc.new_stream(self._sink, rb.schema)
+            self._writer.write_batch(rb)
+
+    def close(self) -> None:
+        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
+        with writing(self.path):
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:
+                if sink is not None:
+                    sink.close()
+
+
+@dataclass
+class PartResult:
+    """What a worker hands back for one part: its result, less the digests (spooled), and its counts."""
+
+    index: int
+    n_documents: int
+    n_characters: int
+    rows: list[RowMatch]
+    rejected: list[Rejected]
+    fields: tuple[str, ...] | None
+    counts: ReadCounts
+    text_spool: Path
+    length_spool: Path
+    output: Path | None
+    numbered_from_start: bool  # JSONL: lines and rows count from the part's start (to be moved)
+
+
+def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamConfig, folder: Path,
+              want_output: bool, target: Path | None = None) -> PartResult:
+    """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``;
+    ``target`` is the output they go to (named when a write fails)."""
+    result = SourceResult(str(f.path))
+    texts, lengths = _Spool(folder / f"{part.index}.text"), _Spool(folder / f"{part.index}.lengths")
+    result.text_digest, result.length_digest = texts, lengths
+    out = folder / f"{part.index}.out" if want_output else None
+    writer: Any = None
+    if out is not None:
+        writer = _BatchSpool(out) if f.format == "parquet" else FileWriter(out, f.format, f.path, target)
+    counts = ReadCounts()
+    try:
+        batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
+                            for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+            if writer is not None:
+                writer.write(batch, keep)
+    finally:
+        texts.close()
+        lengths.close()
+        if writer is not None:
+            writer.close()
+    if out is not None and not out.exists():
+        out = None  # (a Parquet part without a batch)
+    return PartResult(part.index, result.n_documents, result.n_characters, result.rows, result.rejected,
+                      result.fields, counts, texts.path, lengths.path, out, part.byte_range is not None)
+
+
+class PartAssembly:
+    """One file being put back together from its parts, in order."""
+
+    def __init__(self, f: CorpusFile, output: tuple[Path, Path] | None) -> None:
+        self.file = f
+        self.result = SourceResult(str(f.path))
+        self.writer = FileWriter(output[0], f.format, f.path, output[1]) if output is not None else None
+        self.lines = 0  # newlines and rows of the parts so far (JSONL ranges number from their start)
+        self.rows = 0
+
+    def add(self, pr: PartResult) -> None:
+        """Add the next part: its numbers moved, its text hashed, its rows appended to the output."""
+        res = self.result
+        if pr.numbered_from_start:
+            res.rows += [dataclasses.replace(rm, row=rm.row + self.rows, line=rm.line + self.lines) for rm in pr.rows]
+            res.rejected += [dataclasses.replace(rj, line=rj.line + self.lines) for rj in pr.rejected]
+            self.lines += pr.counts.lines
+            self.rows += pr.counts.rows
+        else:
+            res.rows += pr.rows
+            res.rejected += pr.rejected
+        res.n_documents += pr.n_documents
+        res.n_characters += pr.n_characters
+        res.fields = pr.fields or res.fields
+        _feed(pr.text_spool, res.text_digest.update)
+        _feed(pr.length_spool, res.length_digest.update)
+        if self.writer is not None and pr.output is not None:
+            self.writer.append_part(pr.output)
+        for p in (pr.text_spool, pr.length_spool, pr.output):
+            if p is not None:
+                p.unlink(missing_ok=True)
+
+    def moved_error(self, exc: InputError) -> InputError:
+        """An error of the current part, its line counted from the start of the file."""
+        if exc.line is None or not self.lines:
+            return exc
+        return InputError(exc.reason, path=exc.path, line=exc.line + self.lines, field=exc.field)
+
+    def finish(self) -> None:
+        """Complete the output as a whole-file run does."""
+        if self.writer is not None:
+            self.writer.finish()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _feed(path: Path, sink: Callable[[Any], Any]) -> None:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_COPY_BYTES):
+            sink(chunk)

@@ -1,0 +1,424 @@
+"""Real faults, no mocks: the command line run as a real subprocess under a file size limit (a full disk, as
+the writes see it), interrupted by a real SIGINT sent to its process group (as a terminal's Ctrl-C is, so the
+worker processes get it too), reading a folder with a dangling symlink, losing its report path while it runs,
+and racing a second run for the same output.
+
+Whatever happens, a run ends with exit 1 (or 130 when interrupted), one line on stderr that names the file
+concerned, no traceback, and nothing left behind: no output, no report, no temporary file, no lock file, no
+folder it created. POSIX only (file size limits, process groups, ``/proc`` to see what a run has open).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs POSIX signals and /proc")
+
+ENV = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1",
+       "PYTHONIOENCODING": "utf-8"}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def start(args: list[object], cwd: Path, file_size_limit: int | None = None) -> subprocess.Popen[str]:
+    """``python -m decontam ARGS`` in its own session and process group, with Ctrl-C as a terminal leaves it
+    (a shell that starts a job in the background makes its children ignore SIGINT; undo that), and optionally
+    a file size limit: a write past it fails with EFBIG, as on a full disk (SIGXFSZ ignored, as ``ulimit -f``
+    users have it)."""
+
+    def child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    p = subprocess.Popen([sys.executable, "-m", "decontam", *map(str, args)], cwd=cwd, env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         preexec_fn=child)  # noqa: PLW1509 - the test starts no thread
+    STARTED.append(p)
+    return p
+
+
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A test that fails while a run is going kills that run (and its workers) rather than leave it behind."""
+    yield
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
+def finish(p: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"decontam did not stop within {timeout} s (killed)")
+    return p.returncode, out, err
+
+
+def run(args: list[object], cwd: Path, file_size_limit: int | None = None) -> tuple[int, str, str]:
+    return finish(start(args, cwd, file_size_limit))
+
+
+def tree(folder: Path) -> set[str]:
+    """Every path under ``folder``, files and folders, hidden ones included."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def assert_one_line(err: str, prefix: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), f"expected one line {prefix!r}..., got:\n{err}"
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def group_gone(pgid: int, within: float = 5.0) -> bool:
+    """Whether every process of the run's group (its workers too) has exited."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def stdlib_rows(limit_bytes: int) -> list[dict]:
+    """Rows of real text: Python's own standard library sources, in a fixed order (about 30 MB)."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    rows, total = [], 0
+    for p in sorted(root.rglob("*.py")):
+        if "site-packages" in p.parts or not p.is_file():
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        rows.append({"id": p.relative_to(root).as_posix(), "text": text})
+        total += len(text)
+        if total >= limit_bytes:
+            break
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """About 1 MB of real text as .jsonl, .jsonl.gz and .parquet files, a folder of two files, and a tiny file."""
+    d = tmp_path_factory.mktemp("small")
+    rows = stdlib_rows(1 << 20)
+    write_jsonl(d / "c.jsonl", rows)
+    import gzip
+
+    (d / "c.jsonl.gz").write_bytes(gzip.compress((d / "c.jsonl").read_bytes(), mtime=0))
+    pq.write_table(pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}), d / "c.parquet")
+    write_jsonl(d / "two" / "a.jsonl", rows[: len(rows) // 2])
+    write_jsonl(d / "two" / "b.jsonl", rows[len(rows) // 2 :])
+    write_jsonl(d / "tiny.jsonl", rows[:3])
+    return d
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """About 48 MB of real text (three 16 MB read blocks), as one file and as a folder of four files."""
+    d = tmp_path_factory.mktemp("big")
+    rows = stdlib_rows(24 << 20)
+    rows = rows + [{"id": f"copy/{r['id']}", "text": r["text"]} for r in rows]
+    write_jsonl(d / "one.jsonl", rows)
+    quarter = -(-len(rows) // 4)
+    for k in range(4):
+        write_jsonl(d / "four" / f"part-{k}.jsonl", rows[k * quarter : (k + 1) * quarter])
+    return d
+
+
+def bench(shared: Path, *names: str) -> list[str]:
+    paths = {"humaneval": "humaneval", "gsm8k-test": "gsm8k/test.jsonl", "gsm8k": "gsm8k", "mmlu": "mmlu"}
+    return [a for n in names for a in ("-b", f"{n.split('-')[0]}={shared / paths[n]}")]
+
+
+# ------------------------------------------------------------------------------------------- full disk
+
+
+# (description, corpus, output, the file the message must name, benchmarks, extra flags)
+FULL_DISK = [
+    ("jsonl output", "c.jsonl", "out/clean.jsonl", "out/clean.jsonl", ["humaneval"], []),
+    ("jsonl.gz output", "c.jsonl.gz", "out/clean.jsonl.gz", "out/clean.jsonl.gz", ["humaneval"], []),
+    ("parquet output", "c.parquet", "out/clean.parquet", "out/clean.parquet", ["humaneval"], []),
+    ("folder output, 2 workers", "two", "out/clean", "out/clean/", ["humaneval"], ["--num-proc", "2"]),
+    ("report (the outputs fit)", "tiny.jsonl", "out/clean.jsonl", "out/report.json", ["gsm8k-test"], []),
+]
+
+
+@pytest.mark.parametrize(("corpus", "output", "named", "benchmarks", "extra"), [c[1:] for c in FULL_DISK],
+                         ids=[c[0] for c in FULL_DISK])
+def test_a_full_disk_fails_naming_the_file_and_leaves_nothing(small, shared_benchmarks, tmp_path, corpus, output,
+                                                              named, benchmarks, extra):
+    (tmp_path / "in").symlink_to(small)
+    before = tree(tmp_path)
+    code, out, err = run(["filter", f"in/{corpus}", *bench(shared_benchmarks, *benchmarks), "-o", output,
+                          "--report", "out/report.json", "--markdown", "out/report.md", "--no-progress", *extra],
+                         tmp_path, file_size_limit=64 << 10)
+    assert code == 1, err
+    line = assert_one_line(err, f"decontam: error: cannot write {named}")
+    assert "File too large" in line and "no output was written" in line
+    assert tree(tmp_path) == before  # no output, report, temporary file, lock file or folder of the run
+    assert out == ""
+
+
+def test_a_full_disk_fails_check_naming_its_report(small, shared_benchmarks, tmp_path):
+    before = tree(tmp_path)
+    code, _, err = run(["check", small / "tiny.jsonl", *bench(shared_benchmarks, "gsm8k-test"), "--report",
+                        "reports/r.json", "--no-progress"], tmp_path, file_size_limit=64 << 10)
+    assert code == 1
+    assert "cannot write reports/r.json: File too large" in assert_one_line(err, "decontam: error: ")
+    assert tree(tmp_path) == before
+
+
+# --------------------------------------------------------------------------------------------- Ctrl-C
+
+
+def open_files(pid: int) -> list[str]:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    out = []
+    for fd in fds:
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return out
+
+
+def staged_bytes(folder: Path) -> list[int]:
+    """Sizes of the temporary output files a run is writing under ``folder``."""
+    return [p.stat().st_size for p in folder.rglob(".*.partial") if p.is_file()]
+
+
+def reached(phase: str, p: subprocess.Popen[str], work: Path, shared: Path, total: int, n_files: int) -> bool:
+    if phase == "loading benchmarks":
+        return any(f.startswith(os.path.realpath(shared)) for f in open_files(p.pid))
+    sizes = staged_bytes(work / "out")
+    if phase == "scanning":
+        return sum(sizes) > 0
+    # near the end: one file output: 60% written (its last read block is being scanned); four files:
+    # three written (the last one is being scanned)
+    return sum(sizes) >= 0.6 * total if n_files == 1 else sum(s > 0 for s in sizes) >= n_files - 1
+
+
+CTRL_C = [
+    ("one file, loading benchmarks", "one.jsonl", "loading benchmarks"),
+    ("one file, scanning", "one.jsonl", "scanning"),
+    ("one file, near the end", "one.jsonl", "near the end"),
+    ("four files, scanning", "four", "scanning"),
+    ("four files, near the end", "four", "near the end"),
+]
+
+
+@pytest.mark.parametrize(("corpus", "phase"), [c[1:] for c in CTRL_C], ids=[c[0] for c in CTRL_C])
+def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_benchmarks, tmp_path, corpus,
+                                                                      phase):
+    """A real Ctrl-C to a ``--num-proc 2`` run (one large file: batches go to the workers; four files: whole
+    files do): exit 130 within moments, one line, no worker traceback, no process left, nothing written."""
+    before = tree(tmp_path)
+    src = big / corpus
+    total = sum(f.stat().st_size for f in ([src] if src.is_file() else src.iterdir()))
+    output = "out/clean.jsonl" if src.is_file() else "out/clean"
+    p = start(["filter", src, *bench(shared_benchmarks, "mmlu", "gsm8k"), "--num-proc", "2", "-o", output,
+               "--report", "out/report.json", "--no-progress"], tmp_path)
+    n_files = 1 if src.is_file() else 4
+    deadline = time.monotonic() + 60
+    while not reached(phase, p, tmp_path, shared_benchmarks, total, n_files):
+        assert p.poll() is None, f"the run ended before {phase}: {p.communicate()}"
+        assert time.monotonic() < deadline, f"never saw {phase}"
+        time.sleep(0.001)
+    os.killpg(p.pid, signal.SIGINT)
+    sent = time.monotonic()
+    code, _, err = finish(p, timeout=30)
+    took = time.monotonic() - sent
+    assert code == 130, (code, err)
+    assert took < 10, f"took {took:.1f} s to stop"
+    assert_one_line(err, "decontam: interrupted; no output was written")
+    assert group_gone(p.pid), "a worker process outlived the run"
+    assert tree(tmp_path) == before
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_a_worker_killed_midway_fails_the_run_clearly(big, shared_benchmarks, tmp_path):
+    """A worker killed from outside (the out-of-memory killer, say): exit 1 with one line saying so, not a
+    ``BrokenProcessPool`` traceback; the other worker stopped, nothing written."""
+    before = tree(tmp_path)
+    p = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "gsm8k-test"), "--num-proc", "2", "-o",
+               "out/clean.jsonl", "--report", "out/report.json", "--no-progress"], tmp_path)
+    deadline = time.monotonic() + 60
+    while not (staged_bytes(tmp_path / "out") and children(p.pid)):
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.001)
+    victim = children(p.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    code, _, err = finish(p, timeout=30)
+    assert code == 1, err
+    line = assert_one_line(err, f"decontam: error: a worker process ({victim}) stopped before giving its result")
+    assert "killed by signal 9 (SIGKILL)" in line and "--num-proc" in line
+    assert group_gone(p.pid)
+    assert tree(tmp_path) == before
+
+
+# ----------------------------------------------------------------------------------------- dangling link
+
+
+@pytest.fixture()
+def linked(tmp_path, small) -> Path:
+    corpus = tmp_path / "corpus"
+    write_jsonl(corpus / "a.jsonl", [{"id": 1, "text": "a real row"}, {"id": 2, "text": "another one"}])
+    (corpus / "gone.jsonl").symlink_to(tmp_path / "moved-away.jsonl")  # points nowhere
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    return tmp_path
+
+
+BENCH = ["-b", "mine=b.jsonl", "--question-field", "prompt"]
+
+
+def test_a_dangling_symlink_given_as_corpus_is_named(linked):
+    code, _, err = run(["check", "corpus/gone.jsonl", *BENCH], linked)
+    assert code == 1
+    assert "corpus/gone.jsonl" in assert_one_line(err, "decontam: error: ")
+
+
+def test_a_dangling_symlink_in_a_corpus_folder_is_an_error_naming_it(linked):
+    before = tree(linked)
+    code, _, err = run(["filter", "corpus", *BENCH, "-o", "out", "--report", "r.json", "--no-progress"], linked)
+    assert code == 1, err
+    assert "gone.jsonl" in assert_one_line(err, "decontam: error: ")
+    assert tree(linked) == before
+
+
+def test_a_dangling_symlink_in_a_corpus_folder_is_a_counted_skip(linked):
+    code, _, err = run(["filter", "corpus", *BENCH, "-o", "out", "--report", "r.json", "--on-error", "skip",
+                        "--no-progress"], linked)
+    assert code == 0, err
+    corpus = json.loads((linked / "r.json").read_text("utf-8"))["corpus"]
+    named = [r for r in corpus["skipped_files"] if "gone.jsonl" in r["path"]]
+    assert named and corpus["n_skipped_files"] == len(named) and "link" in named[0]["reason"]
+    assert (linked / "out" / "a.jsonl").read_bytes() == (linked / "corpus" / "a.jsonl").read_bytes()
+
+
+# ------------------------------------------------------------------------------------ the report fails
+
+
+def test_a_report_path_under_a_file_is_refused_before_any_work(small, tmp_path):
+    (tmp_path / "notes").write_text("a file, not a folder")
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    before = tree(tmp_path)
+    code, _, err = run(["filter", small / "tiny.jsonl", *BENCH, "-o", "clean.jsonl", "--report", "notes/r.json"],
+                       tmp_path)
+    assert code == 2
+    assert "--report notes/r.json: notes is a file, not a folder" in assert_one_line(err, "decontam: error: ")
+    assert tree(tmp_path) == before and (tmp_path / "notes").read_text() == "a file, not a folder"
+
+
+@pytest.mark.parametrize("what", ["a folder at the report path", "a file at the output path"])
+def test_a_path_taken_while_the_run_goes_is_not_replaced(small, shared_benchmarks, tmp_path, what):
+    """Something else writes where the run's report (or output) goes after the run checked the path: the run
+    fails at the commit, replaces nothing, says so, and leaves the other program's file as it was."""
+    before = tree(tmp_path)
+    p = start(["filter", small / "c.jsonl", *bench(shared_benchmarks, "mmlu", "gsm8k"), "-o", "out/clean.jsonl",
+               "--report", "rep/r.json", "--no-progress"], tmp_path)
+    deadline = time.monotonic() + 60
+    while not staged_bytes(tmp_path / "out"):  # the paths were checked and the output begun; the report is next
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.001)
+    theirs = tmp_path / ("rep/r.json/theirs.txt" if "folder" in what else "out/clean.jsonl")
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    theirs.write_text("another program's data")
+    code, _, err = finish(p)
+    assert code == 1, err
+    line = assert_one_line(err, f"decontam: error: cannot put {'rep/r.json' if 'folder' in what else 'out/clean.jsonl'}")
+    assert "it was not replaced, and no output was written" in line
+    assert theirs.read_text() == "another program's data"
+    made = {theirs.relative_to(tmp_path).as_posix(), *(p.as_posix() for p in theirs.relative_to(tmp_path).parents)}
+    assert tree(tmp_path) == before | (made - {"."})
+
+
+def test_a_closed_stdout_after_the_commit_says_the_outputs_were_written(small, tmp_path):
+    """``decontam filter ... | head -0``: the summary cannot be written, but the outputs were; say both, once."""
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    done = subprocess.run([sys.executable, "-m", "decontam", "filter", small / "tiny.jsonl", *BENCH, "-o",
+                           "clean.jsonl", "--report", "r.json", "--no-progress"], cwd=tmp_path, env=ENV,
+                          stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    os.close(write_end)
+    assert done.returncode == 1
+    line = assert_one_line(done.stderr, "decontam: error: Broken pipe (after its outputs were written: ")
+    assert "clean.jsonl" in line and "r.json" in line
+    assert json.loads((tmp_path / "r.json").read_text("utf-8"))["training"]["n_kept"] == 3
+    assert (tmp_path / "clean.jsonl").read_bytes() == (small / "tiny.jsonl").read_bytes()
+
+
+# ------------------------------------------------------------------------------------------ two runs
+
+
+def test_a_second_run_on_the_same_output_fails_and_leaves_the_first_intact(big, small, shared_benchmarks,
+                                                                            tmp_path):
+    first = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "mmlu", "gsm8k"), "-o", "out/clean.jsonl",
+                   "--report", "out/r.json", "--no-progress"], tmp_path)
+    lock = tmp_path / "out" / ".clean.jsonl.decontam-lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.001)
+    code, _, err = run(["filter", small / "tiny.jsonl", *bench(shared_benchmarks, "humaneval"), "-o",
+                        "out/clean.jsonl", "--report", "other.json", "--overwrite", "--no-progress"], tmp_path)
+    assert first.poll() is None, "the first run ended before the second one tried: the test proves nothing"
+    assert code == 1
+    line = assert_one_line(err, "decontam: error: another decontam run ")
+    assert f"(process {first.pid})" in line and "out/clean.jsonl" in line
+    assert not (tmp_path / "other.json").exists()
+    code, _, err = finish(first)
+    assert code == 0, err
+    report = json.loads((tmp_path / "out/r.json").read_text("utf-8"))
+    kept = (tmp_path / "out/clean.jsonl").read_bytes().splitlines()
+    assert len(kept) == report["training"]["n_kept"] == report["corpus"]["n_documents"] - report["training"]["n_removed"]
+    assert set(kept) <= set((big / "one.jsonl").read_bytes().splitlines())
+    assert tree(tmp_path) == {"out", "out/clean.jsonl", "out/r.json"}
