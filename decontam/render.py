@@ -53,9 +53,11 @@ _SCORE_HEAD = ("benchmark", "metric", "all items", "clean subset", "contaminated
 
 
 def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """The cells (plain text) of the scores table: one row per re-scoring result."""
+    """The cells (plain text) of the scores table: one row per re-scoring result (per filter, for several)."""
     rows = []
-    for s in scores:
+    # a result of several lm-eval filters holds every filter's result in ``by_filter``: one row each
+    expanded = [f for s in scores for f in (s.get("by_filter") or [s])]
+    for s in expanded:
         def cell(g: Mapping[str, Any]) -> str:
             return "n/a (0 items)" if g["mean"] is None else f"{g['mean']:.4f} (n={g['n']})"
 
@@ -68,7 +70,8 @@ def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
                 dtxt += f" [{lo:+.3g}, {hi:+.3g}]"
             if diff.get("p_value") is not None:
                 dtxt += f", p={diff['p_value']:.3g}"
-        rows.append([str(s["benchmark"]), str(s.get("metric", "score")), cell(s["all"]), cell(s["clean"]),
+        metric = str(s.get("metric", "score")) + (f" ({s['filter']})" if s.get("filter") else "")
+        rows.append([str(s["benchmark"]), metric, cell(s["all"]), cell(s["clean"]),
                      cell(s["contaminated"]), dtxt])
     return rows
 

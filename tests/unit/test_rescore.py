@@ -378,14 +378,19 @@ def test_rescore_by_filter_json_keeps_single_results_unchanged_and_lists_several
     assert picked == strict and "(filter strict-match)" in to_table(picked)
 
 
-def test_render_reads_a_several_filter_result_as_the_first_filters(toy_report):
+def test_card_and_page_give_one_score_row_per_filter(toy_report):
     """``decontam report --scores`` reads rescore JSON through ``decontam.render``, which knows one result."""
     both = rescore_by_filter(toy_report, load_results_by_filter([FIXTURES / LM_GSM], _ids(toy_report, "gsm8k")),
                              "gsm8k")
     card = render.to_card(toy_report, "report.json", [both])
-    # the first filter's row (labelled with its filter, and the other filters' rows, once render knows by_filter)
-    assert re.search(r"\| gsm8k \| exact_match( \(strict-match\))? \| 0\.5000 \(n=4\) \| 0\.6667 \(n=3\) \| "
-                     r"0\.0000 \(n=1\) \|", card)
+    # one row per filter, each labelled with its filter, in the task's order
+    strict = re.search(r"\| gsm8k \| exact_match \(strict-match\) \| 0\.5000 \(n=4\) \| 0\.6667 \(n=3\) \| "
+                       r"0\.0000 \(n=1\) \|", card)
+    flexible = re.search(r"\| gsm8k \| exact_match \(flexible-extract\) \| 0\.7500 \(n=4\) \| 0\.6667 \(n=3\) \| "
+                         r"1\.0000 \(n=1\) \|", card)
+    assert strict and flexible and strict.start() < flexible.start()
+    page = render.to_html(toy_report, "report.json", scores=[both])
+    assert "exact_match (strict-match)" in page and "exact_match (flexible-extract)" in page
 
 
 def test_lighteval_details_join_by_doc_id_and_mmlu_subject(toy_report, tmp_path):
