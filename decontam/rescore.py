@@ -10,6 +10,11 @@ Several lm-eval filters (``strict-match``, ``flexible-extract``) give one result
 that one, named by ``filter``), with ``filters`` (their names, in the task's order) and ``by_filter`` (every
 filter's full result, in that order) added; :func:`to_table` prints one row per filter.
 
+A report made with ``--probe-answers`` also gives ``leak_split``: the score split three ways, as OpenCompass's
+contamination analysis splits it (clean, question contaminated, question-and-answer contaminated), plus the
+items whose answer was found but not their question (``answer_only``, kept apart rather than hidden in one of
+the three). ``clean``/``contaminated`` above stay the GPT-4 rule's (question only).
+
 Statistics (two-sided, 95%):
 
 * **binary outcomes** (one 0/1 score per item): per subset the mean with a Wilson score interval; for
@@ -47,7 +52,7 @@ from .errors import ConfigError
 from .results import ItemResults, item_key, load_results
 
 # ItemResults and load_results live in decontam.results; they stay importable from here.
-__all__ = ["BOOTSTRAP_RESAMPLES", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
+__all__ = ["BOOTSTRAP_RESAMPLES", "LEAK_GROUPS", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
            "load_results", "rescore", "rescore_by_filter", "subset_stats", "to_table"]
 
 Z95 = 1.959963984540054
@@ -250,6 +255,36 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "missing_from_results": {"n": len(missing), "ids": missing},
         "not_in_report": {"n": len(extra), "ids": extra},
     }
+    if "answer_leak_ids" in section:
+        out["leak_split"] = _leak_split(section, per_item, scored, status, binary, seed)
+    return out
+
+
+LEAK_GROUPS = (("clean", "clean (neither found)"), ("question_contaminated", "question only"),
+               ("question_and_answer_contaminated", "question and answer"), ("answer_only", "answer only"))
+
+
+def _leak_split(section: Mapping[str, Any], per_item: Mapping[str, float], scored: Sequence[str],
+                status: Mapping[str, bool | None], binary: bool, seed: int) -> dict[str, Any]:
+    """The scored, checked items in four groups by what the corpus holds: neither question nor answer, the
+    question only, both, the answer only (``--probe-answers``); an item whose answer was not probed (none, or
+    shorter than a probe) counts as its answer not found, and each group says how many such items it has."""
+    leaked = {item_key(i) for i in section["answer_leak_ids"]}
+    unprobed = {item_key(i) for i in section.get("answers_not_probed_ids", [])}
+    groups: dict[str, list[str]] = {name: [] for name, _ in LEAK_GROUPS}
+    for k in scored:
+        if status[k] is None:
+            continue
+        name = (("question_and_answer_contaminated" if k in leaked else "question_contaminated") if status[k]
+                else "answer_only" if k in leaked else "clean")
+        groups[name].append(k)
+    out: dict[str, Any] = {}
+    for name, keys in groups.items():
+        out[name] = {**subset_stats([per_item[k] for k in keys], binary, seed),
+                     "n_answers_not_probed": sum(1 for k in keys if k in unprobed)}
+    out["note"] = ("as OpenCompass's contamination analysis: clean, question contaminated, question-and-answer "
+                   "contaminated (answer_only: answer found, question not); an answer not probed counts as not "
+                   "found (n_answers_not_probed per group)")
     return out
 
 
@@ -338,7 +373,21 @@ def to_table(result: Mapping[str, Any]) -> str:
                      f"({d['test']})")
     if r["all_minus_clean"] is not None:
         lines.append(f"all − clean: {r['all_minus_clean']:+.4f}")
-    return "\n".join(lines + _unmatched_lines(r)) + "\n"
+    return "\n".join(lines + _leak_lines(r) + _unmatched_lines(r)) + "\n"
+
+
+def _leak_lines(r: Mapping[str, Any], label: str = "") -> list[str]:
+    """The leak split (``--probe-answers``) as table rows, or nothing."""
+    split = r.get("leak_split")
+    if not split:
+        return []
+    lines = [f"by leak{label} (--probe-answers; as OpenCompass splits it; answers not probed count as not found):"]
+    for name, title in LEAK_GROUPS:
+        g = split[name]
+        ci = "n/a" if not g["ci95"] else f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]"
+        unprobed = f"   ({g['n_answers_not_probed']} answer(s) not probed)" if g["n_answers_not_probed"] else ""
+        lines.append(f"  {title:<22}{g['n']:>7}{_fmt(g['mean']):>10}   {ci}{unprobed}")
+    return lines
 
 
 def _subset_cell(g: Mapping[str, Any], with_n: bool) -> str:
@@ -376,6 +425,8 @@ def _filters_table(rows: Sequence[Mapping[str, Any]]) -> str:
     gaps = [f"{r.get('filter')} {r['all_minus_clean']:+.4f}" for r in rows if r["all_minus_clean"] is not None]
     if gaps:
         lines.append("all − clean: " + "; ".join(gaps))
+    for r in rows:
+        lines += _leak_lines(r, f" ({r.get('filter')})")
     if all(_unmatched_lines(r) == _unmatched_lines(rows[0]) for r in rows):
         lines += _unmatched_lines(rows[0])
     else:
