@@ -7,11 +7,11 @@ every normalized document with ``in``), and to the same check without the option
 
 from __future__ import annotations
 
-import copy
 import json
 
 import datasets
 import pytest
+from _reports import question_only
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,27 +150,6 @@ def brute_force(items, docs, opts) -> dict:
     return out
 
 
-def question_part(report: dict) -> dict:
-    """What the GPT-4 rule says in a report: everything but the answer fields (and the option's own record)."""
-    d = copy.deepcopy(report)
-    d["config"].pop("probe_answers", None)
-    for b in d["benchmarks"]:
-        for key in ("answer_field", "answer_fingerprint", "n_answers_probed", "n_answer_leaks", "answer_leak_ids",
-                    "n_answers_not_probed", "answers_not_probed_ids"):
-            b.pop(key, None)
-        for it in b["items"]:
-            for key in ("n_answer_probes", "answer_probes", "normalized_answer", "answer_not_probed", "answer_leak",
-                        "answer", "answer_matches"):
-                it.pop(key, None)
-    t = d["training"]
-    t["removed"] = [r for r in t["removed"] if not r.get("answer")]
-    t["n_kept"] += t.pop("n_removed_answer_only", 0)
-    for s in t.get("by_source", []):
-        s["n_kept"] += s.pop("n_removed_answer_only", 0)
-    d["warnings"] = [w for w in d["warnings"] if w["kind"] != "answers_not_probed"]
-    return d
-
-
 @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer_cases())
 def test_answer_leaks_match_the_brute_force_and_the_question_figures_do_not_move(validate_report, case):
@@ -197,7 +176,7 @@ def test_answer_leaks_match_the_brute_force_and_the_question_figures_do_not_move
     assert (training["n_removed"], training["n_removed_answer_only"]) == (len(q_rows), len(a_rows - q_rows))
     assert training["n_kept"] == len(kept)
     # the GPT-4 rule's figures: the same as without the option, field for field
-    assert question_part(on.data) == plain.data
+    assert question_only(on.data) == plain.data
     assert section["contaminated_ids"] == [i for i, _, _ in items if truth[i][0]]
     validate_report(on.data)
 
