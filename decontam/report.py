@@ -471,8 +471,9 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
         named = "; ".join(f"{b['name']} (answer field: {b.get('answer_field') or 'none'})" for b in unprobed)
         out.append({"kind": "answers_not_probed", "benchmarks": [b["name"] for b in unprobed],
                     "message": f"--probe-answers probed no answer of {len(unprobed)} benchmark(s): {named}: they "
-                               "have no answer field, or every answer is shorter than the probe length; no answer "
-                               "leak can be reported for them (--answer-field NAME=FIELD names a field)"})
+                               "have no answer field (or were given as Benchmark objects loaded without answers: "
+                               "load_benchmark(..., answers=True)), or every answer is shorter than the probe length; "
+                               "no answer leak can be reported for them (--answer-field NAME=FIELD names a field)"})
     return out
 
 

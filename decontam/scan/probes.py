@@ -96,8 +96,7 @@ def answer_probes(bench: Benchmark, config: DecontamConfig) -> list[ItemProbes |
     probed (``too_short``), since a short answer (``B``, ``42``, ``True``) is a coincidence in any corpus, where a
     short question used whole is the rule's own choice.
     """
-    sample = dataclasses.replace(config.sample, min_question_chars=max(config.sample.length,
-                                                                       config.sample.min_question_chars))
+    sample = dataclasses.replace(config.sample, min_question_chars=config.sample.length)
     with_answer = [(it.id, it.answer) for it in bench.items if it.answer is not None]
     drawn = iter(sample_items(bench.name + ANSWER_SEED_TAG, with_answer, sample, config.normalize))
     return [next(drawn) if it.answer is not None else None for it in bench.items]

@@ -56,7 +56,7 @@ def _section(report, name):
 
 
 def test_check_lists_answer_leaks_apart_and_the_rules_report_is_unchanged(planted, validate_report):
-    root, _, reports, he_id, stdout = planted
+    _, _, reports, he_id, stdout = planted
     on, off = reports["on"], reports["off"]
     assert question_only(on) == off  # the GPT-4 rule's report, field for field
     assert _section(on, "gsm8k")["contaminated_ids"] == [GSM_Q, GSM_QA]
@@ -82,7 +82,7 @@ def test_check_lists_answer_leaks_apart_and_the_rules_report_is_unchanged(plante
 
 
 def test_filter_drops_answer_rows_too_and_verify_reruns_the_check(planted, run_cli):
-    root, bench, reports, _, _ = planted
+    root, bench, _, _, _ = planted
     res = run_cli("filter", "corpus.jsonl", *bench, "--probe-answers", "-o", "clean.jsonl", "--report", "f.json",
                   cwd=root)
     assert res.returncode == 0, res.stderr
