@@ -9,6 +9,7 @@ put in place with the run's other outputs only when every input succeeded.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 from pathlib import Path
@@ -18,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 
 from .atomic import Commit, writing
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .inputs import Batch, CorpusFile, arrow_mask, file_format, parquet_module
 
-__all__ = ["FileWriter", "OutputSet"]
+__all__ = ["FileWriter", "OutputSet", "kept_line_runs"]
 
 
 class FileWriter:
@@ -72,18 +73,22 @@ class FileWriter:
             self._pq.write_batch(rb.filter(arrow_mask(keep)) if not keep.all() else rb)
         elif self._fh is not None:
             block, starts, ends = batch.raw
-            kept = np.flatnonzero(keep)
-            if len(kept) == 0:
-                return
-            # Copy maximal runs of kept rows that are adjacent lines in the block as one slice each (rows
-            # of a batch need not be adjacent: rejected rows and blank lines between them are not copied).
-            s, e = starts[kept], ends[kept]
-            breaks = np.flatnonzero(s[1:] != e[:-1] + 1)
-            run_first = np.concatenate(([0], breaks + 1))
-            run_last = np.concatenate((breaks, [len(kept) - 1]))
-            for a, b in zip(run_first.tolist(), run_last.tolist()):
-                self._fh.write(block[int(s[a]) : int(e[b])])
+            for a, b in zip(*kept_line_runs(starts, ends, keep)):
+                self._fh.write(block[a:b])
                 self._fh.write(b"\n")
+
+    def append_spans(self, source: Path, spans: np.ndarray) -> None:
+        """Append byte ranges of the (plain JSONL) file ``source``, each followed by a newline: the kept rows
+        of one part of it (:mod:`decontam.scan.parts`), copied by the kernel from file to file."""
+        assert self._fh is not None and self.format == "jsonl"
+        with writing(self.dest):
+            self._fh.flush()
+            out = self._fh.fileno()
+            with open(source, "rb") as src:
+                for a, b in spans.tolist():
+                    _copy_range(src.fileno(), out, a, b - a, source)
+                    os.write(out, b"\n")
+            self._fh.seek(0, os.SEEK_END)  # (the buffered file's idea of its position, after the raw writes)
 
     def append_part(self, part: Path) -> None:
         """Append the rows a worker kept from one part of the input (:mod:`decontam.scan.parts`): JSONL lines
@@ -122,6 +127,38 @@ class FileWriter:
         if self.format == "parquet" and self.tmp.stat().st_size == 0:
             with writing(self.dest):
                 parquet_module().write_table(parquet_module().read_schema(self.source).empty_table(), self.tmp)
+
+
+def kept_line_runs(starts: np.ndarray, ends: np.ndarray, keep: np.ndarray) -> tuple[list[int], list[int]]:
+    """The kept rows of a JSONL block as maximal runs of adjacent lines: each run's first byte and end.
+
+    Rows need not be adjacent (rejected rows and blank lines between them are not copied); a run is copied as
+    one slice, the newlines inside it included, and followed by a newline.
+    """
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return [], []
+    s, e = starts[kept], ends[kept]
+    breaks = np.flatnonzero(s[1:] != e[:-1] + 1)
+    first = np.concatenate(([0], breaks + 1))
+    last = np.concatenate((breaks, [len(kept) - 1]))
+    return s[first].astype(np.int64).tolist(), e[last].astype(np.int64).tolist()
+
+
+def _copy_range(src: int, out: int, offset: int, count: int, source: Path) -> None:
+    """Copy ``count`` bytes at ``offset`` of the file ``src`` to the end of ``out`` (``sendfile``: no copy
+    through this process; read and write where the system cannot)."""
+    while count > 0:
+        try:
+            n = os.sendfile(out, src, offset, count)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            n = os.write(out, os.pread(src, min(count, 8 << 20), offset))
+        if n == 0:
+            raise InputError("the file ended early: it changed while it was being read", path=str(source))
+        offset += n
+        count -= n
 
 
 class OutputSet:

@@ -15,7 +15,16 @@ from .batch import (
     text_buffers,
 )
 from .fields import chosen_fields
-from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
+from .files import (
+    PART_MAX_BYTES,
+    CorpusFile,
+    FilePart,
+    SkippedFile,
+    expand_corpus,
+    file_format,
+    read_file,
+    split_file,
+)
 from .memory import (
     Source,
     as_paths,
@@ -31,6 +40,7 @@ from .parquet import parquet_module
 from .tables import table_batches
 
 __all__ = [
+    "PART_MAX_BYTES",
     "Batch",
     "CorpusFile",
     "FilePart",

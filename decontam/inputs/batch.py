@@ -81,6 +81,8 @@ class Batch:
         fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
             found in place of the default ``text``).
         read_bytes: Bytes of the source file read for this batch (for progress; 0 when not known).
+        raw_at: Where the JSONL block of :attr:`raw` starts in the source file, for a plain (not compressed)
+            ``.jsonl`` file: the rows' bytes are then ``raw_at + starts`` to ``raw_at + ends`` of the file.
     """
 
     texts: pa.Array
@@ -96,6 +98,7 @@ class Batch:
     labels: list[str] | None = None
     fields: tuple[str, ...] | None = None
     read_bytes: int = 0
+    raw_at: int | None = None
 
     def __len__(self) -> int:
         """The number of rows (not of segments)."""

@@ -12,6 +12,7 @@ or removes them, once this engine is done.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections import deque
@@ -24,7 +25,7 @@ import pyarrow as pa
 from ..atomic import interrupts_held, writing
 from ..config import DecontamConfig, NormalizeConfig
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, read_file, split_file
+from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
@@ -146,7 +147,7 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
     share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
     plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
              for f, size in zip(files, sizes)]
-    with (_spool_folder(outs, any(plans)) as folder,
+    with (_spool_folder(outs, any(plans), n) as folder,
           worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
@@ -155,20 +156,38 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
 
 
 @contextlib.contextmanager
-def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
-    temporary folder), removed whatever happens; entered before the pool, so left after its workers stop."""
+def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
+    pool, so left after its workers stop.
+
+    It is in shared memory (``/dev/shm``) when that has room for everything the run can have in flight (at
+    most ``2 * n`` parts, each spooling its text and its kept rows): the workers write about as many bytes as
+    they read, and a memory file system takes them for about half the system time a disk's does
+    (``docs/performance.md``). Otherwise beside the first output, else in the system's temporary folder.
+    """
     if not needed:
         yield None
         return
     first = next((o for o in outs if o is not None), None)
-    where = first[0].parent if first is not None else None
+    where = _shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
     with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
+        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_memory(room: int) -> Path | None:
+    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
+        return None
+    return shm
 
 
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
