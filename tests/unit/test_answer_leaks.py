@@ -275,3 +275,24 @@ def test_rescore_splits_the_score_as_opencompass_does():
     assert out["clean"]["n"] == 3 and out["contaminated"]["n"] == 7  # the rule's split: answer_only is clean
     del section["answer_leak_ids"]  # a report made without the option: no split
     assert "leak_split" not in rescore(report, ItemResults(scores={"0": [1.0]}, format="t"), "t")
+
+
+def test_a_file_in_parts_gives_the_one_process_answer_report_and_output(monkeypatch, tmp_path):
+    """Every core on one file (the parts engine, parts lowered to 300 bytes): the same report and output."""
+    from decontam import filter_files
+    from decontam.inputs import CorpusFile, files
+
+    monkeypatch.setattr(files, "RANGE_MIN_BYTES", 1)
+    monkeypatch.setattr(files, "PART_MAX_BYTES", 300)
+    q = "Write a function that returns the sum of two integers given as arguments, please."
+    a = "def add(a, b):\n    return a + b  # the sum of both arguments, returned to the caller\n"
+    b = Benchmark.from_items("d", [Item(1, q, a), Item(2, "x " * 30, "y " * 30)])
+    texts = [[f"row {i}", f"copied {a}", f"both {q} {a}", f"only {q}"][i % 4] for i in range(80)]
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    assert len(files.split_file(CorpusFile(src, "c.jsonl", "jsonl"), 2, "text")) > 4  # the file is cut in parts
+    reports = [filter_files([src], [b], tmp_path / f"out{n}.jsonl", num_proc=n, progress=False, probe_answers=True)
+               for n in (1, 2)]
+    assert reports[0].to_json() == reports[1].to_json()
+    assert (tmp_path / "out1.jsonl").read_bytes() == (tmp_path / "out2.jsonl").read_bytes()
+    assert reports[0].data["training"]["n_removed_answer_only"] == 20 and reports[0].data["training"]["n_kept"] == 20
