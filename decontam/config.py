@@ -143,6 +143,14 @@ class DecontamConfig:
         num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
             finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
             number of workers give the same report.
+        probe_answers: Also draw probes from each item's answer or reference solution (the benchmark's answer
+            field: HumanEval ``canonical_solution``, MBPP ``code``, GSM8K ``answer``...), with the same sampler,
+            and report the items whose answer is found apart (``answer_leak_ids``). A departure, reported apart:
+            the question-only figures (contaminated items, documents removed by the GPT-4 rule) stay what they
+            are without it; ``filter`` also removes the documents holding an answer probe, counted apart. Answers
+            shorter than the probe length are not probed (a short answer, ``B`` or ``42``, is in every corpus).
+            Off by default; when off it is left out of :meth:`to_dict` and the fingerprint, so reports and
+            indexes of the GPT-4 rule are those of earlier versions.
         redact: Span redaction instead of dropping matched documents (``action="redact"``), or None (the
             default: a matched document is dropped whole). Recorded only when set, so the default's reports and
             fingerprints are those of a version without it.
@@ -155,11 +163,14 @@ class DecontamConfig:
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int | Literal["auto"] = 1
+    probe_answers: bool = False
     redact: RedactConfig | None = None
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if not isinstance(self.probe_answers, bool):
+            raise ConfigError(f"probe_answers (--probe-answers) must be True or False, got {self.probe_answers!r}")
         if self.num_proc == "auto":
             object.__setattr__(self, "num_proc", available_cores())
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
@@ -186,9 +197,12 @@ class DecontamConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but
-        ``num_proc``, and ``redact`` only when set."""
+        ``num_proc``, and the opt-in passes (``probe_answers``, ``redact``) only when they are on, so that the GPT-4
+        rule's record and fingerprint do not change as options are added."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
+        if not self.probe_answers:
+            del data["probe_answers"]
         if self.redact is None:
             del data["redact"]
         if not isinstance(self.text_field, str):

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from .atomic import Commit
-from .benchmarks import Benchmark, BenchmarkArg, load_benchmarks
+from .benchmarks import Benchmark, BenchmarkArg
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
 from .guard import OutputLock, check_outputs
@@ -55,6 +55,7 @@ def check(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Report:
     """Flag the benchmark items found in a training corpus.
@@ -69,6 +70,8 @@ def check(
         progress: Show progress bars on stderr (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
         item_id_field: Item id field of custom benchmarks (as ``--item-id-field``; default: row numbers).
+        answer_field: Answer field of custom benchmarks, probed with ``probe_answers=True`` (as
+            ``--answer-field``; registry benchmarks have their own).
 
     Returns:
         The report: per benchmark, the contaminated and the clean item ids, with probes and evidence.
@@ -82,7 +85,7 @@ def check(
         ([1], [2])
     """
     cfg = make_config(config, **options)
-    probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+    probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
     if is_pathlike(corpus):
         skipped: list[SkippedFile] = []
         files = expand_corpus(as_paths(corpus), cfg.on_error, skipped)
@@ -108,6 +111,7 @@ def filter_files(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Report:
     """Write the corpus without its contaminated rows (same format, rows unchanged, in order); with
@@ -130,9 +134,11 @@ def filter_files(
         progress: Show a progress bar (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks.
         item_id_field: Item id field of custom benchmarks.
+        answer_field: Answer field of custom benchmarks (with ``probe_answers=True``).
 
     Returns:
-        The report, ``action = "filter"``.
+        The report, ``action = "filter"``; with ``probe_answers=True`` the rows holding an answer probe are
+        removed too, counted apart (``training.n_removed_answer_only``).
 
     Raises:
         OutputExistsError: An output exists and ``overwrite`` is False (checked before any work).
@@ -148,7 +154,7 @@ def filter_files(
         check_outputs(dests, inputs, overwrite)  # again, now that no other run can write them
         skipped: list[SkippedFile] = []
         files = expand_corpus(paths, cfg.on_error, skipped)
-        probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+        probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
         outputs = OutputSet(output, files, commit)
         results = scan_files(files, probes, cfg, outputs, progress)
         report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files], skipped)
@@ -188,6 +194,7 @@ def filter_dataset(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Any:
     """Return the dataset without the rows that contain a probe of any benchmark item.
@@ -209,6 +216,8 @@ def filter_dataset(
         progress: Show progress bars (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
         item_id_field: Item id field of custom benchmarks (default: row numbers).
+        answer_field: Answer field of custom benchmarks (with ``probe_answers=True``, which also removes the
+            rows holding an answer probe).
 
     Returns:
         The same kind of object without the contaminated rows (redacted: with their matched lines cut, unless
@@ -233,9 +242,9 @@ def filter_dataset(
             fmt = file_format(p) or ""
             output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
         report = filter_files(paths, benchmarks, output, cfg, overwrite=overwrite, progress=progress,
-                              question_field=question_field, item_id_field=item_id_field)
+                              question_field=question_field, item_id_field=item_id_field, answer_field=answer_field)
         return (Path(output), report) if return_report else Path(output)
-    probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+    probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
     if is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
         filtered, report = _filter_iterable(dataset, probes, cfg)
         return (filtered, report) if return_report else filtered

@@ -41,8 +41,8 @@ from .inputs import arrow_strings, cut_text, text_buffers
 from .match import Matcher
 from .normalize import normalize, normalize_many
 
-__all__ = ["RowRedaction", "TextRedaction", "cut_text", "decide", "merge_ranges", "newline_positions", "redact_texts",
-           "widen"]
+__all__ = ["DROP_REASONS", "RowRedaction", "TextRedaction", "cut_text", "decide", "merge_ranges", "newline_positions",
+           "redact_texts", "redaction_method", "redaction_section", "redaction_summary", "redaction_table", "widen"]
 
 Ranges = list[tuple[int, int]]
 _DEFAULT = NormalizeConfig()
@@ -318,3 +318,65 @@ def redact_texts(matcher: Matcher, texts: Sequence[str], found: Sequence[Mapping
         again = _rescan(matcher, [state[i].current for i, _ in pending], norm)
         pending = [(i, groups) for (i, _), groups in zip(pending, again) if groups]
     return [t.result() for t in state]
+
+
+# ------------------------------------------------------------------------- the report's redaction section
+
+DROP_REASONS = ("too_short", "too_many_pieces")
+
+
+def redaction_section(documents: list[dict[str, Any]], benchmarks: Sequence[str]) -> dict[str, Any]:
+    """The ``training.redaction`` section from its per-document entries (in corpus order): the one place its
+    totals are computed, for a scan and for a merge.
+
+    Each entry says what redaction did to a document holding a probe: ``outcome`` (``redacted``: written with
+    its matched lines cut; ``dropped``: not written, ``reason`` why), its ``n_characters``, the characters cut
+    (``n_characters_removed``: for a dropped document, what would have been cut) and ``benchmarks`` (per
+    benchmark whose items were found in it, the characters cut for them). Totals count the characters cut from
+    the documents written (``n_characters_removed``) apart from those of the dropped documents
+    (``n_characters_dropped``).
+    """
+    redacted = [d for d in documents if d["outcome"] == "redacted"]
+    dropped = [d for d in documents if d["outcome"] == "dropped"]
+    section: dict[str, Any] = {
+        "n_documents": len(documents), "n_redacted": len(redacted), "n_dropped": len(dropped),
+        **{f"n_dropped_{why}": sum(1 for d in dropped if d.get("reason") == why) for why in DROP_REASONS},
+        "n_characters_removed": sum(d["n_characters_removed"] for d in redacted),
+        "n_characters_dropped": sum(d["n_characters"] for d in dropped),
+    }
+    by_benchmark = []
+    for name in benchmarks:
+        def cut(d: dict[str, Any]) -> int | None:
+            return next((b["n_characters_removed"] for b in d["benchmarks"] if b["name"] == name), None)
+
+        by_benchmark.append({"name": name, "n_redacted": sum(1 for d in redacted if cut(d) is not None),
+                             "n_dropped": sum(1 for d in dropped if cut(d) is not None),
+                             "n_characters_removed": sum(cut(d) or 0 for d in redacted)})
+    section["by_benchmark"] = by_benchmark
+    section["documents"] = documents
+    return section
+
+
+def redaction_method(redact: dict[str, Any]) -> str:
+    """What redaction does, with the report's options, in one sentence (the card and the HTML page)."""
+    return (f"Redaction (--action redact): every occurrence of every probe in a document holding one is cut, "
+            f"with {redact['context']} characters on each side, widened to whole lines, until no probe is left; "
+            f"the document is dropped instead when a text of it is left under {redact['min_chars']} characters "
+            f"or in more than {redact['max_pieces']} pieces.")
+
+
+def redaction_table(training: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The per-benchmark redaction figures: the column heads, and one row of cells (plain text) per benchmark."""
+    head = ["benchmark", "documents redacted", "documents dropped", "characters cut (documents written)"]
+    return head, [[b["name"], str(b["n_redacted"]), str(b["n_dropped"]), str(b["n_characters_removed"])]
+                  for b in training["redaction"]["by_benchmark"]]
+
+
+def redaction_summary(training: dict[str, Any]) -> str:
+    """One sentence on what redaction did (the Markdown summary and the card)."""
+    r = training["redaction"]
+    return (f"Training documents containing a probe: {r['n_documents']} of {training.get('n_documents')}: "
+            f"{r['n_redacted']} redacted (written with their matched lines cut: {r['n_characters_removed']} "
+            f"characters), {r['n_dropped']} dropped ({r['n_dropped_too_short']} left too short, "
+            f"{r['n_dropped_too_many_pieces']} left in too many pieces); {training.get('n_kept')} documents "
+            "written.")

@@ -20,6 +20,7 @@ from .common import (
     add_normalizer_flags,
     add_num_proc_flag,
     add_output_flags,
+    add_probe_answers_flag,
     add_probe_flags,
     add_redact_flags,
     benchmarks_epilog,
@@ -36,7 +37,7 @@ __all__ = ["COMMANDS", "add_commands", "run"]
 COMMANDS = ("check", "filter", "benchmarks")
 
 
-def _add_scan_flags(p: argparse.ArgumentParser) -> None:
+def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None:
     """The arguments ``check`` and ``filter`` share."""
     p.add_argument("corpus", nargs="+", metavar="CORPUS",
                    help="training corpus: .jsonl, .jsonl.gz, .parquet files or folders of them")
@@ -54,6 +55,7 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("method (defaults: the GPT-4 rule)")
     add_probe_flags(g)
     add_normalizer_flags(g)
+    add_probe_answers_flag(g, removes=filtering)
     g = p.add_argument_group("acting on matches (default: drop the document)")
     add_redact_flags(g)
     g = p.add_argument_group("running")
@@ -76,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                                    "format, rows unchanged and in order (or, with --action redact, with the matched "
                                    "lines cut); and the report.",
                        epilog=benchmarks_epilog())
-    _add_scan_flags(p)
+    _add_scan_flags(p, filtering=True)
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file (one input file) or folder (several files or a folder)")
     p = sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
@@ -101,6 +103,7 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         num_proc=args.num_proc,
         on_error=args.on_error,
         max_doc_bytes=args.max_doc_bytes,
+        probe_answers=args.probe_answers,
         action=args.action,
         redact_context=args.redact_context,
         redact_min_chars=args.redact_min_chars,

@@ -123,18 +123,20 @@ class CorpusIndex(IndexFiles):
             commit.apply()
         return Path(output)
 
-    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
+    def check(self, benchmarks: Any, config: DecontamConfig | None = None, *, answer_field: str | None = None,
+              **options: Any) -> Report:
         """Check benchmarks against the index: the report :func:`decontam.check` gives on the same corpus.
 
         Args:
             benchmarks: As in :func:`decontam.check`.
-            config: Method options (probes, seed, normalizer: it must be the index's); the corpus fields are
-                the index's.
+            config: Method options (probes, seed, normalizer: it must be the index's; ``probe_answers``); the
+                corpus fields are the index's.
+            answer_field: Answer field of custom benchmarks (with ``probe_answers=True``).
 
         Raises:
             IndexMismatchError: The normalizer differs from the one the index was built with.
         """
-        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options)
+        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options, answer_field)
         return index_report(self, probes, cfg)
 
 

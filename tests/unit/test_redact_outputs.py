@@ -288,3 +288,21 @@ def test_an_index_check_cannot_redact(tmp_path):
     with pytest.raises(ConfigError, match="redaction"):
         build_index([doc(0)], tmp_path / "ix2", progress=False, action="redact")
     assert Path(tmp_path / "ix").is_dir() and not Path(tmp_path / "ix2").exists()
+
+
+def test_answer_probes_are_cut_too_and_counted_apart():
+    """With ``probe_answers`` a row holding an answer probe is acted on too: redacted, or dropped and counted in
+    ``n_removed_answer_only`` when it holds no question probe."""
+    answer = "def add(a, b):\n    # the sum of the two integers given, or zero when neither is given\n    return a + b\n"
+    bench = Benchmark.from_items("code", [Item("c1", Q[2], answer=answer)])
+    rows = [filler(0, 8) + answer + filler(1, 8),  # the answer only, in a long document: redacted
+            "x = 1\n" + answer,  # the answer only, little else: dropped
+            filler(2, 8) + Q[2] + "\n" + answer + filler(3, 8)]  # both
+    out, report = filter_dataset(rows, [bench], return_report=True, probe_answers=True, **OPTIONS)
+    training = report.data["training"]
+    assert [d["outcome"] for d in training["redaction"]["documents"]] == ["redacted", "dropped", "redacted"]
+    assert training["n_removed"] == 0 and training["n_removed_answer_only"] == 1 and training["n_kept"] == 2
+    probes = [(None, p) for b in report.data["benchmarks"] for it in b["items"]
+              for p in it["probes"] + it["answer_probes"]]
+    assert out == [oracle_redact(rows[0], probes, CONTEXT)["text"], oracle_redact(rows[2], probes, CONTEXT)["text"]]
+    assert "return a + b" not in out[0] and report.data["benchmarks"][0]["answer_leak_ids"] == ["c1"]
