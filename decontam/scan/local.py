@@ -12,6 +12,7 @@ or removes them, once this engine is done.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections import deque
@@ -22,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held, writing
-from ..config import DecontamConfig, TextRule
+from ..config import DecontamConfig, RedactConfig, TextRule
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, read_file, split_file
+from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
@@ -36,6 +37,7 @@ from .step import (
     account_batch,
     match_texts,
     record_matches,
+    redact_matches,
     require_rows,
     scan_batches,
 )
@@ -49,11 +51,11 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
     (for progress)."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target, config.text_fields[0]) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.text_rule, result):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -113,8 +115,10 @@ def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path,
     return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
 
 
-def _match_in_worker(texts: pa.Array, norm: TextRule) -> list[DocMatch]:
-    return match_texts(_worker_matcher(), texts, norm)
+def _match_in_worker(texts: pa.Array, norm: TextRule,
+                     redact: RedactConfig | None) -> tuple[list[DocMatch], dict[int, Any] | None]:
+    matches = match_texts(_worker_matcher(), texts, norm)
+    return matches, (redact_matches(_worker_matcher(), texts, matches, norm, redact) if redact is not None else None)
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
@@ -146,7 +150,7 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
     share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
     plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
              for f, size in zip(files, sizes)]
-    with (_spool_folder(outs, any(plans)) as folder,
+    with (_spool_folder(outs, any(plans), n) as folder,
           worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
@@ -155,16 +159,22 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
 
 
 @contextlib.contextmanager
-def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
-    temporary folder), removed whatever happens; entered before the pool, so left after its workers stop."""
+def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
+    pool, so left after its workers stop.
+
+    It is in shared memory (``/dev/shm``) when that has room for everything the run can have in flight (at
+    most ``2 * n`` parts, each spooling its text and its kept rows): the workers write about as many bytes as
+    they read, and a memory file system takes them for about half the system time a disk's does
+    (``docs/performance.md``). Otherwise beside the first output, else in the system's temporary folder.
+    """
     if not needed:
         yield None
         return
     first = next((o for o in outs if o is not None), None)
-    where = first[0].parent if first is not None else None
+    where = _shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
     with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
+        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
     try:
         yield folder
     finally:
@@ -179,6 +189,16 @@ def _file_folder(folder: Path | None, fi: int) -> Path:
     with writing(sub):
         sub.mkdir(exist_ok=True)
     return sub
+def _shared_memory(room: int) -> Path | None:
+    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
+        return None
+    return shm
 
 
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
@@ -238,7 +258,8 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             if w is not None:
                 w.finish()
             return
-        keep = record_matches(batch, fut.result(), results[fi])
+        matches, redactions = fut.result()
+        keep = record_matches(batch, matches, results[fi], redactions, config.redact)
         if w is not None:
             w.write(batch, keep)
 
@@ -246,12 +267,14 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1], config.text_fields[0])
+                           if out is not None else None)
             done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.text_rule), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.text_rule,
+                                                       config.redact), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)

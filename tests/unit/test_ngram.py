@@ -118,8 +118,12 @@ def assert_exact(report: dict, questions: list[str], docs: list[str]) -> dict:
             pairs.add((it["id"], m["row"]))
             probe = tuple(m["probe"].split(" "))
             assert len(probe) == N and probe in grams(q) and probe in grams(docs[m["row"]])
+            # the span: whole words of the question, 13 or more, found in that order in the document (the longest
+            # such run; the probe is the first 13-gram found, which may lie in another run)
             s, e = m["span"]
-            assert m["probe"] in it["normalized_question"][s:e]
+            run = it["normalized_question"][s:e]
+            doc_words = " " + " ".join(janitor_words(docs[m["row"]])) + " "
+            assert len(run.split(" ")) >= N and f" {run} " in doc_words and f" {run} " in f" {it['normalized_question']} "
             ev = m["evidence"]
             hs, he = ev["highlight"]
             shown = " ".join(janitor_words(ev["excerpt"][hs:he]))
@@ -157,7 +161,7 @@ def test_the_default_is_unchanged_by_the_option():
     q = "Write a function that returns the sum of two integers given as arguments, or zero otherwise."
     docs = ["x " + q.upper(), "y " + q]
     default = check(docs, [bench([q])], progress=False)
-    assert default.data["config"]["method"] == "gpt4" and "ngram" not in default.data["config"]
+    assert "method" not in default.data["config"] and "ngram" not in default.data["config"]  # as before the option
     assert default.contaminated_ids("demo") == [0]
     assert [r["row"] for r in default.data["training"]["removed"]] == [1]
     ngram = check(docs, [bench([q])], method="ngram13", progress=False)
