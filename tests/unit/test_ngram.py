@@ -176,6 +176,13 @@ def test_gpt4_options_are_refused_with_ngram13(option):
         make_config(method="ngram13", **option)
 
 
+@pytest.mark.parametrize(("option", "flag"), [({"probe_answers": True}, "--probe-answers"),
+                                              ({"action": "redact"}, "--action redact")])
+def test_gpt4_passes_are_refused_with_ngram13(option, flag):
+    with pytest.raises(ConfigError, match=f"{flag} work with the GPT-4 rule's probes only"):
+        make_config(method="ngram13", **option)
+
+
 def test_unknown_method_is_refused():
     with pytest.raises(ConfigError, match="gpt4, ngram13"):
         DecontamConfig(method="ngram12")  # type: ignore[arg-type]
