@@ -42,6 +42,9 @@ _STR_TABLE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, JANIT
 _BYTE_TABLE = bytes.maketrans(string.ascii_uppercase.encode() + bytes(range(0x1C, 0x20)),
                               string.ascii_lowercase.encode() + b"    ")
 _BYTE_DELETE = JANITOR_DELETE.encode("ascii")
+# The characters outside ASCII that ``str.split`` splits on (``str.isspace``), in UTF-8: U+0085, U+00A0, U+1680,
+# U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000 (a test sweeps every code point against it).
+_UTF8_SPACE = re.compile(rb"\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80")
 _BLOCK = 1 << 20  # a longer document is split into words block by block: memory bounded by a block's words
 _ASCII_SPACE = re.compile(rb"[ \t\n\v\f\r\x1c-\x1f]")
 
@@ -73,10 +76,17 @@ def word_text(text: str) -> str:
 
 
 def _joined(block: bytes) -> bytes:
-    """The words of a block of UTF-8 text (cut at whitespace), joined by one space, as UTF-8."""
-    if block.isascii():
-        return b" ".join(block.translate(_BYTE_TABLE, _BYTE_DELETE).split())
-    return " ".join(block.decode("utf-8").translate(_STR_TABLE).split()).encode("utf-8")
+    """The words of a block of UTF-8 text (cut at whitespace), joined by one space, as UTF-8.
+
+    On the bytes themselves, UTF-8 or not: the janitor changes ASCII characters only, and an ASCII byte never
+    occurs inside the encoding of another character, so ``bytes.translate`` is its ``str.translate``; the
+    whitespace outside ASCII is made a space first.
+    """
+    if not block.isascii():
+        block.decode("utf-8")  # validates: deleting bytes could join the pieces of an invalid sequence
+        if _UTF8_SPACE.search(block):
+            block = _UTF8_SPACE.sub(b" ", block)
+    return b" ".join(block.translate(_BYTE_TABLE, _BYTE_DELETE).split())
 
 
 def _word_bytes(doc: bytes) -> bytes:
@@ -102,8 +112,8 @@ def _word_bytes(doc: bytes) -> bytes:
 def word_text_many(data: bytes | memoryview, offsets: np.ndarray) -> tuple[bytes, np.ndarray]:
     """:func:`word_text` of a batch of UTF-8 documents laid end to end (the corpus hot path).
 
-    A document's words come from ``bytes.translate`` and ``bytes.split`` (C) when it is ASCII, from the same
-    ``str`` methods otherwise: a Python step per document, none per word or character.
+    A document's words come from ``bytes.translate`` and ``bytes.split`` (C), on its UTF-8 bytes: a Python step
+    per document, none per word or character.
 
     Args:
         data: The UTF-8 bytes of all documents.

@@ -7,6 +7,7 @@ is ``str.translate`` with this table; ``word_ngrams`` splits with ``str.split``)
 from __future__ import annotations
 
 import string
+import sys
 
 import numpy as np
 from hypothesis import given, settings
@@ -38,6 +39,22 @@ SPECIAL = [" ", "\t", "\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x1f", "\
 chars = st.one_of(st.sampled_from(SPECIAL), st.characters(max_codepoint=127),
                   st.characters(blacklist_categories=("Cs",)))
 texts = st.lists(chars, max_size=60).map("".join)
+
+
+def test_every_whitespace_character_splits_words_on_both_paths():
+    """The batch path splits the UTF-8 bytes on what ``str.split`` splits on: swept over every code point."""
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    text = "".join(f"w{i}" + c for i, c in enumerate(spaces)) + "end"
+    assert len(text.split()) == len(spaces) + 1
+    raw = text.encode("utf-8")
+    out, _ = word_text_many(raw, np.array([0, len(raw)]))
+    assert out.decode("utf-8") == word_text(text) == " " + " ".join(text.split()) + " "
+    # and nothing else splits: every other character of the BMP and beyond stays inside its word
+    others = "".join(chr(c) for c in range(0x80, sys.maxunicode + 1)
+                     if not chr(c).isspace() and not 0xD800 <= c < 0xE000)
+    raw = ("a" + others + "b").encode("utf-8")
+    out, _ = word_text_many(raw, np.array([0, len(raw)]))
+    assert out.decode("utf-8") == " a" + others + "b "
 
 
 @settings(max_examples=500, deadline=None)
