@@ -198,15 +198,15 @@ def ngram_items(items: Iterable[tuple[str | int, str]], n: int) -> list[ItemProb
         >>> ngram_items([(2, "Too short.")], 3)[0].too_short
         True
     """
+    pairs = list(items)
+    words = [janitor_words(question) for _, question in pairs]
     out: list[ItemProbes] = []
-    for item_id, question in items:
-        words = janitor_words(question)
-        joined = " ".join(words)
-        if len(words) < n:
-            out.append(ItemProbes(item_id, joined, 0, (), too_short=bool(words)))
-            continue
-        starts, ends = ngram_windows(words, n)
-        out.append(ItemProbes(item_id, joined, 0, tuple(starts), ends=tuple(ends)))
+    for (item_id, _), ws, (starts, ends) in zip(pairs, words, ngram_windows(words, n)):
+        joined = " ".join(ws)
+        if len(ws) < n:
+            out.append(ItemProbes(item_id, joined, 0, (), too_short=bool(ws)))
+        else:  # the offsets are numpy arrays here: hundreds of thousands of n-grams, not Python ints
+            out.append(ItemProbes(item_id, joined, 0, starts, ends=ends))
     return out
 
 

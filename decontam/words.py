@@ -19,8 +19,8 @@ Example:
     'hello world its 430'
     >>> word_text("  Hello,\\tWorld! - ok ")
     ' hello world ok '
-    >>> ngram_windows(["a", "bb", "c"], 2)
-    ([0, 2], [4, 6])
+    >>> [(s.tolist(), e.tolist()) for s, e in ngram_windows([["a", "bb", "c"]], 2)]
+    [([0, 2], [4, 6])]
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Sequence
-from itertools import accumulate
 
 import numpy as np
 
@@ -134,19 +133,27 @@ def word_text_many(data: bytes | memoryview, offsets: np.ndarray) -> tuple[bytes
     return b"".join(pieces), new_offsets
 
 
-def ngram_windows(words: Sequence[str], n: int) -> tuple[list[int], list[int]]:
-    """Where each word ``n``-gram lies in ``" ".join(words)``: character starts and ends, one per n-gram
-    (none when there are fewer than ``n`` words).
+def ngram_windows(texts: Sequence[Sequence[str]], n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where each word ``n``-gram of each text lies in its ``" ".join(words)``: per text, the character starts
+    and ends of its n-grams (empty arrays when it has fewer than ``n`` words). One pass over all texts' word
+    lengths (the questions of a check have hundreds of thousands of n-grams), not a Python step per n-gram.
 
     Example:
-        >>> ngram_windows(["the", "cat", "sat", "on"], 3)  # 'the cat sat', 'cat sat on'
-        ([0, 4], [11, 14])
+        >>> [(s.tolist(), e.tolist()) for s, e in ngram_windows([["the", "cat", "sat", "on"], ["a"]], 3)]
+        [([0, 4], [11, 14]), ([], [])]
     """
-    count = len(words) - n + 1
-    if count < 1:
-        return [], []
-    starts = list(accumulate((len(w) + 1 for w in words[:-1]), initial=0))
-    return starts[:count], [s + len(w) for s, w in zip(starts[n - 1 :], words[n - 1 :])]
+    counts = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    lengths = np.fromiter((len(w) for words in texts for w in words), dtype=np.int64, count=int(counts.sum()))
+    first = np.cumsum(counts) - counts  # each text's first word
+    starts = np.cumsum(lengths + 1) - (lengths + 1)  # as if all texts were one
+    has = counts > 0
+    starts -= np.repeat(starts[first[has]], counts[has])  # from each text's own start
+    ends = starts + lengths
+    empty = np.zeros(0, dtype=np.int64)
+    out = []
+    for f, c in zip(first.tolist(), counts.tolist()):
+        out.append((starts[f : f + c - n + 1], ends[f + n - 1 : f + c]) if c >= n else (empty, empty))
+    return out
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -103,12 +103,15 @@ def test_token_spans_are_where_each_word_comes_from(text):
     assert sum(1 for t in text.split() if t.translate(JANITOR_TABLE)) == len(spans)
 
 
-@given(st.lists(st.text(alphabet="ab", min_size=1, max_size=3), max_size=20), st.integers(1, 5))
-def test_ngram_windows(words, n):
-    joined = " ".join(words)
-    starts, ends = ngram_windows(words, n)
-    assert [joined[s:e] for s, e in zip(starts, ends)] == [" ".join(words[i : i + n])
-                                                           for i in range(len(words) - n + 1)]
+@given(st.lists(st.lists(st.text(alphabet="abé", min_size=1, max_size=3), max_size=20), max_size=5),
+       st.integers(1, 5))
+def test_ngram_windows(texts, n):
+    windows = ngram_windows(texts, n)
+    assert len(windows) == len(texts)
+    for words, (starts, ends) in zip(texts, windows):
+        joined = " ".join(words)
+        assert [joined[s:e] for s, e in zip(starts.tolist(), ends.tolist())] == [
+            " ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 @settings(max_examples=300, deadline=None)
