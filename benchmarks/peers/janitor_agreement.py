@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--venv", type=Path, default=Path("/tmp/lmeval-venv"), help="venv with lm_eval[archiver]")
     ap.add_argument("--corpus", type=Path, help="JSONL corpus (id, text) to take; default: build one of --mb MB")
     ap.add_argument("--mb", type=float, default=150, help="size of the corpus to build, MB of text (default 150)")
-    ap.add_argument("--per-form", type=int, default=10, help="planted cases per form (default 10)")
+    ap.add_argument("--per-form", type=int, default=6, help="planted cases per form (default 6, as run_peers.py)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/decontam-janitor"))
     ap.add_argument("--json", type=Path, help="write every figure here (default WORKDIR/agreement.json)")

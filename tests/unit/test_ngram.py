@@ -235,3 +235,20 @@ def test_num_proc_gives_the_one_process_report_and_output(monkeypatch, lines, qu
             out.append((report.to_json(), (Path(tmp) / f"out{n}" / "c.jsonl").read_bytes(),
                         (Path(tmp) / f"out{n}" / "d.jsonl").read_bytes()))
         assert out[0] == out[1]
+
+
+def test_a_datasets_dataset_with_workers_gives_the_list_result():
+    """The ``datasets`` engine (``Dataset.map``, two processes) runs the same rule: the same verdicts and rows."""
+    import datasets
+
+    q = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many "
+         "clips did Natalia sell altogether in April and May?")
+    docs = [f"row {i}: " + (q.upper() if i % 3 == 0 else "nothing to see here") for i in range(12)]
+    b = bench([q, "too short to check"])
+    expected, rep = filter_dataset(docs, [b], return_report=True, progress=False, method="ngram13")
+    ds = datasets.Dataset.from_dict({"text": docs})
+    one = filter_dataset(ds, [b], progress=False, method="ngram13")
+    got, report = filter_dataset(ds, [b], return_report=True, progress=False, method="ngram13", num_proc=2)
+    assert got["text"][:] == one["text"][:] == expected == [d for i, d in enumerate(docs) if i % 3]
+    assert report.data["benchmarks"] == rep.data["benchmarks"]
+    assert report.data["training"]["removed"] == rep.data["training"]["removed"]
