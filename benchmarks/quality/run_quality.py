@@ -237,8 +237,6 @@ def table(results: dict, cases: list[dict], meta: dict) -> str:
              if r["precision"] is not None else "-") for m in cols) + " |")
     lines.append("| false positives / found elsewhere (genuine, not planted) | | " + " | ".join(
         cell(m, lambda r: f"{r['false_positives']} / {r['genuine_unplanted']}") for m in cols) + " |")
-    lines.append("| seconds (one check of the whole corpus, in process) | | " + " | ".join(
-        cell(m, lambda r: f"{r['seconds']:.1f}") for m in cols) + " |")
     return "\n".join([meta["caption"], "", *lines]) + "\n"
 
 
