@@ -15,11 +15,14 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "available_cores", "make_config"]
+__all__ = ["NEAR_DUP_THRESHOLD", "DecontamConfig", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig",
+           "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
+NEAR_DUP_THRESHOLD = 0.5  # the near-duplicate pass's default threshold (docs/method.md: how it was chosen)
+_NEAR_DUP_KEYS = ("near_dup", "near_dup_threshold")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,11 @@ class DecontamConfig:
         num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
             finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
             number of workers give the same report.
+        near_dup: Also run the near-duplicate pass (:mod:`decontam.neardup`): items found after edits, reported
+            apart (``near_duplicate_ids``), their documents removed by a filter and counted apart. The exact
+            rule's result is the same with it on or off.
+        near_dup_threshold: The measured containment (share of a question's shingles in a window of a
+            document) a near duplicate needs, in ``(0, 1]``.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -119,6 +127,8 @@ class DecontamConfig:
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int | Literal["auto"] = 1
+    near_dup: bool = False
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
@@ -137,6 +147,15 @@ class DecontamConfig:
         if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
             raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
                               f"{self.max_doc_bytes!r}")
+        if not isinstance(self.near_dup, bool):
+            raise ConfigError(f"near_dup must be True or False, got {self.near_dup!r}")
+        t = self.near_dup_threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
+            raise ConfigError(f"near_dup_threshold (--near-dup-threshold) must be a number in (0, 1], got {t!r}")
+        object.__setattr__(self, "near_dup_threshold", float(t))
+        if not self.near_dup and self.near_dup_threshold != NEAR_DUP_THRESHOLD:
+            raise ConfigError("near_dup_threshold (--near-dup-threshold) is the near-duplicate pass's: turn the "
+                              "pass on with near_dup=True (--near-dup)")
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -145,9 +164,13 @@ class DecontamConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but
-        ``num_proc``."""
+        ``num_proc``, and the near-duplicate options only when the pass is on (so that reports and
+        fingerprints without it are those of a version without it)."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
+        if not self.near_dup:
+            for key in _NEAR_DUP_KEYS:
+                del data[key]
         if not isinstance(self.text_field, str):
             data["text_field"] = list(self.text_field)
         return data

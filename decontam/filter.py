@@ -268,7 +268,8 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     keep = np.zeros(source.n_rows or 0, dtype=bool)
     bar = progress_bar(None, "decontam: scanning", progress)
     try:
-        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
+        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                        probes.near):
             if want_output:
                 keep[batch.rows[kept]] = True
             offsets = text_buffers(batch.texts)[1]
@@ -316,7 +317,8 @@ def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[A
             source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes,
                                    label)
             result = SourceResult(source.label)
-            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
+            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                            probes.near):
                 yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)
             finished(key, result)
 

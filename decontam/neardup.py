@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import concat_ranges, words
+from .config import NEAR_DUP_THRESHOLD
 from .minhash import (
     MINHASH_SEED,
     NUM_PERM,
@@ -53,14 +54,16 @@ from .minhash import (
     signatures,
 )
 
-__all__ = ["CANDIDATE_SLACK", "DEFAULT_THRESHOLD", "COMMON_MIN", "COMMON_SHARE", "MIN_SHINGLES", "WINDOW", "NearDupIndex", "NearFound",
-           "best_window"]
+__all__ = ["CANDIDATE_SLACK", "COMMON_MAX", "COMMON_MIN", "COMMON_SHARE", "DEFAULT_THRESHOLD", "MIN_SHINGLES", "WINDOW",
+           "NOTE", "NearDupIndex", "NearFound", "best_window", "near_dup_section"]
 
-DEFAULT_THRESHOLD = 0.5  # measured containment a near match needs (docs/method.md: how it was chosen)
+DEFAULT_THRESHOLD = NEAR_DUP_THRESHOLD  # measured containment a near match needs (docs/method.md: how chosen)
 MIN_SHINGLES = 40  # questions with fewer distinctive shingles are left to the exact rule
-COMMON_SHARE = 0.01  # a shingle in more than this share of a benchmark's questions (and 4) is its boilerplate
+# A shingle in more of a benchmark's questions than COMMON_SHARE of them, kept between COMMON_MIN and COMMON_MAX,
+# is that benchmark's boilerplate (see _distinctive; docs/method.md has the measurements).
+COMMON_SHARE = 0.01
 COMMON_MIN = 4
-COMMON_MAX = 10**9
+COMMON_MAX = 16
 WINDOW = 1.25  # a window of the document is this many times the question's normalized length
 CANDIDATE_SLACK = 0.2  # pairs whose estimate is this far under the threshold are still measured
 _CHUNK = 1 << 16  # positions hashed per vector step (temporaries stay in the L2 cache)
@@ -128,10 +131,11 @@ def best_window(pos: np.ndarray, ids: np.ndarray, weights: np.ndarray, reach: in
 
 def _distinctive(per: list[np.ndarray], benchmark: Sequence[int]) -> list[np.ndarray]:
     """Each question's shingles less its benchmark's boilerplate: the shingles found in more than
-    ``COMMON_SHARE`` of the benchmark's questions (and more than ``COMMON_MIN``), such as MMLU's "Which of the
-    following" or MBPP's "Write a function to". They say nothing about which item a text copies, and a document
-    of the same kind holds them anyway. Counted within the question's own benchmark, so that an item's figures
-    do not depend on the other benchmarks of a run."""
+    ``COMMON_SHARE`` of the benchmark's questions (at least ``COMMON_MIN``, at most ``COMMON_MAX`` of them), such
+    as MMLU's "Which of the following" or MBPP's "Write a function to". They say little about which item a text
+    copies, a document of the same kind holds them anyway, and in a corpus they are met everywhere (the pass
+    then has many more candidates to weigh). Counted within the question's own benchmark, so that an item's
+    figures do not depend on the other benchmarks of a run."""
     out = list(per)
     for bench in sorted(set(benchmark)):
         members = [i for i, b in enumerate(benchmark) if b == bench]
@@ -179,6 +183,7 @@ class NearDupIndex:
                  num_perm: int = NUM_PERM, seed: int = MINHASH_SEED) -> None:
         self.threshold = float(threshold)
         self.num_perm = num_perm
+        self.seed = seed
         self.k = SHINGLE_BYTES
         per = [np.unique(shingles(q.encode("utf-8"), self.k)) for _, _, q in questions]
         own = _distinctive(per, [b for _, b, _ in questions])
@@ -352,3 +357,20 @@ class NearDupIndex:
         while e < de and normalized[e] & 0xC0 == 0x80:
             e += 1
         return count / len(own), (s - ds, e - ds)
+
+
+NOTE = ("estimated_containment is a MinHash estimate (datasketch, num_perm permutations) of the share of the "
+        "question's distinctive shingles in a window of the document; it only selects the pairs to measure, and a "
+        "near copy whose estimate falls more than candidate_slack under the threshold is missed, so this search "
+        "has no exactness guarantee. containment is measured: the share of the question's distinctive shingles "
+        "found in the evidence window. An item is a near duplicate when it reaches the threshold in a document "
+        "where the exact rule did not find it; the exact rule's figures do not change.")
+
+
+def near_dup_section(index: NearDupIndex) -> dict[str, object]:
+    """The report's ``near_dup`` section: how the pass searched, and what its figures are."""
+    return {"threshold": index.threshold, "shingle_bytes": index.k, "minhash": "datasketch MinHash (affine32)",
+            "num_perm": index.num_perm, "seed": index.seed, "window": WINDOW, "candidate_slack": CANDIDATE_SLACK,
+            "min_shingles": MIN_SHINGLES, "boilerplate": {"share": COMMON_SHARE, "min": COMMON_MIN,
+                                                          "max": COMMON_MAX},
+            "n_checked": len(index), "note": NOTE}

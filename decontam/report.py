@@ -225,7 +225,8 @@ class Report:
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
                normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
-               question: str | None = None) -> dict[str, Any]:
+               question: str | None = None, near_matches: list[dict[str, Any]] | None = None,
+               near_dup_unchecked: bool = False) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
     Args:
@@ -236,7 +237,11 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         normalized_question: In ``all`` mode, the normalized question (every window of it is a probe).
         empty: The question normalizes to nothing.
         too_short: The item was left out (``min_question_chars``).
-        question: The question as in the benchmark, shown on contaminated items.
+        question: The question as in the benchmark, shown on contaminated items (and near duplicates).
+        near_matches: The near-duplicate pass's matches (documents where the exact rule did not find the item),
+            in corpus order.
+        near_dup_unchecked: The near-duplicate pass ran but could not check the item (too few distinctive
+            shingles: it is left to the exact rule).
 
     The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
     reader sees at once which probe accounts for how many removed documents.
@@ -249,7 +254,9 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         entry["empty"] = True
     if too_short:
         entry["too_short"] = True
-    if matches and question is not None:
+    if near_dup_unchecked:
+        entry["near_dup_unchecked"] = True
+    if (matches or near_matches) and question is not None:
         entry["question"] = question
     if matches and all("row" in m for m in matches):
         entry["n_documents"] = len({m["row"] for m in matches})
@@ -259,16 +266,20 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
                 per_probe.setdefault(m["probe"], set()).add(m["row"])
             entry["probe_documents"] = [len(per_probe[p]) for p in probes]
     entry["matches"] = matches
+    if near_matches:
+        entry["near_matches"] = near_matches
     return entry
 
 
-def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]], near_dup: bool = False) -> dict[str, Any]:
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
     totals are computed (contaminated, clean and too-short ids, their counts, the rate).
 
     Clean items are the checked ones not found; items left out as too short (``too_short_ids``) and items a
     portrait cannot test (``undecided``) are neither. The rate is over all items, so that it is comparable
-    whatever was left out.
+    whatever was left out. With the near-duplicate pass (``near_dup``): its items (near matches, and not
+    contaminated by the exact rule), apart, and the items it could not check; the exact rule's figures are
+    the same with it or without it.
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
@@ -284,6 +295,12 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     })
     if too_short:
         section.update({"n_too_short": len(too_short), "too_short_ids": too_short})
+    if near_dup:
+        near = [it["id"] for it in items if it.get("near_matches") and not it["contaminated"]]
+        unchecked = [it["id"] for it in items if it.get("near_dup_unchecked")]
+        section.update({"n_near_duplicates": len(near), "near_duplicate_rate": round(len(near) / n_items, 6)
+                        if n_items else 0.0, "near_duplicate_ids": near, "n_near_dup_unchecked": len(unchecked),
+                        "near_dup_unchecked_ids": unchecked})
     section["items"] = items
     return section
 
@@ -314,27 +331,46 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
-                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+                     by_source: Sequence[dict[str, Any]] | None = None,
+                     near_removed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
-    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
-    section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
-               "removed": removed}
+    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included.
+
+    With the near-duplicate pass (``near_removed``: its (document, item) entries for documents the exact rule
+    does not remove), those documents are counted apart (``n_removed_near_dup``) and are not kept."""
+    n_near = len({_doc_key(r) for r in near_removed}) if near_removed is not None else 0
+    section: dict[str, Any] = {"n_documents": n_documents, "n_removed": n_removed,
+                               "n_kept": n_documents - n_removed - n_near, "removed": removed}
+    if near_removed is not None:
+        section.update({"n_removed_near_dup": n_near, "near_removed": near_removed})
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
     return section
 
 
-def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
-    """One entry of ``training.by_source``."""
-    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
-            "n_kept": n_documents - n_removed}
+def _doc_key(entry: dict[str, Any]) -> Any:
+    """What names an entry's document: its corpus-wide row, else its id."""
+    return entry["row"] if "row" in entry else json.dumps(entry["doc_id"])
+
+
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
+                  n_removed_near_dup: int | None = None) -> dict[str, Any]:
+    """One entry of ``training.by_source`` (``n_removed_near_dup`` with the near-duplicate pass)."""
+    out = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
+           "n_kept": n_documents - n_removed - (n_removed_near_dup or 0)}
+    if n_removed_near_dup is not None:
+        out["n_removed_near_dup"] = n_removed_near_dup
+    return out
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any]) -> dict[str, Any]:
-    """The whole document, its sections in the report's order, with the warnings its figures call for."""
+                    training: dict[str, Any], near_dup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole document, its sections in the report's order, with the warnings its figures call for; with
+    the near-duplicate pass, its ``near_dup`` section (how it searched, what its figures are)."""
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
            "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+    if near_dup is not None:
+        doc["near_dup"] = near_dup
     doc["warnings"] = report_warnings(doc)
     return doc
 
@@ -401,7 +437,7 @@ def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------------------ merging
 
-_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short")
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short", "near_dup_unchecked")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -456,27 +492,34 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                             [dict(d) for c in corpora for d in c["source_digests"]],
                             [dict(f) for c in corpora for f in c.get("skipped_files", [])],
                             [dict(f) for c in corpora for f in c.get("text_fields", [])])
-    benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
+    near_dup = bool(reports[0]["config"].get("near_dup"))
+    benchmarks = [_merged_benchmark(bi, reports, offsets, near_dup) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
+    near_removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets)
+                    for r in rep["training"].get("near_removed", [])] if near_dup else None
     by_source = None
     if all("by_source" in rep["training"] for rep in reports):
         by_source = [s for rep in reports for s in rep["training"]["by_source"]]
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source)
-    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
+                                removed, by_source, near_removed)
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training,
+                           copy.deepcopy(reports[0].get("near_dup")))
 
 
-def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
+def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int], near_dup: bool) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
     items = []
     for ii, it0 in enumerate(b0["items"]):
         shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
         matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
+        near = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
+                for m in it.get("near_matches", [])]
         question = next((it["question"] for it in shard_items if "question" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                too_short=bool(it0.get("too_short")), question=question))
-    return benchmark_section(b0, items)
+                                too_short=bool(it0.get("too_short")), question=question, near_matches=near,
+                                near_dup_unchecked=bool(it0.get("near_dup_unchecked"))))
+    return benchmark_section(b0, items, near_dup)
 
 
 def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -496,7 +539,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
     """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
-    for key in ("schema_version", "tool", "config"):
+    for key in ("schema_version", "tool", "config", "near_dup"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
                               f"(same tool, options and benchmarks) over different shards can be merged")
@@ -521,8 +564,9 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    entries = list(rep.get("training", {}).get("removed", []))
-    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", []) for m in it.get("matches", [])]
+    entries = list(rep.get("training", {}).get("removed", [])) + list(rep.get("training", {}).get("near_removed", []))
+    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", [])
+                for m in it.get("matches", []) + it.get("near_matches", [])]
     if any("row" not in entry for entry in entries):
         raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
                           "re-run the check on that shard")

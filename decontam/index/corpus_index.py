@@ -57,6 +57,10 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        if cfg.near_dup:
+            raise ConfigError("near_dup is an option of a check, not of an index: build the index without it (a "
+                              "check of the corpus itself runs the near-duplicate pass: check_corpus / "
+                              "filter_dataset with near_dup=True)")
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check_corpus / "

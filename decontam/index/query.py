@@ -23,6 +23,7 @@ from ..arrays import concat_ranges, sliding
 from ..benchmarks import load_benchmarks
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, make_config
+from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
 from ..report import Report
 from ..scan import ProbeSet, RowMatch, SourceResult, build_report, match_texts
@@ -52,8 +53,13 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
 
     Raises:
         IndexMismatchError: The normalizer differs from the recorded one.
+        ConfigError: The near-duplicate pass is asked for (it reads the corpus itself).
     """
     cfg = make_config(config, **options)
+    if cfg.near_dup:
+        raise ConfigError(f"{where}: the near-duplicate pass (near_dup, --near-dup) reads every document of the "
+                          "corpus itself, which an index or a portrait does not keep in a form it can scan; run "
+                          "it with check or filter on the corpus (decontam check CORPUS --near-dup)")
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
                               on_error=recorded["on_error"])

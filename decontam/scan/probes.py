@@ -10,6 +10,7 @@ import numpy as np
 from ..benchmarks import Benchmark
 from ..config import DecontamConfig
 from ..match import Matcher, ProbeGroup
+from ..neardup import NearDupIndex
 from ..runtime import gc_paused
 from ..sample import ItemProbes, sample_items
 from ..utf8 import char_to_byte
@@ -27,12 +28,14 @@ class ProbeSet:
         owner: Per matcher group, its ``(benchmark index, item index)``: items whose question normalizes to
             nothing have no group.
         matcher: The matcher over the non-empty items' probes.
+        near: With ``config.near_dup``, the near-duplicate pass's index over the same groups' questions.
     """
 
     benchmarks: list[Benchmark]
     items: list[list[ItemProbes]]
     owner: list[tuple[int, int]]
     matcher: Matcher
+    near: NearDupIndex | None = None
 
     @classmethod
     def build(cls, benchmarks: list[Benchmark], config: DecontamConfig) -> ProbeSet:
@@ -41,7 +44,9 @@ class ProbeSet:
             items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
                                   config.normalize) for bench in benchmarks]
             groups, owner = probe_groups(items)
-        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"))
+            near = NearDupIndex([(gi, bi, items[bi][ii].normalized) for gi, (bi, ii) in enumerate(owner)],
+                                config.near_dup_threshold) if config.near_dup else None
+        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"), near)
 
 
 def probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
