@@ -214,6 +214,13 @@ class Report:
                           + (f" ({s['n_rejected']} rejected)" if s.get("n_rejected") else "") for s in per[:20]]
                 if len(per) > 20:
                     lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
+        near = d.get("near_dup")
+        if near:
+            lines.append(
+                "Near duplicates (near-duplicate pass, reported apart; found by an estimated search, containment "
+                f"measured >= {near['threshold']}): "
+                + ", ".join(f"{md_text(b['name'])} {b.get('n_near_duplicates', 0)}" for b in d.get("benchmarks", []))
+                + f"; training documents holding one and no probe: {training.get('n_removed_near_dup', 0)}.")
         tool = d.get("tool", {})
         if tool:
             lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")

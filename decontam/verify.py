@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
-from .config import DecontamConfig
+from .config import NEAR_DUP_THRESHOLD, DecontamConfig
 from .errors import DecontamError
 from .report import Report
 from .version import __version__
@@ -84,6 +84,10 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
             parts.append(f"--{opt}")
     if cfg.get("on_error", "raise") != "raise":
         parts += ["--on-error", str(cfg["on_error"])]
+    if cfg.get("near_dup"):
+        parts.append("--near-dup")
+        if cfg.get("near_dup_threshold", NEAR_DUP_THRESHOLD) != NEAR_DUP_THRESHOLD:
+            parts += ["--near-dup-threshold", repr(float(cfg["near_dup_threshold"]))]
     parts += ["--report", shlex.quote(report_path)]
     line = " ".join(parts)
     if memory:
