@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import concat_ranges, words
+from .arrays import concat_ranges, stable_argsort, words
 from .config import NEAR_DUP_THRESHOLD
 from .minhash import (
     MINHASH_SEED,
@@ -54,13 +54,25 @@ from .minhash import (
     signatures,
 )
 
-__all__ = ["CANDIDATE_SLACK", "COMMON_MAX", "COMMON_MIN", "COMMON_SHARE", "DEFAULT_THRESHOLD", "MIN_SHINGLES", "WINDOW",
-           "NOTE", "NearDupIndex", "NearFound", "best_window", "near_dup_section"]
+__all__ = [
+    "CANDIDATE_SLACK",
+    "COMMON_MAX",
+    "COMMON_MIN",
+    "COMMON_SHARE",
+    "DEFAULT_THRESHOLD",
+    "MIN_SHINGLES",
+    "NOTE",
+    "WINDOW",
+    "NearDupIndex",
+    "NearFound",
+    "best_window",
+    "near_dup_section",
+]
 
 DEFAULT_THRESHOLD = NEAR_DUP_THRESHOLD  # measured containment a near match needs (docs/method.md: how chosen)
 MIN_SHINGLES = 40  # questions with fewer distinctive shingles are left to the exact rule
 # A shingle in more of a benchmark's questions than COMMON_SHARE of them, kept between COMMON_MIN and COMMON_MAX,
-# is that benchmark's boilerplate (see _distinctive; docs/method.md has the measurements).
+# is that benchmark's boilerplate (see distinctive_shingles; docs/method.md has the measurements).
 COMMON_SHARE = 0.01
 COMMON_MIN = 4
 COMMON_MAX = 16
@@ -129,22 +141,61 @@ def best_window(pos: np.ndarray, ids: np.ndarray, weights: np.ndarray, reach: in
     return float(totals[j]), int(pos[j]), int(pos[last])
 
 
-def _distinctive(per: list[np.ndarray], benchmark: Sequence[int]) -> list[np.ndarray]:
-    """Each question's shingles less its benchmark's boilerplate: the shingles found in more than
-    ``COMMON_SHARE`` of the benchmark's questions (at least ``COMMON_MIN``, at most ``COMMON_MAX`` of them), such
-    as MMLU's "Which of the following" or MBPP's "Write a function to". They say little about which item a text
-    copies, a document of the same kind holds them anyway, and in a corpus they are met everywhere (the pass
-    then has many more candidates to weigh). Counted within the question's own benchmark, so that an item's
-    figures do not depend on the other benchmarks of a run."""
-    out = list(per)
-    for bench in sorted(set(benchmark)):
-        members = [i for i, b in enumerate(benchmark) if b == bench]
-        grams, counts = np.unique(np.concatenate([per[i] for i in members]), return_counts=True)
-        common = grams[counts > min(COMMON_MAX, max(COMMON_MIN, COMMON_SHARE * len(members)))]
-        if len(common):
-            for i in members:
-                out[i] = per[i][~np.isin(per[i], common, assume_unique=True)]
-    return out
+def distinctive_shingles(questions: Sequence[bytes], benchmark: Sequence[int],
+                         k: int = SHINGLE_BYTES) -> tuple[np.ndarray, np.ndarray]:
+    """Each question's distinct shingles, sorted, less its benchmark's boilerplate: the shingles found in more
+    than ``COMMON_SHARE`` of the benchmark's questions (at least ``COMMON_MIN``, at most ``COMMON_MAX`` of
+    them), such as MMLU's "Which of the following" or MBPP's "Write a function to". They say little about which
+    item a text copies, a document of the same kind holds them anyway, and in a corpus they are met everywhere
+    (the pass then has many more candidates to weigh). Counted within the question's own benchmark, so that an
+    item's figures do not depend on the other benchmarks of a run.
+
+    Args:
+        questions: Normalized questions (UTF-8).
+        benchmark: Each question's benchmark (any integer label).
+        k: Shingle length in bytes.
+
+    Returns:
+        ``(grams, bounds)``: question ``i``'s shingles are ``grams[bounds[i]:bounds[i + 1]]``, in the order of
+        :func:`mixed` (sorted by it).
+
+    Why this is long: one sort of every shingle of every question (millions for MMLU) serves the three steps
+    (distinct per question, counts per benchmark, the kept ones back per question), each a few vector passes.
+    """
+    n = len(questions)
+    lengths = np.fromiter(map(len, questions), dtype=np.int64, count=n)
+    ends = np.cumsum(lengths)
+    allg = shingles(b"".join(questions), k)
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[: len(allg)]
+    valid = np.flatnonzero(np.arange(len(allg)) + k <= ends[owner])  # within its question
+    grams, owner = allg[valid], owner[valid]
+    # By shingle; within a shingle by question (a stable sort of positions that go question after question),
+    # hence by benchmark too when the questions of a benchmark are consecutive (they are sorted first if not).
+    # Sorted by the shingle times an odd constant (a bijection of 64-bit values, so equal shingles stay
+    # together and no two differ; well mixed, which the two-pass sort is fast on).
+    bench = np.asarray(benchmark, dtype=np.int64)
+    mixed = grams * _GOLDEN
+    if len(bench) > 1 and (np.diff(bench) < 0).any():
+        order = np.lexsort((owner, bench[owner], mixed))
+    else:
+        order = stable_argsort(mixed)
+    grams, owner = grams[order], owner[order]
+    first = np.ones(len(grams), dtype=bool)
+    first[1:] = (grams[1:] != grams[:-1]) | (owner[1:] != owner[:-1])
+    grams, owner = grams[first], owner[first]  # distinct per question
+    run = np.ones(len(grams), dtype=bool)  # a new (shingle, benchmark)
+    run[1:] = (grams[1:] != grams[:-1]) | (bench[owner[1:]] != bench[owner[:-1]])
+    starts = np.flatnonzero(run)
+    counts = np.diff(np.append(starts, len(grams)))
+    size = np.bincount(bench - bench.min(), minlength=1)[bench[owner] - bench.min()] if n else np.zeros(0)
+    limit = np.minimum(COMMON_MAX, np.maximum(COMMON_MIN, COMMON_SHARE * size))
+    kept = np.repeat(counts, counts) <= limit
+    grams, owner = grams[kept], owner[kept]
+    # Back to question after question (a radix sort when the question numbers fit 16 bits).
+    order = np.argsort(owner.astype(np.uint16) if n <= 1 << 16 else owner, kind="stable")
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=bounds[1:])
+    return grams[order], bounds
 
 
 @dataclass
@@ -168,6 +219,18 @@ class _Hits:
         return cls(code[first] // n_keys, code[first] % n_keys, first, count, pos)
 
 
+def mixed(grams: np.ndarray) -> np.ndarray:
+    """Shingles times an odd constant mod ``2**64``: a bijection (equal and distinct stay so) whose order is
+    well mixed; the question's shingles are kept sorted by it."""
+    return grams * _GOLDEN
+
+
+def concat_ranges_of(values: np.ndarray, bounds: np.ndarray, which: Sequence[int]) -> np.ndarray:
+    """``values[bounds[i]:bounds[i + 1]]`` for each ``i`` of ``which``, end to end."""
+    at = np.asarray(which, dtype=np.int64)
+    return values[concat_ranges(bounds[at], bounds[at + 1] - bounds[at])] if len(at) else values[:0]
+
+
 class NearDupIndex:
     """The questions' shingles and MinHash representatives, and the two-stage search over normalized batches.
 
@@ -185,16 +248,17 @@ class NearDupIndex:
         self.num_perm = num_perm
         self.seed = seed
         self.k = SHINGLE_BYTES
-        per = [np.unique(shingles(q.encode("utf-8"), self.k)) for _, _, q in questions]
-        own = _distinctive(per, [b for _, b, _ in questions])
-        kept = [i for i, p in enumerate(own) if len(p) >= MIN_SHINGLES]
+        encoded = [q.encode("utf-8") for _, _, q in questions]
+        grams, bounds = distinctive_shingles(encoded, [b for _, b, _ in questions], self.k)
+        sizes = np.diff(bounds)
+        kept = np.flatnonzero(sizes >= MIN_SHINGLES).tolist()
         self.groups = np.array([questions[i][0] for i in kept], dtype=np.int64)
         self.bounds = np.zeros(len(kept) + 1, dtype=np.int64)  # question i's shingles: grams[bounds[i]:bounds[i + 1]]
-        np.cumsum([len(own[i]) for i in kept], out=self.bounds[1:])
-        self.grams = np.concatenate([own[i] for i in kept]) if kept else np.zeros(0, dtype=np.uint64)
+        np.cumsum(sizes[kept], out=self.bounds[1:])
+        self.grams = concat_ranges_of(grams, bounds, kept)
+        self._mixed = mixed(self.grams)  # sorted within each question: what _measure searches
         # A window reaches this many bytes past its first shingle's start.
-        self.reach = np.array([math.ceil(WINDOW * len(questions[i][2].encode("utf-8"))) - self.k for i in kept],
-                              dtype=np.int64)
+        self.reach = np.array([math.ceil(WINDOW * len(encoded[i])) - self.k for i in kept], dtype=np.int64)
         a, b = datasketch_permutations(num_perm, seed) if kept else (np.ones(num_perm, np.uint32),) * 2
         reps = representatives(signatures(shingle_hash(self.grams), self.bounds, a, b), a, b)
         self._build_table(reps)
@@ -217,6 +281,11 @@ class NearDupIndex:
         first[1:] = entry_hash[1:] != entry_hash[:-1]
         self.keys = entry_hash[first]  # distinct representative hashes, sorted
         self.key_start = np.append(np.flatnonzero(first), len(entry_hash)).astype(np.int64)
+        ibits = int(min(22, max(1, math.ceil(math.log2(max(2, len(self.keys)))))))  # about a key per bucket
+        self._bucket_shift = np.uint32(32 - ibits)
+        self._bucket = np.zeros((1 << ibits) + 1, dtype=np.int64)
+        np.cumsum(np.bincount((self.keys >> self._bucket_shift).astype(np.intp), minlength=1 << ibits),
+                  out=self._bucket[1:])
         bits = int(min(27, max(10, math.ceil(math.log2(max(1, len(self.keys)) * 32)))))
         self._shift = np.uint32(32 - bits)
         idx = (self.keys >> self._shift).astype(np.int64)
@@ -291,14 +360,31 @@ class NearDupIndex:
             else:
                 sel = np.flatnonzero(np.take(self._bitmap, idx))
             if sel.size:
-                hv = h[sel]
-                k = np.minimum(np.searchsorted(self.keys, hv), len(self.keys) - 1)
-                ok = self.keys[k] == hv
+                key = self._lookup(h[sel])
+                ok = key >= 0
                 pos_parts.append(sel[ok] + c)
-                key_parts.append(k[ok])
+                key_parts.append(key[ok])
         if not pos_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(pos_parts).astype(np.int64), np.concatenate(key_parts).astype(np.int64)
+
+    def _lookup(self, hv: np.ndarray) -> np.ndarray:
+        """The index in :attr:`keys` of each hash, or -1: the keys of a hash's top bits are a run of the
+        sorted keys (the bucket index), compared in a few vector steps (a binary search over hundreds of
+        thousands of keys costs a cache miss a step)."""
+        b = (hv >> self._bucket_shift).astype(np.intp)
+        lo = np.take(self._bucket, b)
+        count = np.take(self._bucket, b + 1) - lo
+        key = np.full(len(hv), -1, dtype=np.int64)
+        active = np.flatnonzero(count > 0)
+        j = 0
+        while active.size:
+            at = lo[active] + j
+            eq = np.take(self.keys, at) == hv[active]
+            key[active[eq]] = at[eq]
+            j += 1
+            active = active[~eq & (count[active] > j)]
+        return key
 
     def _candidate_rows(self, hits: _Hits) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The (document, question) pairs whose estimate over the whole document reaches :attr:`bar` (each
@@ -345,7 +431,8 @@ class NearDupIndex:
             return None
         grams = words(buf)[lo : hi - self.k + 1]
         grams = grams & np.uint64((1 << (8 * self.k)) - 1) if self.k < 8 else grams
-        own = self.grams[self.bounds[qi] : self.bounds[qi + 1]]
+        own = self._mixed[self.bounds[qi] : self.bounds[qi + 1]]
+        grams = mixed(grams)
         at = np.minimum(np.searchsorted(own, grams), len(own) - 1)
         hit = np.flatnonzero(own[at] == grams)
         if not hit.size:

@@ -160,10 +160,10 @@ def score(report: dict[str, Any], cases: list[Case]) -> dict[str, Any]:
             if json.dumps(it["id"]) not in near_ids:
                 continue
             n_near += 1
-            docs = {m["doc_id"] for m in it.get("near_matches", [])}
+            docs = {m["doc_id"] for m in it.get("near_matches", [])}  # (ids of the planting run: paths)
             case = planted.get(key)
             if case is None or case.doc_id not in docs:
-                fp.append({"benchmark": b["name"], "id": it["id"], "docs": sorted(docs)[:3]})
+                fp.append({"benchmark": b["name"], "id": it["id"], "docs": sorted(docs)})
             else:
                 near.add(key)
     out: dict[str, Any] = {"n_planted": len(planted), "n_negatives": sum(1 for c in cases if not c.planted)}
@@ -176,6 +176,7 @@ def score(report: dict[str, Any], cases: list[Case]) -> dict[str, Any]:
     out["near_false_positives"] = len(fp)
     out["precision_near"] = _share(n_near - len(fp), n_near) if n_near else None
     out["false_positives"] = fp[:20]
+    out["false_positives_all"] = fp
     return out
 
 

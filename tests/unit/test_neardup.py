@@ -28,7 +28,16 @@ from decontam.benchmarks import Benchmark, Item
 from decontam.config import DecontamConfig, make_config
 from decontam.errors import ConfigError
 from decontam.minhash import SHINGLE_BYTES, shingles
-from decontam.neardup import MIN_SHINGLES, NearDupIndex, best_window
+from decontam.neardup import (
+    COMMON_MAX,
+    COMMON_MIN,
+    COMMON_SHARE,
+    MIN_SHINGLES,
+    NearDupIndex,
+    best_window,
+    distinctive_shingles,
+    mixed,
+)
 from decontam.normalize import normalize, normalize_many
 
 _rng = random.Random(7)
@@ -151,6 +160,22 @@ def test_every_near_match_is_measured_on_the_text_and_batching_changes_nothing(s
     alone = [dataclasses.replace(f, doc=k) for k, d in enumerate(normalized)
              for f in index.find(d, np.array([0, len(d)]))]
     assert together == alone
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.text("abcAB1 é", max_size=40)), max_size=25), st.integers(1, 8))
+def test_distinctive_shingles_are_the_brute_force_ones(questions, k):
+    encoded = [normalize(q).encode() for _, q in questions]
+    benches = [b for b, _ in questions]
+    grams, bounds = distinctive_shingles(encoded, benches, k)
+    sets = [set(shingles(q, k).tolist()) for q in encoded]
+    for i, (b, _) in enumerate(questions):
+        members = [j for j, bj in enumerate(benches) if bj == b]
+        limit = min(COMMON_MAX, max(COMMON_MIN, COMMON_SHARE * len(members)))
+        want = sorted(g for g in sets[i] if sum(g in sets[j] for j in members) <= limit)
+        got = grams[bounds[i]:bounds[i + 1]]
+        assert sorted(got.tolist()) == want
+        assert (np.diff(mixed(got)) > 0).all()  # kept in the order of mixed, which _measure searches
 
 
 def test_boilerplate_is_counted_within_each_benchmark_and_short_items_are_left_out():
