@@ -37,11 +37,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .arrays import concat_ranges, stable_argsort, words
 from .config import NEAR_DUP_THRESHOLD
+from .markup import md_text
 from .minhash import (
     MINHASH_SEED,
     NUM_PERM,
@@ -461,3 +463,21 @@ def near_dup_section(index: NearDupIndex) -> dict[str, object]:
             "min_shingles": MIN_SHINGLES, "boilerplate": {"share": COMMON_SHARE, "min": COMMON_MIN,
                                                           "max": COMMON_MAX},
             "n_checked": len(index), "note": NOTE}
+
+
+def near_dup_totals(items: list[dict[str, Any]], n_items: int) -> dict[str, Any]:
+    """A benchmark section's near-duplicate fields, from its items: the items with near matches that the exact
+    rule found nowhere, and the items the pass could not check."""
+    near = [it["id"] for it in items if it.get("near_matches") and not it["contaminated"]]
+    unchecked = [it["id"] for it in items if it.get("near_dup_unchecked")]
+    return {"n_near_duplicates": len(near), "near_duplicate_rate": round(len(near) / n_items, 6) if n_items else 0.0,
+            "near_duplicate_ids": near, "n_near_dup_unchecked": len(unchecked), "near_dup_unchecked_ids": unchecked}
+
+
+def near_dup_summary(doc: dict[str, Any]) -> str:
+    """The line of the Markdown summary (:meth:`decontam.report.Report.to_markdown`) about the pass."""
+    near, training = doc["near_dup"], doc.get("training", {})
+    return ("Near duplicates (near-duplicate pass, reported apart; found by an estimated search, containment "
+            f"measured >= {near['threshold']}): "
+            + ", ".join(f"{md_text(b['name'])} {b.get('n_near_duplicates', 0)}" for b in doc.get("benchmarks", []))
+            + f"; training documents holding one and no probe: {training.get('n_removed_near_dup', 0)}.")

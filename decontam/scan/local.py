@@ -12,6 +12,7 @@ or removes them, once this engine is done.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections import deque
@@ -22,9 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held, writing
-from ..config import DecontamConfig, NormalizeConfig
+from ..config import DecontamConfig, NormalizeConfig, RedactConfig
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, read_file, split_file
+from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
 from ..neardup import NearDupIndex
 from ..outputs import FileWriter, OutputSet
@@ -37,6 +38,7 @@ from .step import (
     SourceResult,
     account_batch,
     record_matches,
+    redact_matches,
     require_rows,
     scan_batches,
     scan_texts,
@@ -52,11 +54,11 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
     (for progress); ``near`` runs the near-duplicate pass too."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target, config.text_fields[0]) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result, near):
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -119,9 +121,11 @@ def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path,
     return scan_file(f, matcher, config, *(out or (None, None)), near=near)
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> tuple[list[DocMatch], list[NearDoc]]:
+def _match_in_worker(texts: pa.Array, norm: NormalizeConfig, redact: RedactConfig | None) -> tuple[
+        list[DocMatch], dict[int, Any] | None, list[NearDoc]]:
     matcher, near = _worker_finders()
-    return scan_texts(matcher, texts, norm, near)
+    matches, near_docs = scan_texts(matcher, texts, norm, near)
+    return matches, (redact_matches(matcher, texts, matches, norm, redact) if redact is not None else None), near_docs
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
@@ -154,7 +158,7 @@ def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex 
     share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
     plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
              for f, size in zip(files, sizes)]
-    with (_spool_folder(outs, any(plans)) as folder,
+    with (_spool_folder(outs, any(plans), n) as folder,
           worker_pool(n, _init_worker, (finders,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
@@ -163,20 +167,38 @@ def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex 
 
 
 @contextlib.contextmanager
-def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
-    temporary folder), removed whatever happens; entered before the pool, so left after its workers stop."""
+def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
+    pool, so left after its workers stop.
+
+    It is in shared memory (``/dev/shm``) when that has room for everything the run can have in flight (at
+    most ``2 * n`` parts, each spooling its text and its kept rows): the workers write about as many bytes as
+    they read, and a memory file system takes them for about half the system time a disk's does
+    (``docs/performance.md``). Otherwise beside the first output, else in the system's temporary folder.
+    """
     if not needed:
         yield None
         return
     first = next((o for o in outs if o is not None), None)
-    where = first[0].parent if first is not None else None
+    where = _shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
     with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
+        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_memory(room: int) -> Path | None:
+    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
+        return None
+    return shm
 
 
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
@@ -235,8 +257,8 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             if w is not None:
                 w.finish()
             return
-        matches, near = fut.result()
-        keep = record_matches(batch, matches, results[fi], near)
+        matches, redactions, near = fut.result()
+        keep = record_matches(batch, matches, results[fi], redactions, config.redact, near)
         if w is not None:
             w.write(batch, keep)
 
@@ -244,12 +266,14 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1], config.text_fields[0])
+                           if out is not None else None)
             done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize,
+                                                       config.redact), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,6 +91,13 @@ def assert_one_line(err: str, prefix: str) -> str:
     assert len(lines) == 1 and lines[0].startswith(prefix), f"expected one line {prefix!r}..., got:\n{err}"
     assert "Traceback" not in err
     return lines[0]
+
+
+def spools_of(pid: int) -> list[Path]:
+    """The spool folders a run with this process id left (the parts engine puts them in shared memory or the
+    temporary folder, named by the run's process id)."""
+    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir()
+            for p in d.glob(f".decontam-parts-{pid}-*")]
 
 
 def group_gone(pgid: int, within: float = 5.0) -> bool:
@@ -247,7 +255,7 @@ CTRL_C = [
 @pytest.mark.parametrize(("corpus", "phase"), [c[1:] for c in CTRL_C], ids=[c[0] for c in CTRL_C])
 def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_benchmarks, tmp_path, corpus,
                                                                       phase):
-    """A real Ctrl-C to a ``--num-proc 2`` run (one large file: batches go to the workers; four files: whole
+    """A real Ctrl-C to a ``--num-proc 2`` run (one large file: its parts go to the workers; four files: whole
     files do): exit 130 within moments, one line, no worker traceback, no process left, nothing written."""
     before = tree(tmp_path)
     src = big / corpus
@@ -270,6 +278,7 @@ def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_
     assert_one_line(err, "decontam: interrupted; no output was written")
     assert group_gone(p.pid), "a worker process outlived the run"
     assert tree(tmp_path) == before
+    assert spools_of(p.pid) == []
 
 
 def children(pid: int) -> list[int]:
@@ -302,6 +311,7 @@ def test_a_worker_killed_midway_fails_the_run_clearly(big, shared_benchmarks, tm
     assert "killed by signal 9 (SIGKILL)" in line and "--num-proc" in line
     assert group_gone(p.pid)
     assert tree(tmp_path) == before
+    assert spools_of(p.pid) == []
 
 
 # ----------------------------------------------------------------------------------------- dangling link

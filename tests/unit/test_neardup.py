@@ -290,6 +290,27 @@ def test_without_the_pass_the_report_and_fingerprint_are_unchanged():
         make_config(near_dup=True, near_dup_threshold=0)
     with pytest.raises(ConfigError, match="turn the pass on"):
         make_config(near_dup_threshold=0.7)
+    with pytest.raises(ConfigError, match="not supported"):
+        make_config(near_dup=True, action="redact")
+
+
+def test_answer_probes_and_the_pass_together_count_each_document_once(validate_report):
+    """A document holding an answer probe (removed, counted apart) and a near copy of a question is counted once,
+    with the answer; n_kept adds up."""
+    rng = random.Random(11)
+    qs = [question(rng, 24) for _ in range(2)]
+    answer = "def solution(values):\n    return sorted(set(values), key=lambda v: (-v, str(v)))[:3]\n"
+    bench = Benchmark.from_items("demo", [Item("q0", qs[0], answer=answer), Item("q1", qs[1])])
+    edited = " ".join("zz" if i % 6 == 5 else w for i, w in enumerate(qs[1].split(" ")))
+    docs = [filler(rng, 30), edited, edited + "\n" + answer, filler(rng, 30) + answer]
+    kept, report = filter_dataset(docs, [bench], return_report=True, progress=False, near_dup=True,
+                                  probe_answers=True)
+    validate_report(report.data)
+    t = report.data["training"]
+    assert (t["n_removed"], t["n_removed_answer_only"], t["n_removed_near_dup"]) == (0, 2, 1)
+    assert kept == [docs[0]] and t["n_kept"] == 1
+    (item,) = [it for it in report.benchmark("demo")["items"] if it["id"] == "q1"]
+    assert [m["row"] for m in item["near_matches"]] == [1, 2]
 
 
 def test_one_process_and_two_and_shards_give_the_same_report(tmp_path, validate_report):
