@@ -338,6 +338,26 @@ def test_one_process_and_two_and_shards_give_the_same_report(tmp_path, validate_
     assert len(kept) == filtered.data["training"]["n_kept"]
 
 
+def test_a_file_read_in_parts_gives_the_one_process_report(tmp_path, monkeypatch):
+    """Every core on one file (parts of about 300 bytes, each scanned by a worker): the same near matches."""
+    from decontam.inputs import files
+
+    rng = random.Random(6)
+    bench, qs = _bench(rng, n=5)
+    docs = _corpus(rng, qs, 40)
+    path = tmp_path / "one.jsonl"
+    path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+    one = check([path], [bench], progress=False, near_dup=True)
+    assert one.data["training"]["n_removed_near_dup"] > 0
+    monkeypatch.setattr(files, "RANGE_MIN_BYTES", 1)
+    monkeypatch.setattr(files, "PART_MAX_BYTES", 300)
+    assert check([path], [bench], progress=False, near_dup=True, num_proc=2).to_json() == one.to_json()
+    out = tmp_path / "out.jsonl"
+    filter_files([path], [bench], out, progress=False, near_dup=True, num_proc=2)
+    gone = {r["row"] for r in one.data["training"]["removed"] + one.data["training"]["near_removed"]}
+    assert out.read_text().splitlines() == [json.dumps({"text": d}) for k, d in enumerate(docs) if k not in gone]
+
+
 def test_an_index_or_a_portrait_refuses_the_pass(tmp_path):
     from decontam import build_index
 
