@@ -10,8 +10,8 @@ its own oracle, ``random.Random.sample``, in test_sample.py).
 from __future__ import annotations
 
 import json
-import warnings
 import tempfile
+import warnings
 from pathlib import Path
 
 import datasets  # a core dependency: if it is missing, fail rather than skip the oracle tests with it
