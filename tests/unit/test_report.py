@@ -90,9 +90,8 @@ def test_schema_problem_agrees_with_jsonschema_on_edited_reports(documents, data
     validator = jsonschema.Draft202012Validator(report_schema())
     doc = copy.deepcopy(data.draw(st.sampled_from(documents)))
     assert schema_problem(doc) is None
-    places = list(_places(doc))
     for _ in range(data.draw(st.integers(1, 2))):
-        *parents, key = data.draw(st.sampled_from(places))
+        *parents, key = data.draw(st.sampled_from(list(_places(doc))))  # (of the document as edited so far)
         holder = doc
         for k in parents:
             holder = holder[k]
