@@ -24,15 +24,22 @@ from .atomic import write_atomic
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .redact import redaction_section, redaction_summary
 from .version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "report_warnings", "schema_problem",
-           "source_counts", "training_section"]
+__all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
+           "corpus_fingerprint", "corpus_section", "item_entry", "merge_reports", "report_document", "report_schema",
+           "report_warnings", "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
 BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
+# ... and, with probe_answers, where its answers came from (absent otherwise).
+ANSWER_FIELDS = ("answer_field", "answer_fingerprint")
+# Why an item's answer was not probed (probe_answers), as its entry's ``answer_not_probed`` says.
+ANSWER_MISSING = "no answer"
+ANSWER_EMPTY = "the answer normalizes to nothing"
+ANSWER_TOO_SHORT = "the answer is shorter than the probe length"
 
 
 def report_schema() -> dict[str, Any]:
@@ -40,77 +47,6 @@ def report_schema() -> dict[str, Any]:
     from importlib import resources
 
     return json.loads(resources.files("decontam").joinpath("schema/report.schema.json").read_text("utf-8"))
-
-
-_JSON_TYPES: dict[str, Any] = {
-    "object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool), "null": lambda v: v is None,
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer(),
-}
-
-
-def schema_problem(doc: Any, schema: dict[str, Any] | None = None, at: str = "") -> str | None:
-    """The first way ``doc`` departs from the report schema (default: :func:`report_schema`), as
-    ``"at benchmarks[0].n_items: expected integer, found a str"``; None if it conforms.
-
-    Checks the keywords the report schema uses (``type``, ``const``, ``enum``, ``minimum``, ``maximum``,
-    ``pattern``, ``minItems``, ``maxItems``, ``uniqueItems``, ``required``, ``properties``,
-    ``additionalProperties``, ``items``, ``oneOf``, ``anyOf``), as JSON Schema defines them; it descends only
-    where the schema does, so a document nested beyond reason costs nothing.
-
-    Example:
-        >>> schema_problem({"tool": "decontam"}, {"properties": {"tool": {"type": "object"}}})
-        'at tool: expected object, found a str'
-    """
-    import re
-
-    schema = report_schema() if schema is None else schema
-    where = f"at {at or 'the top'}: "
-    types = schema.get("type")
-    if types is not None and not any(_JSON_TYPES[t](doc) for t in ([types] if isinstance(types, str) else types)):
-        return f"{where}expected {' or '.join([types] if isinstance(types, str) else types)}, found a {type(doc).__name__}"
-    if "const" in schema and not _same(doc, schema["const"]):
-        return f"{where}expected {json.dumps(schema['const'])}"
-    if "enum" in schema and not any(_same(doc, e) for e in schema["enum"]):
-        return f"{where}expected one of {json.dumps(schema['enum'])}"
-    number = _JSON_TYPES["number"](doc)
-    if number and "minimum" in schema and doc < schema["minimum"] or \
-            number and "maximum" in schema and doc > schema["maximum"]:
-        return f"{where}{doc} is out of range [{schema.get('minimum', '')}, {schema.get('maximum', '')}]"
-    if isinstance(doc, str) and "pattern" in schema and not re.search(schema["pattern"], doc):
-        return f"{where}does not match {schema['pattern']}"
-    for key, value in schema.items():
-        if key in ("oneOf", "anyOf"):
-            fits = sum(schema_problem(doc, option, at) is None for option in value)
-            if fits == 0 or key == "oneOf" and fits > 1:
-                return f"{where}matches {fits} of the forms the schema allows ({key})"
-    if isinstance(doc, list):
-        return _array_problem(doc, schema, at, where)
-    if isinstance(doc, dict):
-        missing = [k for k in schema.get("required", ()) if k not in doc]
-        if missing:
-            return f"{where}no {missing[0]}"
-        extra = schema.get("additionalProperties")
-        for key, value in doc.items():
-            sub = schema.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
-            problem = None if sub is None else schema_problem(value, sub, f"{at}.{key}" if at else key)
-            if problem:
-                return problem
-    return None
-
-
-def _array_problem(doc: list[Any], schema: dict[str, Any], at: str, where: str) -> str | None:
-    if len(doc) < schema.get("minItems", 0) or len(doc) > schema.get("maxItems", len(doc)):
-        return f"{where}{len(doc)} elements, outside [{schema.get('minItems', 0)}, {schema.get('maxItems', '')}]"
-    if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True) for v in doc}) < len(doc):
-        return f"{where}elements repeat"
-    if isinstance(schema.get("items"), dict):
-        for i, value in enumerate(doc):
-            problem = schema_problem(value, schema["items"], f"{at}[{i}]")
-            if problem:
-                return problem
-    return None
 
 
 class Report:
@@ -254,6 +190,7 @@ class Report:
                              f"{b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
             else:
                 lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+        lines += _answer_lines(d)
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})
         training = d.get("training", {})
@@ -274,11 +211,16 @@ class Report:
             )
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
-        if training and not portrait:
+        if training and not portrait and "redaction" in training:
+            lines.append(redaction_summary(training))
+        elif training and not portrait:
             lines.append(
                 f"Training documents containing a probe: {training.get('n_removed')} of "
                 f"{training.get('n_documents')}."
             )
+            if "n_removed_answer_only" in training:
+                lines.append(f"Training documents holding an answer probe and no question probe (--probe-answers; "
+                             f"removed by filter too): {training['n_removed_answer_only']}.")
             per = training.get("by_source", [])
             if len(per) > 1:  # per file, or per split of a dataset dict
                 lines += [f"- {md_code(s['source'])}: {s['n_removed']} of {s['n_documents']}"
@@ -291,12 +233,27 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
+def _answer_lines(d: dict[str, Any]) -> list[str]:
+    """The answer-leak lines of the Markdown summary (``probe_answers``), apart from the question's table."""
+    benches = [b for b in d.get("benchmarks", []) if "n_answer_leaks" in b]
+    if not benches:
+        return []
+    lines = ["", "Answer leaks (--probe-answers: probes drawn from each item's answer; reported apart, the table "
+             "above is the question's):"]
+    for b in benches:
+        both = len(set(map(json.dumps, b["answer_leak_ids"])) & set(map(json.dumps, b["contaminated_ids"])))
+        lines.append(f"- {md_text(b['name'])}: {b['n_answer_leaks']} item(s) whose answer is in the corpus "
+                     f"({both} with the question too), of {b['n_answers_probed']} answers probed "
+                     f"(answer field {md_code(str(b.get('answer_field')))}; {b['n_answers_not_probed']} not probed)")
+    return lines
+
+
 # ------------------------------------------------------------------------------------- building a document
 
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
                normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
-               question: str | None = None) -> dict[str, Any]:
+               question: str | None = None, answer: dict[str, Any] | None = None) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
     Args:
@@ -308,6 +265,10 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         empty: The question normalizes to nothing.
         too_short: The item was left out (``min_question_chars``).
         question: The question as in the benchmark, shown on contaminated items.
+        answer: With ``probe_answers`` only: ``n_probes``, ``probes`` (empty in ``all`` mode), ``normalized`` (in
+            ``all`` mode), ``not_probed`` (why not, or ``None``), ``matches`` (each marked ``"answer": true``) and
+            ``text`` (the answer as in the benchmark, shown when found). Its fields come after the question's, so
+            that everything the GPT-4 rule says is where it is without the option.
 
     The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
     reader sees at once which probe accounts for how many removed documents.
@@ -330,7 +291,32 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
                 per_probe.setdefault(m["probe"], set()).add(m["row"])
             entry["probe_documents"] = [len(per_probe[p]) for p in probes]
     entry["matches"] = matches
+    if answer is not None:
+        _answer_fields(entry, answer)
     return entry
+
+
+def _answer_fields(entry: dict[str, Any], answer: dict[str, Any]) -> None:
+    """An item's answer-probe fields (``probe_answers``), after its question's."""
+    entry["n_answer_probes"] = answer["n_probes"]
+    entry["answer_probes"] = list(answer["probes"])
+    if answer.get("normalized") is not None:
+        entry["normalized_answer"] = answer["normalized"]
+    if answer.get("not_probed"):
+        entry["answer_not_probed"] = answer["not_probed"]
+    entry["answer_leak"] = bool(answer["matches"])
+    if answer["matches"] and answer.get("text") is not None:
+        entry["answer"] = answer["text"]
+    entry["answer_matches"] = answer["matches"]
+
+
+def _answer_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Read back what :func:`_answer_fields` wrote (``None``: the report was made without probe_answers)."""
+    if "answer_leak" not in entry:
+        return None
+    return {"n_probes": entry["n_answer_probes"], "probes": entry["answer_probes"],
+            "normalized": entry.get("normalized_answer"), "not_probed": entry.get("answer_not_probed"),
+            "matches": entry["answer_matches"], "text": entry.get("answer")}
 
 
 def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -340,6 +326,10 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     Clean items are the checked ones not found; items left out as too short (``too_short_ids``) and items a
     portrait cannot test (``undecided``) are neither. The rate is over all items, so that it is comparable
     whatever was left out.
+
+    With ``probe_answers`` (``fields`` has ``answer_fingerprint``), the answers' totals follow, apart: items whose
+    answer was probed, items whose answer probes were found (``answer_leak_ids``, whether or not the question
+    was), and items whose answer was not probed. The question's totals above are the same as without it.
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
@@ -347,6 +337,9 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
              and not it.get("undecided")]
     n_items = fields["n_items"]
     section = {key: fields[key] for key in BENCHMARK_FIELDS}
+    answers = "answer_fingerprint" in fields
+    if answers:
+        section.update({key: fields[key] for key in ANSWER_FIELDS})
     section.update({
         "n_contaminated": len(contaminated),
         "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
@@ -355,6 +348,12 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     })
     if too_short:
         section.update({"n_too_short": len(too_short), "too_short_ids": too_short})
+    if answers:
+        leaks = [it["id"] for it in items if it.get("answer_leak")]
+        not_probed = [it["id"] for it in items if it.get("answer_not_probed")]
+        section.update({"n_answers_probed": len(items) - len(not_probed), "n_answer_leaks": len(leaks),
+                        "answer_leak_ids": leaks, "n_answers_not_probed": len(not_probed),
+                        "answers_not_probed_ids": not_probed})
     section["items"] = items
     return section
 
@@ -385,20 +384,39 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
-                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
-    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
-    section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
-               "removed": removed}
+                     by_source: Sequence[dict[str, Any]] | None = None,
+                     n_removed_answer_only: int | None = None,
+                     redaction: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a question probe; under redaction, dropped) and
+    kept; and, for a scan, the same counts per source (``by_source``: per file, or per split of a dataset dict),
+    rejected rows included; under redaction, the :func:`redaction_section`.
+
+    With ``probe_answers``, ``n_removed_answer_only`` counts the documents that hold an answer probe and no
+    question probe: ``filter`` removes them too, so ``n_kept`` is what is left of both; ``n_removed`` stays the
+    GPT-4 rule's figure (under redaction: of the documents dropped)."""
+    section: dict[str, Any] = {"n_documents": n_documents, "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        section["n_removed_answer_only"] = n_removed_answer_only
+    section.update({"n_kept": n_documents - n_removed - (n_removed_answer_only or 0), "removed": removed})
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
+    if redaction is not None:
+        section["redaction"] = redaction
     return section
 
 
-def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
-    """One entry of ``training.by_source``."""
-    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
-            "n_kept": n_documents - n_removed}
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
+                  n_removed_answer_only: int | None = None, n_redacted: int | None = None) -> dict[str, Any]:
+    """One entry of ``training.by_source`` (``n_removed_answer_only``: with ``probe_answers`` only;
+    ``n_redacted``: documents written with cuts, under redaction only)."""
+    entry: dict[str, Any] = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected,
+                             "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        entry["n_removed_answer_only"] = n_removed_answer_only
+    entry["n_kept"] = n_documents - n_removed - (n_removed_answer_only or 0)
+    if n_redacted is not None:
+        entry["n_redacted"] = n_redacted
+    return entry
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
@@ -421,7 +439,10 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
     * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
       says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
-      and the documents removed because of such probes alone are counted.
+      and the documents removed because of such probes alone are counted (answer matches aside);
+    * ``answers_not_probed``: with ``probe_answers``, benchmarks none of whose answers was probed (no answer
+      field, or every answer shorter than the probe length), so that their empty ``answer_leak_ids`` is not
+      read as "no answer leaked".
     """
     out: list[dict[str, Any]] = []
     corpus = doc["corpus"]
@@ -443,6 +464,8 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
         flagged = {(it["benchmark"], json.dumps(it["id"])) for it in short}
         items_of_row: dict[Any, set[tuple[str, str]]] = {}
         for r in doc["training"]["removed"]:
+            if r.get("answer"):
+                continue  # the question figures' warning, as without probe_answers
             items_of_row.setdefault(r.get("row", json.dumps(r["doc_id"])), set()).add(
                 (r["benchmark"], json.dumps(r["item_id"])))
         alone = sum(1 for items in items_of_row.values() if items <= flagged)
@@ -453,6 +476,14 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
                                f"says, match many documents: {named}. {alone} document(s) were removed because "
                                "of such probes alone; --min-question-chars N leaves such items out "
                                "(docs/method.md)"})
+    unprobed = [b for b in doc["benchmarks"] if "n_answers_probed" in b and b["n_answers_probed"] == 0]
+    if unprobed:
+        named = "; ".join(f"{b['name']} (answer field: {b.get('answer_field') or 'none'})" for b in unprobed)
+        out.append({"kind": "answers_not_probed", "benchmarks": [b["name"] for b in unprobed],
+                    "message": f"--probe-answers probed no answer of {len(unprobed)} benchmark(s): {named}: they "
+                               "have no answer field (or were given as Benchmark objects loaded without answers: "
+                               "load_benchmark(..., answers=True)), or every answer is shorter than the probe length; "
+                               "no answer leak can be reported for them (--answer-field NAME=FIELD names a field)"})
     return out
 
 
@@ -472,7 +503,8 @@ def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------------------ merging
 
-_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short")
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short", "n_answer_probes",
+               "answer_probes", "normalized_answer", "answer_not_probed")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -532,8 +564,16 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     by_source = None
     if all("by_source" in rep["training"] for rep in reports):
         by_source = [s for rep in reports for s in rep["training"]["by_source"]]
+    answer_only = None
+    if "n_removed_answer_only" in reports[0]["training"]:
+        answer_only = sum(rep["training"]["n_removed_answer_only"] for rep in reports)
+    redaction = None
+    if "redaction" in reports[0]["training"]:  # (the config says so, and configs agree)
+        redaction = redaction_section(
+            [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
+             for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks])
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source)
+                                removed, by_source, answer_only, redaction)
     return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
 
 
@@ -544,9 +584,14 @@ def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[
         shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
         matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
         question = next((it["question"] for it in shard_items if "question" in it), None)
+        answer = _answer_of(it0)
+        if answer is not None:
+            answer["matches"] = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
+                                 for m in it["answer_matches"]]
+            answer["text"] = next((it["answer"] for it in shard_items if "answer" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                too_short=bool(it0.get("too_short")), question=question))
+                                too_short=bool(it0.get("too_short")), question=question, answer=answer))
     return benchmark_section(b0, items)
 
 
@@ -583,7 +628,7 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
     for b, b0 in zip(rep["benchmarks"], first["benchmarks"]):
-        for key in BENCHMARK_FIELDS:
+        for key in BENCHMARK_FIELDS + ANSWER_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
@@ -593,7 +638,8 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
     entries = list(rep.get("training", {}).get("removed", []))
-    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", []) for m in it.get("matches", [])]
+    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", [])
+                for m in it.get("matches", []) + it.get("answer_matches", [])]
     if any("row" not in entry for entry in entries):
         raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
                           "re-run the check on that shard")

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held, writing
-from ..config import DecontamConfig, NormalizeConfig
+from ..config import DecontamConfig, NormalizeConfig, RedactConfig
 from ..errors import InputError
 from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
@@ -37,6 +37,7 @@ from .step import (
     account_batch,
     match_texts,
     record_matches,
+    redact_matches,
     require_rows,
     scan_batches,
 )
@@ -50,11 +51,11 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
     (for progress)."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target, config.text_fields[0]) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -114,8 +115,10 @@ def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path,
     return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
-    return match_texts(_worker_matcher(), texts, norm)
+def _match_in_worker(texts: pa.Array, norm: NormalizeConfig,
+                     redact: RedactConfig | None) -> tuple[list[DocMatch], dict[int, Any] | None]:
+    matches = match_texts(_worker_matcher(), texts, norm)
+    return matches, (redact_matches(_worker_matcher(), texts, matches, norm, redact) if redact is not None else None)
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
@@ -246,7 +249,8 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             if w is not None:
                 w.finish()
             return
-        keep = record_matches(batch, fut.result(), results[fi])
+        matches, redactions = fut.result()
+        keep = record_matches(batch, matches, results[fi], redactions, config.redact)
         if w is not None:
             w.write(batch, keep)
 
@@ -254,12 +258,14 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1], config.text_fields[0])
+                           if out is not None else None)
             done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize,
+                                                       config.redact), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)

@@ -34,7 +34,7 @@ from ..config import DecontamConfig
 from ..errors import InputError
 from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file
 from ..match import Matcher
-from ..outputs import FileWriter, kept_line_runs
+from ..outputs import FileWriter, edit_arrow, kept_line_runs
 from .step import RowMatch, SourceResult, scan_batches
 
 __all__ = ["PartAssembly", "PartResult", "scan_part"]
@@ -66,13 +66,14 @@ class _BatchSpool:
     """A Parquet part's kept rows: its filtered record batches, one per input batch (empty ones too), in
     Arrow IPC, for this process to write with the output's one Parquet writer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text_field: str) -> None:
         self.path = path
+        self.text_field = text_field
         self._writer: Any = None
         self._sink: Any = None
 
     def write(self, batch: Any, keep: Any) -> None:
-        rb: pa.RecordBatch = batch.raw
+        rb: pa.RecordBatch = edit_arrow(batch.raw, batch.edits or {}, self.text_field)
         rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
         with writing(self.path):
             if self._writer is None:
@@ -140,15 +141,16 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
     result.text_digest, result.length_digest = texts, lengths
     out = folder / f"{part.index}.out" if want_output else None
     writer: Any = None
-    if out is not None and f.format == "jsonl" and part.byte_range is not None:
+    if out is not None and f.format == "jsonl" and part.byte_range is not None and config.redact is None:
         writer, out = _SpanSpool(), None
-    elif out is not None:
-        writer = _BatchSpool(out) if f.format == "parquet" else FileWriter(out, f.format, f.path, target)
+    elif out is not None:  # (redacted rows are not byte ranges of the input: they are written out)
+        writer = (_BatchSpool(out, config.text_fields[0]) if f.format == "parquet" else
+                  FileWriter(out, f.format, f.path, target, config.text_fields[0]))
     counts = ReadCounts()
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact):
             if writer is not None:
                 writer.write(batch, keep)
     finally:

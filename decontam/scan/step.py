@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..config import NormalizeConfig
+from ..config import NormalizeConfig, RedactConfig
 from ..errors import InputError
 from ..evidence import match_evidence
-from ..inputs import Batch, Rejected, text_buffers
+from ..inputs import Batch, Rejected, TextEdit, cut_text, text_buffers
 from ..match import Matcher
 from ..normalize import normalize_many
+from ..redact import RowRedaction, TextRedaction, decide, redact_texts
 from ..utf8 import count_characters
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "hash_texts",
     "match_texts",
     "record_matches",
+    "redact_matches",
     "require_rows",
     "scan_batch",
     "scan_batches",
@@ -66,20 +68,31 @@ class RowMatch:
     # Rows of several segments: per group, each window's (label, run) in the segment it was found in (the one
     # with the longest run, when several); the group's run and evidence are those of its longest run.
     fields: dict[int, dict[int, tuple[str, tuple[int, int]]]] = field(default_factory=dict)
+    # Under redaction (``action="redact"``): what was cut from the row, and whether it is kept or dropped.
+    redaction: RowRedaction | None = None
 
     def to_list(self) -> list[Any]:
         """The match as plain JSON data (for engines that pass results through files)."""
         return [self.row, self.line, self.doc_id, [[g, list(w), list(r)] for g, w, r in self.found],
                 [[g, list(r)] for g, r in self.doc_runs.items()], [[g, e] for g, e in self.evidence.items()],
-                [[g, [[w, lab, list(r)] for w, (lab, r) in f.items()]] for g, f in self.fields.items()]]
+                [[g, [[w, lab, list(r)] for w, (lab, r) in f.items()]] for g, f in self.fields.items()],
+                self.redaction.to_list() if self.redaction is not None else None]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> RowMatch:
-        """Read back :meth:`to_list`."""
-        row, line, doc_id, found, doc_runs, evidence, fields = data
+        """Read back :meth:`to_list` (also a list without the redaction, as a ``datasets`` cache of an earlier
+        version holds)."""
+        row, line, doc_id, found, doc_runs, evidence, fields, *rest = data
+        redaction = rest[0] if rest else None
         return cls(row, line, doc_id, [(g, tuple(w), (r[0], r[1])) for g, w, r in found],
                    {g: (r[0], r[1]) for g, r in doc_runs}, {g: e for g, e in evidence},
-                   {g: {w: (lab, (r[0], r[1])) for w, lab, r in f} for g, f in fields})
+                   {g: {w: (lab, (r[0], r[1])) for w, lab, r in f} for g, f in fields},
+                   RowRedaction.from_list(redaction) if redaction is not None else None)
+
+    @property
+    def kept(self) -> bool:
+        """Whether the row is written (redacted) rather than removed."""
+        return self.redaction is not None and self.redaction.outcome == "redacted"
 
 
 @dataclass(frozen=True)
@@ -204,18 +217,57 @@ def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> lis
     return out
 
 
-def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult) -> np.ndarray:
+def redact_matches(matcher: Matcher, texts: pa.Array, matches: list[DocMatch], norm: NormalizeConfig,
+                   config: RedactConfig) -> dict[int, TextRedaction]:
+    """Redact the matched texts of a batch (:func:`decontam.redact.redact_texts`): per matched text (its index
+    in ``texts``), what is cut."""
+    docs = [m[0] for m in matches]
+    found = [{gi: windows for gi, windows, _ in m[1]} for m in matches]
+    cut = redact_texts(matcher, [texts[d].as_py() for d in docs], found, norm, config.context)
+    return dict(zip(docs, cut))
+
+
+def record_matches(batch: Batch, matches: list[DocMatch], result: SourceResult,
+                   redactions: dict[int, TextRedaction] | None = None,
+                   redact: RedactConfig | None = None) -> np.ndarray:
     """Record a batch's matches in ``result`` (ids resolved here, where the batch is); return the keep mask
-    over its rows. The matches of a row's segments are gathered into the row's one :class:`RowMatch`."""
+    over its rows. The matches of a row's segments are gathered into the row's one :class:`RowMatch`.
+
+    Under redaction (``redactions`` of the matched texts, and the ``redact`` options), a matched row is kept
+    unless :func:`decontam.redact.decide` drops it; its texts to write redacted go to ``batch.edits``.
+    """
     keep = np.ones(len(batch), dtype=bool)
     if batch.segment_row is not None:
         matches = _by_row(matches, batch.segment_row, batch.labels or [])
     ids = batch.doc_ids([m[0] for m in matches])
     for (doc, found_here, doc_runs, evidence, *labels), doc_id in zip(matches, ids):
         keep[doc] = False
-        result.rows.append(RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), doc_id, found_here,
-                                    doc_runs, evidence, labels[0] if labels else {}))
+        rm = RowMatch(int(batch.rows[doc]), int(batch.lines[doc]), doc_id, found_here, doc_runs, evidence,
+                      labels[0] if labels else {})
+        if redactions is not None and redact is not None:
+            rm.redaction = _row_redaction(batch, doc, redactions, redact)
+            keep[doc] = rm.kept
+        result.rows.append(rm)
     return keep
+
+
+def _row_redaction(batch: Batch, row: int, redactions: dict[int, TextRedaction],
+                   redact: RedactConfig) -> RowRedaction:
+    """Decide a matched row's fate from its texts' redactions; a row kept gets its edits in ``batch.edits``."""
+    if batch.segment_row is None:
+        segments = range(row, row + 1)
+    else:
+        segments = range(int(np.searchsorted(batch.segment_row, row, "left")),
+                         int(np.searchsorted(batch.segment_row, row, "right")))
+    texts = {seg: batch.texts[seg].as_py() for seg in segments}
+    label = (lambda seg: None) if batch.labels is None else (lambda seg: batch.labels[seg])  # type: ignore[index]
+    cut = [(seg, label(seg), redactions[seg]) for seg in segments if seg in redactions]
+    decided = decide([(lab, r) for _, lab, r in cut], sum(map(len, texts.values())), redact)
+    if decided.outcome == "redacted":
+        if batch.edits is None:
+            batch.edits = {}
+        batch.edits[row] = [TextEdit(lab, r.cuts, r.n_characters, cut_text(texts[seg], r.cuts)) for seg, lab, r in cut]
+    return decided
 
 
 def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str]) -> list[Any]:
@@ -247,14 +299,18 @@ def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str])
     return out
 
 
-def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult) -> np.ndarray:
-    """Account for one batch, scan it and record its matches in ``result``; return the keep mask."""
+def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult,
+               redact: RedactConfig | None = None) -> np.ndarray:
+    """Account for one batch, scan it and record its matches in ``result``; return the keep mask. With
+    ``redact``, matched rows are redacted (see :func:`record_matches`)."""
     account_batch(batch, result)
-    return record_matches(batch, match_texts(matcher, batch.texts, norm), result)
+    matches = match_texts(matcher, batch.texts, norm)
+    redactions = redact_matches(matcher, batch.texts, matches, norm, redact) if redact is not None else None
+    return record_matches(batch, matches, result, redactions, redact)
 
 
 def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: NormalizeConfig,
-                 result: SourceResult) -> Iterator[tuple[Batch, np.ndarray]]:
+                 result: SourceResult, redact: RedactConfig | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
     """:func:`scan_batch` over a source's batches, yielding each batch with its keep mask as it goes."""
     for batch in batches:
-        yield batch, scan_batch(matcher, batch, norm, result)
+        yield batch, scan_batch(matcher, batch, norm, result, redact)

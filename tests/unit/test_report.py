@@ -85,11 +85,12 @@ def test_schema_problem_agrees_with_jsonschema_on_edited_reports(documents, data
     problem exactly when jsonschema (the oracle) finds the document invalid, for a value replaced by any JSON
     value, one copied from elsewhere in a report, a field removed, or a list element repeated."""
     jsonschema = pytest.importorskip("jsonschema")
-    from decontam.report import schema_problem
+    from decontam.schema_check import schema_problem
 
-    validator = jsonschema.Draft202012Validator(report_schema())
+    schema = report_schema()
+    validator = jsonschema.Draft202012Validator(schema)
     doc = copy.deepcopy(data.draw(st.sampled_from(documents)))
-    assert schema_problem(doc) is None
+    assert schema_problem(doc, schema) is None
     for _ in range(data.draw(st.integers(1, 2))):
         *parents, key = data.draw(st.sampled_from(list(_places(doc))))  # (of the document as edited so far)
         holder = doc
@@ -109,7 +110,7 @@ def test_schema_problem_agrees_with_jsonschema_on_edited_reports(documents, data
             holder[key] = copy.deepcopy(source)
         else:
             holder[key] = data.draw(_json)
-    problem = schema_problem(doc)
+    problem = schema_problem(doc, schema)
     assert (problem is None) == validator.is_valid(doc), (problem, next(validator.iter_errors(doc), None))
     if problem is not None:
         assert problem.startswith("at ")
