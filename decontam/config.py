@@ -15,14 +15,16 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["METHODS", "DecontamConfig", "Method", "NgramRule", "NormalizeConfig", "OnError", "ProbeMode",
-           "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
+__all__ = ["METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Method", "NgramRule", "NormalizeConfig", "OnError",
+           "ProbeMode", "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
 Method = Literal["gpt4", "ngram13"]
 METHODS: tuple[str, ...] = ("gpt4", "ngram13")
+NEAR_DUP_THRESHOLD = 0.5  # the near-duplicate pass's default threshold (docs/method.md: how it was chosen)
+_NEAR_DUP_KEYS = ("near_dup", "near_dup_threshold")
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,15 @@ class DecontamConfig:
         redact: Span redaction instead of dropping matched documents (``action="redact"``), or None (the
             default: a matched document is dropped whole). Recorded only when set, so the default's reports and
             fingerprints are those of a version without it.
+        near_dup: Also run the near-duplicate pass (:mod:`decontam.neardup`): items found after edits, reported
+            apart (``near_duplicate_ids``), their documents removed by a filter and counted apart. The exact
+            rule's result is the same with it on or off.
+        near_dup_threshold: The measured containment (share of a question's shingles in a window of a
+            document) a near duplicate needs, in ``(0, 1]``.
         method: ``"gpt4"`` (the default): the GPT-4 rule, tuned by :attr:`normalize` and :attr:`sample`.
             ``"ngram13"``: the GPT-3 / lm-evaluation-harness 13-gram rule (:class:`NgramRule`), for figures
-            comparable with those published that way; the GPT-4 options (and answer probes, redaction) do not
-            apply to it and are refused. Recorded only when not the GPT-4 rule.
+            comparable with those published that way; the GPT-4 options (and answer probes, redaction, the
+            near-duplicate pass) do not apply to it and are refused. Recorded only when not the GPT-4 rule.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -200,6 +207,8 @@ class DecontamConfig:
     num_proc: int | Literal["auto"] = 1
     probe_answers: bool = False
     redact: RedactConfig | None = None
+    near_dup: bool = False
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD
     method: Method = "gpt4"
 
     def __post_init__(self) -> None:
@@ -214,7 +223,8 @@ class DecontamConfig:
                                   f"{self.method} rule has its own (lm-evaluation-harness's janitor: every word "
                                   "13-gram, lowercased, punctuation deleted): drop them, or use --method gpt4")
             passes = [flag for flag, on in (("--probe-answers", self.probe_answers),
-                                             ("--action redact", self.redact is not None)) if on]
+                                             ("--action redact", self.redact is not None),
+                                             ("--near-dup", self.near_dup)) if on]
             if passes:
                 raise ConfigError(f"{', '.join(passes)} work with the GPT-4 rule's probes only, not with --method "
                                   f"{self.method}")
@@ -240,6 +250,19 @@ class DecontamConfig:
             object.__setattr__(self, "redact", RedactConfig(**self.redact))
         if self.redact is not None and not isinstance(self.redact, RedactConfig):
             raise ConfigError(f"redact must be a RedactConfig or None, got {self.redact!r}")
+        if not isinstance(self.near_dup, bool):
+            raise ConfigError(f"near_dup must be True or False, got {self.near_dup!r}")
+        t = self.near_dup_threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
+            raise ConfigError(f"near_dup_threshold (--near-dup-threshold) must be a number in (0, 1], got {t!r}")
+        object.__setattr__(self, "near_dup_threshold", float(t))
+        if not self.near_dup and self.near_dup_threshold != NEAR_DUP_THRESHOLD:
+            raise ConfigError("near_dup_threshold (--near-dup-threshold) is the near-duplicate pass's: turn the "
+                              "pass on with near_dup=True (--near-dup)")
+        if self.near_dup and self.redact is not None:
+            raise ConfigError("near_dup (--near-dup) with action='redact' (--action redact) is not supported: a near "
+                              "duplicate's span is an estimate's window, not a verified run to cut; run the "
+                              "near-duplicate pass with action='drop' (the default), or redact without it")
 
     @property
     def text_rule(self) -> TextRule:
@@ -259,15 +282,19 @@ class DecontamConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but
-        ``num_proc``, and the opt-in passes (``probe_answers``, ``redact``, ``method`` other than the GPT-4 rule)
-        only when they are on, so that the GPT-4 rule's record and fingerprint do not change as options are added;
-        under the 13-gram rule, also its settings (``ngram``: its ``n``), which are not options."""
+        ``num_proc``, and the opt-in passes (``probe_answers``, ``redact``, ``near_dup`` and its threshold, ``method``
+        other than the GPT-4 rule) only when they are on, so that the GPT-4 rule's record and fingerprint do not
+        change as options are added; under the 13-gram rule, also its settings (``ngram``: its ``n``), which are
+        not options."""
         data = dataclasses.asdict(self)
         del data["num_proc"]
         if not self.probe_answers:
             del data["probe_answers"]
         if self.redact is None:
             del data["redact"]
+        if not self.near_dup:
+            for key in _NEAR_DUP_KEYS:
+                del data[key]
         if self.method == "gpt4":
             del data["method"]
         if not isinstance(self.text_field, str):

@@ -286,7 +286,7 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     bar = progress_bar(None, "decontam: scanning", progress)
     try:
         for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.text_rule, result,
-                                        cfg.redact):
+                                        cfg.redact, probes.near):
             if want_output:
                 keep[batch.rows[kept]] = True
                 edits.update({int(batch.rows[k]): es for k, es in (batch.edits or {}).items()})
@@ -346,7 +346,7 @@ def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[A
                                    label)
             result = SourceResult(source.label)
             for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.text_rule, result,
-                                            cfg.redact):
+                                            cfg.redact, probes.near):
                 edits = batch.edits or {}
                 yield from (_edited(row, edits.get(i), cfg.text_fields[0])
                             for i, (row, k) in enumerate(zip(batch.raw, kept.tolist())) if k)

@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MissingDependencyError
+from .html_assets import PAGE_CSS, PAGE_SCRIPT
 from .markup import md_code, md_fence, md_text
 from .redact import redaction_method, redaction_summary, redaction_table
-from .render_evidence import MAX_EVIDENCE_ITEMS, anchor, answer_leaks_html, evidence_card
+from .render_evidence import (
+    MAX_EVIDENCE_ITEMS,
+    anchor,
+    answer_leaks_html,
+    evidence_card,
+    near_dup_html,
+    near_note,
+)
 from .render_evidence import escape as _e
 from .render_method import is_ngram, method_text, opening, too_short_note
 from .verify import check_command
@@ -305,91 +313,13 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
     """
     tool = report.get("tool", {})
     return "\n".join(["# Contamination card", "", *_card_summary(report, scores), "", *_card_details(report),
-                      *_card_ids(report, report_path), "", *_card_reproduce(report, report_path), "",
+                      *_card_ids(report, report_path), *_card_near(report, report_path), "",
+                      *_card_reproduce(report, report_path), "",
                       f"Tool: decontam {md_text(tool.get('version'))}, report schema {report.get('schema_version')}.",
                       ""])
 
 
 # ------------------------------------------------------------------------------------------------- HTML
-
-_CSS = """
-:root{--fg:#1d2433;--muted:#5b6478;--bg:#fff;--line:#dde1ea;--bar:#c2410c;--mark:#fde68a;--ok:#15803d}
-*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;max-width:1100px;padding:20px 28px}
-h1{font-size:24px;margin:4px 0 2px}h2{font-size:19px;margin:26px 0 8px;border-bottom:1px solid var(--line);
-padding-bottom:4px}h3{font-size:15px;margin:14px 0 4px}.muted{color:var(--muted)}code,pre,.mono{font-family:
-ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:4px 8px;
-text-align:left;vertical-align:top}th{cursor:pointer;user-select:none;background:#f5f6f9}td.n,th.n{text-align:right}
-.summary td{white-space:nowrap}.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin:10px 0}
-.q{white-space:pre-wrap;background:#f8fafc;border-left:3px solid #94a3b8;padding:6px 10px;margin:6px 0}
-.doc{white-space:pre-wrap;background:#fffbeb;border-left:3px solid var(--bar);padding:6px 10px;margin:6px 0;
-max-height:260px;overflow:auto}mark{background:var(--mark);padding:0}.yes{color:var(--bar);font-weight:600}
-.no{color:var(--ok)}.controls{display:flex;gap:12px;align-items:center;margin:6px 0 8px;flex-wrap:wrap}
-input[type=search]{padding:4px 8px;min-width:260px}svg text{font-family:system-ui,sans-serif}
-code,.mono{overflow-wrap:anywhere;word-break:break-all}.warn{border-color:var(--bar);background:#fff7ed}.doc{position:relative}pre{white-space:pre-wrap;overflow-wrap:anywhere}
-"""
-
-_JS = r"""
-(function(){
-  "use strict";
-  var data = JSON.parse(document.getElementById("items-data").textContent);
-  var tbody = document.querySelector("#items tbody");
-  var status = document.getElementById("items-status");
-  var search = document.getElementById("filter-text");
-  var bench = document.getElementById("filter-bench");
-  var only = document.getElementById("filter-contaminated");
-  var sortKey = "order", sortDir = 1, LIMIT = 500;
-  data.forEach(function(r, i){ r.order = i; });
-  function cmp(a, b){
-    var x = a[sortKey], y = b[sortKey];
-    if (typeof x === "number" && typeof y === "number") return (x - y) * sortDir;
-    return String(x).localeCompare(String(y), undefined, {numeric: true}) * sortDir;
-  }
-  function cell(tr, text, cls){ var td = document.createElement("td"); td.textContent = text;
-    if (cls) td.className = cls; tr.appendChild(td); return td; }
-  function render(){
-    var q = search.value.toLowerCase(), b = bench.value, c = only.checked;
-    var rows = data.filter(function(r){
-      if (b && r.benchmark !== b) return false;
-      if (c && !r.contaminated) return false;
-      return !q || r.text.indexOf(q) >= 0;
-    }).sort(cmp);
-    tbody.textContent = "";
-    rows.slice(0, LIMIT).forEach(function(r){
-      var tr = document.createElement("tr");
-      cell(tr, r.benchmark);
-      var td = cell(tr, ""); 
-      if (r.anchor) { var a = document.createElement("a"); a.href = "#" + r.anchor; a.textContent = r.id;
-        td.appendChild(a); } else { td.textContent = r.id; }
-      cell(tr, r.status, r.contaminated ? "yes" : "no");
-      cell(tr, String(r.documents), "n");
-      cell(tr, r.probe, "mono");
-      tbody.appendChild(tr);
-    });
-    status.textContent = "showing " + Math.min(rows.length, LIMIT) + " of " + rows.length + " matching items (" +
-      data.length + " in all)" + (rows.length > LIMIT ? "; refine the filter to see the rest" : "");
-  }
-  document.querySelectorAll("#items th").forEach(function(th){
-    th.addEventListener("click", function(){
-      var k = th.getAttribute("data-key");
-      if (sortKey === k) { sortDir = -sortDir; } else { sortKey = k; sortDir = 1; }
-      document.querySelectorAll("#items th").forEach(function(h){ h.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
-      render();
-    });
-  });
-  [search, bench, only].forEach(function(el){ el.addEventListener("input", render); });
-  only.addEventListener("change", render);
-  render();
-  // show each excerpt with its highlighted span in view
-  document.querySelectorAll(".doc").forEach(function(box){
-    var m = box.querySelector("mark");
-    if (m) box.scrollTop = Math.max(0, m.offsetTop - 24);
-  });
-  document.body.setAttribute("data-ready", "1");
-})();
-"""
 
 
 def _chart_svg(benches: Sequence[Mapping[str, Any]], portrait: bool = False) -> str:
@@ -448,6 +378,33 @@ def _evidence_html(b: Mapping[str, Any], portrait: bool = False) -> tuple[str, s
     return "".join(out), {anchor(b["name"], it["id"]) for it in shown}
 
 
+def _card_near(d: Mapping[str, Any], report_path: str) -> list[str]:
+    """The card's near-duplicate section (nothing without the pass)."""
+    near = d.get("near_dup")
+    if not near:
+        return []
+    out = ["", "## Near duplicates (beyond the GPT-4 rule: an estimated search)", "", md_text(near_note(near)), "",
+           "| benchmark | near duplicates | rate | not checked (too few distinctive shingles) |",
+           "| --- | ---: | ---: | ---: |"]
+    benches = d.get("benchmarks", [])
+    out += [f"| {md_text(b['name'])} | {b.get('n_near_duplicates', 0)} | {_pct(b.get('near_duplicate_rate', 0.0))} "
+            f"| {b.get('n_near_dup_unchecked', 0)} |" for b in benches]
+    training = d.get("training", {})
+    if "n_removed_near_dup" in training:
+        out += ["", f"Training documents holding a near duplicate and no probe: {training['n_removed_near_dup']} "
+                    f"(a filter with --near-dup removes them too)."]
+    listed = [b for b in benches if b.get("near_duplicate_ids")]
+    if listed:
+        out.append("")
+    for b in listed:
+        ids = b["near_duplicate_ids"]
+        text = ", ".join(md_code(i) for i in ids[:_MAX_IDS])
+        if len(ids) > _MAX_IDS:
+            text += f" and {len(ids) - _MAX_IDS} more (all in {md_code(report_path)})"
+        out.append(f"- {md_text(b['name'])} ({len(ids)}): {text}")
+    return out
+
+
 def _possible_html(bench: str, it: Mapping[str, Any]) -> str:
     """A portrait's possible item: its probes that passed the Bloom filter (a portrait names no document)."""
     probes = sorted({m["probe"] for m in it.get("matches", [])})
@@ -488,7 +445,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>{_e(title)}</title><style>{_CSS}</style></head>
+<title>{_e(title)}</title><style>{PAGE_CSS}</style></head>
 <body>
 <h1>{_e(title)}</h1>
 <div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
@@ -504,6 +461,7 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2 id="evidence">Evidence</h2>
 <p class="muted">{_e(_EVIDENCE_NOTE[pt is not None])}</p>
 {"".join(evidence_parts)}
+{near_dup_html(d)}
 <h2>All items</h2>
 <div class="controls"><input type="search" id="filter-text" placeholder="filter: id, probe or question text">
 <select id="filter-bench"><option value="">all benchmarks</option>{options}</select>
@@ -516,7 +474,7 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2>Reproduce</h2>
 <pre>{_e(_portrait_commands(d, report_path) if pt else check_command(d, report_path))}</pre>
 <script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors, pt is not None))}</script>
-<script>{_JS}</script>
+<script>{PAGE_SCRIPT}</script>
 </body></html>
 """
     return page
@@ -552,7 +510,9 @@ def _status(it: Mapping[str, Any], portrait: bool) -> str:
         return "left out (too short)"
     if portrait:
         return "possible" if it.get("contaminated") else "undecided" if it.get("undecided") else "absent"
-    return "contaminated" if it.get("contaminated") else "empty" if it.get("empty") else "clean"
+    if it.get("contaminated"):
+        return "contaminated"
+    return "empty" if it.get("empty") else "clean (near duplicate)" if it.get("near_matches") else "clean"
 
 
 def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str], portrait: bool = False) -> list[dict[str, Any]]:

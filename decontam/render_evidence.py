@@ -1,5 +1,6 @@
 """Evidence in HTML: an item's matched text (question or answer) highlighted beside the training documents that
-hold it, as the report page shows it; and the page's answer-leak section (``--probe-answers``).
+hold it, as the report page shows it; and the page's answer-leak (``--probe-answers``) and near-duplicate
+(``--near-dup``) sections.
 
 The same card serves both kinds of match: a question match highlights ``evidence.question_highlight`` in the
 item's question, an answer match (``--probe-answers``) ``evidence.answer_highlight`` in its answer.
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["MAX_EVIDENCE_DOCS", "MAX_EVIDENCE_ITEMS", "anchor", "answer_leaks_html", "escape", "evidence_card",
-           "highlight"]
+           "highlight", "near_dup_html", "near_note"]
 
 MAX_EVIDENCE_ITEMS = 200  # items with evidence shown per benchmark in the HTML page
 MAX_EVIDENCE_DOCS = 3  # documents shown per item
@@ -71,12 +72,15 @@ def evidence_card(bench: str, it: Mapping[str, Any], answer: bool = False) -> st
     return "".join(out)
 
 
-def _document_html(m: Mapping[str, Any]) -> str:
-    """Where a match's document is, and its excerpt (original text) with the matched span marked."""
+def _document_html(m: Mapping[str, Any], what: str = "") -> str:
+    """Where a match's document is, and its excerpt (original text) with the matched span marked; ``what`` is
+    said after the characters (a near match's containment)."""
     ev = m.get("evidence")
     where = f'document <b class="doc-id">{escape(m["doc_id"])}</b>'
     if "row" in m and not m.get("id_is_row"):
         where += f' <span class="muted">(row {m["row"]})</span>'
+    if "field" in m and what:
+        where += f' <span class="muted">(field {escape(m["field"])})</span>'
     if not ev:
         return f'<div>{where}: <span class="muted">no excerpt in this report</span></div>'
     s = ev["start"]
@@ -84,7 +88,7 @@ def _document_html(m: Mapping[str, Any]) -> str:
     end = s + len(ev["excerpt"])
     pre = "… " if s > 0 else ""
     post = " …" if end < ev.get("doc_chars", end) else ""
-    return (f'<div>{where}, characters {s + hs}–{s + he} of {ev.get("doc_chars", "?")} '
+    return (f'<div>{where}, characters {s + hs}–{s + he} of {ev.get("doc_chars", "?")}{escape(what)} '
             '<span class="muted">(original text; matched span highlighted)</span></div>'
             f'<div class="doc">{escape(pre)}{highlight(ev["excerpt"], ev["highlight"])}{escape(post)}</div>')
 
@@ -120,3 +124,47 @@ def answer_leaks_html(benches: Sequence[Mapping[str, Any]]) -> str:
                 out.append(f'<p class="muted">and {len(leaked) - MAX_EVIDENCE_ITEMS} more (all in the JSON '
                            "report)</p>")
     return "".join(out)
+
+
+def near_note(near: Mapping[str, Any]) -> str:
+    """What the near-duplicate figures are, in one paragraph (the card and the page say it alike)."""
+    return (f"Items found by the near-duplicate pass in documents where the exact rule did not find them: at least "
+            f"{near['threshold']:.2f} of the question's distinctive {near['shingle_bytes']}-byte shingles (of "
+            "its normalized text, ASCII case folded; its benchmark's boilerplate left out) found in a window of "
+            "the document about the question's length: containment measured on the text. The windows measured "
+            f"are chosen by a MinHash estimate ({near['minhash']}, {near['num_perm']} permutations), so the search "
+            "may miss near copies: an estimate, with no exactness guarantee. Not counted in the contamination "
+            "figures above, which are the GPT-4 rule's alone.")
+
+
+def near_dup_html(d: Mapping[str, Any]) -> str:
+    """The page's near-duplicate section (``--near-dup``), under its own heading: per benchmark its near
+    duplicates, each with its question and the documents' windows; nothing for a report made without the pass."""
+    near = d.get("near_dup")
+    if not near:
+        return ""
+    out = ['<h2 id="near-duplicates">Near duplicates (beyond the GPT-4 rule: an estimated search)</h2>',
+           f'<p class="muted">{escape(near_note(near))}</p>']
+    for b in d.get("benchmarks", []):
+        ids = {json.dumps(i) for i in b.get("near_duplicate_ids", [])}
+        items = [it for it in b.get("items", []) if json.dumps(it["id"]) in ids]
+        out.append(f'<h3>{escape(b["name"])}: {len(items)} near duplicate(s); {b.get("n_near_dup_unchecked", 0)} '
+                   'item(s) not checked (too few distinctive shingles)</h3>')
+        for it in items[:MAX_EVIDENCE_ITEMS]:
+            ms = it["near_matches"]
+            out.append(f'<div class="card near" id="{anchor(b["name"], it["id"], "near")}"><div><b>item '
+                       f'{escape(it["id"])}</b> <span class="muted">near-duplicated in {len(ms)} training '
+                       'document(s)</span></div>')
+            if "question" in it:
+                out.append(f'<div class="q">{escape(it["question"])}</div>')
+            out += [_document_html(m, f"; containment {m['containment']:.2f} measured (estimate "
+                                      f"{m['estimated_containment']:.2f}; threshold {m['threshold']:.2f})")
+                    for m in ms[:MAX_EVIDENCE_DOCS]]
+            if len(ms) > MAX_EVIDENCE_DOCS:
+                out.append(f'<div class="muted">and {len(ms) - MAX_EVIDENCE_DOCS} more document(s) (all in the '
+                           "JSON report)</div>")
+            out.append("</div>")
+        if len(items) > MAX_EVIDENCE_ITEMS:
+            out.append(f'<p class="muted">and {len(items) - MAX_EVIDENCE_ITEMS} more (all in the JSON report)</p>')
+    return "".join(out)
+

@@ -24,6 +24,7 @@ from .atomic import write_atomic
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .neardup import near_dup_summary, near_dup_totals
 from .redact import redaction_section, redaction_summary
 from .version import __version__
 
@@ -233,6 +234,8 @@ class Report:
                           + (f" ({s['n_rejected']} rejected)" if s.get("n_rejected") else "") for s in per[:20]]
                 if len(per) > 20:
                     lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
+        if d.get("near_dup"):
+            lines.append(near_dup_summary(d))
         tool = d.get("tool", {})
         if tool:
             lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
@@ -259,7 +262,8 @@ def _answer_lines(d: dict[str, Any]) -> list[str]:
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
                normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
-               question: str | None = None, answer: dict[str, Any] | None = None) -> dict[str, Any]:
+               question: str | None = None, answer: dict[str, Any] | None = None,
+               near_matches: list[dict[str, Any]] | None = None, near_dup_unchecked: bool = False) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
     Args:
@@ -275,6 +279,8 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
             ``all`` mode), ``not_probed`` (why not, or ``None``), ``matches`` (each marked ``"answer": true``) and
             ``text`` (the answer as in the benchmark, shown when found). Its fields come after the question's, so
             that everything the GPT-4 rule says is where it is without the option.
+        near_matches: The near-duplicate pass's matches (where the rule did not find the item), in corpus order.
+        near_dup_unchecked: The near-duplicate pass could not check the item (too few distinctive shingles).
 
     The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
     reader sees at once which probe accounts for how many removed documents.
@@ -287,7 +293,9 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         entry["empty"] = True
     if too_short:
         entry["too_short"] = True
-    if matches and question is not None:
+    if near_dup_unchecked:
+        entry["near_dup_unchecked"] = True
+    if (matches or near_matches) and question is not None:
         entry["question"] = question
     if matches and all("row" in m for m in matches):
         entry["n_documents"] = len({m["row"] for m in matches})
@@ -299,6 +307,8 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
     entry["matches"] = matches
     if answer is not None:
         _answer_fields(entry, answer)
+    if near_matches:
+        entry["near_matches"] = near_matches
     return entry
 
 
@@ -325,7 +335,7 @@ def _answer_of(entry: dict[str, Any]) -> dict[str, Any] | None:
             "matches": entry["answer_matches"], "text": entry.get("answer")}
 
 
-def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]], near_dup: bool = False) -> dict[str, Any]:
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
     totals are computed (contaminated, clean and too-short ids, their counts, the rate).
 
@@ -336,6 +346,7 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     With ``probe_answers`` (``fields`` has ``answer_fingerprint``), the answers' totals follow, apart: items whose
     answer was probed, items whose answer probes were found (``answer_leak_ids``, whether or not the question
     was), and items whose answer was not probed. The question's totals above are the same as without it.
+    With ``near_dup``, the near-duplicate pass's totals follow (:func:`decontam.neardup.near_dup_totals`).
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
@@ -360,6 +371,8 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
         section.update({"n_answers_probed": len(items) - len(not_probed), "n_answer_leaks": len(leaks),
                         "answer_leak_ids": leaks, "n_answers_not_probed": len(not_probed),
                         "answers_not_probed_ids": not_probed})
+    if near_dup:
+        section.update(near_dup_totals(items, n_items))
     section["items"] = items
     return section
 
@@ -392,18 +405,23 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
                      by_source: Sequence[dict[str, Any]] | None = None,
                      n_removed_answer_only: int | None = None,
-                     redaction: dict[str, Any] | None = None) -> dict[str, Any]:
+                     redaction: dict[str, Any] | None = None,
+                     near_removed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The training section: documents read, removed (holding a question probe; under redaction, dropped) and
     kept; and, for a scan, the same counts per source (``by_source``: per file, or per split of a dataset dict),
     rejected rows included; under redaction, the :func:`redaction_section`.
 
     With ``probe_answers``, ``n_removed_answer_only`` counts the documents that hold an answer probe and no
     question probe: ``filter`` removes them too, so ``n_kept`` is what is left of both; ``n_removed`` stays the
-    GPT-4 rule's figure (under redaction: of the documents dropped)."""
+    GPT-4 rule's figure (under redaction: of the documents dropped). ``near_removed``: the near-duplicate pass's
+    entries of documents no probe was found in, counted apart (``n_removed_near_dup``) and not kept either."""
+    n_near = len({r["row"] for r in near_removed}) if near_removed is not None else 0
     section: dict[str, Any] = {"n_documents": n_documents, "n_removed": n_removed}
     if n_removed_answer_only is not None:
         section["n_removed_answer_only"] = n_removed_answer_only
-    section.update({"n_kept": n_documents - n_removed - (n_removed_answer_only or 0), "removed": removed})
+    section.update({"n_kept": n_documents - n_removed - (n_removed_answer_only or 0) - n_near, "removed": removed})
+    if near_removed is not None:
+        section.update({"n_removed_near_dup": n_near, "near_removed": near_removed})
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
     if redaction is not None:
@@ -412,24 +430,29 @@ def training_section(n_documents: int, n_removed: int, removed: list[dict[str, A
 
 
 def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
-                  n_removed_answer_only: int | None = None, n_redacted: int | None = None) -> dict[str, Any]:
+                  n_removed_answer_only: int | None = None, n_redacted: int | None = None,
+                  n_removed_near_dup: int | None = None) -> dict[str, Any]:
     """One entry of ``training.by_source`` (``n_removed_answer_only``: with ``probe_answers`` only;
-    ``n_redacted``: documents written with cuts, under redaction only)."""
+    ``n_redacted``: under redaction only; ``n_removed_near_dup``: with the near-duplicate pass only)."""
     entry: dict[str, Any] = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected,
                              "n_removed": n_removed}
     if n_removed_answer_only is not None:
         entry["n_removed_answer_only"] = n_removed_answer_only
-    entry["n_kept"] = n_documents - n_removed - (n_removed_answer_only or 0)
+    entry["n_kept"] = n_documents - n_removed - (n_removed_answer_only or 0) - (n_removed_near_dup or 0)
     if n_redacted is not None:
         entry["n_redacted"] = n_redacted
+    if n_removed_near_dup is not None:
+        entry["n_removed_near_dup"] = n_removed_near_dup
     return entry
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any]) -> dict[str, Any]:
-    """The whole document, its sections in the report's order, with the warnings its figures call for."""
+                    training: dict[str, Any], near_dup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole document, its sections in the report's order (``near_dup``: the pass's), with its warnings."""
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
            "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+    if near_dup is not None:
+        doc["near_dup"] = near_dup
     doc["warnings"] = report_warnings(doc)
     return doc
 
@@ -513,7 +536,7 @@ def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------ merging
 
 _ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short", "n_answer_probes",
-               "answer_probes", "normalized_answer", "answer_not_probed")
+               "answer_probes", "normalized_answer", "answer_not_probed", "near_dup_unchecked")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -568,8 +591,11 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                             [dict(d) for c in corpora for d in c["source_digests"]],
                             [dict(f) for c in corpora for f in c.get("skipped_files", [])],
                             [dict(f) for c in corpora for f in c.get("text_fields", [])])
-    benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
+    near_dup = bool(reports[0]["config"].get("near_dup"))
+    benchmarks = [_merged_benchmark(bi, reports, offsets, near_dup) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
+    near_removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets)
+                    for r in rep["training"].get("near_removed", [])] if near_dup else None
     by_source = None
     if all("by_source" in rep["training"] for rep in reports):
         by_source = [s for rep in reports for s in rep["training"]["by_source"]]
@@ -582,16 +608,19 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
             [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
              for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks])
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source, answer_only, redaction)
-    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
+                                removed, by_source, answer_only, redaction, near_removed)
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training,
+                           copy.deepcopy(reports[0].get("near_dup")))
 
 
-def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
+def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int], near_dup: bool) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
     items = []
     for ii, it0 in enumerate(b0["items"]):
         shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
         matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
+        near = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
+                for m in it.get("near_matches", [])]
         question = next((it["question"] for it in shard_items if "question" in it), None)
         answer = _answer_of(it0)
         if answer is not None:
@@ -600,8 +629,9 @@ def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[
             answer["text"] = next((it["answer"] for it in shard_items if "answer" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                too_short=bool(it0.get("too_short")), question=question, answer=answer))
-    return benchmark_section(b0, items)
+                                too_short=bool(it0.get("too_short")), question=question, answer=answer,
+                                near_matches=near, near_dup_unchecked=bool(it0.get("near_dup_unchecked"))))
+    return benchmark_section(b0, items, near_dup)
 
 
 def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -621,7 +651,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
     """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
-    for key in ("schema_version", "tool", "config"):
+    for key in ("schema_version", "tool", "config", "near_dup"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
                               f"(same tool, options and benchmarks) over different shards can be merged")
@@ -646,9 +676,10 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    entries = list(rep.get("training", {}).get("removed", []))
+    training = rep.get("training", {})
+    entries = list(training.get("removed", [])) + list(training.get("near_removed", []))
     entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", [])
-                for m in it.get("matches", []) + it.get("answer_matches", [])]
+                for m in it.get("matches", []) + it.get("answer_matches", []) + it.get("near_matches", [])]
     if any("row" not in entry for entry in entries):
         raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
                           "re-run the check on that shard")

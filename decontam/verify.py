@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
-from .config import DecontamConfig
+from .config import NEAR_DUP_THRESHOLD, DecontamConfig
 from .errors import DecontamError
 from .report import Report
 from .version import __version__
@@ -98,6 +98,10 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
         for key, default in (("context", 200), ("min_chars", 200), ("max_pieces", 10)):
             if redact.get(key, default) != default:
                 parts += [f"--redact-{key.replace('_', '-')}", str(redact[key])]
+    if cfg.get("near_dup"):
+        parts.append("--near-dup")
+        if cfg.get("near_dup_threshold", NEAR_DUP_THRESHOLD) != NEAR_DUP_THRESHOLD:
+            parts += ["--near-dup-threshold", repr(float(cfg["near_dup_threshold"]))]
     parts += ["--report", shlex.quote(report_path)]
     line = " ".join(parts)
     if memory:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, DecontamError, InputError
 from .common import add_overwrite_flag, guard_outputs, print_warnings, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
@@ -201,5 +201,31 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
-    return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)
+    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`).
+
+    A report is read as decontam writes it; one edited by hand (or by another tool) can break a command in
+    ways no check foresaw. Such a failure is said as what it is, the report's first departure from its schema,
+    rather than as a bug in decontam.
+    """
+    try:
+        return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)
+    except (DecontamError, OSError):
+        raise
+    except Exception:
+        for path in args.reports if args.command == "merge" else [args.report]:
+            problem = _schema_problem(path)
+            if problem is not None:
+                raise InputError(f"not a report as decontam writes it ({problem}); was it edited? Write it "
+                                 "again with the command that made it", path=path) from None
+        raise
+
+
+def _schema_problem(path: str) -> str | None:
+    from ..report import report_schema
+    from ..schema_check import schema_problem
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return schema_problem(json.load(fh), report_schema())
+    except (OSError, ValueError, RecursionError):
+        return None

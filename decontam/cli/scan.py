@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..benchmarks import REGISTRY, BenchmarkSpec
-from ..config import METHODS, DecontamConfig, make_config
+from ..config import METHODS, NEAR_DUP_THRESHOLD, DecontamConfig, make_config
 from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
 from ..registry import local_hint, unknown_name_message
@@ -63,6 +63,15 @@ def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None
     add_probe_answers_flag(g, removes=filtering)
     g = p.add_argument_group("acting on matches (default: drop the document)")
     add_redact_flags(g)
+    g = p.add_argument_group("near duplicates (beyond the rule, reported apart)")
+    g.add_argument("--near-dup", action="store_true",
+                   help="also run the near-duplicate pass: items found after edits (words swapped, numbers "
+                        "changed), by a MinHash estimate then a measured shingle containment; listed apart "
+                        "(near_duplicate_ids), and filter removes their documents too, counted apart. The GPT-4 "
+                        "rule's figures do not change")
+    g.add_argument("--near-dup-threshold", type=float, metavar="X",
+                   help=f"measured containment (share of a question's shingles in a window of a document) a near "
+                        f"duplicate needs, in (0, 1] (default: {NEAR_DUP_THRESHOLD})")
     g = p.add_argument_group("running")
     add_num_proc_flag(g, "a large file is read in parts, one per process, with the report and output those "
                          "of one process")
@@ -113,6 +122,8 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         redact_context=args.redact_context,
         redact_min_chars=args.redact_min_chars,
         redact_max_pieces=args.redact_max_pieces,
+        near_dup=args.near_dup,
+        near_dup_threshold=args.near_dup_threshold,
         method=args.method,
     )
 

@@ -61,6 +61,10 @@ class CorpusIndex(IndexFiles):
         if cfg.redact is not None:
             raise ConfigError("an index holds the corpus as it is: redaction (action='redact') applies to filter; "
                               "build the index without it")
+        if cfg.near_dup:
+            raise ConfigError("near_dup is an option of a check, not of an index: build the index without it (a "
+                              "check of the corpus itself runs the near-duplicate pass: check_corpus / "
+                              "filter_dataset with near_dup=True)")
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check_corpus / "

@@ -53,13 +53,18 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
 
     Raises:
         IndexMismatchError: The normalizer differs from the recorded one.
-        ConfigError: Redaction asked for (an index check writes no corpus).
+        ConfigError: Redaction or the near-duplicate pass asked for (an index check writes no corpus; the pass
+            reads the corpus itself).
     """
     cfg = make_config(config, **options)
     refuse_method(cfg)
     if cfg.redact is not None:
         raise ConfigError(f"{where}: an index or portrait check writes no corpus, so it cannot redact; use "
                           "decontam filter --action redact (or check --action redact) on the corpus itself")
+    if cfg.near_dup:
+        raise ConfigError(f"{where}: the near-duplicate pass (near_dup, --near-dup) reads every document of the "
+                          "corpus itself, which an index or a portrait does not keep in a form it can scan; run "
+                          "it with check or filter on the corpus (decontam check CORPUS --near-dup)")
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
                               on_error=recorded["on_error"])

@@ -13,6 +13,7 @@ from typing import Any
 from ..config import DecontamConfig
 from ..evidence import DocumentMap, WordMap
 from ..inputs import SkippedFile
+from ..neardup import near_dup_section
 from ..redact import merge_ranges, redaction_section
 from ..report import (
     ANSWER_EMPTY,
@@ -48,6 +49,8 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
         skipped: Entries of corpus folders that were not read (``on_error="skip"``).
     """
     per_item, per_answer, removed, answer_rows, redacted = _matches(probes, results, config)
+    near_item, near_removed, near_per_source = _near_matches(probes, results, config)
+    checked = {probes.owner[g] for g in probes.near.groups.tolist()} if probes.near is not None else set()
     exhaustive = config.every_window
     sections = []
     for bi, bench in enumerate(probes.benchmarks):
@@ -56,14 +59,16 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
                             empty=item.empty, too_short=item.too_short, question=bench.items[ii].question,
                             answer=None if probes.answers is None else _answer_part(
                                 probes.answers[bi][ii], bench.items[ii].answer, per_answer.get((bi, ii), []),
-                                exhaustive))
+                                exhaustive),
+                            near_matches=near_item.get((bi, ii)),
+                            near_dup_unchecked=probes.near is not None and (bi, ii) not in checked)
                  for ii, item in enumerate(probes.items[bi])]
         fields = {"name": bench.name, "source": bench.source, "question_field": bench.question_field,
                   "id_field": bench.id_field, "fingerprint": bench.fingerprint, "n_items": len(bench.items),
                   "n_empty": sum(1 for item in probes.items[bi] if item.empty)}
         if probes.answers is not None:
             fields.update(answer_field=bench.answer_field, answer_fingerprint=bench.answer_fingerprint)
-        sections.append(benchmark_section(fields, items))
+        sections.append(benchmark_section(fields, items, probes.near is not None))
     n_docs = sum(r.n_documents for r in results)
     corpus = corpus_section(sources, n_docs, sum(r.n_characters for r in results),
                             [rj.to_dict() for r in results for rj in r.rejected],
@@ -80,12 +85,51 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     n_answer_only = sum(answer_rows) if probes.answers is not None else None
     dropped = [sum(1 for rm in r.rows if not rm.kept) for r in results]
     by_source = [source_counts(r.source, r.n_documents, len(r.rejected), d - a,
-                               a if probes.answers is not None else None, len(r.rows) - d if redact else None)
-                 for r, a, d in zip(results, answer_rows, dropped)]
+                               a if probes.answers is not None else None, len(r.rows) - d if redact else None, n_near)
+                 for r, a, d, n_near in zip(results, answer_rows, dropped, near_per_source)]
     redaction = redaction_section(redacted, [b.name for b in probes.benchmarks]) if redact else None
     training = training_section(n_docs, sum(dropped) - sum(answer_rows), removed, by_source, n_answer_only,
-                                redaction)
-    return Report(report_document(cfg, corpus, sections, training))
+                                redaction, near_removed)
+    near = near_dup_section(probes.near) if probes.near is not None else None
+    return Report(report_document(cfg, corpus, sections, training, near))
+
+
+def _near_matches(probes: ProbeSet, results: Sequence[SourceResult], config: DecontamConfig) -> tuple[
+        dict[tuple[int, int], list[dict[str, Any]]], list[dict[str, Any]] | None, list[int | None]]:
+    """The near-duplicate pass's results: per item, its near match entries in corpus order (documents where the
+    exact rule did not find that item); the entries of the documents it removes that the exact rule does not;
+    and, per source, the number of such documents (all None without the pass)."""
+    if probes.near is None:
+        return {}, None, [None] * len(results)
+    per_item: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    removed: list[dict[str, Any]] = []
+    per_source: list[int | None] = []
+    threshold = config.near_dup_threshold
+    offset = 0
+    for res in results:
+        exact = {(rm.row, gi) for rm in res.rows for gi, _, _ in rm.found}
+        exact_rows = {rm.row for rm in res.rows}
+        n_docs = 0
+        for nr in res.near_rows:
+            where: dict[str, Any] = {"row": offset + nr.row, **({"id_is_row": True} if nr.doc_id is None else {})}
+            doc_id = nr.doc_id if nr.doc_id is not None else offset + nr.row
+            kept = [f for f in nr.found if (nr.row, f[0]) not in exact]
+            for gi, containment, estimate, evidence in kept:
+                bi, ii = probes.owner[gi]
+                evidence = dict(evidence)
+                label = evidence.pop("field", None)
+                entry = {"doc_id": doc_id, **where, "containment": round(containment, 4),
+                         "estimated_containment": round(estimate, 4), "threshold": threshold,
+                         **({"field": label} if label is not None else {}), "evidence": evidence}
+                per_item.setdefault((bi, ii), []).append(entry)
+                if nr.row not in exact_rows:
+                    removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
+                                    "item_id": probes.items[bi][ii].item_id, "containment": round(containment, 4),
+                                    **where})
+            n_docs += bool(kept) and nr.row not in exact_rows
+        per_source.append(n_docs)
+        offset += res.n_documents + len(res.rejected)
+    return per_item, removed, per_source
 
 
 def _answer_part(probes: ItemProbes | None, answer: str | None, matches: list[dict[str, Any]],

@@ -19,10 +19,11 @@ from ..config import DecontamConfig
 from ..errors import InputError
 from ..inputs import Rejected, TextEdit, chosen_fields, table_batches
 from ..match import Matcher
+from ..neardup import NearDupIndex
 from ..outputs import edit_arrow
 from ..version import __version__
 from .probes import ProbeSet
-from .step import RowMatch, SourceResult, hash_texts, require_rows, scan_batches
+from .step import NearRow, RowMatch, SourceResult, hash_texts, require_rows, scan_batches
 
 __all__ = ["scan_dataset"]
 
@@ -34,10 +35,11 @@ MAP_BATCH_ROWS = 2000
 class _MapScanner:
     """The ``datasets.map`` function (picklable): one map batch -> one row holding its partial result."""
 
-    def __init__(self, matcher: Matcher, cfg: DecontamConfig, label: str) -> None:
+    def __init__(self, matcher: Matcher, cfg: DecontamConfig, label: str, near: NearDupIndex | None = None) -> None:
         self.matcher = matcher
         self.cfg = cfg
         self.label = label
+        self.near = near
 
     def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
         part = SourceResult(self.label)
@@ -45,10 +47,11 @@ class _MapScanner:
         cfg = self.cfg
         batches = table_batches(table, self.label, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 first_row=first, max_bytes=cfg.max_doc_bytes)
-        for _ in scan_batches(batches, self.matcher, cfg.text_rule, part, cfg.redact):
+        for _ in scan_batches(batches, self.matcher, cfg.text_rule, part, cfg.redact, self.near):
             pass
         blob = json.dumps([part.n_documents, part.n_characters, [rm.to_list() for rm in part.rows],
-                           [rj.to_dict() for rj in part.rejected]], ensure_ascii=False)
+                           [rj.to_dict() for rj in part.rejected], [nr.to_list() for nr in part.near_rows]],
+                          ensure_ascii=False)
         return pa.table({_PART: pa.array([blob], type=pa.large_string())})
 
 
@@ -82,18 +85,20 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
         datasets.disable_progress_bars()
     try:
         scanned = ds.with_format("arrow").map(
-            _MapScanner(probes.matcher, cfg, label), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
-            remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
+            _MapScanner(probes.matcher, cfg, label, probes.near), batched=True, batch_size=MAP_BATCH_ROWS,
+            with_indices=True, remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
             new_fingerprint=fingerprint, desc=f"decontam: scanning {label}",
         )
     finally:
         if quiet:
             datasets.enable_progress_bars()
     for blob in scanned.with_format("arrow")[:].column(_PART).to_pylist():
-        n_documents, n_characters, rows, rejected = json.loads(blob)
+        n_documents, n_characters, rows, rejected, *more = json.loads(blob)
+        near_rows = more[0] if more else []  # (a datasets cache of an earlier version has no near rows)
         result.n_documents += n_documents
         result.n_characters += n_characters
         result.rows += [RowMatch.from_list(r) for r in rows]
+        result.near_rows += [NearRow.from_list(r) for r in near_rows]
         result.rejected += [Rejected.from_dict(r) for r in rejected]
     # The digests cover the checked text in row order, as for files (rejected rows are not checked text).
     table = ds.data.table if ds._indices is None else ds.with_format("arrow")[:]
@@ -106,6 +111,7 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
         return result, None
     keep = np.ones(ds.num_rows, dtype=bool)
     keep[[rm.row for rm in result.rows if not rm.kept]] = False
+    keep[[nr.row for nr in result.near_rows]] = False
     keep[[rj.line - 1 for rj in result.rejected]] = False
     edits = {rm.row: [TextEdit(label, t.cuts, t.n_characters) for label, t in rm.redaction.texts]
              for rm in result.rows if rm.kept and rm.redaction is not None}

@@ -34,8 +34,9 @@ from ..config import DecontamConfig
 from ..errors import InputError
 from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file
 from ..match import Matcher
+from ..neardup import NearDupIndex
 from ..outputs import FileWriter, edit_arrow, kept_line_runs
-from .step import RowMatch, SourceResult, scan_batches
+from .step import NearRow, RowMatch, SourceResult, scan_batches
 
 __all__ = ["PartAssembly", "PartResult", "scan_part"]
 
@@ -130,12 +131,13 @@ class PartResult:
     output: Path | None
     spans: np.ndarray | None  # a JSONL part's kept rows: byte ranges of the input (instead of ``output``)
     numbered_from_start: bool  # JSONL: lines and rows count from the part's start (to be moved)
+    near_rows: list[NearRow]
 
 
 def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamConfig, folder: Path,
-              want_output: bool, target: Path | None = None) -> PartResult:
+              want_output: bool, target: Path | None = None, near: NearDupIndex | None = None) -> PartResult:
     """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``;
-    ``target`` is the output they go to (named when a write fails)."""
+    ``target`` is the output they go to (named when a write fails); ``near`` runs the near-duplicate pass."""
     result = SourceResult(str(f.path))
     texts, lengths = _Spool(folder / f"{part.index}.text"), _Spool(folder / f"{part.index}.lengths")
     result.text_digest, result.length_digest = texts, lengths
@@ -150,7 +152,7 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
-        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
     finally:
@@ -162,7 +164,8 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
         out = None  # (a Parquet part without a batch)
     spans = writer.spans() if isinstance(writer, _SpanSpool) else None
     return PartResult(part.index, result.n_documents, result.n_characters, result.rows, result.rejected,
-                      result.fields, counts, texts.path, lengths.path, out, spans, part.byte_range is not None)
+                      result.fields, counts, texts.path, lengths.path, out, spans, part.byte_range is not None,
+                      result.near_rows)
 
 
 class PartAssembly:
@@ -180,11 +183,14 @@ class PartAssembly:
         res = self.result
         if pr.numbered_from_start:
             res.rows += [dataclasses.replace(rm, row=rm.row + self.rows, line=rm.line + self.lines) for rm in pr.rows]
+            res.near_rows += [dataclasses.replace(nr, row=nr.row + self.rows, line=nr.line + self.lines)
+                              for nr in pr.near_rows]
             res.rejected += [dataclasses.replace(rj, line=rj.line + self.lines) for rj in pr.rejected]
             self.lines += pr.counts.lines
             self.rows += pr.counts.rows
         else:
             res.rows += pr.rows
+            res.near_rows += pr.near_rows
             res.rejected += pr.rejected
         res.n_documents += pr.n_documents
         res.n_characters += pr.n_characters

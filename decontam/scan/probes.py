@@ -21,6 +21,7 @@ from ..benchmarks import Benchmark, BenchmarkArg, load_benchmarks
 from ..config import DecontamConfig, NgramRule
 from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
+from ..neardup import NearDupIndex
 from ..runtime import gc_paused
 from ..sample import ItemProbes, ngram_items, sample_items
 from ..utf8 import char_span, char_to_byte
@@ -44,6 +45,8 @@ class ProbeSet:
         answers: With ``probe_answers``: per benchmark, the probes of each item's answer (``None`` for an item
             without an answer); else ``None``.
         answer_owner: Per answer group (groups ``len(owner)`` onwards), its ``(benchmark index, item index)``.
+        near: With ``near_dup``, the near-duplicate pass's index over the questions (its groups are the
+            question groups).
         words: True under the 13-gram rule: the matcher's questions are word texts (:func:`ngram_groups`).
     """
 
@@ -53,6 +56,7 @@ class ProbeSet:
     matcher: Matcher
     answers: list[list[ItemProbes | None]] | None = None
     answer_owner: list[tuple[int, int]] = field(default_factory=list)
+    near: NearDupIndex | None = None
     words: bool = False
 
     @classmethod
@@ -73,8 +77,10 @@ class ProbeSet:
             if answers is not None:
                 a_groups, answer_owner = probe_groups(answers)
                 groups += a_groups
+            near = NearDupIndex([(gi, bi, items[bi][ii].normalized) for gi, (bi, ii) in enumerate(owner)],
+                                config.near_dup_threshold) if config.near_dup else None
         return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.every_window), answers,
-                   answer_owner, words=isinstance(rule, NgramRule))
+                   answer_owner, near, words=isinstance(rule, NgramRule))
 
     @classmethod
     def load(cls, benchmarks: BenchmarkArg | Sequence[BenchmarkArg], config: DecontamConfig,
