@@ -25,6 +25,7 @@ from typing import Any
 from .errors import MissingDependencyError
 from .html_assets import PAGE_CSS, PAGE_SCRIPT
 from .markup import md_code, md_fence, md_text
+from .methods import is_ngram, method_text, opening, too_short_note
 from .redact import redaction_method, redaction_summary, redaction_table
 from .render_evidence import (
     MAX_EVIDENCE_ITEMS,
@@ -35,7 +36,6 @@ from .render_evidence import (
     near_note,
 )
 from .render_evidence import escape as _e
-from .render_method import is_ngram, method_text, opening, too_short_note
 from .verify import check_command
 
 __all__ = ["figure", "to_card", "to_html", "to_png"]

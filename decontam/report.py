@@ -24,20 +24,16 @@ from .atomic import write_atomic
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .methods import is_ngram, summary_method
 from .neardup import near_dup_summary, near_dup_totals
 from .redact import redaction_section, redaction_summary
 from .version import __version__
 
-__all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "NGRAM_RULE", "SCHEMA_VERSION", "Report",
-           "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry", "merge_reports", "report_document",
-           "report_schema", "report_warnings", "source_counts", "training_section"]
+__all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
+           "corpus_fingerprint", "corpus_section", "item_entry", "merge_reports", "report_document", "report_schema",
+           "report_warnings", "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
-# The 13-gram rule in one phrase (report summaries, the card, the HTML page).
-NGRAM_RULE = ("13-gram rule of GPT-3 as lm-evaluation-harness's janitor implements it: A-Z lowercased, ASCII "
-              "punctuation deleted, split on whitespace; an item is contaminated when one of its word 13-grams is "
-              "one of a training document's; an item of fewer than 13 words has none and cannot be checked "
-              "(too short)")
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
 BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
 # ... and, with probe_answers, where its answers came from (absent otherwise).
@@ -201,17 +197,8 @@ class Report:
         corpus = d.get("corpus", {})
         training = d.get("training", {})
         lines.append("")
-        if cfg.get("method", "gpt4") == "ngram13":
-            lines.append(f"Method: {NGRAM_RULE}.")
-        elif cfg:
-            samp = cfg.get("sample", {})
-            norm = cfg.get("normalize", {})
-            options = [k for k, v in norm.items() if v] or ["none (GPT-4 rule)"]
-            probes = "every window" if samp.get("mode") == "all" else f"{samp.get('n_probes')} seeded random"
-            lines.append(
-                f"Method: {probes} {samp.get('length')}-character substrings of each normalized question "
-                f"(seed {samp.get('seed')}); normalizer options: {', '.join(options)}."
-            )
+        if cfg:
+            lines.append(summary_method(cfg))
         if corpus:
             lines.append(
                 f"Corpus: {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
@@ -222,7 +209,7 @@ class Report:
         if training and not portrait and "redaction" in training:
             lines.append(redaction_summary(training))
         elif training and not portrait:
-            what = "a benchmark 13-gram" if cfg.get("method") == "ngram13" else "a probe"
+            what = "a benchmark 13-gram" if is_ngram(cfg) else "a probe"
             lines.append(f"Training documents containing {what}: {training.get('n_removed')} of "
                          f"{training.get('n_documents')}.")
             if "n_removed_answer_only" in training:
@@ -517,9 +504,8 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The items used whole (shorter than the probe length) that match more than a handful of documents (none
-    under the 13-gram rule: it uses no item whole)."""
-    if doc.get("config", {}).get("method", "gpt4") != "gpt4":
+    """The items used whole (shorter than the probe length) that match more than a handful of documents."""
+    if is_ngram(doc.get("config", {})):  # the 13-gram rule uses no item whole
         return []
     length = doc.get("config", {}).get("sample", {}).get("length", 50)
     limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])

@@ -1,5 +1,6 @@
-"""The method of a report in words, as the card, the HTML page and the figure state it: which rule (the GPT-4
-rule, its probes and normalizer options; or the 13-gram rule, ``--method ngram13``) decided the figures.
+"""The method of a report in words, from its ``config``: which rule (the GPT-4 rule, its probes and normalizer
+options; or the 13-gram rule, ``--method ngram13``) decided the figures, as the Markdown summary, the card, the
+HTML page and the figure state it. Pure functions of the recorded config, so a report read back says the same.
 """
 
 from __future__ import annotations
@@ -7,9 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .report import NGRAM_RULE
+__all__ = ["NGRAM_RULE", "is_ngram", "method_text", "opening", "summary_method", "too_short_note"]
 
-__all__ = ["is_ngram", "method_text", "opening", "too_short_note"]
+# The 13-gram rule in one phrase.
+NGRAM_RULE = ("13-gram rule of GPT-3 as lm-evaluation-harness's janitor implements it: A-Z lowercased, ASCII "
+              "punctuation deleted, split on whitespace; an item is contaminated when one of its word 13-grams is "
+              "one of a training document's; an item of fewer than 13 words has none and cannot be checked "
+              "(too short)")
 
 
 def is_ngram(cfg: Mapping[str, Any]) -> bool:
@@ -30,6 +35,17 @@ def method_text(cfg: Mapping[str, Any]) -> str:
     rule = ("normalizer: letters, marks and digits only, case kept (the GPT-4 rule, nothing added)"
             if not departures else f"normalizer: the GPT-4 rule plus {', '.join(departures)} (departures)")
     return f"{probes} {samp.get('length')}-character substrings of each normalized question; {rule}"
+
+
+def summary_method(cfg: Mapping[str, Any]) -> str:
+    """The Markdown summary's ``Method:`` line (:meth:`decontam.report.Report.to_markdown`)."""
+    if is_ngram(cfg):
+        return f"Method: {NGRAM_RULE}."
+    samp = cfg.get("sample", {})
+    options = [k for k, v in cfg.get("normalize", {}).items() if v] or ["none (GPT-4 rule)"]
+    probes = "every window" if samp.get("mode") == "all" else f"{samp.get('n_probes')} seeded random"
+    return (f"Method: {probes} {samp.get('length')}-character substrings of each normalized question "
+            f"(seed {samp.get('seed')}); normalizer options: {', '.join(options)}.")
 
 
 def opening(cfg: Mapping[str, Any], version: Any) -> str:
