@@ -19,8 +19,8 @@ it) and WORKDIR/quality.json (every case and verdict); default WORKDIR /tmp/deco
   scenarios" share a first sentence: one planted would find 895 items).
 * Methods: functions `(corpus, benchmarks) -> {(benchmark, item id): evidence document ids}`, all run on the
   same corpus: the GPT-4 rule (3 probes, the default), every window (`--probes all`), the near-duplicate pass
-  (`--near-dup`, once it is in decontam; until then a row says "not yet measured"), the 13-gram rule
-  (`--method ngram13`).
+  (`--near-dup`: the rule's items and the pass's; a decontam without the pass says "not yet measured"), the
+  13-gram rule (`--method ngram13`).
 * A case is found when its item is flagged and its host document is among the item's evidence documents.
   Recall per transform: found / cases. A flagged item is a false positive when none of its evidence documents
   holds it: it was not planted there, and the oracle does not find its text there (a genuine occurrence in the
