@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decontam import check, filter_dataset, filter_files
+from decontam import Report, check, filter_dataset, filter_files
 from decontam.benchmarks import Benchmark, Item
 from decontam.config import DecontamConfig, make_config
 from decontam.errors import ConfigError
@@ -252,3 +252,28 @@ def test_a_datasets_dataset_with_workers_gives_the_list_result():
     assert got["text"][:] == one["text"][:] == expected == [d for i, d in enumerate(docs) if i % 3]
     assert report.data["benchmarks"] == rep.data["benchmarks"]
     assert report.data["training"]["removed"] == rep.data["training"]["removed"]
+
+
+def test_shard_reports_merge_into_the_whole_corpus_report():
+    q = " ".join(f"word{i}" for i in range(20))
+    docs = ["a " + q, "nothing", q.upper(), "b"]
+    whole = check(docs, [bench([q])], method="ngram13", progress=False)
+    shards = [check(docs[:2], [bench([q])], method="ngram13", progress=False),
+              check(docs[2:], [bench([q])], method="ngram13", progress=False)]
+    merged = Report.merge(shards).to_dict()
+    expected = whole.to_dict()
+    for d in (merged, expected):  # the in-memory sources are named alike; the rest must be the same
+        d["corpus"].pop("sources"), d["corpus"].pop("source_digests"), d["corpus"].pop("fingerprint")
+        d["training"].pop("by_source")
+    assert merged == expected
+    assert [r["row"] for r in merged["training"]["removed"]] == [0, 2]
+
+
+def test_several_text_fields_are_matched_each_on_its_own():
+    q = " ".join(f"w{i}" for i in range(14))
+    half = " ".join(q.split()[:7]), " ".join(q.split()[7:])
+    rows = [{"prompt": half[0], "response": half[1]},  # the 13-gram spans two fields: not found
+            {"prompt": "x", "response": "y " + q}]
+    report = check(rows, [bench([q])], method="ngram13", text_field=["prompt", "response"], progress=False)
+    assert [(r["row"]) for r in report.data["training"]["removed"]] == [1]
+    assert report.benchmark("demo")["items"][0]["matches"][0]["field"] == "response"
