@@ -24,15 +24,24 @@ from .atomic import write_atomic
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .methods import is_ngram, summary_method
+from .neardup import near_dup_summary, near_dup_totals
+from .redact import redaction_section, redaction_summary
 from .version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
-           "training_section"]
+__all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
+           "corpus_fingerprint", "corpus_section", "item_entry", "merge_reports", "report_document", "report_schema",
+           "report_warnings", "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
 BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
+# ... and, with probe_answers, where its answers came from (absent otherwise).
+ANSWER_FIELDS = ("answer_field", "answer_fingerprint")
+# Why an item's answer was not probed (probe_answers), as its entry's ``answer_not_probed`` says.
+ANSWER_MISSING = "no answer"
+ANSWER_EMPTY = "the answer normalizes to nothing"
+ANSWER_TOO_SHORT = "the answer is shorter than the probe length"
 
 
 def report_schema() -> dict[str, Any]:
@@ -183,19 +192,13 @@ class Report:
                              f"{b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
             else:
                 lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+        lines += _answer_lines(d)
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})
         training = d.get("training", {})
         lines.append("")
         if cfg:
-            samp = cfg.get("sample", {})
-            norm = cfg.get("normalize", {})
-            options = [k for k, v in norm.items() if v] or ["none (GPT-4 rule)"]
-            probes = "every window" if samp.get("mode") == "all" else f"{samp.get('n_probes')} seeded random"
-            lines.append(
-                f"Method: {probes} {samp.get('length')}-character substrings of each normalized question "
-                f"(seed {samp.get('seed')}); normalizer options: {', '.join(options)}."
-            )
+            lines.append(summary_method(cfg))
         if corpus:
             lines.append(
                 f"Corpus: {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
@@ -203,21 +206,42 @@ class Report:
             )
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
-        if training and not portrait:
-            lines.append(
-                f"Training documents containing a probe: {training.get('n_removed')} of "
-                f"{training.get('n_documents')}."
-            )
+        if training and not portrait and "redaction" in training:
+            lines.append(redaction_summary(training))
+        elif training and not portrait:
+            what = "a benchmark 13-gram" if is_ngram(cfg) else "a probe"
+            lines.append(f"Training documents containing {what}: {training.get('n_removed')} of "
+                         f"{training.get('n_documents')}.")
+            if "n_removed_answer_only" in training:
+                lines.append(f"Training documents holding an answer probe and no question probe (--probe-answers; "
+                             f"removed by filter too): {training['n_removed_answer_only']}.")
             per = training.get("by_source", [])
             if len(per) > 1:  # per file, or per split of a dataset dict
                 lines += [f"- {md_code(s['source'])}: {s['n_removed']} of {s['n_documents']}"
                           + (f" ({s['n_rejected']} rejected)" if s.get("n_rejected") else "") for s in per[:20]]
                 if len(per) > 20:
                     lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
+        if d.get("near_dup"):
+            lines.append(near_dup_summary(d))
         tool = d.get("tool", {})
         if tool:
             lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
         return "\n".join(lines) + "\n"
+
+
+def _answer_lines(d: dict[str, Any]) -> list[str]:
+    """The answer-leak lines of the Markdown summary (``probe_answers``), apart from the question's table."""
+    benches = [b for b in d.get("benchmarks", []) if "n_answer_leaks" in b]
+    if not benches:
+        return []
+    lines = ["", "Answer leaks (--probe-answers: probes drawn from each item's answer; reported apart, the table "
+             "above is the question's):"]
+    for b in benches:
+        both = len(set(map(json.dumps, b["answer_leak_ids"])) & set(map(json.dumps, b["contaminated_ids"])))
+        lines.append(f"- {md_text(b['name'])}: {b['n_answer_leaks']} item(s) whose answer is in the corpus "
+                     f"({both} with the question too), of {b['n_answers_probed']} answers probed "
+                     f"(answer field {md_code(str(b.get('answer_field')))}; {b['n_answers_not_probed']} not probed)")
+    return lines
 
 
 # ------------------------------------------------------------------------------------- building a document
@@ -225,7 +249,8 @@ class Report:
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
                normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
-               question: str | None = None) -> dict[str, Any]:
+               question: str | None = None, answer: dict[str, Any] | None = None,
+               near_matches: list[dict[str, Any]] | None = None, near_dup_unchecked: bool = False) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
     Args:
@@ -237,6 +262,12 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         empty: The question normalizes to nothing.
         too_short: The item was left out (``min_question_chars``).
         question: The question as in the benchmark, shown on contaminated items.
+        answer: With ``probe_answers`` only: ``n_probes``, ``probes`` (empty in ``all`` mode), ``normalized`` (in
+            ``all`` mode), ``not_probed`` (why not, or ``None``), ``matches`` (each marked ``"answer": true``) and
+            ``text`` (the answer as in the benchmark, shown when found). Its fields come after the question's, so
+            that everything the GPT-4 rule says is where it is without the option.
+        near_matches: The near-duplicate pass's matches (where the rule did not find the item), in corpus order.
+        near_dup_unchecked: The near-duplicate pass could not check the item (too few distinctive shingles).
 
     The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
     reader sees at once which probe accounts for how many removed documents.
@@ -249,7 +280,9 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         entry["empty"] = True
     if too_short:
         entry["too_short"] = True
-    if matches and question is not None:
+    if near_dup_unchecked:
+        entry["near_dup_unchecked"] = True
+    if (matches or near_matches) and question is not None:
         entry["question"] = question
     if matches and all("row" in m for m in matches):
         entry["n_documents"] = len({m["row"] for m in matches})
@@ -259,16 +292,48 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
                 per_probe.setdefault(m["probe"], set()).add(m["row"])
             entry["probe_documents"] = [len(per_probe[p]) for p in probes]
     entry["matches"] = matches
+    if answer is not None:
+        _answer_fields(entry, answer)
+    if near_matches:
+        entry["near_matches"] = near_matches
     return entry
 
 
-def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+def _answer_fields(entry: dict[str, Any], answer: dict[str, Any]) -> None:
+    """An item's answer-probe fields (``probe_answers``), after its question's."""
+    entry["n_answer_probes"] = answer["n_probes"]
+    entry["answer_probes"] = list(answer["probes"])
+    if answer.get("normalized") is not None:
+        entry["normalized_answer"] = answer["normalized"]
+    if answer.get("not_probed"):
+        entry["answer_not_probed"] = answer["not_probed"]
+    entry["answer_leak"] = bool(answer["matches"])
+    if answer["matches"] and answer.get("text") is not None:
+        entry["answer"] = answer["text"]
+    entry["answer_matches"] = answer["matches"]
+
+
+def _answer_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Read back what :func:`_answer_fields` wrote (``None``: the report was made without probe_answers)."""
+    if "answer_leak" not in entry:
+        return None
+    return {"n_probes": entry["n_answer_probes"], "probes": entry["answer_probes"],
+            "normalized": entry.get("normalized_answer"), "not_probed": entry.get("answer_not_probed"),
+            "matches": entry["answer_matches"], "text": entry.get("answer")}
+
+
+def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]], near_dup: bool = False) -> dict[str, Any]:
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
     totals are computed (contaminated, clean and too-short ids, their counts, the rate).
 
     Clean items are the checked ones not found; items left out as too short (``too_short_ids``) and items a
     portrait cannot test (``undecided``) are neither. The rate is over all items, so that it is comparable
     whatever was left out.
+
+    With ``probe_answers`` (``fields`` has ``answer_fingerprint``), the answers' totals follow, apart: items whose
+    answer was probed, items whose answer probes were found (``answer_leak_ids``, whether or not the question
+    was), and items whose answer was not probed. The question's totals above are the same as without it.
+    With ``near_dup``, the near-duplicate pass's totals follow (:func:`decontam.neardup.near_dup_totals`).
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
@@ -276,6 +341,9 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
              and not it.get("undecided")]
     n_items = fields["n_items"]
     section = {key: fields[key] for key in BENCHMARK_FIELDS}
+    answers = "answer_fingerprint" in fields
+    if answers:
+        section.update({key: fields[key] for key in ANSWER_FIELDS})
     section.update({
         "n_contaminated": len(contaminated),
         "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
@@ -284,6 +352,14 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     })
     if too_short:
         section.update({"n_too_short": len(too_short), "too_short_ids": too_short})
+    if answers:
+        leaks = [it["id"] for it in items if it.get("answer_leak")]
+        not_probed = [it["id"] for it in items if it.get("answer_not_probed")]
+        section.update({"n_answers_probed": len(items) - len(not_probed), "n_answer_leaks": len(leaks),
+                        "answer_leak_ids": leaks, "n_answers_not_probed": len(not_probed),
+                        "answers_not_probed_ids": not_probed})
+    if near_dup:
+        section.update(near_dup_totals(items, n_items))
     section["items"] = items
     return section
 
@@ -314,27 +390,56 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
-                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
-    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
-    section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
-               "removed": removed}
+                     by_source: Sequence[dict[str, Any]] | None = None,
+                     n_removed_answer_only: int | None = None,
+                     redaction: dict[str, Any] | None = None,
+                     near_removed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a question probe; under redaction, dropped) and
+    kept; and, for a scan, the same counts per source (``by_source``: per file, or per split of a dataset dict),
+    rejected rows included; under redaction, the :func:`redaction_section`.
+
+    With ``probe_answers``, ``n_removed_answer_only`` counts the documents that hold an answer probe and no
+    question probe: ``filter`` removes them too, so ``n_kept`` is what is left of both; ``n_removed`` stays the
+    GPT-4 rule's figure (under redaction: of the documents dropped). ``near_removed``: the near-duplicate pass's
+    entries of documents no probe was found in, counted apart (``n_removed_near_dup``) and not kept either."""
+    n_near = len({r["row"] for r in near_removed}) if near_removed is not None else 0
+    section: dict[str, Any] = {"n_documents": n_documents, "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        section["n_removed_answer_only"] = n_removed_answer_only
+    section.update({"n_kept": n_documents - n_removed - (n_removed_answer_only or 0) - n_near, "removed": removed})
+    if near_removed is not None:
+        section.update({"n_removed_near_dup": n_near, "near_removed": near_removed})
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
+    if redaction is not None:
+        section["redaction"] = redaction
     return section
 
 
-def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
-    """One entry of ``training.by_source``."""
-    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
-            "n_kept": n_documents - n_removed}
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
+                  n_removed_answer_only: int | None = None, n_redacted: int | None = None,
+                  n_removed_near_dup: int | None = None) -> dict[str, Any]:
+    """One entry of ``training.by_source`` (``n_removed_answer_only``: with ``probe_answers`` only;
+    ``n_redacted``: under redaction only; ``n_removed_near_dup``: with the near-duplicate pass only)."""
+    entry: dict[str, Any] = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected,
+                             "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        entry["n_removed_answer_only"] = n_removed_answer_only
+    entry["n_kept"] = n_documents - n_removed - (n_removed_answer_only or 0) - (n_removed_near_dup or 0)
+    if n_redacted is not None:
+        entry["n_redacted"] = n_redacted
+    if n_removed_near_dup is not None:
+        entry["n_removed_near_dup"] = n_removed_near_dup
+    return entry
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any]) -> dict[str, Any]:
-    """The whole document, its sections in the report's order, with the warnings its figures call for."""
+                    training: dict[str, Any], near_dup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole document, its sections in the report's order (``near_dup``: the pass's), with its warnings."""
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
            "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+    if near_dup is not None:
+        doc["near_dup"] = near_dup
     doc["warnings"] = report_warnings(doc)
     return doc
 
@@ -350,7 +455,10 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
     * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
       says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
-      and the documents removed because of such probes alone are counted.
+      and the documents removed because of such probes alone are counted (answer matches aside);
+    * ``answers_not_probed``: with ``probe_answers``, benchmarks none of whose answers was probed (no answer
+      field, or every answer shorter than the probe length), so that their empty ``answer_leak_ids`` is not
+      read as "no answer leaked".
     """
     out: list[dict[str, Any]] = []
     corpus = doc["corpus"]
@@ -372,6 +480,8 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
         flagged = {(it["benchmark"], json.dumps(it["id"])) for it in short}
         items_of_row: dict[Any, set[tuple[str, str]]] = {}
         for r in doc["training"]["removed"]:
+            if r.get("answer"):
+                continue  # the question figures' warning, as without probe_answers
             items_of_row.setdefault(r.get("row", json.dumps(r["doc_id"])), set()).add(
                 (r["benchmark"], json.dumps(r["item_id"])))
         alone = sum(1 for items in items_of_row.values() if items <= flagged)
@@ -382,11 +492,21 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
                                f"says, match many documents: {named}. {alone} document(s) were removed because "
                                "of such probes alone; --min-question-chars N leaves such items out "
                                "(docs/method.md)"})
+    unprobed = [b for b in doc["benchmarks"] if "n_answers_probed" in b and b["n_answers_probed"] == 0]
+    if unprobed:
+        named = "; ".join(f"{b['name']} (answer field: {b.get('answer_field') or 'none'})" for b in unprobed)
+        out.append({"kind": "answers_not_probed", "benchmarks": [b["name"] for b in unprobed],
+                    "message": f"--probe-answers probed no answer of {len(unprobed)} benchmark(s): {named}: they "
+                               "have no answer field (or were given as Benchmark objects loaded without answers: "
+                               "load_benchmark(..., answers=True)), or every answer is shorter than the probe length; "
+                               "no answer leak can be reported for them (--answer-field NAME=FIELD names a field)"})
     return out
 
 
 def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The items used whole (shorter than the probe length) that match more than a handful of documents."""
+    if is_ngram(doc.get("config", {})):  # the 13-gram rule uses no item whole
+        return []
     length = doc.get("config", {}).get("sample", {}).get("length", 50)
     limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
     out = []
@@ -401,7 +521,8 @@ def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------------------ merging
 
-_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short")
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short", "n_answer_probes",
+               "answer_probes", "normalized_answer", "answer_not_probed", "near_dup_unchecked")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -456,27 +577,47 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                             [dict(d) for c in corpora for d in c["source_digests"]],
                             [dict(f) for c in corpora for f in c.get("skipped_files", [])],
                             [dict(f) for c in corpora for f in c.get("text_fields", [])])
-    benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
+    near_dup = bool(reports[0]["config"].get("near_dup"))
+    benchmarks = [_merged_benchmark(bi, reports, offsets, near_dup) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
+    near_removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets)
+                    for r in rep["training"].get("near_removed", [])] if near_dup else None
     by_source = None
     if all("by_source" in rep["training"] for rep in reports):
         by_source = [s for rep in reports for s in rep["training"]["by_source"]]
+    answer_only = None
+    if "n_removed_answer_only" in reports[0]["training"]:
+        answer_only = sum(rep["training"]["n_removed_answer_only"] for rep in reports)
+    redaction = None
+    if "redaction" in reports[0]["training"]:  # (the config says so, and configs agree)
+        redaction = redaction_section(
+            [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
+             for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks])
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source)
-    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
+                                removed, by_source, answer_only, redaction, near_removed)
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training,
+                           copy.deepcopy(reports[0].get("near_dup")))
 
 
-def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
+def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int], near_dup: bool) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
     items = []
     for ii, it0 in enumerate(b0["items"]):
         shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
         matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
+        near = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
+                for m in it.get("near_matches", [])]
         question = next((it["question"] for it in shard_items if "question" in it), None)
+        answer = _answer_of(it0)
+        if answer is not None:
+            answer["matches"] = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
+                                 for m in it["answer_matches"]]
+            answer["text"] = next((it["answer"] for it in shard_items if "answer" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                too_short=bool(it0.get("too_short")), question=question))
-    return benchmark_section(b0, items)
+                                too_short=bool(it0.get("too_short")), question=question, answer=answer,
+                                near_matches=near, near_dup_unchecked=bool(it0.get("near_dup_unchecked"))))
+    return benchmark_section(b0, items, near_dup)
 
 
 def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -496,7 +637,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
     """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
-    for key in ("schema_version", "tool", "config"):
+    for key in ("schema_version", "tool", "config", "near_dup"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
                               f"(same tool, options and benchmarks) over different shards can be merged")
@@ -512,7 +653,7 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
     for b, b0 in zip(rep["benchmarks"], first["benchmarks"]):
-        for key in BENCHMARK_FIELDS:
+        for key in BENCHMARK_FIELDS + ANSWER_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
@@ -521,8 +662,10 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    entries = list(rep.get("training", {}).get("removed", []))
-    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", []) for m in it.get("matches", [])]
+    training = rep.get("training", {})
+    entries = list(training.get("removed", [])) + list(training.get("near_removed", []))
+    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", [])
+                for m in it.get("matches", []) + it.get("answer_matches", []) + it.get("near_matches", [])]
     if any("row" not in entry for entry in entries):
         raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
                           "re-run the check on that shard")

@@ -8,13 +8,14 @@ from .batch import (
     Batch,
     ReadCounts,
     Rejected,
+    TextEdit,
     arrow_mask,
     arrow_strings,
     plain_id,
     single_chunk,
     text_buffers,
 )
-from .fields import chosen_fields
+from .fields import chosen_fields, cut_text, edit_row, label_field
 from .files import (
     PART_MAX_BYTES,
     CorpusFile,
@@ -48,11 +49,14 @@ __all__ = [
     "Rejected",
     "SkippedFile",
     "Source",
+    "TextEdit",
     "arrow_mask",
     "arrow_strings",
     "as_paths",
     "chosen_fields",
+    "cut_text",
     "dict_batches",
+    "edit_row",
     "expand_corpus",
     "file_format",
     "is_dataset",
@@ -60,6 +64,7 @@ __all__ = [
     "is_iterable_dataset",
     "is_iterable_dataset_dict",
     "is_pathlike",
+    "label_field",
     "memory_source",
     "parquet_module",
     "plain_id",

@@ -23,38 +23,42 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held, writing
-from ..config import DecontamConfig, NormalizeConfig
+from ..config import DecontamConfig, RedactConfig, TextRule
 from ..errors import InputError
 from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
 from ..match import Matcher
+from ..neardup import NearDupIndex
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, shared_memory, worker_pool
 from .parts import PartAssembly, PartResult, scan_part
 from .probes import ProbeSet
 from .step import (
     DocMatch,
+    NearDoc,
     SourceResult,
     account_batch,
-    match_texts,
     record_matches,
+    redact_matches,
     require_rows,
     scan_batches,
+    scan_texts,
 )
 
 __all__ = ["scan_file", "scan_files"]
 
 
 def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None,
-              target: Path | None = None, on_read: Callable[[int], Any] | None = None) -> SourceResult:
+              target: Path | None = None, on_read: Callable[[int], Any] | None = None,
+              near: NearDupIndex | None = None) -> SourceResult:
     """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given, which
     becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
-    (for progress)."""
+    (for progress); ``near`` runs the near-duplicate pass too."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target, config.text_fields[0]) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -82,11 +86,12 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
     bar = progress_bar(sum(sizes), "decontam: scanning", progress)
     try:
         if config.num_proc > 1:
-            _scan_in_pool(files, probes.matcher, config, outs, sizes, bar, results)
+            _scan_in_pool(files, (probes.matcher, probes.near), config, outs, sizes, bar, results)
         else:
             for f, out, size in zip(files, outs, sizes):
                 done = _Progress(bar, size)
-                results.append(scan_file(f, probes.matcher, config, *(out or (None, None)), on_read=done.read))
+                results.append(scan_file(f, probes.matcher, config, *(out or (None, None)), on_read=done.read,
+                                         near=probes.near))
                 done.finish()
     finally:
         bar.close()
@@ -96,31 +101,37 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
 
 # ----------------------------------------------------------------------------------------- process pool
 
-_WORKER_MATCHER: Matcher | None = None  # each worker's copy, set once by its initializer
+# Each worker's matcher and near-duplicate index (or None), set once by its initializer.
+_WORKER_FINDERS: tuple[Matcher, NearDupIndex | None] | None = None
 
 
-def _init_worker(matcher: Matcher) -> None:
-    global _WORKER_MATCHER
-    _WORKER_MATCHER = matcher
+def _init_worker(finders: tuple[Matcher, NearDupIndex | None]) -> None:
+    global _WORKER_FINDERS
+    _WORKER_FINDERS = finders
 
 
-def _worker_matcher() -> Matcher:
-    if _WORKER_MATCHER is None:  # pragma: no cover - the pool's initializer always runs first
+def _worker_finders() -> tuple[Matcher, NearDupIndex | None]:
+    if _WORKER_FINDERS is None:  # pragma: no cover - the pool's initializer always runs first
         raise RuntimeError("decontam worker started without its matcher")
-    return _WORKER_MATCHER
+    return _WORKER_FINDERS
 
 
 def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path, Path] | None) -> SourceResult:
-    return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
+    matcher, near = _worker_finders()
+    return scan_file(f, matcher, config, *(out or (None, None)), near=near)
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
-    return match_texts(_worker_matcher(), texts, norm)
+def _match_in_worker(texts: pa.Array, norm: TextRule, redact: RedactConfig | None) -> tuple[
+        list[DocMatch], dict[int, Any] | None, list[NearDoc]]:
+    matcher, near = _worker_finders()
+    matches, near_docs = scan_texts(matcher, texts, norm, near)
+    return matches, (redact_matches(matcher, texts, matches, norm, redact) if redact is not None else None), near_docs
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
                          out: tuple[Path, Path] | None) -> PartResult:
-    return scan_part(f, part, _worker_matcher(), config, folder, out is not None, out[1] if out else None)
+    matcher, near = _worker_finders()
+    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None, near=near)
 
 
 class _Progress:
@@ -139,7 +150,7 @@ class _Progress:
         self.read(self.size - self.done)
 
 
-def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig,
+def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex | None], config: DecontamConfig,
                   outs: list[tuple[Path, Path] | None], sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
     """Scan with a pool of ``config.num_proc`` processes: large files in parts, the others whole, or (no file
     to split, fewer files than workers) batches read here."""
@@ -148,7 +159,7 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
     plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
              for f, size in zip(files, sizes)]
     with (_spool_folder(outs, any(plans), n) as folder,
-          worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
+          worker_pool(n, _init_worker, (finders,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
@@ -178,6 +189,16 @@ def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _file_folder(folder: Path | None, fi: int) -> Path:
+    """The spool folder of file ``fi``'s parts: one per file, as the parts of two files can be in the workers
+    at once and their spool files are named by part number."""
+    assert folder is not None
+    sub = folder / str(fi)
+    with writing(sub):
+        sub.mkdir(exist_ok=True)
+    return sub
+
+
 def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
                outs: list[tuple[Path, Path] | None], sizes: list[int], folder: Path | None, bar: Any,
                results: list[SourceResult]) -> None:
@@ -191,7 +212,8 @@ def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool
             while jobs and len(pending) < 2 * config.num_proc:
                 fi, part = jobs.popleft()
                 task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                        pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
+                        pool.submit(_scan_part_in_worker, files[fi], part, config, _file_folder(folder, fi),
+                                    outs[fi]))
                 pending.append((fi, part, task))
             fi, part, task = pending.popleft()
             if part is None:
@@ -234,7 +256,8 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             if w is not None:
                 w.finish()
             return
-        keep = record_matches(batch, fut.result(), results[fi])
+        matches, redactions, near = fut.result()
+        keep = record_matches(batch, matches, results[fi], redactions, config.redact, near)
         if w is not None:
             w.write(batch, keep)
 
@@ -242,12 +265,14 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1], config.text_fields[0])
+                           if out is not None else None)
             done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.text_rule,
+                                                       config.redact), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)
