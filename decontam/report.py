@@ -27,7 +27,7 @@ from .markup import md_code, md_text
 from .version import __version__
 
 __all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
+           "merge_blocks", "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
            "training_section"]
 
 SCHEMA_VERSION = 1
@@ -216,7 +216,9 @@ class Report:
                     lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
         tool = d.get("tool", {})
         if tool:
-            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
+            engine = d.get("run", {}).get("engine")
+            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}"
+                         + (f", {md_text(engine)} engine." if engine else "."))
         return "\n".join(lines) + "\n"
 
 
@@ -331,10 +333,15 @@ def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any]) -> dict[str, Any]:
-    """The whole document, its sections in the report's order, with the warnings its figures call for."""
+                    training: dict[str, Any], engine: str = "local") -> dict[str, Any]:
+    """The whole document, its sections in the report's order, with the warnings its figures call for.
+
+    ``engine`` names where the scan ran (``run.engine``: ``local``, ``ray``; merged shards of both engines,
+    ``local+ray``): how a run was executed, never what it found, so it is outside ``config``.
+    """
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
-           "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+           "config": config, "run": {"engine": engine}, "corpus": corpus, "benchmarks": benchmarks,
+           "training": training}
     doc["warnings"] = report_warnings(doc)
     return doc
 
@@ -441,29 +448,71 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """
     if not reports:
         raise ConfigError("nothing to merge: give at least one report")
-    for k, rep in enumerate(reports):
-        _check_mergeable(k, rep, reports[0])
+    _check_all_mergeable(reports)
     _check_disjoint(reports)
+    return _merged(reports, None)
+
+
+def merge_blocks(reports: Sequence[dict[str, Any]], digests: dict[str, str]) -> dict[str, Any]:
+    """Merge the reports of consecutive blocks of *one* source (a dataset scanned block by block, each block by
+    some worker) into the report of that source, in block order.
+
+    As :func:`merge_reports` (counts add, lists concatenate, rows move by the rows of the blocks before, every
+    total is recomputed), except that the blocks are one source: the corpus names it once, its rejected rows'
+    lines (the row numbers of an in-memory source, 1-based) move like its rows, and its digests are
+    ``digests``. The SHA-256 of a source's text does not add up from its blocks' digests, so the engine,
+    which receives the blocks in order, hashes the text itself (:func:`decontam.scan.hash_texts` over the
+    same bytes).
+
+    Args:
+        reports: The blocks' report documents, in source order, each naming the one source.
+        digests: ``{"text_sha256": ..., "lengths_sha256": ...}`` of the whole source.
+
+    Raises:
+        ConfigError: No report; reports of different checks (as for :func:`merge_reports`); or reports that do
+            not name one and the same source.
+    """
+    if not reports:
+        raise ConfigError("nothing to merge: give at least one report")
+    _check_all_mergeable(reports)
+    labels = {json.dumps(rep["corpus"]["sources"]) for rep in reports}
+    if len(labels) != 1 or len(reports[0]["corpus"]["sources"]) != 1:
+        raise ConfigError(f"blocks of one source must each name that one source; got {sorted(labels)}")
+    return _merged(reports, {"text_sha256": digests["text_sha256"], "lengths_sha256": digests["lengths_sha256"]})
+
+
+def _merged(reports: Sequence[dict[str, Any]], block_digests: dict[str, str] | None) -> dict[str, Any]:
+    """The merged document of reports already checked: of shards (``block_digests`` None), or of the blocks
+    of one source with that source's digests."""
     offsets = []
     total = 0
     for rep in reports:
         offsets.append(total)
         total += rep["corpus"]["n_documents"] + rep["corpus"]["n_rejected"]
     corpora = [rep["corpus"] for rep in reports]
-    corpus = corpus_section([s for c in corpora for s in c["sources"]], sum(c["n_documents"] for c in corpora),
-                            sum(c["n_characters"] for c in corpora),
-                            [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
-                            [dict(d) for c in corpora for d in c["source_digests"]],
-                            [dict(f) for c in corpora for f in c.get("skipped_files", [])],
-                            [dict(f) for c in corpora for f in c.get("text_fields", [])])
+    n_docs, n_chars = sum(c["n_documents"] for c in corpora), sum(c["n_characters"] for c in corpora)
+    skipped = [dict(f) for c in corpora for f in c.get("skipped_files", [])]
+    n_removed = sum(rep["training"]["n_removed"] for rep in reports)
+    has_by_source = all("by_source" in rep["training"] for rep in reports)
+    if block_digests is None:
+        corpus = corpus_section([s for c in corpora for s in c["sources"]], n_docs, n_chars,
+                                [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
+                                [dict(d) for c in corpora for d in c["source_digests"]], skipped,
+                                [dict(f) for c in corpora for f in c.get("text_fields", [])])
+        by_source = [s for rep in reports for s in rep["training"]["by_source"]] if has_by_source else None
+    else:
+        label = corpora[0]["sources"][0]
+        rejected = [{**copy.deepcopy(r), "line": r["line"] + off} for c, off in zip(corpora, offsets)
+                    for r in c["rejected"]]
+        fields = next((dict(f) for c in corpora for f in c.get("text_fields", [])), None)
+        corpus = corpus_section([label], n_docs, n_chars, rejected, [{"source": label, **block_digests}], skipped,
+                                [fields] if fields else [])
+        by_source = [source_counts(label, n_docs, len(rejected), n_removed)] if has_by_source else None
     benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
-    by_source = None
-    if all("by_source" in rep["training"] for rep in reports):
-        by_source = [s for rep in reports for s in rep["training"]["by_source"]]
-    training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
-                                removed, by_source)
-    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training)
+    training = training_section(corpus["n_documents"], n_removed, removed, by_source)
+    engines = sorted({rep.get("run", {}).get("engine", "local") for rep in reports})
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training, "+".join(engines))
 
 
 def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
@@ -494,8 +543,22 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
-    """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
+def _fixed_items(bench: dict[str, Any]) -> str:
+    """What a benchmark's items must share across shards (ids, probes...), as one string to compare."""
+    return json.dumps([[it.get(key) for key in _ITEM_FIXED] for it in bench.get("items", [])])
+
+
+def _check_all_mergeable(reports: Sequence[dict[str, Any]]) -> None:
+    """Refuse reports that are not shards of one check (the message names the first difference)."""
+    first_items = [_fixed_items(b) for b in reports[0].get("benchmarks", [])]
+    for k, rep in enumerate(reports):
+        _check_mergeable(k, rep, reports[0], first_items)
+
+
+def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_items: list[str]) -> None:
+    """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why); the
+    items are compared per benchmark at once (``first_items``: report 0's), item by item only to name one that
+    differs."""
     for key in ("schema_version", "tool", "config"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
@@ -511,11 +574,13 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
     if names != [b["name"] for b in first.get("benchmarks", [])]:
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
-    for b, b0 in zip(rep["benchmarks"], first["benchmarks"]):
+    for b, b0, fixed0 in zip(rep["benchmarks"], first["benchmarks"], first_items):
         for key in BENCHMARK_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
+        if k == 0 or _fixed_items(b) == fixed0:
+            continue
         for it, it0 in zip(b["items"], b0["items"]):
             for key in _ITEM_FIXED:
                 if not _same(it.get(key), it0.get(key)):

@@ -38,7 +38,7 @@ from ..inputs import (
 from ..normalize import normalize_many
 from ..report import corpus_fingerprint
 from ..runtime import progress_bar, worker_pool
-from ..scan import SourceResult, account_batch, require_rows
+from ..scan import SourceResult, account_batch, ray_session, require_rows, run_units
 from ..version import __version__
 from .format import (
     BLOOM_SEED,
@@ -304,14 +304,38 @@ def _build_file_part(f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp:
     return folder
 
 
+def _build_unit(_: Any, f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp: float) -> Path:
+    """A Ray task's unit of a build: one file into its part (see :func:`decontam.scan.run_units`)."""
+    return _build_file_part(f, folder, cfg, bloom_fp)
+
+
+def _build_parts_ray(files: list[CorpusFile], sizes: list[int], parts_dir: Path, cfg: DecontamConfig,
+                     bloom_fp: float, bar: Any) -> list[Path]:
+    """Index each file into its own part with Ray tasks (every file, even one: the same parts, merged the same
+    way, whatever the engine); the parts in corpus order."""
+    parts = []
+    with ray_session(cfg.ray_address, progress=False):
+        units = [(f, parts_dir / f"{i:06d}", cfg, bloom_fp) for i, f in enumerate(files)]
+        for get, size in zip(run_units(_build_unit, units), sizes):
+            parts.append(get())
+            bar.update(size)
+    return parts
+
+
 def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, progress: bool | None) -> None:
     """Index ``corpus`` into the folder ``stage``.
 
     An in-memory corpus and the files of a serial build (``cfg.num_proc`` 1, or one file) go into one part;
-    with several processes and files each file is indexed by its own process into a part, and the parts are
-    merged into ``stage``.
+    with several processes and files each file is indexed by its own process (or, ``cfg.engine="ray"``, by a
+    Ray task) into a part, and the parts are merged into ``stage``.
+
+    Raises:
+        ConfigError: ``engine="ray"`` for an in-memory corpus (Ray builds indexes of files).
     """
     stage.mkdir(parents=True, exist_ok=True)
+    if cfg.engine == "ray" and not is_pathlike(corpus):
+        raise ConfigError("engine='ray' indexes files (each in a Ray task, then merged); index an in-memory corpus "
+                          "with the local engine")
     if not is_pathlike(corpus):
         b = _PartBuilder(stage, cfg, bloom_fp)
         source = memory_source(corpus, cfg.text_field, cfg.id_field or None, cfg.on_error)
@@ -325,16 +349,19 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
     sizes = [f.path.stat().st_size for f in files]
     bar = progress_bar(sum(sizes), "decontam: indexing", progress)
     try:
-        if cfg.num_proc > 1 and len(files) > 1:
+        if cfg.engine == "ray" or (cfg.num_proc > 1 and len(files) > 1):
             parts_dir = stage / ".parts"
             parts_dir.mkdir()
-            with worker_pool(min(cfg.num_proc, len(files)), _no_setup, (), hold=interrupts_held) as pool:
-                futures = [pool.submit(_build_file_part, f, parts_dir / f"{i:06d}", cfg, bloom_fp)
-                           for i, f in enumerate(files)]
-                parts = []
-                for fut, size in zip(futures, sizes):
-                    parts.append(fut.result())
-                    bar.update(size)
+            if cfg.engine == "ray":
+                parts = _build_parts_ray(files, sizes, parts_dir, cfg, bloom_fp, bar)
+            else:
+                with worker_pool(min(cfg.num_proc, len(files)), _no_setup, (), hold=interrupts_held) as pool:
+                    futures = [pool.submit(_build_file_part, f, parts_dir / f"{i:06d}", cfg, bloom_fp)
+                               for i, f in enumerate(files)]
+                    parts = []
+                    for fut, size in zip(futures, sizes):
+                        parts.append(fut.result())
+                        bar.update(size)
             opened = [IndexFiles.load(p, verify=False) for p in parts]
             require_rows([SourceResult.from_dict(src) for ix in opened for src in ix.manifest["corpus"]["sources"]])
             merge_into(opened, stage, bloom_fp)

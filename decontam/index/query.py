@@ -56,7 +56,7 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
     cfg = make_config(config, **options)
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
-                              on_error=recorded["on_error"])
+                              on_error=recorded["on_error"], engine="local", ray_address=None)  # runs here
     return ProbeSet.build(load_benchmarks(benchmarks), cfg), cfg
 
 

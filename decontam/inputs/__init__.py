@@ -25,6 +25,7 @@ from .memory import (
     is_iterable_dataset,
     is_iterable_dataset_dict,
     is_pathlike,
+    is_ray_dataset,
     memory_source,
 )
 from .parquet import parquet_module
@@ -50,6 +51,7 @@ __all__ = [
     "is_iterable_dataset",
     "is_iterable_dataset_dict",
     "is_pathlike",
+    "is_ray_dataset",
     "memory_source",
     "parquet_module",
     "plain_id",

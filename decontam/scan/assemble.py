@@ -37,7 +37,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     Args:
         probes: The probes checked.
         results: One result per source, in corpus order.
-        config: The options of the check (recorded in the report).
+        config: The options of the check (recorded in the report; its engine in ``run.engine``).
         action: ``check``, ``filter``, ``index-check`` or ``portrait-check``.
         sources: How the report names the sources (paths, or labels of in-memory corpora).
         skipped: Entries of corpus folders that were not read (``on_error="skip"``).
@@ -65,7 +65,8 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     cfg = config.to_dict()
     cfg["action"] = action
     by_source = [source_counts(r.source, r.n_documents, len(r.rejected), len(r.rows)) for r in results]
-    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed, by_source)))
+    return Report(report_document(cfg, corpus, sections, training_section(n_docs, n_removed, removed, by_source),
+                                  config.engine))
 
 
 def _matches(probes: ProbeSet, results: Sequence[SourceResult],

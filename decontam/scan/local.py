@@ -11,9 +11,6 @@ or removes them, once this engine is done.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,14 +18,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..atomic import interrupts_held, writing
+from ..atomic import interrupts_held
 from ..config import DecontamConfig, NormalizeConfig
-from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, read_file, split_file
+from ..inputs import CorpusFile, FilePart, read_file
 from ..match import Matcher
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
-from .parts import PartAssembly, PartResult, scan_part
+from .parts import JobOutcome, PartResult, assemble_jobs, plan_parts, scan_part, spool_folder
 from .probes import ProbeSet
 from .step import (
     DocMatch,
@@ -143,70 +139,30 @@ def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamCon
     """Scan with a pool of ``config.num_proc`` processes: large files in parts, the others whole, or (no file
     to split, fewer files than workers) batches read here."""
     n = config.num_proc
-    share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
-    plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
-             for f, size in zip(files, sizes)]
-    with (_spool_folder(outs, any(plans)) as folder,
+    plans = plan_parts(files, sizes, n, config)
+    with (spool_folder(outs, any(plans)) as folder,
           worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
-        _scan_jobs(files, plans, pool, config, outs, sizes, folder, bar, results)
+        assemble_jobs(files, plans, outs, sizes, bar, results,
+                      _run_jobs(files, plans, pool, config, outs, folder))
 
 
-@contextlib.contextmanager
-def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
-    temporary folder), removed whatever happens; entered before the pool, so left after its workers stop."""
-    if not needed:
-        yield None
-        return
-    first = next((o for o in outs if o is not None), None)
-    where = first[0].parent if first is not None else None
-    with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
-               outs: list[tuple[Path, Path] | None], sizes: list[int], folder: Path | None, bar: Any,
-               results: list[SourceResult]) -> None:
+def _run_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
+              outs: list[tuple[Path, Path] | None], folder: Path | None) -> Iterator[JobOutcome]:
     """Run the jobs (a whole file, or one part of a file) in the workers, at most ``2 * num_proc`` at a time
-    (which bounds the spool), and take their results in corpus order."""
+    (which bounds the spool); their outcomes in corpus order."""
     jobs = deque((fi, part) for fi, plan in enumerate(plans) for part in (plan or [None]))
     pending: deque[tuple[int, FilePart | None, Any]] = deque()
-    assembly: PartAssembly | None = None
-    try:
-        while jobs or pending:
-            while jobs and len(pending) < 2 * config.num_proc:
-                fi, part = jobs.popleft()
-                task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                        pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
-                pending.append((fi, part, task))
-            fi, part, task = pending.popleft()
-            if part is None:
-                results.append(task.result())
-                bar.update(sizes[fi])
-                continue
-            if part.index == 0:
-                assembly = PartAssembly(files[fi], outs[fi])
-            assert assembly is not None
-            try:
-                assembly.add(task.result())
-            except InputError as exc:
-                raise assembly.moved_error(exc) from None
-            bar.update(part.size)
-            if part.index == len(plans[fi] or []) - 1:
-                assembly.finish()
-                results.append(assembly.result)
-                assembly.close()
-                assembly = None
-    finally:
-        if assembly is not None:
-            assembly.close()
+    while jobs or pending:
+        while jobs and len(pending) < 2 * config.num_proc:
+            fi, part = jobs.popleft()
+            task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
+                    pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
+            pending.append((fi, part, task))
+        fi, part, task = pending.popleft()
+        yield fi, part, task.result
 
 
 def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig,
