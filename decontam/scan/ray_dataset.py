@@ -19,6 +19,7 @@ Blocks are the dataset's own: ``ds.repartition(n)`` gives more of them, and so m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -175,8 +176,9 @@ def check_ray_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig) -> Report:
         InputError: No such text column; a malformed row (``on_error="raise"``), named by its row in the
             dataset; a dataset of which every row was rejected.
     """
-    with ray_session(cfg.ray_address, stop=False):
-        return _report(_blocks(_mapped(ds, probes, cfg, "check", "check")), probes, cfg, "check")
+    with ray_session(cfg.ray_address, stop=False), contextlib.closing(_blocks(_mapped(ds, probes, cfg, "check",
+                                                                                    "check"))) as blocks:
+        return _report(blocks, probes, cfg, "check")
 
 
 def filter_ray_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_report: bool) -> tuple[Any, Report | None]:
@@ -194,7 +196,8 @@ def filter_ray_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_repo
         if not want_report:
             return _mapped(ds, probes, cfg, "filter", "filter"), None
         marked = _mapped(ds, probes, cfg, "filter", "mark").materialize()
-        report = _report(_blocks(marked), probes, cfg, "filter")
+        with contextlib.closing(_blocks(marked)) as blocks:
+            report = _report(blocks, probes, cfg, "filter")
         filtered = marked.map_batches(_drop_marked, batch_format="pyarrow", batch_size=None)
         filtered.context.execution_options.preserve_order = True
         return filtered, report
