@@ -458,7 +458,9 @@ def merge_blocks(reports: Sequence[dict[str, Any]], digests: dict[str, str]) -> 
     some worker) into the report of that source, in block order.
 
     As :func:`merge_reports` (counts add, lists concatenate, rows move by the rows of the blocks before, every
-    total is recomputed), except that the blocks are one source: the corpus names it once, its rejected rows'
+    total is recomputed; reports of different checks are refused, though the items' probes are not compared one
+    by one: the blocks of one scan share them, and the options and benchmark fingerprints that decide them are
+    compared), except that the blocks are one source: the corpus names it once, its rejected rows'
     lines (the row numbers of an in-memory source, 1-based) move like its rows, and its digests are
     ``digests``. The SHA-256 of a source's text does not add up from its blocks' digests, so the engine,
     which receives the blocks in order, hashes the text itself (:func:`decontam.scan.hash_texts` over the
@@ -474,7 +476,7 @@ def merge_blocks(reports: Sequence[dict[str, Any]], digests: dict[str, str]) -> 
     """
     if not reports:
         raise ConfigError("nothing to merge: give at least one report")
-    _check_all_mergeable(reports)
+    _check_all_mergeable(reports, items=False)
     labels = {json.dumps(rep["corpus"]["sources"]) for rep in reports}
     if len(labels) != 1 or len(reports[0]["corpus"]["sources"]) != 1:
         raise ConfigError(f"blocks of one source must each name that one source; got {sorted(labels)}")
@@ -517,11 +519,19 @@ def _merged(reports: Sequence[dict[str, Any]], block_digests: dict[str, str] | N
 
 def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
+    found: dict[int, list[tuple[dict[str, Any], int]]] = {}  # item -> its shard entries with matches, in order
+    for rep, off in zip(reports, offsets):
+        section = rep["benchmarks"][bi]
+        if not section.get("n_contaminated", 1):  # no item of this shard has a match
+            continue
+        for ii, it in enumerate(section["items"]):
+            if it["matches"]:
+                found.setdefault(ii, []).append((it, off))
     items = []
     for ii, it0 in enumerate(b0["items"]):
-        shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
-        matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
-        question = next((it["question"] for it in shard_items if "question" in it), None)
+        shards = found.get(ii, [])
+        matches = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it["matches"]]
+        question = next((it["question"] for it, _ in shards if "question" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
                                 too_short=bool(it0.get("too_short")), question=question))
@@ -548,17 +558,18 @@ def _fixed_items(bench: dict[str, Any]) -> str:
     return json.dumps([[it.get(key) for key in _ITEM_FIXED] for it in bench.get("items", [])])
 
 
-def _check_all_mergeable(reports: Sequence[dict[str, Any]]) -> None:
-    """Refuse reports that are not shards of one check (the message names the first difference)."""
-    first_items = [_fixed_items(b) for b in reports[0].get("benchmarks", [])]
+def _check_all_mergeable(reports: Sequence[dict[str, Any]], items: bool = True) -> None:
+    """Refuse reports that are not shards of one check (the message names the first difference); ``items``:
+    also compare every item's id and probes."""
+    first_items = [_fixed_items(b) for b in reports[0].get("benchmarks", [])] if items else None
     for k, rep in enumerate(reports):
         _check_mergeable(k, rep, reports[0], first_items)
 
 
-def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_items: list[str]) -> None:
+def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_items: list[str] | None) -> None:
     """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why); the
-    items are compared per benchmark at once (``first_items``: report 0's), item by item only to name one that
-    differs."""
+    items are compared per benchmark at once (``first_items``: report 0's; None: not compared), item by item
+    only to name one that differs."""
     for key in ("schema_version", "tool", "config"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
@@ -574,12 +585,12 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_i
     if names != [b["name"] for b in first.get("benchmarks", [])]:
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
-    for b, b0, fixed0 in zip(rep["benchmarks"], first["benchmarks"], first_items):
+    for bi, (b, b0) in enumerate(zip(rep["benchmarks"], first["benchmarks"])):
         for key in BENCHMARK_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
-        if k == 0 or _fixed_items(b) == fixed0:
+        if k == 0 or first_items is None or _fixed_items(b) == first_items[bi]:
             continue
         for it, it0 in zip(b["items"], b0["items"]):
             for key in _ITEM_FIXED:
