@@ -519,14 +519,7 @@ def _merged(reports: Sequence[dict[str, Any]], block_digests: dict[str, str] | N
 
 def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
-    found: dict[int, list[tuple[dict[str, Any], int]]] = {}  # item -> its shard entries with matches, in order
-    for rep, off in zip(reports, offsets):
-        section = rep["benchmarks"][bi]
-        if not section.get("n_contaminated", 1):  # no item of this shard has a match
-            continue
-        for ii, it in enumerate(section["items"]):
-            if it["matches"]:
-                found.setdefault(ii, []).append((it, off))
+    found = _matched_items(bi, reports, offsets)
     items = []
     for ii, it0 in enumerate(b0["items"]):
         shards = found.get(ii, [])
@@ -536,6 +529,35 @@ def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
                                 too_short=bool(it0.get("too_short")), question=question))
     return benchmark_section(b0, items)
+
+
+def _matched_items(bi: int, reports: Sequence[dict[str, Any]],
+                   offsets: list[int]) -> dict[int, list[tuple[dict[str, Any], int]]]:
+    """Per item (index) of benchmark ``bi``, its shard entries that have matches, with their shard's row offset,
+    in shard order. A shard's contaminated items are found by their ids (when ids are unique), so a merge of many
+    shards does not walk every item of each.
+
+    Raises:
+        ConfigError: A match without a row number (a report written by an older decontam).
+    """
+    items0 = reports[0]["benchmarks"][bi]["items"]
+    where = {json.dumps(it["id"]): ii for ii, it in enumerate(items0)}
+    unique = len(where) == len(items0)
+    found: dict[int, list[tuple[dict[str, Any], int]]] = {}
+    for k, (rep, off) in enumerate(zip(reports, offsets)):
+        section = rep["benchmarks"][bi]
+        items = section["items"]
+        if unique and "contaminated_ids" in section:
+            indexes = sorted(where[key] for key in {json.dumps(i) for i in section["contaminated_ids"]} if key in where)
+        else:
+            indexes = range(len(items))
+        for ii in indexes:
+            it = items[ii]
+            if it["matches"]:
+                if any("row" not in m for m in it["matches"]):
+                    raise ConfigError(_NO_ROWS.format(k=k))
+                found.setdefault(ii, []).append((it, off))
+    return found
 
 
 def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -597,11 +619,13 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_i
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    entries = list(rep.get("training", {}).get("removed", []))
-    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", []) for m in it.get("matches", [])]
-    if any("row" not in entry for entry in entries):
-        raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
-                          "re-run the check on that shard")
+    # (the matches of items are checked as they are merged: _merged_benchmark)
+    if any("row" not in entry for entry in rep.get("training", {}).get("removed", [])):
+        raise ConfigError(_NO_ROWS.format(k=k))
+
+
+_NO_ROWS = ("report {k} has matches without a row number: it was written by an older decontam; re-run the check "
+            "on that shard")
 
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -5,10 +5,12 @@ Corpus: the `.py` files of the installed Python as JSONL (as bench_filter.py), c
 Probes: HumanEval + MBPP + GSM8K + MMLU (test) from ../shared/benchmarks, GPT-4 rule.
 
 Measured, each ``--repeat`` times (medians), after one warm-up run of each:
-  * ``check`` with the local engine, one process: wall and CPU seconds (this process);
+  * ``check`` with the local engine, one process: wall and CPU seconds (this process); on all the files and on
+    half of them, whose difference is the steady-state rate (fixed costs of a run cancel out);
   * ``check`` with the local engine, ``--num-proc N``: wall;
   * ``check --engine ray`` on a Ray of N CPUs started once here (``ray.init(num_cpus=N)``): wall, and CPU
-    seconds of this process plus Ray's worker processes (read from /proc: the scan runs there);
+    seconds of this process, of Ray's workers (where the scan runs) and of Ray's other processes (its
+    descendants, read from /proc); all and half;
   * ``check`` of the same files as a ``ray.data.read_json`` dataset (Ray's reader; the blocks' text comes back
     to this process, which hashes it for the corpus digests);
   * ``index build`` one process, and on Ray (a Ray task per file, then the merge here); and that merge alone
@@ -53,28 +55,47 @@ def split(corpus: Path, folder: Path, n: int) -> list[Path]:
     return files
 
 
-def ray_worker_cpu() -> float:
-    """CPU seconds (user + system) of Ray's Python worker processes on this machine."""
+def ray_cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process's live descendants, the Ray started here: (its worker
+    processes, whose titles start with ``ray::``; the rest: GCS, raylet, dashboard agents...). Ray renames its
+    workers, so they are found by parentage, then told apart by title."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    parent: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if b"default_worker.py" not in fh.read():
-                    continue
             with open(f"/proc/{pid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
         except OSError:
             continue
-    return total / tick
+        parent[int(pid)] = int(fields[1])
+        cpu[int(pid)] = int(fields[11]) + int(fields[12])
+    me, workers, system = os.getpid(), 0, 0
+    for pid in cpu:
+        p = parent.get(pid)
+        while p and p != me:
+            p = parent.get(p)
+        if p != me:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                is_worker = fh.read().startswith(b"ray::")
+        except OSError:
+            continue
+        if is_worker:
+            workers += cpu[pid]
+        else:
+            system += cpu[pid]
+    return workers / tick, system / tick
 
 
-def timed(fn) -> tuple[float, float, float]:
-    """(wall s, CPU s of this process, CPU s of Ray's workers) of one call."""
-    w, c, r = time.perf_counter(), time.process_time(), ray_worker_cpu()
+def timed(fn) -> tuple[float, float, float, float]:
+    """(wall s, CPU s of this process, of Ray's workers, of Ray's other processes) of one call (local worker
+    processes of ``num_proc`` end with the call: their CPU is not seen)."""
+    w, c, (rw, rs) = time.perf_counter(), time.process_time(), ray_cpu()
     fn()
-    return time.perf_counter() - w, time.process_time() - c, ray_worker_cpu() - r
+    (rw1, rs1) = ray_cpu()
+    return time.perf_counter() - w, time.process_time() - c, rw1 - rw, rs1 - rs
 
 
 def main() -> None:
@@ -101,23 +122,26 @@ def main() -> None:
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     ray_start = time.perf_counter() - t
 
-    def run_check(**options):
-        return lambda: check(files, BENCHMARKS, progress=False, **options)
+    half = files[: len(files) // 2]
+    mb_half = sum(f.stat().st_size for f in half) / sum(f.stat().st_size for f in files) * mb  # ~text share
+
+    def run_check(corpus, **options):
+        return lambda: check(corpus, BENCHMARKS, progress=False, **options)
 
     def run_dataset():
         return check(ray.data.read_json([str(f) for f in files]), BENCHMARKS, progress=False)
 
-    first_ray = timed(run_check(engine="ray"))
-    timed(run_check())  # warm-up: benchmark files cached, .pyc written
+    first_ray = timed(run_check(files, engine="ray"))
+    timed(run_check(files))  # warm-up: benchmark files cached, .pyc written
     timed(run_dataset)
-    rows: dict[str, list[tuple[float, float, float]]] = {
-        "local, 1 process": [], f"local, {args.cpus} processes": [], f"ray, {args.cpus} CPUs": [],
-        f"a ray.data.read_json dataset, {args.cpus} CPUs": []}
+    engines = {"local, 1 process": {}, f"ray, {args.cpus} CPUs": {"engine": "ray"}}
+    rows: dict[str, list[tuple[float, float, float, float]]] = {}
     for _ in range(args.repeat):
-        rows["local, 1 process"].append(timed(run_check()))
-        rows[f"local, {args.cpus} processes"].append(timed(run_check(num_proc=args.cpus)))
-        rows[f"ray, {args.cpus} CPUs"].append(timed(run_check(engine="ray")))
-        rows[f"a ray.data.read_json dataset, {args.cpus} CPUs"].append(timed(run_dataset))
+        for label, opts in engines.items():
+            rows.setdefault(label, []).append(timed(run_check(files, **opts)))
+            rows.setdefault(label + " (half the files)", []).append(timed(run_check(half, **opts)))
+        rows.setdefault(f"local, {args.cpus} processes", []).append(timed(run_check(files, num_proc=args.cpus)))
+        rows.setdefault(f"a ray.data.read_json dataset, {args.cpus} CPUs", []).append(timed(run_dataset))
     local = check(files, BENCHMARKS, progress=False).to_dict()
     remote = check(files, BENCHMARKS, progress=False, engine="ray").to_dict()
     same = {k: v for k, v in local.items() if k != "run"} == {k: v for k, v in remote.items() if k != "run"}
@@ -143,14 +167,26 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end "
           f"(other work shares the cores: CPU seconds are the steadier figure)")
     print(f"ray.init: {ray_start:.1f} s; first ray check (workers start, import decontam): {first_ray[0]:.1f} s")
-    print("| run | wall s | MB/s | CPU s (driver + ray workers) | MB per CPU-second |")
+    print("| run | wall s | MB/s | CPU s: driver + Ray workers + Ray system | MB per CPU-second (per worker "
+          "CPU-second) |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for label, got in rows.items():
-        wall = statistics.median(g[0] for g in got)
-        cpu = statistics.median(g[1] + g[2] for g in got)
-        note = " (driver only: worker processes not counted)" if "processes" in label else ""
-        print(f"| check, {label} | {wall:.2f} | {mb / wall:.1f} | {cpu:.2f}{note} | "
-              f"{mb / cpu if not note else float('nan'):.1f} |")
+    med = {label: tuple(statistics.median(g[i] for g in got) for i in range(4)) for label, got in rows.items()}
+    for label, (wall, drv, wrk, sysc) in med.items():
+        size = mb_half if "half" in label else mb
+        if "processes" in label:
+            print(f"| check, {label} | {wall:.2f} | {size / wall:.1f} | (workers not counted) | |")
+        else:
+            cpu = drv + wrk + sysc
+            per_worker = f" ({size / wrk:.1f})" if wrk > 0.05 else ""
+            print(f"| check, {label} | {wall:.2f} | {size / wall:.1f} | {drv:.2f} + {wrk:.2f} + {sysc:.2f} | "
+                  f"{size / cpu:.1f}{per_worker} |")
+    for label in engines:
+        a, b = med[label], med[label + " (half the files)"]
+        d = [x - y for x, y in zip(a, b)]
+        cpu = d[1] + d[2] + d[3]
+        per_worker = f" ({(mb - mb_half) / d[2]:.1f})" if d[2] > 0.05 else ""
+        print(f"| check, {label}, steady state (all − half) | {d[0]:.2f} | {(mb - mb_half) / d[0]:.1f} | "
+              f"{d[1]:.2f} + {d[2]:.2f} + {d[3]:.2f} | {(mb - mb_half) / cpu:.1f}{per_worker} |")
     for label, got in index_rows.items():
         wall = statistics.median(got)
         print(f"| {label} | {wall:.2f} | {mb / wall:.1f} | | |")

@@ -95,6 +95,15 @@ def test_merge_refuses_reports_of_different_checks(tmp_path):
     del old["corpus"]["source_digests"]
     with pytest.raises(ConfigError, match="older decontam"):
         Report.merge([old, r1])
+    g = tmp_path / "b.jsonl"
+    g.write_text(json.dumps({"text": "again: " + QUESTIONS[0]}) + "\n")
+    old = check([g], [BENCH], progress=False, seed=0).to_dict()  # matches without their row (removed: with)
+    for item in old["benchmarks"][0]["items"]:
+        for m in item["matches"]:
+            del m["row"]
+    assert any(item["matches"] for item in old["benchmarks"][0]["items"])
+    with pytest.raises(ConfigError, match="report 1 has matches without a row number"):
+        Report.merge([r1, old])
 
 
 def test_merge_does_not_modify_its_inputs(tmp_path):
