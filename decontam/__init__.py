@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .benchmarks import REGISTRY, Benchmark, Item, load_benchmark
-from .config import DecontamConfig, NormalizeConfig, SampleConfig
+from .config import DecontamConfig, NormalizeConfig, RedactConfig, SampleConfig
 from .errors import (
     BenchmarkNotFoundError,
     ConfigError,
@@ -64,6 +64,7 @@ __all__ = [
     "MissingDependencyError",
     "NormalizeConfig",
     "Portrait",
+    "RedactConfig",
     "Report",
     "SampleConfig",
     "__version__",

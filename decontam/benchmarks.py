@@ -1,7 +1,9 @@
 """Benchmarks: loaders that turn a registry name (see :mod:`decontam.registry`) or a path into items.
 
-An item is ``(id, question)``: only the question (prompt, context) is ever probed, never the answer or the
-choices. Questions are kept raw; normalizing is the sampler's job.
+An item is ``(id, question)``: the question (prompt, context) is what the GPT-4 rule probes, never the answer or
+the choices. Questions are kept raw; normalizing is the sampler's job. With ``answers=True`` (for
+``--probe-answers``, an opt-in check reported apart) each item also carries its answer or reference solution, read
+from the benchmark's answer field (:func:`answer_text` says which values are answers).
 
 Where a benchmark comes from:
 
@@ -58,21 +60,53 @@ from .registry import (
 )
 from .runtime import gc_paused
 
-__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "field_value", "hub_unreachable",
-           "load_benchmark", "load_benchmarks"]
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "answer_text", "field_value",
+           "hub_unreachable", "load_benchmark", "load_benchmarks"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Item:
     """One evaluation item.
 
     Attributes:
         id: The item id (from the id field, or the row number).
         question: The raw question text (not normalized; may be empty).
+        answer: The raw answer or reference solution, when answers were read (``answers=True``) and the item has
+            one that is text (see :func:`answer_text`); else ``None``. Probed only with ``probe_answers``.
+
+    Example:
+        >>> Item(1, "What is 2 + 2?"), Item(1, "What is 2 + 2?", answer="4")
+        (Item(id=1, question='What is 2 + 2?'), Item(id=1, question='What is 2 + 2?', answer='4'))
     """
 
     id: str | int
     question: str
+    answer: str | None = None
+
+    def __repr__(self) -> str:
+        answer = "" if self.answer is None else f", answer={self.answer!r}"
+        return f"Item(id={self.id!r}, question={self.question!r}{answer})"
+
+
+def answer_text(value: Any) -> str | None:
+    """The answer an answer field's value holds, as text; ``None`` when it holds none.
+
+    A string is the answer; a number is written out (``42``); a list is its first element, the first reference
+    answer (APPS ``solutions``, a list of strings), if that is text. Anything else (null, a boolean, an object
+    such as SQuAD's ``answers`` entries) holds no answer text: the item is reported as having no answer, not
+    guessed at.
+
+    Example:
+        >>> [answer_text(v) for v in ("def f(): pass", 42, ["sol 1", "sol 2"], None, True, {"text": "x"})]
+        ['def f(): pass', '42', 'sol 1', None, None, None]
+    """
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,9 @@ class Benchmark:
         items: The items, in file order.
         fingerprint: ``"sha256:<hex>"`` of the UTF-8 bytes of
             ``json.dumps([[id, question], ...], ensure_ascii=False)``; equal content gives an equal fingerprint.
+            Questions only: reading the answers does not change it.
+        answer_field: The field the answers were read from (``answers=True``), or ``None`` when no answers were
+            read (or the benchmark has no answer field).
     """
 
     name: str
@@ -95,11 +132,20 @@ class Benchmark:
     id_field: str | None
     items: tuple[Item, ...]
     fingerprint: str
+    answer_field: str | None = None
 
     @property
     def n_items(self) -> int:
         """The number of items."""
         return len(self.items)
+
+    @property
+    def answer_fingerprint(self) -> str:
+        """``"sha256:<hex>"`` of ``json.dumps([[id, answer], ...], ensure_ascii=False)`` (``None`` for an item
+        without an answer): what ``--probe-answers`` probed, as the question fingerprint is what the rule did."""
+        pairs = [[item.id, item.answer] for item in self.items]
+        data = json.dumps(pairs, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
     @classmethod
     def from_items(
@@ -108,18 +154,23 @@ class Benchmark:
         items: Iterable[Item | tuple[str | int, str]],
         source: str = "<memory>",
     ) -> Benchmark:
-        """A benchmark built in code, from items or ``(id, question)`` pairs.
+        """A benchmark built in code, from items, ``(id, question)`` or ``(id, question, answer)`` tuples.
+
+        Items with an answer make ``answer`` its answer field (probed with ``probe_answers=True``).
 
         Example:
             >>> b = Benchmark.from_items("demo", [(1, "What is 2 + 2?"), Item(2, "Name a prime.")])
-            >>> b.n_items, b.items[0]
-            (2, Item(id=1, question='What is 2 + 2?'))
+            >>> b.n_items, b.items[0], b.answer_field
+            (2, Item(id=1, question='What is 2 + 2?'), None)
+            >>> Benchmark.from_items("demo", [(1, "What is 2 + 2?", "4")]).answer_field
+            'answer'
         """
-        built = [it if isinstance(it, Item) else Item(it[0], it[1]) for it in items]
+        built = [it if isinstance(it, Item) else Item(*it) for it in items]
         ids = [it.id for it in built]
         if len(set(map(repr, ids))) != len(ids):
             raise ConfigError(f"benchmark {name!r}: item ids must be unique")
-        return _benchmark(name, source, "question", "id", built)
+        answers = "answer" if any(it.answer is not None for it in built) else None
+        return _benchmark(name, source, "question", "id", built, answers)
 
 
 _TRUE_ENV_VALUES = {"1", "ON", "YES", "TRUE"}
@@ -133,6 +184,8 @@ def load_benchmark(
     *,
     question_field: str | None = None,
     id_field: str | None = None,
+    answer_field: str | None = None,
+    answers: bool = False,
 ) -> Benchmark:
     """Load a benchmark's items from a local file or folder, or from the Hugging Face hub.
 
@@ -144,6 +197,11 @@ def load_benchmark(
         question_field: Field holding the question (dotted paths walk nested objects). Required for a custom
             benchmark; overrides the registry's field otherwise.
         id_field: Field holding the item id. Overrides the registry's; without any, ids are row numbers.
+        answer_field: Field holding the answer (for ``--probe-answers``). Overrides the registry's; implies
+            ``answers``.
+        answers: Also read each item's answer (the registry's answer field, or ``answer_field``). A row whose
+            answer is absent or not text (:func:`answer_text`) has none; a field in none of a file's rows is an
+            error. Off: no answer is read, as for the GPT-4 rule.
 
     Returns:
         The :class:`Benchmark`, items in file order.
@@ -168,10 +226,11 @@ def load_benchmark(
     spec = REGISTRY.get(name) or REGISTRY.get(name.lower())
     if spec is not None:
         name = spec.name
+    afield = _answer_field(name, spec, answer_field, answers)
     if path is None:
         if spec is None:
             raise BenchmarkNotFoundError(unknown_name_message(name))
-        return _load_from_hub(spec, question_field, id_field)
+        return _load_from_hub(spec, question_field, id_field, afield)
     if spec is None and not question_field:
         if close_names(name):  # a misspelled registry name, most likely: the same error as without a path
             raise BenchmarkNotFoundError(unknown_name_message(name, os.fspath(path)))
@@ -186,7 +245,16 @@ def load_benchmark(
         qfield = question_field or spec.question_field
         ifield = id_field if id_field is not None else spec.id_field
         layout = Layout(spec.json_items, spec.csv_columns)
-    return _load_local(name, path, _Fields(name, qfield, ifield), layout)
+    return _load_local(name, path, _Fields(name, qfield, ifield, afield), layout)
+
+
+def _answer_field(name: str, spec: BenchmarkSpec | None, answer_field: str | None, answers: bool) -> str | None:
+    """The field answers are read from: the one given, else the registry's (``None``: none to read)."""
+    if answer_field is not None:
+        if not isinstance(answer_field, str) or not answer_field:
+            raise ConfigError(f"benchmark {name!r}: answer_field must be a field name, got {answer_field!r}")
+        return answer_field
+    return spec.answer_field if answers and spec is not None else None
 
 
 BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
@@ -196,6 +264,8 @@ def load_benchmarks(
     benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
     question_field: str | None = None,
     id_field: str | None = None,
+    answer_field: str | None = None,
+    answers: bool = False,
 ) -> list[Benchmark]:
     """Load benchmarks given as names, ``NAME=PATH`` strings, ``(name, path)`` pairs or :class:`Benchmark`.
 
@@ -203,6 +273,8 @@ def load_benchmarks(
         benchmarks: One benchmark argument, or several.
         question_field: Question field of custom (non-registry) benchmarks; registry ones keep their own.
         id_field: Item id field of custom benchmarks.
+        answer_field: Answer field of custom benchmarks (registry ones keep their own); implies ``answers``.
+        answers: Also read the answers (``--probe-answers``); :class:`Benchmark` objects are taken as they are.
 
     Raises:
         ConfigError: No benchmark, or two with the same name.
@@ -210,6 +282,7 @@ def load_benchmarks(
     """
     if isinstance(benchmarks, (str, Benchmark, tuple)):
         benchmarks = [benchmarks]  # type: ignore[list-item]
+    answers = answers or answer_field is not None
     loaded: list[Benchmark] = []
     for spec in benchmarks:
         if isinstance(spec, Benchmark):
@@ -225,7 +298,8 @@ def load_benchmarks(
             raise ConfigError(f"benchmark {spec!r} has no name: write NAME=PATH")
         custom = name not in REGISTRY and name.lower() not in REGISTRY
         loaded.append(load_benchmark(name, path, question_field=question_field if custom else None,
-                                     id_field=id_field if custom else None))
+                                     id_field=id_field if custom else None,
+                                     answer_field=answer_field if custom else None, answers=answers))
     if not loaded:
         raise ConfigError("no benchmark given: pass at least one (-b NAME or -b NAME=PATH)")
     names = [b.name for b in loaded]
@@ -247,7 +321,7 @@ def _load_local(name: str, path: str | os.PathLike[str], fields: _Fields, layout
         for file in files:
             prefix = row_prefix(root, file, len(files))
             items.extend(_build_items(read_table(file, layout), str(file), fields, prefix, seen))
-    return _benchmark(name, os.fspath(path), fields.question, fields.id, items)
+    return _benchmark(name, os.fspath(path), fields.question, fields.id, items, fields.answer)
 
 
 # ----------------------------------------------------------------------------------------------- the items
@@ -294,21 +368,25 @@ def _build_items(
                 field=fields.id,
             )
         seen[item_id] = (where, line)
-        items.append(Item(item_id, question))
+        answer = None if fields.answer is None else answer_text(field_value(row, fields.answer))
+        items.append(Item(item_id, question, answer))
     return items
 
 
 class _Fields(NamedTuple):
-    """Where a benchmark's items are: its name (for the hints) and its question and id fields."""
+    """Where a benchmark's items are: its name (for the hints) and its question, id and answer fields (answer:
+    ``None`` when answers are not read)."""
 
     name: str
     question: str
     id: str | None
+    answer: str | None = None
 
     def flag_hint(self, role: str) -> str:
-        """How to choose the field of ``role`` (``"question"`` or ``"id"``), on the command line and in Python."""
-        flag = "--question-field" if role == "question" else "--item-id-field"
-        arg = "question_field" if role == "question" else "id_field"
+        """How to choose the field of ``role`` (``"question"``, ``"id"`` or ``"answer"``), on the command line and
+        in Python."""
+        flag, arg = {"question": ("--question-field", "question_field"), "id": ("--item-id-field", "id_field"),
+                     "answer": ("--answer-field", "answer_field")}[role]
         return f"{flag} {self.name}=FIELD (Python: {arg}='FIELD')"
 
 
@@ -332,8 +410,8 @@ def _records_with_fields(table: Table, where: str, fields: _Fields) -> Records:
         )
     if table.columns is not None or not isinstance(first[1], dict):
         return itertools.chain([first], records)
-    lacking = [f for f in (fields.question, fields.id) if f is not None and field_value(first[1], f, _MISSING)
-               is _MISSING]
+    lacking = [f for f in (fields.question, fields.id, fields.answer)
+               if f is not None and field_value(first[1], f, _MISSING) is _MISSING]
     if not lacking:
         return itertools.chain([first], records)
     rows = [first, *records]
@@ -341,10 +419,10 @@ def _records_with_fields(table: Table, where: str, fields: _Fields) -> Records:
         if not any(isinstance(row, dict) and field_value(row, field, _MISSING) is not _MISSING
                    for _, row in rows):
             present = list(dict.fromkeys(k for _, row in rows if isinstance(row, dict) for k in row))
-            role = "question" if field == fields.question else "id"
-            what = "question field" if role == "question" else "item id field"
-            after = (", a dotted path for nested objects" if role == "question"
-                     else ", or leave it out to number the rows")
+            role = "question" if field == fields.question else "id" if field == fields.id else "answer"
+            what = {"question": "question field", "id": "item id field", "answer": "answer field"}[role]
+            after = {"question": ", a dotted path for nested objects", "id": ", or leave it out to number the rows",
+                     "answer": " (read for --probe-answers), a dotted path for nested objects"}[role]
             raise InputError(
                 f"the {what} {field!r} is in none of the {len(rows)} row(s) (fields present: "
                 f"{_preview(present)}); choose the field with {fields.flag_hint(role)}{after}",
@@ -359,7 +437,7 @@ def _check_columns(table: Table, where: str, fields: _Fields) -> None:
     columns = table.columns
     if columns is None:
         return
-    for field, role in ((fields.question, "question"), (fields.id, "id")):
+    for field, role in ((fields.question, "question"), (fields.id, "id"), (fields.answer, "answer")):
         if field is not None and field not in columns and field.split(".")[0] not in columns:
             raise InputError(
                 f"no {role} column {field!r} (columns: {_preview(columns)}); choose the column with "
@@ -447,9 +525,10 @@ def _preview(names: Iterable[Any], limit: int = 12) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "") if names else "none"
 
 
-def _benchmark(name: str, source: str, qfield: str, ifield: str | None, items: list[Item]) -> Benchmark:
-    """The :class:`Benchmark` of ``items``, fingerprinted."""
-    return Benchmark(name, source, qfield, ifield, tuple(items), _fingerprint(items))
+def _benchmark(name: str, source: str, qfield: str, ifield: str | None, items: list[Item],
+               afield: str | None = None) -> Benchmark:
+    """The :class:`Benchmark` of ``items``, fingerprinted (questions only)."""
+    return Benchmark(name, source, qfield, ifield, tuple(items), _fingerprint(items), afield)
 
 
 def _fingerprint(items: Sequence[Item]) -> str:
@@ -462,7 +541,8 @@ def _fingerprint(items: Sequence[Item]) -> str:
 # ------------------------------------------------------------------------------------------------------ hub
 
 
-def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: str | None) -> Benchmark:
+def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: str | None,
+                   answer_field: str | None) -> Benchmark:
     if spec.hub_source is None or spec.hub_path is None:
         raise BenchmarkNotFoundError(
             f"benchmark {spec.name!r} has no Hugging Face hub copy; pass a local file: {local_hint(spec.name)}"
@@ -488,6 +568,8 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
         ) from err
     qfield = question_field or spec.hub_question_field or spec.question_field
     ifield = id_field if id_field is not None else spec.hub_id_field or spec.id_field
+    afield = answer_field if answer_field is None or answer_field != spec.answer_field else (
+        spec.hub_answer_field or spec.answer_field)
     configs = spec.hub_config if isinstance(spec.hub_config, tuple) else (spec.hub_config,)
     items: list[Item] = []
     seen: dict[str | int, tuple[str, int | None]] = {}
@@ -508,8 +590,8 @@ def _load_from_hub(spec: BenchmarkSpec, question_field: str | None, id_field: st
         where, prefix = (source, None) if len(configs) == 1 else (f"hf://{spec.hub_path}/{config}:{spec.hub_split}",
                                                                   config)
         items.extend(_build_items(Table(enumerate(dataset, start=1), columns), where,
-                                  _Fields(spec.name, qfield, ifield), prefix, seen))
-    return _benchmark(spec.name, source, qfield, ifield, items)
+                                  _Fields(spec.name, qfield, ifield, afield), prefix, seen))
+    return _benchmark(spec.name, source, qfield, ifield, items, afield)
 
 
 def hub_unreachable(timeout: float = HUB_PROBE_SECONDS) -> str | None:

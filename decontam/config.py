@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["DecontamConfig", "Engine", "NormalizeConfig", "OnError", "ProbeMode", "SampleConfig", "available_cores",
-           "make_config"]
+__all__ = ["NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "NormalizeConfig", "OnError", "ProbeMode", "RedactConfig",
+           "SampleConfig", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 Engine = Literal["local", "ray"]
@@ -24,6 +24,8 @@ Engine = Literal["local", "ray"]
 RUN_OPTIONS = ("num_proc", "engine", "ray_address")
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
+NEAR_DUP_THRESHOLD = 0.5  # the near-duplicate pass's default threshold (docs/method.md: how it was chosen)
+_NEAR_DUP_KEYS = ("near_dup", "near_dup_threshold")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,38 @@ class SampleConfig:
                               f"{self.min_question_chars!r}")
 
 
+def _count(name: str, value: Any, least: int) -> None:
+    """Refuse a count option that is not an integer of at least ``least`` (naming the option and its flag)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{name} (--{name.replace('_', '-')}) must be an integer >= {least}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RedactConfig:
+    """Span redaction (``filter --action redact``): cut what matched instead of dropping the document.
+
+    Every occurrence of every probe in a matched document (field, chat message) is cut: its span in the
+    original text, ``context`` characters more on each side, widened to whole lines. A document is dropped
+    after all when what is left is shorter than ``min_chars`` characters, or split into more than
+    ``max_pieces`` pieces. The defaults are those of the Turing-NLG / MT-NLG decontamination and of NeMo
+    Curator's ``TaskDecontamination`` (200, 200, 10); ``docs/method.md`` says why.
+
+    Attributes:
+        context: Characters cut on each side of a matched span before it is widened to whole lines.
+        min_chars: A redacted text with fewer characters left is dropped (its row with it).
+        max_pieces: A redacted text left in more pieces than this is dropped (its row with it).
+    """
+
+    context: int = 200
+    min_chars: int = 200
+    max_pieces: int = 10
+
+    def __post_init__(self) -> None:
+        _count("redact_context", self.context, 0)
+        _count("redact_min_chars", self.min_chars, 0)
+        _count("redact_max_pieces", self.max_pieces, 1)
+
+
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity where the system says, else the CPU count)."""
     try:
@@ -119,6 +153,22 @@ class DecontamConfig:
             like ``num_proc``: a report names it in ``run.engine`` only.
         ray_address: With ``engine="ray"``, the Ray cluster to connect to (``host:port``, ``ray://host:port``
             or ``auto``); None starts a local Ray (or uses the one this process already joined).
+        probe_answers: Also draw probes from each item's answer or reference solution (the benchmark's answer
+            field: HumanEval ``canonical_solution``, MBPP ``code``, GSM8K ``answer``...), with the same sampler,
+            and report the items whose answer is found apart (``answer_leak_ids``). A departure, reported apart:
+            the question-only figures (contaminated items, documents removed by the GPT-4 rule) stay what they
+            are without it; ``filter`` also removes the documents holding an answer probe, counted apart. Answers
+            shorter than the probe length are not probed (a short answer, ``B`` or ``42``, is in every corpus).
+            Off by default; when off it is left out of :meth:`to_dict` and the fingerprint, so reports and
+            indexes of the GPT-4 rule are those of earlier versions.
+        redact: Span redaction instead of dropping matched documents (``action="redact"``), or None (the
+            default: a matched document is dropped whole). Recorded only when set, so the default's reports and
+            fingerprints are those of a version without it.
+        near_dup: Also run the near-duplicate pass (:mod:`decontam.neardup`): items found after edits, reported
+            apart (``near_duplicate_ids``), their documents removed by a filter and counted apart. The exact
+            rule's result is the same with it on or off.
+        near_dup_threshold: The measured containment (share of a question's shingles in a window of a
+            document) a near duplicate needs, in ``(0, 1]``.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -130,10 +180,16 @@ class DecontamConfig:
     num_proc: int | Literal["auto"] = 1
     engine: Engine = "local"
     ray_address: str | None = None
+    probe_answers: bool = False
+    redact: RedactConfig | None = None
+    near_dup: bool = False
+    near_dup_threshold: float = NEAR_DUP_THRESHOLD
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if not isinstance(self.probe_answers, bool):
+            raise ConfigError(f"probe_answers (--probe-answers) must be True or False, got {self.probe_answers!r}")
         if self.num_proc == "auto":
             object.__setattr__(self, "num_proc", available_cores())
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
@@ -157,6 +213,23 @@ class DecontamConfig:
         if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
             raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
                               f"{self.max_doc_bytes!r}")
+        if isinstance(self.redact, dict):
+            object.__setattr__(self, "redact", RedactConfig(**self.redact))
+        if self.redact is not None and not isinstance(self.redact, RedactConfig):
+            raise ConfigError(f"redact must be a RedactConfig or None, got {self.redact!r}")
+        if not isinstance(self.near_dup, bool):
+            raise ConfigError(f"near_dup must be True or False, got {self.near_dup!r}")
+        t = self.near_dup_threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
+            raise ConfigError(f"near_dup_threshold (--near-dup-threshold) must be a number in (0, 1], got {t!r}")
+        object.__setattr__(self, "near_dup_threshold", float(t))
+        if not self.near_dup and self.near_dup_threshold != NEAR_DUP_THRESHOLD:
+            raise ConfigError("near_dup_threshold (--near-dup-threshold) is the near-duplicate pass's: turn the "
+                              "pass on with near_dup=True (--near-dup)")
+        if self.near_dup and self.redact is not None:
+            raise ConfigError("near_dup (--near-dup) with action='redact' (--action redact) is not supported: a near "
+                              "duplicate's span is an estimate's window, not a verified run to cut; run the "
+                              "near-duplicate pass with action='drop' (the default), or redact without it")
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -165,10 +238,19 @@ class DecontamConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but how the
-        run is executed (``num_proc``, ``engine``, ``ray_address``)."""
+        run is executed (``num_proc``, ``engine``, ``ray_address``), and the opt-in passes (``probe_answers``,
+        ``redact``, ``near_dup`` and its threshold) only when they are on, so that the GPT-4 rule's record and
+        fingerprint do not change as options are added."""
         data = dataclasses.asdict(self)
         for key in RUN_OPTIONS:
             del data[key]
+        if not self.probe_answers:
+            del data["probe_answers"]
+        if self.redact is None:
+            del data["redact"]
+        if not self.near_dup:
+            for key in _NEAR_DUP_KEYS:
+                del data[key]
         if not isinstance(self.text_field, str):
             data["text_field"] = list(self.text_field)
         return data
@@ -180,6 +262,8 @@ class DecontamConfig:
         data = dict(data)
         norm = NormalizeConfig(**data.pop("normalize", {}))
         samp = SampleConfig(**data.pop("sample", {}))
+        redact = data.pop("redact", None)
+        data["redact"] = RedactConfig(**redact) if redact is not None else None
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(normalize=norm, sample=samp, **{k: v for k, v in data.items() if k in known})
 
@@ -195,7 +279,8 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
 
     Keywords are the fields of :class:`DecontamConfig`, plus the shortcuts ``seed``, ``probes`` (an int for
     the number of sampled probes, or ``"all"``), ``probe_length``, ``min_question_chars``, ``lowercase``,
-    ``nfkc``, ``unescape``.
+    ``nfkc``, ``unescape``, and ``action`` (``"drop"``, the default, or ``"redact"``) with ``redact_context``,
+    ``redact_min_chars`` and ``redact_max_pieces`` (see :class:`RedactConfig`).
 
     Raises:
         ConfigError: An unknown keyword or an invalid value.
@@ -204,8 +289,11 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
     norm = dict(dataclasses.asdict(cfg.normalize))
     samp = dict(dataclasses.asdict(cfg.sample))
     top: dict[str, Any] = {}
+    redact = _redact_options(cfg.redact, options)
+    if redact is not cfg.redact:
+        top["redact"] = redact
     for key, value in options.items():
-        if value is None:
+        if value is None or key in _REDACT_KEYS:
             continue
         if key in norm:
             norm[key] = bool(value)
@@ -228,3 +316,29 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
         else:
             raise ConfigError(f"unknown option {key!r}")
     return dataclasses.replace(cfg, normalize=NormalizeConfig(**norm), sample=SampleConfig(**samp), **top)
+
+
+_REDACT_KEYS = {"action": None, "redact_context": "context", "redact_min_chars": "min_chars",
+                "redact_max_pieces": "max_pieces"}
+
+
+def _redact_options(base: RedactConfig | None, options: dict[str, Any]) -> RedactConfig | None:
+    """The redaction a config gets from ``action`` and the ``redact_*`` keywords (``base`` when none is given).
+
+    Raises:
+        ConfigError: An unknown action, or a ``redact_*`` option without ``action="redact"``.
+    """
+    given = {key: options[key] for key in _REDACT_KEYS if options.get(key) is not None}
+    if not given:
+        return base
+    action = given.pop("action", None)
+    if action not in (None, "drop", "redact"):
+        raise ConfigError(f"action (--action) must be 'drop' or 'redact', got {action!r}")
+    if given and (action == "drop" or (action is None and base is None)):
+        named = ", ".join(f"{k} (--{k.replace('_', '-')})" for k in sorted(given))
+        raise ConfigError(f"{named} appl{'ies' if len(given) == 1 else 'y'} only with action='redact' "
+                          "(--action redact)")
+    if action == "drop":
+        return None
+    start = base or RedactConfig()
+    return dataclasses.replace(start, **{_REDACT_KEYS[k]: v for k, v in given.items()})  # type: ignore[misc]

@@ -20,14 +20,16 @@ import numpy as np
 import pyarrow as pa
 
 from .atomic import Commit
-from .benchmarks import Benchmark, BenchmarkArg, load_benchmarks
+from .benchmarks import Benchmark, BenchmarkArg
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
 from .guard import OutputLock, check_outputs
 from .inputs import (
     SkippedFile,
+    TextEdit,
     arrow_mask,
     as_paths,
+    edit_row,
     expand_corpus,
     file_format,
     is_dataset,
@@ -39,7 +41,7 @@ from .inputs import (
     memory_source,
     text_buffers,
 )
-from .outputs import OutputSet
+from .outputs import OutputSet, edit_arrow
 from .report import Report
 from .runtime import progress_bar
 from .scan import (
@@ -66,6 +68,7 @@ def check(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Report:
     """Flag the benchmark items found in a training corpus.
@@ -81,6 +84,8 @@ def check(
         progress: Show progress bars on stderr (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
         item_id_field: Item id field of custom benchmarks (as ``--item-id-field``; default: row numbers).
+        answer_field: Answer field of custom benchmarks, probed with ``probe_answers=True`` (as
+            ``--answer-field``; registry benchmarks have their own).
 
     Returns:
         The report: per benchmark, the contaminated and the clean item ids, with probes and evidence.
@@ -94,7 +99,7 @@ def check(
         ([1], [2])
     """
     cfg = _engine_config(corpus, make_config(config, **options))
-    probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+    probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
     if is_ray_dataset(corpus):
         return check_ray_dataset(corpus, probes, cfg)
     if is_pathlike(corpus):
@@ -122,9 +127,12 @@ def filter_files(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Report:
-    """Write the corpus without its contaminated rows (same format, rows unchanged, in order).
+    """Write the corpus without its contaminated rows (same format, rows unchanged, in order); with
+    ``action="redact"``, with the matched lines of those rows cut instead (:mod:`decontam.redact`): only their
+    text changes, and a row is dropped only when too little of it is left.
 
     A single input file gives an output file; several files or a folder give an output folder with the same
     relative names. The outputs, and the report if asked for, are put in place together at the end, the report
@@ -142,9 +150,11 @@ def filter_files(
         progress: Show a progress bar (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks.
         item_id_field: Item id field of custom benchmarks.
+        answer_field: Answer field of custom benchmarks (with ``probe_answers=True``).
 
     Returns:
-        The report, ``action = "filter"``.
+        The report, ``action = "filter"``; with ``probe_answers=True`` the rows holding an answer probe are
+        removed too, counted apart (``training.n_removed_answer_only``).
 
     Raises:
         OutputExistsError: An output exists and ``overwrite`` is False (checked before any work).
@@ -160,7 +170,7 @@ def filter_files(
         check_outputs(dests, inputs, overwrite)  # again, now that no other run can write them
         skipped: list[SkippedFile] = []
         files = expand_corpus(paths, cfg.on_error, skipped)
-        probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
+        probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
         outputs = OutputSet(output, files, commit)
         results = _scan_files(files, probes, cfg, outputs, progress)
         report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files], skipped)
@@ -200,6 +210,7 @@ def filter_dataset(
     progress: bool | None = None,
     question_field: str | None = None,
     item_id_field: str | None = None,
+    answer_field: str | None = None,
     **options: Any,
 ) -> Any:
     """Return the dataset without the rows that contain a probe of any benchmark item.
@@ -209,21 +220,24 @@ def filter_dataset(
     Args:
         dataset: A ``datasets.Dataset`` (filtered with ``datasets.map``, batched, ``num_proc`` workers) or
             ``IterableDataset`` (filtered lazily), a ``DatasetDict`` or ``IterableDatasetDict`` (every split
-            filtered; one report, with per-split counts in ``training.by_source``), a ``ray.data.Dataset``
-            (filtered lazily by Ray tasks with ``map_batches``; with ``return_report=True`` scanned at once, its
-            marked blocks materialized, then filtered lazily), a ``pyarrow.Table``, a list of strings or of
-            dicts, or a path to a JSONL/Parquet file or folder (on Ray with ``engine="ray"``).
+            filtered; one report, with per-split counts in ``training.by_source``), a ``ray.data.Dataset`` (lazily,
+            by Ray tasks), a ``pyarrow.Table``, a list of strings or dicts, or a path to JSONL/Parquet file(s).
         benchmarks: As in :func:`check`.
-        config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...).
+        config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...;
+            ``action="redact"`` with ``redact_context``, ``redact_min_chars``, ``redact_max_pieces`` to cut what
+            matched rather than drop the row: see :class:`~decontam.config.RedactConfig`).
         return_report: Also return the :class:`~decontam.report.Report` of what was removed and why.
         output: For a path input: where to write the result (default: ``<name>.decontam<suffix>`` beside it).
         overwrite: For a path input: replace ``output`` if it exists (see :func:`filter_files`).
         progress: Show progress bars (default: when stderr is a terminal).
         question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
         item_id_field: Item id field of custom benchmarks (default: row numbers).
+        answer_field: Answer field of custom benchmarks (with ``probe_answers=True``, which also removes the
+            rows holding an answer probe).
 
     Returns:
-        The same kind of object without the contaminated rows (for a path, the output path), or
+        The same kind of object without the contaminated rows (redacted: with their matched lines cut, unless
+        dropped; a list's dicts are copies, the caller's are not changed) (for a path, the output path), or
         ``(filtered, report)`` with ``return_report=True``. For an ``IterableDataset`` the report fills in
         as the returned dataset is iterated (complete once it has been read to the end).
 
@@ -244,15 +258,13 @@ def filter_dataset(
             fmt = file_format(p) or ""
             output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
         report = filter_files(paths, benchmarks, output, cfg, overwrite=overwrite, progress=progress,
-                              question_field=question_field, item_id_field=item_id_field)
+                              question_field=question_field, item_id_field=item_id_field, answer_field=answer_field)
         return (Path(output), report) if return_report else Path(output)
-    probes = ProbeSet.build(load_benchmarks(benchmarks, question_field, item_id_field), cfg)
-    if is_ray_dataset(dataset):
-        filtered, ray_report = filter_ray_dataset(dataset, probes, cfg, return_report)
-        return (filtered, ray_report) if return_report else filtered
-    if is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
-        filtered, report = _filter_iterable(dataset, probes, cfg)
-        return (filtered, report) if return_report else filtered
+    probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
+    if is_ray_dataset(dataset) or is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
+        filtered, lazy_report = (filter_ray_dataset(dataset, probes, cfg, return_report) if is_ray_dataset(dataset)
+                                 else _filter_iterable(dataset, probes, cfg))
+        return (filtered, lazy_report) if return_report else filtered
     if is_dataset_dict(dataset):
         import datasets
 
@@ -312,11 +324,14 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     source = memory_source(obj, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes, label)
     result = SourceResult(source.label)
     keep = np.zeros(source.n_rows or 0, dtype=bool)
+    edits: dict[int, list[TextEdit]] = {}  # rows kept redacted (by row number): their texts
     bar = progress_bar(None, "decontam: scanning", progress)
     try:
-        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
+        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                        cfg.redact, probes.near):
             if want_output:
                 keep[batch.rows[kept]] = True
+                edits.update({int(batch.rows[k]): es for k, es in (batch.edits or {}).items()})
             offsets = text_buffers(batch.texts)[1]
             bar.update(int(offsets[-1] - offsets[0]))
     finally:
@@ -325,8 +340,18 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     if not want_output:
         return result, None
     if isinstance(obj, pa.Table):
-        return result, obj.filter(arrow_mask(keep))
-    return result, [x for x, k in zip(obj, keep.tolist()) if k]
+        return result, edit_arrow(obj, edits, cfg.text_fields[0]).filter(arrow_mask(keep))
+    return result, [_edited(x, edits.get(i), cfg.text_fields[0]) for i, (x, k) in enumerate(zip(obj, keep.tolist()))
+                    if k]
+
+
+def _edited(row: Any, edits: list[TextEdit] | None, text_field: str) -> Any:
+    """A row of a list or an iterable dataset as written: itself, or (redacted) a copy with its texts cut."""
+    if not edits:
+        return row
+    if isinstance(row, str):  # a list of documents: the row is its one text
+        return edits[0].new_text
+    return edit_row(row, edits, text_field)
 
 
 def _warn_if_paths(obj: Any) -> None:
@@ -362,8 +387,11 @@ def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[A
             source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes,
                                    label)
             result = SourceResult(source.label)
-            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result):
-                yield from (row for row, k in zip(batch.raw, kept.tolist()) if k)
+            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+                                            cfg.redact, probes.near):
+                edits = batch.edits or {}
+                yield from (_edited(row, edits.get(i), cfg.text_fields[0])
+                            for i, (row, k) in enumerate(zip(batch.raw, kept.tolist())) if k)
             finished(key, result)
 
         return datasets.IterableDataset.from_generator(generate, features=ds.features)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arrays import concat_ranges, words
+from .arrays import concat_ranges, stable_argsort, words
 from .keys import KEY_BYTES, gram_hashes, keys_by_class, plan_keys
 from .utf8 import char_to_byte
 
@@ -128,7 +128,7 @@ class _KeyTable:
     def build(cls, length: int, stride: int, hashes: np.ndarray, groups: np.ndarray,
               positions: np.ndarray) -> _KeyTable:
         """Sort the keys by hash (equal hashes in their given order) and fill the two bitmaps."""
-        order = _stable_argsort(hashes)
+        order = stable_argsort(hashes)
         hashes = np.take(hashes, order)
         # The random gathers are the slow part of the permutation: both columns in one, packed in 64 bits.
         if len(order) and int(positions.max()) < 1 << 32 and int(groups.max()) < 1 << 31:
@@ -581,20 +581,6 @@ def _run_length(text: np.ndarray, tpos: np.ndarray, qbuf: np.ndarray, qpos: np.n
         active = active[~done]
         step += 8
     return out
-
-
-def _stable_argsort(values: np.ndarray) -> np.ndarray:
-    """``np.argsort(values, kind="stable")`` of ``uint64`` values, faster for well-mixed ones such as hashes.
-
-    A first stable pass on the top 16 bits is a radix sort (linear time); well-mixed values are then in runs
-    of a few that are out of order only among themselves, which the second stable pass (timsort) finds nearly
-    sorted. Equal values keep their order through both passes, so the permutation is exactly the one-pass
-    one, whatever the values.
-    """
-    if len(values) < 1 << 12:
-        return np.argsort(values, kind="stable")
-    order = np.argsort((values >> np.uint64(48)).astype(np.uint16), kind="stable")
-    return order[np.argsort(values[order], kind="stable")]
 
 
 def _common_prefix(a: bytes, i: int, b: bytes, j: int, limit: int) -> int:

@@ -54,7 +54,7 @@ class BenchmarkSpec:
         hub_split: Hub split holding the evaluation items.
         description: One line for people, with the choices made for this benchmark.
         answer_field: Field holding the gold answer or reference solution in the published files, or ``None``
-            when they hold none. Listed for answer-leak checks; no check reads it yet.
+            when they hold none. Read by ``--probe-answers`` (answer-leak checks, reported apart).
         published: The format and file its authors publish, as read offline.
         example_file: A path to pass in the hints (``-b NAME=data/<example_file>``).
         json_items: Where the items are in a ``.json`` file of this benchmark, in JSONPath (``$`` the document,

@@ -15,7 +15,6 @@ Everything is escaped: training documents are arbitrary text and are shown as te
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import shlex
@@ -24,14 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MissingDependencyError
+from .html_assets import PAGE_CSS, PAGE_SCRIPT
 from .markup import md_code, md_fence, md_text
+from .redact import redaction_method, redaction_summary, redaction_table
+from .render_evidence import (
+    MAX_EVIDENCE_ITEMS,
+    anchor,
+    answer_leaks_html,
+    evidence_card,
+    near_dup_html,
+    near_note,
+)
+from .render_evidence import escape as _e
 from .verify import check_command
 
 __all__ = ["figure", "to_card", "to_html", "to_png"]
 
 _MAX_IDS = 30  # contaminated ids listed per benchmark in the card
-_MAX_EVIDENCE_ITEMS = 200  # contaminated items with evidence shown per benchmark in the HTML page
-_MAX_EVIDENCE_DOCS = 3  # documents shown per item
 
 
 def _method(cfg: Mapping[str, Any]) -> str:
@@ -53,9 +61,11 @@ _SCORE_HEAD = ("benchmark", "metric", "all items", "clean subset", "contaminated
 
 
 def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """The cells (plain text) of the scores table: one row per re-scoring result."""
+    """The cells (plain text) of the scores table: one row per re-scoring result (per filter, for several)."""
     rows = []
-    for s in scores:
+    # a result of several lm-eval filters holds every filter's result in ``by_filter``: one row each
+    expanded = [f for s in scores for f in (s.get("by_filter") or [s])]
+    for s in expanded:
         def cell(g: Mapping[str, Any]) -> str:
             return "n/a (0 items)" if g["mean"] is None else f"{g['mean']:.4f} (n={g['n']})"
 
@@ -68,7 +78,8 @@ def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
                 dtxt += f" [{lo:+.3g}, {hi:+.3g}]"
             if diff.get("p_value") is not None:
                 dtxt += f", p={diff['p_value']:.3g}"
-        rows.append([str(s["benchmark"]), str(s.get("metric", "score")), cell(s["all"]), cell(s["clean"]),
+        metric = str(s.get("metric", "score")) + (f" ({s['filter']})" if s.get("filter") else "")
+        rows.append([str(s["benchmark"]), metric, cell(s["all"]), cell(s["clean"]),
                      cell(s["contaminated"]), dtxt])
     return rows
 
@@ -124,6 +135,7 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
         out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
         out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {_pct(b['contamination_rate'])} |"
                 for b in benches]
+        out += _card_answers(benches)
     warnings = d.get("warnings", [])
     if warnings:
         out += ["", "## Warnings", "", *(f"- **{md_text(w['kind'])}**: {md_text(w['message'])}" for w in warnings)]
@@ -142,7 +154,56 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
         out += ["", "## Scores on the clean subset", ""] + _score_rows(scores)
         out += ["", "Difference: contaminated − clean, with its 95% confidence interval and a two-sided test "
                 "(see `decontam rescore`)."]
+        out += _card_leak_scores(scores)
     return out
+
+
+def _card_answers(benches: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The answer-leak table (``--probe-answers``): answers probed, found (with and without the question) and not
+    probed per benchmark; nothing for a report made without the option."""
+    rows = []
+    for b in benches:
+        if "answer_leak_ids" in b:
+            contaminated = {json.dumps(i) for i in b["contaminated_ids"]}
+            both = sum(1 for i in b["answer_leak_ids"] if json.dumps(i) in contaminated)
+            rows.append(f"| {md_text(b['name'])} | {md_code(b.get('answer_field') or 'none', True)} | "
+                        f"{b['n_answers_probed']} | {b['n_answer_leaks']} | {both} | {b['n_answer_leaks'] - both} | "
+                        f"{b['n_answers_not_probed']} |")
+    if not rows:
+        return []
+    return ["", "**Answer leaks** (`--probe-answers`: probes drawn from each item's answer too, reported apart; the "
+            "table above is the question's, the GPT-4 rule, unchanged; answers shorter than the probe length are "
+            "not probed):", "", "| benchmark | answer field | answers probed | answer found | with the question | "
+            "answer only | not probed |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |", *rows]
+
+
+_LEAK_HEAD = ("benchmark", "metric", "clean", "question contaminated", "question and answer contaminated",
+              "answer only")
+_LEAK_NOTE = ("Scores split as OpenCompass's contamination analysis splits them (--probe-answers; an answer not "
+              "probed counts as not found)")
+
+
+def _leak_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """The cells (plain text) of the scores split by leak (``rescore`` of a ``--probe-answers`` report), one row
+    per result (per filter, for several); none without a split."""
+    rows = []
+    for r in (f for s in scores for f in (s.get("by_filter") or [s]) if f.get("leak_split")):
+        metric = str(r.get("metric", "score")) + (f" ({r['filter']})" if r.get("filter") else "")
+        split = r["leak_split"]
+        rows.append([str(r["benchmark"]), metric] + [
+            "n/a (0 items)" if split[k]["mean"] is None else f"{split[k]['mean']:.4f} (n={split[k]['n']})"
+            for k in ("clean", "question_contaminated", "question_and_answer_contaminated", "answer_only")])
+    return rows
+
+
+def _card_leak_scores(scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The scores split by leak, in Markdown (nothing without a split)."""
+    rows = _leak_table(scores)
+    if not rows:
+        return []
+    return ["", md_text(_LEAK_NOTE) + ":", "", "| " + " | ".join(_LEAK_HEAD) + " |",
+            "| --- | --- | ---: | ---: | ---: | ---: |", *("| " + " | ".join(md_text(c) for c in row) + " |"
+                                                             for row in rows)]
 
 
 def _fields(value: Any) -> str:
@@ -161,6 +222,11 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
     if cfg.get("sample", {}).get("mode") != "all":
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
                    "question normalizes to nothing cannot match (listed as empty).")
+    if cfg.get("probe_answers"):
+        out.append("- Answers (`--probe-answers`, a departure reported apart): probes drawn the same way from each "
+                   "item's answer or solution, except that an answer shorter than the probe length is not probed; "
+                   "documents holding one are removed by `filter` too, counted apart "
+                   f"({d.get('training', {}).get('n_removed_answer_only', 0)} holding an answer probe only).")
     out += ["", "## Corpus", "",
             f"- {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
             f"{len(corpus.get('sources', []))} source(s).",
@@ -172,11 +238,20 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
     out.append(f"- Sources: {shown}.")
     per = d.get("training", {}).get("by_source", [])
     if len(per) > 1:
-        out += ["", "| source | rows checked | removed | kept | rejected |", "| --- | ---: | ---: | ---: | ---: |"]
-        out += [f"| {md_code(s['source'], True)} | {s['n_documents']} | {s['n_removed']} | {s['n_kept']} | "
-                f"{s['n_rejected']} |" for s in per[:20]]
+        answers = "n_removed_answer_only" in per[0]  # --probe-answers: the answer-only rows, apart
+        out += ["", "| source | rows checked | removed | " + ("removed (answer only) | " if answers else "")
+                + "kept | rejected |", "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if answers else "")]
+        out += [f"| {md_code(s['source'], True)} | {s['n_documents']} | {s['n_removed']} | "
+                + (f"{s['n_removed_answer_only']} | " if answers else "") + f"{s['n_kept']} | {s['n_rejected']} |"
+                for s in per[:20]]
         if len(per) > 20:
             out.append(f"\n{len(per) - 20} more sources in the JSON report.")
+    training = d.get("training", {})
+    if "redaction" in training and "redact" in cfg:
+        head, rows = redaction_table(training)
+        out += ["", "## Redaction", "", md_text(redaction_method(cfg["redact"])), "", md_text(redaction_summary(training)),
+                "", "| " + " | ".join(head) + " |", "| --- | ---: | ---: | ---: |",
+                *("| " + " | ".join(md_text(c) for c in row) + " |" for row in rows)]
     out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
             "| --- | --- | --- | --- | --- |"]
     for b in benches:
@@ -192,7 +267,8 @@ def _card_ids(d: Mapping[str, Any], report_path: str) -> list[str]:
     pt = _portrait(d)
     lists = [("possible_ids", "Possible items (Bloom filter positives: unverified upper bound)"),
              ("undecided_ids", "Undecided items (the portrait cannot test them)")] if pt else \
-        [("contaminated_ids", "Contaminated items")]
+        [("contaminated_ids", "Contaminated items"), ("answer_leak_ids", "Items whose answer is in the corpus "
+                                                                          "(--probe-answers)")]
     for key, heading in lists:
         listed = [b for b in d.get("benchmarks", []) if b.get(key)]
         if listed:
@@ -248,7 +324,8 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
     """
     tool = report.get("tool", {})
     return "\n".join(["# Contamination card", "", *_card_summary(report, scores), "", *_card_details(report),
-                      *_card_ids(report, report_path), "", *_card_reproduce(report, report_path), "",
+                      *_card_ids(report, report_path), *_card_near(report, report_path), "",
+                      *_card_reproduce(report, report_path), "",
                       f"Tool: decontam {md_text(tool.get('version'))}, report schema {report.get('schema_version')}"
                       + (f", {md_text(_engine(report))} engine" if _engine(report) else "") + ".",
                       ""])
@@ -260,96 +337,6 @@ def _engine(report: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- HTML
-
-_CSS = """
-:root{--fg:#1d2433;--muted:#5b6478;--bg:#fff;--line:#dde1ea;--bar:#c2410c;--mark:#fde68a;--ok:#15803d}
-*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;max-width:1100px;padding:20px 28px}
-h1{font-size:24px;margin:4px 0 2px}h2{font-size:19px;margin:26px 0 8px;border-bottom:1px solid var(--line);
-padding-bottom:4px}h3{font-size:15px;margin:14px 0 4px}.muted{color:var(--muted)}code,pre,.mono{font-family:
-ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:4px 8px;
-text-align:left;vertical-align:top}th{cursor:pointer;user-select:none;background:#f5f6f9}td.n,th.n{text-align:right}
-.summary td{white-space:nowrap}.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin:10px 0}
-.q{white-space:pre-wrap;background:#f8fafc;border-left:3px solid #94a3b8;padding:6px 10px;margin:6px 0}
-.doc{white-space:pre-wrap;background:#fffbeb;border-left:3px solid var(--bar);padding:6px 10px;margin:6px 0;
-max-height:260px;overflow:auto}mark{background:var(--mark);padding:0}.yes{color:var(--bar);font-weight:600}
-.no{color:var(--ok)}.controls{display:flex;gap:12px;align-items:center;margin:6px 0 8px;flex-wrap:wrap}
-input[type=search]{padding:4px 8px;min-width:260px}svg text{font-family:system-ui,sans-serif}
-code,.mono{overflow-wrap:anywhere;word-break:break-all}.warn{border-color:var(--bar);background:#fff7ed}.doc{position:relative}pre{white-space:pre-wrap;overflow-wrap:anywhere}
-"""
-
-_JS = r"""
-(function(){
-  "use strict";
-  var data = JSON.parse(document.getElementById("items-data").textContent);
-  var tbody = document.querySelector("#items tbody");
-  var status = document.getElementById("items-status");
-  var search = document.getElementById("filter-text");
-  var bench = document.getElementById("filter-bench");
-  var only = document.getElementById("filter-contaminated");
-  var sortKey = "order", sortDir = 1, LIMIT = 500;
-  data.forEach(function(r, i){ r.order = i; });
-  function cmp(a, b){
-    var x = a[sortKey], y = b[sortKey];
-    if (typeof x === "number" && typeof y === "number") return (x - y) * sortDir;
-    return String(x).localeCompare(String(y), undefined, {numeric: true}) * sortDir;
-  }
-  function cell(tr, text, cls){ var td = document.createElement("td"); td.textContent = text;
-    if (cls) td.className = cls; tr.appendChild(td); return td; }
-  function render(){
-    var q = search.value.toLowerCase(), b = bench.value, c = only.checked;
-    var rows = data.filter(function(r){
-      if (b && r.benchmark !== b) return false;
-      if (c && !r.contaminated) return false;
-      return !q || r.text.indexOf(q) >= 0;
-    }).sort(cmp);
-    tbody.textContent = "";
-    rows.slice(0, LIMIT).forEach(function(r){
-      var tr = document.createElement("tr");
-      cell(tr, r.benchmark);
-      var td = cell(tr, ""); 
-      if (r.anchor) { var a = document.createElement("a"); a.href = "#" + r.anchor; a.textContent = r.id;
-        td.appendChild(a); } else { td.textContent = r.id; }
-      cell(tr, r.status, r.contaminated ? "yes" : "no");
-      cell(tr, String(r.documents), "n");
-      cell(tr, r.probe, "mono");
-      tbody.appendChild(tr);
-    });
-    status.textContent = "showing " + Math.min(rows.length, LIMIT) + " of " + rows.length + " matching items (" +
-      data.length + " in all)" + (rows.length > LIMIT ? "; refine the filter to see the rest" : "");
-  }
-  document.querySelectorAll("#items th").forEach(function(th){
-    th.addEventListener("click", function(){
-      var k = th.getAttribute("data-key");
-      if (sortKey === k) { sortDir = -sortDir; } else { sortKey = k; sortDir = 1; }
-      document.querySelectorAll("#items th").forEach(function(h){ h.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
-      render();
-    });
-  });
-  [search, bench, only].forEach(function(el){ el.addEventListener("input", render); });
-  only.addEventListener("change", render);
-  render();
-  // show each excerpt with its highlighted span in view
-  document.querySelectorAll(".doc").forEach(function(box){
-    var m = box.querySelector("mark");
-    if (m) box.scrollTop = Math.max(0, m.offsetTop - 24);
-  });
-  document.body.setAttribute("data-ready", "1");
-})();
-"""
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _highlight(text: str, span: Sequence[int] | None) -> str:
-    if not span:
-        return _e(text)
-    s, e = int(span[0]), int(span[1])
-    return _e(text[:s]) + "<mark>" + _e(text[s:e]) + "</mark>" + _e(text[e:])
 
 
 def _chart_svg(benches: Sequence[Mapping[str, Any]], portrait: bool = False) -> str:
@@ -392,69 +379,53 @@ def _bar_label(b: Mapping[str, Any], portrait: bool) -> str:
     return f"{label} possible, {b.get('n_undecided', 0)} undecided" if portrait else label
 
 
-def _anchor(bench: str, item_id: Any) -> str:
-    raw = f"{bench}-{json.dumps(item_id, ensure_ascii=False)}"
-    return "ev-" + "".join(c if c.isalnum() or c in "-_" else f"_{ord(c):x}" for c in raw)
-
-
 def _evidence_html(b: Mapping[str, Any], portrait: bool = False) -> tuple[str, set[str]]:
     """The evidence of a benchmark's contaminated items (a portrait's possible items: their positive probes)."""
     items = [it for it in b.get("items", []) if it.get("contaminated")]
-    anchors: set[str] = set()
     what = "possible item" if portrait else "contaminated item"
     if not items:
-        return f'<p class="muted">{_e(b["name"])}: no {what}.</p>', anchors
+        return f'<p class="muted">{_e(b["name"])}: no {what}.</p>', set()
     out = [f'<h3>{_e(b["name"])}: {len(items)} {what}(s)'
            + (" (unverified: an upper bound)" if portrait else "") + "</h3>"]
-    for it in items[:_MAX_EVIDENCE_ITEMS]:
-        if portrait:
-            anchors.add(_anchor(b["name"], it["id"]))
-            out.append(_possible_html(b["name"], it))
-            continue
-        anchor = _anchor(b["name"], it["id"])
-        anchors.add(anchor)
-        docs: dict[str, dict[str, Any]] = {}
-        for m in it.get("matches", []):
-            docs.setdefault(json.dumps(m["doc_id"], ensure_ascii=False), m)
-        first = next(iter(docs.values()))
-        ev0 = first.get("evidence") or {}
-        probes = sorted({m["probe"] for m in it.get("matches", [])})
-        out.append(f'<div class="card evidence" id="{anchor}">')
-        out.append(f'<div><b>item {_e(it["id"])}</b> <span class="muted">found in {len(docs)} training '
-                   f'document(s); matched probe(s): </span><code>{_e(", ".join(probes))}</code></div>')
-        if "question" in it:
-            out.append('<div class="muted">question (matched part highlighted):</div>')
-            out.append(f'<div class="q">{_highlight(it["question"], ev0.get("question_highlight"))}</div>')
-        for m in list(docs.values())[:_MAX_EVIDENCE_DOCS]:
-            ev = m.get("evidence")
-            where = f'document <b class="doc-id">{_e(m["doc_id"])}</b>'
-            if "row" in m and not m.get("id_is_row"):
-                where += f' <span class="muted">(row {m["row"]})</span>'
-            if not ev:
-                out.append(f'<div>{where}: <span class="muted">no excerpt in this report</span></div>')
-                continue
-            s = ev["start"]
-            hs, he = ev["highlight"]
-            end = s + len(ev["excerpt"])
-            out.append(f'<div>{where}, characters {s + hs}–{s + he} of {ev.get("doc_chars", "?")} '
-                       '<span class="muted">(original text; matched span highlighted)</span></div>')
-            pre = "… " if s > 0 else ""
-            post = " …" if end < ev.get("doc_chars", end) else ""
-            out.append(f'<div class="doc">{_e(pre)}{_highlight(ev["excerpt"], ev["highlight"])}{_e(post)}</div>')
-        if len(docs) > _MAX_EVIDENCE_DOCS:
-            out.append(f'<div class="muted">and {len(docs) - _MAX_EVIDENCE_DOCS} more document(s) '
-                       '(all in the JSON report)</div>')
-        out.append("</div>")
-    if len(items) > _MAX_EVIDENCE_ITEMS:
-        out.append(f'<p class="muted">and {len(items) - _MAX_EVIDENCE_ITEMS} more {what}s '
+    shown = items[:MAX_EVIDENCE_ITEMS]
+    out += [_possible_html(b["name"], it) if portrait else evidence_card(b["name"], it) for it in shown]
+    if len(items) > MAX_EVIDENCE_ITEMS:
+        out.append(f'<p class="muted">and {len(items) - MAX_EVIDENCE_ITEMS} more {what}s '
                    '(all in the JSON report and the table below)</p>')
-    return "".join(out), anchors
+    return "".join(out), {anchor(b["name"], it["id"]) for it in shown}
+
+
+def _card_near(d: Mapping[str, Any], report_path: str) -> list[str]:
+    """The card's near-duplicate section (nothing without the pass)."""
+    near = d.get("near_dup")
+    if not near:
+        return []
+    out = ["", "## Near duplicates (beyond the GPT-4 rule: an estimated search)", "", md_text(near_note(near)), "",
+           "| benchmark | near duplicates | rate | not checked (too few distinctive shingles) |",
+           "| --- | ---: | ---: | ---: |"]
+    benches = d.get("benchmarks", [])
+    out += [f"| {md_text(b['name'])} | {b.get('n_near_duplicates', 0)} | {_pct(b.get('near_duplicate_rate', 0.0))} "
+            f"| {b.get('n_near_dup_unchecked', 0)} |" for b in benches]
+    training = d.get("training", {})
+    if "n_removed_near_dup" in training:
+        out += ["", f"Training documents holding a near duplicate and no probe: {training['n_removed_near_dup']} "
+                    f"(a filter with --near-dup removes them too)."]
+    listed = [b for b in benches if b.get("near_duplicate_ids")]
+    if listed:
+        out.append("")
+    for b in listed:
+        ids = b["near_duplicate_ids"]
+        text = ", ".join(md_code(i) for i in ids[:_MAX_IDS])
+        if len(ids) > _MAX_IDS:
+            text += f" and {len(ids) - _MAX_IDS} more (all in {md_code(report_path)})"
+        out.append(f"- {md_text(b['name'])} ({len(ids)}): {text}")
+    return out
 
 
 def _possible_html(bench: str, it: Mapping[str, Any]) -> str:
     """A portrait's possible item: its probes that passed the Bloom filter (a portrait names no document)."""
     probes = sorted({m["probe"] for m in it.get("matches", [])})
-    return (f'<div class="card evidence" id="{_anchor(bench, it["id"])}"><div><b>item {_e(it["id"])}</b> '
+    return (f'<div class="card evidence" id="{anchor(bench, it["id"])}"><div><b>item {_e(it["id"])}</b> '
             '<span class="muted">possible (unverified): probe(s) that passed the portrait\'s Bloom filter: </span>'
             f'<code>{_e(", ".join(probes))}</code></div><div class="muted">A portrait holds no text and names no '
             "document: the exact index confirms or rejects this item.</div></div>")
@@ -491,7 +462,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>{_e(title)}</title><style>{_CSS}</style></head>
+<title>{_e(title)}</title><style>{PAGE_CSS}</style></head>
 <body>
 <h1>{_e(title)}</h1>
 <div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
@@ -502,10 +473,12 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2>Contamination rate per benchmark{" (upper bounds, unverified)" if pt else ""}</h2>
 {_chart_svg(benches, pt is not None)}
 {_summary_html(benches, pt is not None)}
-{_scores_html(scores)}
+{answer_leaks_html(benches)}
+{_redaction_html(d)}{_scores_html(scores)}
 <h2 id="evidence">Evidence</h2>
 <p class="muted">{_e(_EVIDENCE_NOTE[pt is not None])}</p>
 {"".join(evidence_parts)}
+{near_dup_html(d)}
 <h2>All items</h2>
 <div class="controls"><input type="search" id="filter-text" placeholder="filter: id, probe or question text">
 <select id="filter-bench"><option value="">all benchmarks</option>{options}</select>
@@ -518,7 +491,7 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <h2>Reproduce</h2>
 <pre>{_e(_portrait_commands(d, report_path) if pt else check_command(d, report_path))}</pre>
 <script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors, pt is not None))}</script>
-<script>{_JS}</script>
+<script>{PAGE_SCRIPT}</script>
 </body></html>
 """
     return page
@@ -554,7 +527,9 @@ def _status(it: Mapping[str, Any], portrait: bool) -> str:
         return "left out (too short)"
     if portrait:
         return "possible" if it.get("contaminated") else "undecided" if it.get("undecided") else "absent"
-    return "contaminated" if it.get("contaminated") else "empty" if it.get("empty") else "clean"
+    if it.get("contaminated"):
+        return "contaminated"
+    return "empty" if it.get("empty") else "clean (near duplicate)" if it.get("near_matches") else "clean"
 
 
 def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str], portrait: bool = False) -> list[dict[str, Any]]:
@@ -564,12 +539,12 @@ def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str], portrait
         for it in b.get("items", []):
             docs = {json.dumps(m["doc_id"]) for m in it.get("matches", []) if not m.get("unverified")}
             probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
-            anchor = _anchor(b["name"], it["id"])
+            item_anchor = anchor(b["name"], it["id"])
             rows.append({
                 "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
                 "empty": bool(it.get("empty")), "status": _status(it, portrait), "documents": len(docs),
                 "probe": probe,
-                "anchor": anchor if anchor in anchors else "",
+                "anchor": item_anchor if item_anchor in anchors else "",
                 "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
             })
     return rows
@@ -593,14 +568,32 @@ def _summary_html(benches: Sequence[Mapping[str, Any]], portrait: bool = False) 
     return "".join(summary)
 
 
+def _redaction_html(d: Mapping[str, Any]) -> str:
+    """Under redaction, what was cut and dropped (per benchmark), else nothing."""
+    training, cfg = dict(d.get("training", {})), d.get("config", {})
+    if "redaction" not in training or "redact" not in cfg:
+        return ""
+    head, rows = redaction_table(training)
+    return (f'<h2 id="redaction">Redaction</h2><p>{_e(redaction_method(cfg["redact"]))}</p>'
+            f"<p>{_e(redaction_summary(training))}</p><table><thead><tr>"
+            + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=n"}>{_e(c)}</td>' for i, c in enumerate(row))
+                      + "</tr>" for row in rows) + "</tbody></table>")
+
+
 def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:
     """The clean-subset scores (``decontam rescore --json``) as a table, or nothing."""
     if not scores:
         return ""
+    leak = _leak_table(scores)
+    split = "" if not leak else (
+        f'<h3>{_e(_LEAK_NOTE)}</h3><table class="leak-split"><thead><tr>'
+        + "".join(f"<th>{_e(h)}</th>" for h in _LEAK_HEAD) + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in leak) + "</tbody></table>")
     return ("<h2>Scores on the clean subset</h2><table><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in _SCORE_HEAD) + "</tr></thead><tbody>"
             + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in _score_table(scores))
-            + "</tbody></table>")
+            + "</tbody></table>" + split)
 
 
 # -------------------------------------------------------------------------------------------------- PNG

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -21,18 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .caveats import report_warnings
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .neardup import near_dup_summary, near_dup_totals
+from .redact import redaction_section, redaction_summary
 from .version import __version__
 
-__all__ = ["SCHEMA_VERSION", "Report", "benchmark_section", "corpus_fingerprint", "corpus_section", "item_entry",
-           "merge_blocks", "merge_reports", "report_document", "report_schema", "report_warnings", "source_counts",
-           "training_section"]
+__all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
+           "corpus_fingerprint", "corpus_section", "item_entry", "merge_blocks", "merge_reports", "report_document",
+           "report_schema", "report_warnings", "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
 BENCHMARK_FIELDS = ("name", "source", "question_field", "id_field", "fingerprint", "n_items", "n_empty")
+# ... and, with probe_answers, where its answers came from (absent otherwise).
+ANSWER_FIELDS = ("answer_field", "answer_fingerprint")
+# Why an item's answer was not probed (probe_answers), as its entry's ``answer_not_probed`` says.
+ANSWER_MISSING = "no answer"
+ANSWER_EMPTY = "the answer normalizes to nothing"
+ANSWER_TOO_SHORT = "the answer is shorter than the probe length"
 
 
 def report_schema() -> dict[str, Any]:
@@ -183,6 +193,7 @@ class Report:
                              f"{b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
             else:
                 lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+        lines += _answer_lines(d)
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})
         training = d.get("training", {})
@@ -203,23 +214,45 @@ class Report:
             )
             if corpus.get("n_rejected"):
                 lines.append(f"Rejected input rows (skipped): {corpus['n_rejected']}.")
-        if training and not portrait:
+        if training and not portrait and "redaction" in training:
+            lines.append(redaction_summary(training))
+        elif training and not portrait:
             lines.append(
                 f"Training documents containing a probe: {training.get('n_removed')} of "
                 f"{training.get('n_documents')}."
             )
+            if "n_removed_answer_only" in training:
+                lines.append(f"Training documents holding an answer probe and no question probe (--probe-answers; "
+                             f"removed by filter too): {training['n_removed_answer_only']}.")
             per = training.get("by_source", [])
             if len(per) > 1:  # per file, or per split of a dataset dict
                 lines += [f"- {md_code(s['source'])}: {s['n_removed']} of {s['n_documents']}"
                           + (f" ({s['n_rejected']} rejected)" if s.get("n_rejected") else "") for s in per[:20]]
                 if len(per) > 20:
                     lines.append(f"- and {len(per) - 20} more sources (in the JSON report)")
+        if d.get("near_dup"):
+            lines.append(near_dup_summary(d))
         tool = d.get("tool", {})
         if tool:
             engine = d.get("run", {}).get("engine")
-            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}"
-                         + (f", {md_text(engine)} engine." if engine else "."))
+            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}" + (f", {md_text(engine)} engine." if engine
+                                                                               else "."))
         return "\n".join(lines) + "\n"
+
+
+def _answer_lines(d: dict[str, Any]) -> list[str]:
+    """The answer-leak lines of the Markdown summary (``probe_answers``), apart from the question's table."""
+    benches = [b for b in d.get("benchmarks", []) if "n_answer_leaks" in b]
+    if not benches:
+        return []
+    lines = ["", "Answer leaks (--probe-answers: probes drawn from each item's answer; reported apart, the table "
+             "above is the question's):"]
+    for b in benches:
+        both = len(set(map(json.dumps, b["answer_leak_ids"])) & set(map(json.dumps, b["contaminated_ids"])))
+        lines.append(f"- {md_text(b['name'])}: {b['n_answer_leaks']} item(s) whose answer is in the corpus "
+                     f"({both} with the question too), of {b['n_answers_probed']} answers probed "
+                     f"(answer field {md_code(str(b.get('answer_field')))}; {b['n_answers_not_probed']} not probed)")
+    return lines
 
 
 # ------------------------------------------------------------------------------------- building a document
@@ -227,7 +260,8 @@ class Report:
 
 def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list[dict[str, Any]], *,
                normalized_question: str | None = None, empty: bool = False, too_short: bool = False,
-               question: str | None = None) -> dict[str, Any]:
+               question: str | None = None, answer: dict[str, Any] | None = None,
+               near_matches: list[dict[str, Any]] | None = None, near_dup_unchecked: bool = False) -> dict[str, Any]:
     """One item of a benchmark section, its fields in the report's order.
 
     Args:
@@ -239,6 +273,12 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         empty: The question normalizes to nothing.
         too_short: The item was left out (``min_question_chars``).
         question: The question as in the benchmark, shown on contaminated items.
+        answer: With ``probe_answers`` only: ``n_probes``, ``probes`` (empty in ``all`` mode), ``normalized`` (in
+            ``all`` mode), ``not_probed`` (why not, or ``None``), ``matches`` (each marked ``"answer": true``) and
+            ``text`` (the answer as in the benchmark, shown when found). Its fields come after the question's, so
+            that everything the GPT-4 rule says is where it is without the option.
+        near_matches: The near-duplicate pass's matches (where the rule did not find the item), in corpus order.
+        near_dup_unchecked: The near-duplicate pass could not check the item (too few distinctive shingles).
 
     The documents its matches name are counted here (``n_documents``; per probe, ``probe_documents``), so a
     reader sees at once which probe accounts for how many removed documents.
@@ -251,7 +291,9 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
         entry["empty"] = True
     if too_short:
         entry["too_short"] = True
-    if matches and question is not None:
+    if near_dup_unchecked:
+        entry["near_dup_unchecked"] = True
+    if (matches or near_matches) and question is not None:
         entry["question"] = question
     if matches and all("row" in m for m in matches):
         entry["n_documents"] = len({m["row"] for m in matches})
@@ -261,16 +303,48 @@ def item_entry(item_id: Any, n_probes: int, probes: Sequence[str], matches: list
                 per_probe.setdefault(m["probe"], set()).add(m["row"])
             entry["probe_documents"] = [len(per_probe[p]) for p in probes]
     entry["matches"] = matches
+    if answer is not None:
+        _answer_fields(entry, answer)
+    if near_matches:
+        entry["near_matches"] = near_matches
     return entry
 
 
-def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+def _answer_fields(entry: dict[str, Any], answer: dict[str, Any]) -> None:
+    """An item's answer-probe fields (``probe_answers``), after its question's."""
+    entry["n_answer_probes"] = answer["n_probes"]
+    entry["answer_probes"] = list(answer["probes"])
+    if answer.get("normalized") is not None:
+        entry["normalized_answer"] = answer["normalized"]
+    if answer.get("not_probed"):
+        entry["answer_not_probed"] = answer["not_probed"]
+    entry["answer_leak"] = bool(answer["matches"])
+    if answer["matches"] and answer.get("text") is not None:
+        entry["answer"] = answer["text"]
+    entry["answer_matches"] = answer["matches"]
+
+
+def _answer_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Read back what :func:`_answer_fields` wrote (``None``: the report was made without probe_answers)."""
+    if "answer_leak" not in entry:
+        return None
+    return {"n_probes": entry["n_answer_probes"], "probes": entry["answer_probes"],
+            "normalized": entry.get("normalized_answer"), "not_probed": entry.get("answer_not_probed"),
+            "matches": entry["answer_matches"], "text": entry.get("answer")}
+
+
+def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]], near_dup: bool = False) -> dict[str, Any]:
     """A benchmark's section from its fields (:data:`BENCHMARK_FIELDS`) and items: the one place where its
     totals are computed (contaminated, clean and too-short ids, their counts, the rate).
 
     Clean items are the checked ones not found; items left out as too short (``too_short_ids``) and items a
     portrait cannot test (``undecided``) are neither. The rate is over all items, so that it is comparable
     whatever was left out.
+
+    With ``probe_answers`` (``fields`` has ``answer_fingerprint``), the answers' totals follow, apart: items whose
+    answer was probed, items whose answer probes were found (``answer_leak_ids``, whether or not the question
+    was), and items whose answer was not probed. The question's totals above are the same as without it.
+    With ``near_dup``, the near-duplicate pass's totals follow (:func:`decontam.neardup.near_dup_totals`).
     """
     contaminated = [it["id"] for it in items if it["contaminated"]]
     too_short = [it["id"] for it in items if it.get("too_short")]
@@ -278,6 +352,9 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
              and not it.get("undecided")]
     n_items = fields["n_items"]
     section = {key: fields[key] for key in BENCHMARK_FIELDS}
+    answers = "answer_fingerprint" in fields
+    if answers:
+        section.update({key: fields[key] for key in ANSWER_FIELDS})
     section.update({
         "n_contaminated": len(contaminated),
         "contamination_rate": round(len(contaminated) / n_items, 6) if n_items else 0.0,
@@ -286,6 +363,14 @@ def benchmark_section(fields: dict[str, Any], items: list[dict[str, Any]]) -> di
     })
     if too_short:
         section.update({"n_too_short": len(too_short), "too_short_ids": too_short})
+    if answers:
+        leaks = [it["id"] for it in items if it.get("answer_leak")]
+        not_probed = [it["id"] for it in items if it.get("answer_not_probed")]
+        section.update({"n_answers_probed": len(items) - len(not_probed), "n_answer_leaks": len(leaks),
+                        "answer_leak_ids": leaks, "n_answers_not_probed": len(not_probed),
+                        "answers_not_probed_ids": not_probed})
+    if near_dup:
+        section.update(near_dup_totals(items, n_items))
     section["items"] = items
     return section
 
@@ -316,99 +401,67 @@ def corpus_section(sources: Sequence[str], n_documents: int, n_characters: int, 
 
 
 def training_section(n_documents: int, n_removed: int, removed: list[dict[str, Any]],
-                     by_source: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The training section: documents read, removed (holding a probe) and kept; and, for a scan, the same
-    counts per source (``by_source``: per file, or per split of a dataset dict), rejected rows included."""
-    section = {"n_documents": n_documents, "n_removed": n_removed, "n_kept": n_documents - n_removed,
-               "removed": removed}
+                     by_source: Sequence[dict[str, Any]] | None = None,
+                     n_removed_answer_only: int | None = None,
+                     redaction: dict[str, Any] | None = None,
+                     near_removed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The training section: documents read, removed (holding a question probe; under redaction, dropped) and
+    kept; and, for a scan, the same counts per source (``by_source``: per file, or per split of a dataset dict),
+    rejected rows included; under redaction, the :func:`redaction_section`.
+
+    With ``probe_answers``, ``n_removed_answer_only`` counts the documents that hold an answer probe and no
+    question probe: ``filter`` removes them too, so ``n_kept`` is what is left of both; ``n_removed`` stays the
+    GPT-4 rule's figure (under redaction: of the documents dropped). ``near_removed``: the near-duplicate pass's
+    entries of documents no probe was found in, counted apart (``n_removed_near_dup``) and not kept either."""
+    n_near = len({r["row"] for r in near_removed}) if near_removed is not None else 0
+    section: dict[str, Any] = {"n_documents": n_documents, "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        section["n_removed_answer_only"] = n_removed_answer_only
+    section.update({"n_kept": n_documents - n_removed - (n_removed_answer_only or 0) - n_near, "removed": removed})
+    if near_removed is not None:
+        section.update({"n_removed_near_dup": n_near, "near_removed": near_removed})
     if by_source is not None:
         section["by_source"] = [dict(s) for s in by_source]
+    if redaction is not None:
+        section["redaction"] = redaction
     return section
 
 
-def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int) -> dict[str, Any]:
-    """One entry of ``training.by_source``."""
-    return {"source": source, "n_documents": n_documents, "n_rejected": n_rejected, "n_removed": n_removed,
-            "n_kept": n_documents - n_removed}
+def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int,
+                  n_removed_answer_only: int | None = None, n_redacted: int | None = None,
+                  n_removed_near_dup: int | None = None) -> dict[str, Any]:
+    """One entry of ``training.by_source`` (``n_removed_answer_only``: with ``probe_answers`` only;
+    ``n_redacted``: under redaction only; ``n_removed_near_dup``: with the near-duplicate pass only)."""
+    entry: dict[str, Any] = {"source": source, "n_documents": n_documents, "n_rejected": n_rejected,
+                             "n_removed": n_removed}
+    if n_removed_answer_only is not None:
+        entry["n_removed_answer_only"] = n_removed_answer_only
+    entry["n_kept"] = n_documents - n_removed - (n_removed_answer_only or 0) - (n_removed_near_dup or 0)
+    if n_redacted is not None:
+        entry["n_redacted"] = n_redacted
+    if n_removed_near_dup is not None:
+        entry["n_removed_near_dup"] = n_removed_near_dup
+    return entry
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any], engine: str = "local") -> dict[str, Any]:
-    """The whole document, its sections in the report's order, with the warnings its figures call for.
-
-    ``engine`` names where the scan ran (``run.engine``: ``local``, ``ray``; merged shards of both engines,
-    ``local+ray``): how a run was executed, never what it found, so it is outside ``config``.
-    """
+                    training: dict[str, Any], near_dup: dict[str, Any] | None = None,
+                    engine: str = "local") -> dict[str, Any]:
+    """The whole document, its sections in the report's order (``near_dup``: the pass's), with its warnings;
+    ``engine``: where the scan ran (``run.engine``: how a run was executed, not what it found, so not config)."""
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
            "config": config, "run": {"engine": engine}, "corpus": corpus, "benchmarks": benchmarks,
            "training": training}
+    if near_dup is not None:
+        doc["near_dup"] = near_dup
     doc["warnings"] = report_warnings(doc)
     return doc
 
 
-REJECTED_SHARE = 0.01  # a share of rejected input rows above this is a warning
-HANDFUL = 5  # a short probe matching more documents than this (or than 1% of them) is a warning
-
-
-def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """What a reader of the figures must know, computed from the document itself (so a merge recomputes it):
-
-    * ``skipped_files``: entries of the corpus folders were not read (``--on-error skip``);
-    * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
-    * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
-      says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
-      and the documents removed because of such probes alone are counted.
-    """
-    out: list[dict[str, Any]] = []
-    corpus = doc["corpus"]
-    if corpus.get("skipped_files"):
-        files = corpus["skipped_files"]
-        named = "; ".join(f"{f['path']} ({f['reason']})" for f in files[:5]) + \
-            (f"; and {len(files) - 5} more" if len(files) > 5 else "")
-        out.append({"kind": "skipped_files", "n_skipped_files": len(files),
-                    "message": f"{len(files)} entr{'y' if len(files) == 1 else 'ies'} of the corpus folders "
-                               f"were not read (listed under corpus.skipped_files): {named}"})
-    n_rows = corpus["n_documents"] + corpus["n_rejected"]
-    if n_rows and corpus["n_rejected"] / n_rows > REJECTED_SHARE:
-        out.append({"kind": "rejected_rows", "n_rejected": corpus["n_rejected"], "n_rows": n_rows,
-                    "message": f"{corpus['n_rejected']} of {n_rows} input rows "
-                               f"({corpus['n_rejected'] / n_rows:.1%}) were rejected and not checked "
-                               "(listed under corpus.rejected)"})
-    short = _short_probe_items(doc)
-    if short:
-        flagged = {(it["benchmark"], json.dumps(it["id"])) for it in short}
-        items_of_row: dict[Any, set[tuple[str, str]]] = {}
-        for r in doc["training"]["removed"]:
-            items_of_row.setdefault(r.get("row", json.dumps(r["doc_id"])), set()).add(
-                (r["benchmark"], json.dumps(r["item_id"])))
-        alone = sum(1 for items in items_of_row.values() if items <= flagged)
-        named = "; ".join(f"{it['benchmark']} {it['id']!r} (probe {it['probe']!r}: {it['n_documents']} documents)"
-                          for it in short[:10]) + (f"; and {len(short) - 10} more" if len(short) > 10 else "")
-        out.append({"kind": "short_probes", "items": short, "n_documents_removed_by_these_alone": alone,
-                    "message": f"{len(short)} item(s) shorter than the probe length, used whole as the GPT-4 rule "
-                               f"says, match many documents: {named}. {alone} document(s) were removed because "
-                               "of such probes alone; --min-question-chars N leaves such items out "
-                               "(docs/method.md)"})
-    return out
-
-
-def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The items used whole (shorter than the probe length) that match more than a handful of documents."""
-    length = doc.get("config", {}).get("sample", {}).get("length", 50)
-    limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
-    out = []
-    for b in doc["benchmarks"]:
-        for it in b["items"]:
-            probe = it["probes"][0] if it["probes"] else it.get("normalized_question", "")
-            if it.get("n_documents", 0) > limit and len(probe) < length:
-                out.append({"benchmark": b["name"], "id": it["id"], "probe": probe,
-                            "n_documents": it["n_documents"]})
-    return out
-
-
 # ------------------------------------------------------------------------------------------------ merging
 
-_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short")
+_ITEM_FIXED = ("id", "n_probes", "probes", "normalized_question", "empty", "too_short", "n_answer_probes",
+               "answer_probes", "normalized_answer", "answer_not_probed", "near_dup_unchecked")
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -454,107 +507,104 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def merge_blocks(reports: Sequence[dict[str, Any]], digests: dict[str, str]) -> dict[str, Any]:
-    """Merge the reports of consecutive blocks of *one* source (a dataset scanned block by block, each block by
-    some worker) into the report of that source, in block order.
-
-    As :func:`merge_reports` (counts add, lists concatenate, rows move by the rows of the blocks before, every
-    total is recomputed; reports of different checks are refused, though the items' probes are not compared one
-    by one: the blocks of one scan share them, and the options and benchmark fingerprints that decide them are
-    compared), except that the blocks are one source: the corpus names it once, its rejected rows'
-    lines (the row numbers of an in-memory source, 1-based) move like its rows, and its digests are
-    ``digests``. The SHA-256 of a source's text does not add up from its blocks' digests, so the engine,
-    which receives the blocks in order, hashes the text itself (:func:`decontam.scan.hash_texts` over the
-    same bytes).
-
-    Args:
-        reports: The blocks' report documents, in source order, each naming the one source.
-        digests: ``{"text_sha256": ..., "lengths_sha256": ...}`` of the whole source.
+    """Merge the reports of consecutive blocks of *one* source (a dataset scanned block by block: the Ray
+    engine), in order, as :func:`merge_reports` merges shards, except that the source is named once, its rejected
+    rows' lines (1-based rows) move like its rows, its digests are ``digests`` (SHA-256 over a source does not add
+    up from its blocks': the engine hashes the text in order), and items are not compared one by one (one scan's
+    blocks share them; the options and benchmark fingerprints that decide them are compared).
 
     Raises:
-        ConfigError: No report; reports of different checks (as for :func:`merge_reports`); or reports that do
-            not name one and the same source.
+        ConfigError: No report; reports of different checks, or that do not each name one same source.
     """
     if not reports:
         raise ConfigError("nothing to merge: give at least one report")
     _check_all_mergeable(reports, items=False)
-    labels = {json.dumps(rep["corpus"]["sources"]) for rep in reports}
-    if len(labels) != 1 or len(reports[0]["corpus"]["sources"]) != 1:
-        raise ConfigError(f"blocks of one source must each name that one source; got {sorted(labels)}")
+    if len({json.dumps(rep["corpus"]["sources"]) for rep in reports}) != 1 or len(reports[0]["corpus"]["sources"]) != 1:
+        raise ConfigError("blocks of one source must each name that one source")
     return _merged(reports, {"text_sha256": digests["text_sha256"], "lengths_sha256": digests["lengths_sha256"]})
 
 
 def _merged(reports: Sequence[dict[str, Any]], block_digests: dict[str, str] | None) -> dict[str, Any]:
-    """The merged document of reports already checked: of shards (``block_digests`` None), or of the blocks
-    of one source with that source's digests."""
-    offsets = []
-    total = 0
-    for rep in reports:
-        offsets.append(total)
-        total += rep["corpus"]["n_documents"] + rep["corpus"]["n_rejected"]
+    """The merged document of checked reports: of shards, or (``block_digests``) of the blocks of one source."""
     corpora = [rep["corpus"] for rep in reports]
-    n_docs, n_chars = sum(c["n_documents"] for c in corpora), sum(c["n_characters"] for c in corpora)
-    skipped = [dict(f) for c in corpora for f in c.get("skipped_files", [])]
-    n_removed = sum(rep["training"]["n_removed"] for rep in reports)
-    has_by_source = all("by_source" in rep["training"] for rep in reports)
-    if block_digests is None:
-        corpus = corpus_section([s for c in corpora for s in c["sources"]], n_docs, n_chars,
-                                [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
-                                [dict(d) for c in corpora for d in c["source_digests"]], skipped,
-                                [dict(f) for c in corpora for f in c.get("text_fields", [])])
-        by_source = [s for rep in reports for s in rep["training"]["by_source"]] if has_by_source else None
-    else:
-        label = corpora[0]["sources"][0]
-        rejected = [{**copy.deepcopy(r), "line": r["line"] + off} for c, off in zip(corpora, offsets)
-                    for r in c["rejected"]]
-        fields = next((dict(f) for c in corpora for f in c.get("text_fields", [])), None)
-        corpus = corpus_section([label], n_docs, n_chars, rejected, [{"source": label, **block_digests}], skipped,
-                                [fields] if fields else [])
-        by_source = [source_counts(label, n_docs, len(rejected), n_removed)] if has_by_source else None
-    benchmarks = [_merged_benchmark(bi, reports, offsets) for bi in range(len(reports[0]["benchmarks"]))]
+    offsets = [0, *itertools.accumulate(c["n_documents"] + c["n_rejected"] for c in corpora)][:-1]
+    rejected = [copy.deepcopy(r) for c in corpora for r in c["rejected"]]
+    digests, fields = [dict(d) for c in corpora for d in c["source_digests"]], \
+        [dict(f) for c in corpora for f in c.get("text_fields", [])]
+    by_source = [s for rep in reports for s in rep["training"]["by_source"]] \
+        if all("by_source" in rep["training"] for rep in reports) else None
+    if block_digests is not None:  # one source: one entry, lines moved, counts added
+        rejected = [{**r, "line": r["line"] + off} for c, off in zip(corpora, offsets) for r in c["rejected"]]
+        digests, fields = [{"source": corpora[0]["sources"][0], **block_digests}], fields[:1]
+        if by_source is not None:
+            by_source = [{k: (v if k == "source" else sum(s[k] for s in by_source)) for k, v in by_source[0].items()}]
+    corpus = corpus_section([d["source"] for d in digests], sum(c["n_documents"] for c in corpora),
+                            sum(c["n_characters"] for c in corpora), rejected, digests,
+                            [dict(f) for c in corpora for f in c.get("skipped_files", [])], fields)
+    near_dup = bool(reports[0]["config"].get("near_dup"))
+    benchmarks = [_merged_benchmark(bi, reports, offsets, near_dup) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
-    training = training_section(corpus["n_documents"], n_removed, removed, by_source)
+    near_removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets)
+                    for r in rep["training"].get("near_removed", [])] if near_dup else None
+    answer_only = sum(rep["training"]["n_removed_answer_only"] for rep in reports) \
+        if "n_removed_answer_only" in reports[0]["training"] else None
+    redaction = redaction_section(  # (the config says whether there is one, and configs agree)
+        [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
+         for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks]) \
+        if "redaction" in reports[0]["training"] else None
+    training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
+                                removed, by_source, answer_only, redaction, near_removed)
     engines = sorted({rep.get("run", {}).get("engine", "local") for rep in reports})
-    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training, "+".join(engines))
+    return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training,
+                           copy.deepcopy(reports[0].get("near_dup")), "+".join(engines))
 
 
-def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int]) -> dict[str, Any]:
+def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int], near_dup: bool) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
-    found = _matched_items(bi, reports, offsets)
+    found = _found_items(bi, reports, offsets)
     items = []
     for ii, it0 in enumerate(b0["items"]):
         shards = found.get(ii, [])
         matches = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it["matches"]]
+        near = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it.get("near_matches", [])]
         question = next((it["question"] for it, _ in shards if "question" in it), None)
+        answer = _answer_of(it0)
+        if answer is not None:
+            answer["matches"] = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it["answer_matches"]]
+            answer["text"] = next((it["answer"] for it, _ in shards if "answer" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
-                                too_short=bool(it0.get("too_short")), question=question))
-    return benchmark_section(b0, items)
+                                too_short=bool(it0.get("too_short")), question=question, answer=answer,
+                                near_matches=near, near_dup_unchecked=bool(it0.get("near_dup_unchecked"))))
+    return benchmark_section(b0, items, near_dup)
 
 
-def _matched_items(bi: int, reports: Sequence[dict[str, Any]],
-                   offsets: list[int]) -> dict[int, list[tuple[dict[str, Any], int]]]:
-    """Per item (index) of benchmark ``bi``, its shard entries that have matches, with their shard's row offset,
-    in shard order. A shard's contaminated items are found by their ids (when ids are unique), so a merge of many
-    shards does not walk every item of each.
+_FOUND_IDS = ("contaminated_ids", "answer_leak_ids", "near_duplicate_ids")  # the items of a shard with matches
+
+
+def _found_items(bi: int, reports: Sequence[dict[str, Any]],
+                 offsets: list[int]) -> dict[int, list[tuple[dict[str, Any], int]]]:
+    """Per item (index) of benchmark ``bi``, the shards' entries of it holding matches, with the shard's row
+    offset, in order; found by the ids the sections list (ids unique), not by a walk over every item of each.
 
     Raises:
-        ConfigError: A match without a row number (a report written by an older decontam).
-    """
+        ConfigError: A match without a row number (a report written by an older decontam)."""
     items0 = reports[0]["benchmarks"][bi]["items"]
     where = {json.dumps(it["id"]): ii for ii, it in enumerate(items0)}
-    unique = len(where) == len(items0)
     found: dict[int, list[tuple[dict[str, Any], int]]] = {}
     for k, (rep, off) in enumerate(zip(reports, offsets)):
         section = rep["benchmarks"][bi]
         items = section["items"]
-        if unique and "contaminated_ids" in section:
-            indexes = sorted(where[key] for key in {json.dumps(i) for i in section["contaminated_ids"]} if key in where)
+        if len(where) == len(items0) and "contaminated_ids" in section:
+            indexes: Any = sorted({where[key] for name in _FOUND_IDS for key in map(json.dumps, section.get(name, []))
+                                   if key in where})
         else:
             indexes = range(len(items))
         for ii in indexes:
             it = items[ii]
-            if it["matches"]:
-                if any("row" not in m for m in it["matches"]):
+            entries = it["matches"] + it.get("answer_matches", []) + it.get("near_matches", [])
+            if entries:
+                if any("row" not in m for m in entries):
                     raise ConfigError(_NO_ROWS.format(k=k))
                 found.setdefault(ii, []).append((it, off))
     return found
@@ -581,18 +631,15 @@ def _fixed_items(bench: dict[str, Any]) -> str:
 
 
 def _check_all_mergeable(reports: Sequence[dict[str, Any]], items: bool = True) -> None:
-    """Refuse reports that are not shards of one check (the message names the first difference); ``items``:
-    also compare every item's id and probes."""
-    first_items = [_fixed_items(b) for b in reports[0].get("benchmarks", [])] if items else None
+    """Refuse reports that are not shards of one check; ``items``: compare every item's id and probes too."""
+    first = [_fixed_items(b) for b in reports[0].get("benchmarks", [])] if items else None
     for k, rep in enumerate(reports):
-        _check_mergeable(k, rep, reports[0], first_items)
+        _check_mergeable(k, rep, reports[0], first)
 
 
 def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_items: list[str] | None) -> None:
-    """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why); the
-    items are compared per benchmark at once (``first_items``: report 0's; None: not compared), item by item
-    only to name one that differs."""
-    for key in ("schema_version", "tool", "config"):
+    """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
+    for key in ("schema_version", "tool", "config", "near_dup"):
         if not _same(rep.get(key), first.get(key)):
             raise ConfigError(f"report {k} differs from report 0 in {key!r}: only reports of the same check "
                               f"(same tool, options and benchmarks) over different shards can be merged")
@@ -608,7 +655,7 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_i
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
     for bi, (b, b0) in enumerate(zip(rep["benchmarks"], first["benchmarks"])):
-        for key in BENCHMARK_FIELDS:
+        for key in BENCHMARK_FIELDS + ANSWER_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
@@ -619,8 +666,8 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_i
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    # (the matches of items are checked as they are merged: _merged_benchmark)
-    if any("row" not in entry for entry in rep.get("training", {}).get("removed", [])):
+    training = rep.get("training", {})  # (items' matches are checked as they are merged: _found_items)
+    if any("row" not in entry for entry in list(training.get("removed", [])) + list(training.get("near_removed", []))):
         raise ConfigError(_NO_ROWS.format(k=k))
 
 

@@ -1,17 +1,19 @@
 """Re-scoring on the clean subset: a benchmark score on all items, the clean items and the contaminated items.
 
-Input: per-item outcomes of an evaluation run, joined to a report by item id.
+Input: per-item outcomes of an evaluation run (:mod:`decontam.results` reads them: lm-evaluation-harness
+``--log_samples`` files, lighteval details, EvalPlus ``eval_results.json``, HumanEval results, any table with an
+id and a score), joined to a report by item id. Items in the results but not in the report, and the reverse,
+are counted and listed in the output, never dropped silently.
 
-* **lm-evaluation-harness** ``--log_samples`` files (``samples_<task>_<time>.jsonl``; JSON lines with
-  ``doc_id``, ``doc``, ``filter``, ``metrics`` and one key per metric, e.g. ``"acc": 1.0``);
-* **HumanEval** ``*_results.jsonl`` from ``evaluate_functional_correctness`` (``task_id``, ``passed``; several
-  samples per task are averaged per item, i.e. the per-item pass@1 estimate);
-* any **JSONL / JSON array / CSV** with an item id and a score (number, boolean, or ``pass``/``fail`` words).
+Several lm-eval filters (``strict-match``, ``flexible-extract``) give one result per filter
+(:func:`rescore_by_filter`): the document is then the first filter's result (so a reader of one result reads
+that one, named by ``filter``), with ``filters`` (their names, in the task's order) and ``by_filter`` (every
+filter's full result, in that order) added; :func:`to_table` prints one row per filter.
 
-Ids: unless ``id_field`` or ``id_template`` says how, every plausible id of a record (``doc_id``,
-``doc.task_id``, ``task_id``, ``id``...; for lm-eval MMLU subtasks ``<subject>_test/<doc_id>``) is tried and the
-one that names the most of the report's items wins; the choice is printed. Items in the results but not in the
-report, and the reverse, are counted and listed in the output, never dropped silently.
+A report made with ``--probe-answers`` also gives ``leak_split``: the score split three ways, as OpenCompass's
+contamination analysis splits it (clean, question contaminated, question-and-answer contaminated), plus the
+items whose answer was found but not their question (``answer_only``, kept apart rather than hidden in one of
+the three). ``clean``/``contaminated`` above stay the GPT-4 rule's (question only).
 
 Statistics (two-sided, 95%):
 
@@ -40,36 +42,22 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import math
-import os
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .benchmarks import field_value
-from .errors import ConfigError, InputError
+from .errors import ConfigError
+from .results import ItemResults, item_key, load_results
 
-__all__ = ["BOOTSTRAP_RESAMPLES", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
-           "load_results", "rescore", "subset_stats", "to_table"]
+# ItemResults and load_results live in decontam.results; they stay importable from here.
+__all__ = ["BOOTSTRAP_RESAMPLES", "LEAK_GROUPS", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
+           "load_results", "rescore", "rescore_by_filter", "subset_stats", "to_table"]
 
 Z95 = 1.959963984540054
 PERMUTATIONS = 10_000
 BOOTSTRAP_RESAMPLES = 10_000
-_TRUE = {"true", "pass", "passed", "correct", "yes", "y", "t", "1", "ok", "success"}
-_FALSE = {"false", "fail", "failed", "incorrect", "wrong", "no", "n", "f", "0", "timeout", "timed out", "error"}
-_GENERIC_IDS = ("id", "item_id", "task_id", "doc_id", "question_id", "qid", "idx", "uid", "index")
-_GENERIC_SCORES = ("score", "passed", "pass", "correct", "is_correct", "acc", "accuracy", "exact_match", "em",
-                   "result", "pass@1")
-_LM_EVAL_METRICS = ("acc", "exact_match", "pass@1", "acc_norm", "mc2", "mc1", "f1", "em", "bleu", "rougeL")
-_LM_EVAL_STAMP = re.compile(r"^samples_(?P<task>.+?)_\d{4}-\d{2}-\d{2}T[\d\-.:]+\.jsonl(?:\.gz)?$")
 
 
 # --------------------------------------------------------------------------------------------- statistics
@@ -200,238 +188,6 @@ def _difference(contaminated: Sequence[float], clean: Sequence[float], binary: b
                     f"percentile interval ({BOOTSTRAP_RESAMPLES} resamples, seed {seed})"}
 
 
-# -------------------------------------------------------------------------------------------------- input
-
-
-@dataclass
-class ItemResults:
-    """Per-item outcomes read from results files.
-
-    Attributes:
-        scores: ``id key -> list of per-sample scores`` (the item's score is their mean).
-        format: ``"lm-eval samples"``, ``"humaneval results"``, ``"jsonl"`` or ``"csv"``.
-        id_source: Where the ids came from (a field path or a template).
-        metric: The score field used.
-        n_records: Records read.
-        sources: The files read.
-    """
-
-    scores: dict[str, list[float]] = field(default_factory=dict)
-    format: str = ""
-    id_source: str = ""
-    metric: str = ""
-    n_records: int = 0
-    sources: list[str] = field(default_factory=list)
-
-
-def _open_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8-sig")
-
-
-def _records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
-    """``[(line, record)]`` and the base format (``jsonl`` or ``csv``)."""
-    if not path.exists():
-        raise InputError("no such results file", path=str(path))
-    text = _open_text(path)
-    base = path.name[:-3] if path.name.endswith(".gz") else path.name
-    if base.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        return [(i + 2, dict(row)) for i, row in enumerate(reader)], "csv"
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            reason = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
-            raise InputError(f"not valid JSON: {reason}", path=str(path)) from None
-        return [(i + 1, r) for i, r in enumerate(data) if isinstance(r, dict)], "jsonl"
-    out = []
-    for i, line in enumerate(text.splitlines()):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            reason = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
-            raise InputError(f"not a JSON object: {reason}", path=str(path), line=i + 1) from None
-        if not isinstance(rec, dict):
-            raise InputError("each line must be a JSON object", path=str(path), line=i + 1)
-        out.append((i + 1, rec))
-    return out, "jsonl"
-
-
-def _score(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        v = value.strip().lower()
-        try:
-            return float(v)
-        except ValueError:
-            pass
-        if v in _TRUE:
-            return 1.0
-        if v in _FALSE or v.startswith("failed") or v.startswith("timed out"):
-            return 0.0
-    return None
-
-
-def _key(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _detect(records: list[tuple[int, dict[str, Any]]], base: str) -> str:
-    if base == "csv" or not records:
-        return base
-    rec = records[0][1]
-    if "doc_id" in rec and ("filtered_resps" in rec or "resps" in rec or "doc" in rec):
-        return "lm-eval samples"
-    if "task_id" in rec and ("passed" in rec or "result" in rec):
-        return "humaneval results"
-    return base
-
-
-def _id_candidates(fmt: str, task: str | None) -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
-    cands: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
-    if fmt == "lm-eval samples":
-        cands.append(("doc_id", lambda r: r.get("doc_id")))
-        for f in ("doc.task_id", "doc.id", "doc.question_id", "doc.idx"):
-            cands.append((f, lambda r, f=f: field_value(r, f)))
-        if task:
-            subject = task.split("_", 1)[1] if task.startswith("mmlu_") else task
-            cands.append((f"{subject}_test/{{doc_id}}", lambda r, s=subject: f"{s}_test/{r.get('doc_id')}"))
-    else:
-        for f in _GENERIC_IDS:
-            cands.append((f, lambda r, f=f: r.get(f)))
-    return cands
-
-
-def load_results(
-    paths: Sequence[str | os.PathLike[str]],
-    report_ids: Iterable[Any] = (),
-    *,
-    id_field: str | None = None,
-    id_template: str | None = None,
-    score_field: str | None = None,
-    filter_name: str | None = None,
-) -> ItemResults:
-    """Read per-item outcomes from results files (see the module docstring for the formats).
-
-    Args:
-        paths: Results files (several lm-eval sample files, e.g. one per MMLU subject, are read together).
-        report_ids: The benchmark's item ids in the report, used to pick the id field automatically.
-        id_field: Field (dotted path) holding the item id.
-        id_template: A ``str.format`` template over the record's fields (and ``task``, from an lm-eval file
-            name), e.g. ``"anatomy_test/{doc_id}"``.
-        score_field: Field holding the score (default: lm-eval's first metric, HumanEval's ``passed``, or the
-            first of ``score``, ``passed``, ``correct``, ``acc``...).
-        filter_name: lm-eval filter to keep when a file has several (``strict-match``...).
-
-    Raises:
-        InputError: An unreadable file, a record without id or score (names file, line, field).
-        ConfigError: Several lm-eval filters and no ``filter_name``; or no id field that names report items.
-    """
-    wanted = {k for k in (_key(i) for i in report_ids) if k is not None}
-    out = ItemResults()
-    loaded = [_read_results_file(Path(p), filter_name) for p in paths]
-    out.sources = [str(path) for path, _, _, _ in loaded]
-    out.format = ", ".join(sorted({fmt for _, fmt, _, _ in loaded}))
-    id_sources, metrics = [], []
-    for path, fmt, task, records in loaded:
-        id_name, id_fn = _choose_id(path, fmt, task, records, wanted, id_field, id_template)
-        metric = score_field if score_field is not None else _default_metric(path, fmt, records)
-        for line, rec in records:
-            key = _key(id_fn(rec))
-            if key is None:
-                raise InputError(f"no item id ({id_name})", path=str(path), line=line, field=id_name)
-            value = _score(field_value(rec, metric))
-            if value is None:
-                raise InputError(f"score is missing or not a number/boolean/pass-fail word: "
-                                 f"{field_value(rec, metric)!r}", path=str(path), line=line, field=metric)
-            out.scores.setdefault(key, []).append(value)
-            out.n_records += 1
-        id_sources.append(id_name)
-        metrics.append(metric)
-    out.id_source = ", ".join(sorted(set(id_sources)))
-    out.metric = ", ".join(sorted(set(metrics)))
-    return out
-
-
-_Records = list[tuple[int, dict[str, Any]]]
-
-
-def _read_results_file(path: Path, filter_name: str | None) -> tuple[Path, str, str | None, _Records]:
-    """One results file: its format, its lm-eval task (from the file name) and its records (of one filter)."""
-    records, base = _records(path)
-    fmt = _detect(records, base)
-    m = _LM_EVAL_STAMP.match(path.name)
-    task = m.group("task") if m else None
-    if fmt == "lm-eval samples":
-        filters = sorted({str(r.get("filter")) for _, r in records if "filter" in r})
-        if len(filters) > 1:
-            if filter_name is None:
-                raise ConfigError(f"{path}: these lm-eval samples hold several filters ({', '.join(filters)}); "
-                                  "choose one with --filter NAME")
-            records = [(ln, r) for ln, r in records if str(r.get("filter")) == filter_name]
-            if not records:
-                raise ConfigError(f"{path}: no sample with filter {filter_name!r} (has: {', '.join(filters)})")
-    return path, fmt, task, records
-
-
-def _choose_id(path: Path, fmt: str, task: str | None, records: _Records, wanted: set[str], id_field: str | None,
-               id_template: str | None) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-    """The record field (or template) that names report items: given, or the candidate naming the most."""
-    if id_template is not None:
-        def render(r: dict[str, Any]) -> Any:
-            try:
-                return id_template.format(task=task or "", **{k: v for k, v in r.items() if k != "task"})
-            except (KeyError, IndexError, ValueError) as exc:
-                raise ConfigError(f"--id-template {id_template!r}: {exc!r} (record fields: "
-                                  f"{', '.join(sorted(r))})") from None
-        return id_template, render
-    if id_field is not None:
-        return id_field, lambda r: field_value(r, id_field)
-    best: tuple[int, str, Callable[[dict[str, Any]], Any]] | None = None
-    for name, fn in _id_candidates(fmt, task):
-        keys = [_key(fn(r)) for _, r in records]
-        if any(k is None for k in keys):
-            continue
-        hits = len(set(keys) & wanted)
-        if best is None or hits > best[0]:
-            best = (hits, name, fn)
-    if best is None or (wanted and best[0] == 0):
-        sample_ids = ", ".join(map(str, list(wanted)[:3]))
-        raise ConfigError(f"{path}: found no id field whose values name the report's items (e.g. {sample_ids}); "
-                          "pass --id-field FIELD or --id-template TEMPLATE")
-    return best[1], best[2]
-
-
-def _default_metric(path: Path, fmt: str, records: _Records) -> str:
-    """The field holding the score when none is given: lm-eval's first metric, HumanEval's ``passed``, or the
-    first of the usual names."""
-    first = records[0][1] if records else {}
-    if fmt == "lm-eval samples":
-        listed = first.get("metrics")
-        metric = listed[0] if isinstance(listed, list) and listed else next(
-            (m for m in _LM_EVAL_METRICS if m in first), "")
-    elif fmt == "humaneval results":
-        metric = "passed" if "passed" in first else "result"
-    else:
-        metric = next((m for m in _GENERIC_SCORES if m in first), "")
-    if not metric:
-        raise ConfigError(f"{path}: cannot tell which field holds the score; pass --score-field FIELD")
-    return metric
-
-
 # ------------------------------------------------------------------------------------------------ rescore
 
 
@@ -459,7 +215,7 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
     status: dict[str, bool | None] = {}  # None: not checked (too short, or a portrait could not test it)
     order: list[str] = []
     for it in section.get("items", []):
-        k = _key(it["id"])
+        k = item_key(it["id"])
         if k is None or k in status:
             raise ConfigError(f"item id {it['id']!r} of {benchmark!r} is not usable as a key (repeated?)")
         status[k] = None if it.get("too_short") or it.get("undecided") else bool(it.get("contaminated"))
@@ -483,6 +239,7 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "format": results.format,
         "id_source": results.id_source,
         "metric": results.metric,
+        **({"filter": flt} if (flt := getattr(results, "filter", None)) is not None else {}),
         "binary": binary,
         "samples_per_item": {"min": min(counts), "max": max(counts)},
         "all": all_stats,
@@ -498,7 +255,65 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "missing_from_results": {"n": len(missing), "ids": missing},
         "not_in_report": {"n": len(extra), "ids": extra},
     }
+    if "answer_leak_ids" in section:
+        out["leak_split"] = _leak_split(section, per_item, scored, status, binary, seed)
     return out
+
+
+LEAK_GROUPS = (("clean", "clean (neither found)"), ("question_contaminated", "question only"),
+               ("question_and_answer_contaminated", "question and answer"), ("answer_only", "answer only"))
+
+
+def _leak_split(section: Mapping[str, Any], per_item: Mapping[str, float], scored: Sequence[str],
+                status: Mapping[str, bool | None], binary: bool, seed: int) -> dict[str, Any]:
+    """The scored, checked items in four groups by what the corpus holds: neither question nor answer, the
+    question only, both, the answer only (``--probe-answers``); an item whose answer was not probed (none, or
+    shorter than a probe) counts as its answer not found, and each group says how many such items it has."""
+    leaked = {item_key(i) for i in section["answer_leak_ids"]}
+    unprobed = {item_key(i) for i in section.get("answers_not_probed_ids", [])}
+    groups: dict[str, list[str]] = {name: [] for name, _ in LEAK_GROUPS}
+    for k in scored:
+        if status[k] is None:
+            continue
+        name = (("question_and_answer_contaminated" if k in leaked else "question_contaminated") if status[k]
+                else "answer_only" if k in leaked else "clean")
+        groups[name].append(k)
+    out: dict[str, Any] = {}
+    for name, keys in groups.items():
+        out[name] = {**subset_stats([per_item[k] for k in keys], binary, seed),
+                     "n_answers_not_probed": sum(1 for k in keys if k in unprobed)}
+    out["note"] = ("as OpenCompass's contamination analysis: clean, question contaminated, question-and-answer "
+                   "contaminated (answer_only: answer found, question not); an answer not probed counts as not "
+                   "found (n_answers_not_probed per group)")
+    return out
+
+
+def rescore_by_filter(report: Mapping[str, Any], results: Sequence[ItemResults], benchmark: str,
+                      seed: int = 0) -> dict[str, Any]:
+    """:func:`rescore` for each lm-eval filter of :func:`~decontam.results.load_results_by_filter`.
+
+    Args:
+        report: The report document (``Report.data``).
+        results: One :class:`ItemResults` per filter, in the task's order (or just one).
+        benchmark: The benchmark of the report the results are for.
+        seed: As for :func:`rescore`.
+
+    Returns:
+        With one result, :func:`rescore`'s document, unchanged. With several, the first filter's document (its
+        ``filter`` names it) plus ``filters`` (the names, in order) and ``by_filter`` (each filter's full
+        document, in order, the first included): a reader of one result keeps working and reads the first
+        filter, a reader of several reads ``by_filter``.
+
+    Raises:
+        ValueError: No results.
+        ConfigError: As for :func:`rescore`.
+    """
+    if not results:
+        raise ValueError("rescore_by_filter needs at least one ItemResults (got none)")
+    rows = [rescore(report, r, benchmark, seed) for r in results]
+    if len(rows) == 1:
+        return rows[0]
+    return {**rows[0], "filters": [r.get("filter") for r in rows], "by_filter": rows}
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -514,11 +329,36 @@ def _interval_name(result: Mapping[str, Any]) -> str:
     return f"bootstrap percentile, {boot['resamples']} resamples, seed {boot['seed']}"
 
 
+_UNMATCHED = (("not_checked", "report items not checked (too short, or untestable on a portrait; in 'all' only)"),
+              ("missing_from_results", "report items with no result (not scored)"),
+              ("not_in_report", "results for items not in the report (not scored)"))
+
+
+def _unmatched_lines(r: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The items left out of the scores, each group on a line (its first ten ids shown)."""
+    lines = []
+    for key, label in _UNMATCHED:
+        g = r[key]
+        if g["n"]:
+            shown = ", ".join(g["ids"][:10]) + (f" … (+{g['n'] - 10})" if g["n"] > 10 else "")
+            lines.append(f"{prefix}{label}: {g['n']}: {shown}")
+        else:
+            lines.append(f"{prefix}{label}: 0")
+    return lines
+
+
+def _header(r: Mapping[str, Any], low: int, high: int) -> str:
+    flt = f" (filter {r['filter']})" if r.get("filter") is not None else ""
+    return (f"{r['benchmark']}: metric {r['metric']}{flt} from {r['format']} (ids: {r['id_source']}; "
+            f"{low}–{high} sample(s) per item)")
+
+
 def to_table(result: Mapping[str, Any]) -> str:
-    """The re-scoring result as a plain-text table (stdout)."""
+    """The re-scoring result as a plain-text table (stdout); one row per filter when there are several."""
     r = result
-    lines = [f"{r['benchmark']}: metric {r['metric']} from {r['format']} (ids: {r['id_source']}; "
-             f"{r['samples_per_item']['min']}–{r['samples_per_item']['max']} sample(s) per item)"]
+    if r.get("by_filter"):
+        return _filters_table(r["by_filter"])
+    lines = [_header(r, r["samples_per_item"]["min"], r["samples_per_item"]["max"])]
     lines.append(f"{'subset':<14}{'items':>7}{'score':>10}   95% CI ({_interval_name(r)})")
     for name in ("all", "clean", "contaminated"):
         g = r[name]
@@ -533,14 +373,63 @@ def to_table(result: Mapping[str, Any]) -> str:
                      f"({d['test']})")
     if r["all_minus_clean"] is not None:
         lines.append(f"all − clean: {r['all_minus_clean']:+.4f}")
-    for key, label in (("not_checked", "report items not checked (too short, or untestable on a portrait; in "
-                                       "'all' only)"),
-                       ("missing_from_results", "report items with no result (not scored)"),
-                       ("not_in_report", "results for items not in the report (not scored)")):
-        g = r[key]
-        if g["n"]:
-            shown = ", ".join(g["ids"][:10]) + (f" … (+{g['n'] - 10})" if g["n"] > 10 else "")
-            lines.append(f"{label}: {g['n']}: {shown}")
-        else:
-            lines.append(f"{label}: 0")
+    return "\n".join(lines + _leak_lines(r) + _unmatched_lines(r)) + "\n"
+
+
+def _leak_lines(r: Mapping[str, Any], label: str = "") -> list[str]:
+    """The leak split (``--probe-answers``) as table rows, or nothing."""
+    split = r.get("leak_split")
+    if not split:
+        return []
+    lines = [f"by leak{label} (--probe-answers; as OpenCompass splits it; answers not probed count as not found):"]
+    for name, title in LEAK_GROUPS:
+        g = split[name]
+        ci = "n/a" if not g["ci95"] else f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]"
+        unprobed = f"   ({g['n_answers_not_probed']} answer(s) not probed)" if g["n_answers_not_probed"] else ""
+        lines.append(f"  {title:<22}{g['n']:>7}{_fmt(g['mean']):>10}   {ci}{unprobed}")
+    return lines
+
+
+def _subset_cell(g: Mapping[str, Any], with_n: bool) -> str:
+    ci = "" if not g["ci95"] else f" [{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]"
+    return _fmt(g["mean"]) + ci + (f" (n={g['n']})" if with_n else "")
+
+
+def _difference_cell(d: Mapping[str, Any]) -> str:
+    if d["estimate"] is None:
+        return "n/a"
+    ci = "" if not d["ci95"] else f" [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
+    return f"{d['estimate']:+.4f}{ci} p={d['p_value']:.4g}"
+
+
+def _filters_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Several filters' results in one table: a row per filter (score and 95% interval of each subset, and
+    contaminated − clean), then what the intervals are and which items were left out."""
+    low = min(r["samples_per_item"]["min"] for r in rows)
+    high = max(r["samples_per_item"]["max"] for r in rows)
+    first = {k: v for k, v in rows[0].items() if k != "filter"}
+    lines = [_header(first, low, high) + f"; {len(rows)} filters, one row each"]
+    names = ("all", "clean", "contaminated")
+    sizes = {name: {r[name]["n"] for r in rows} for name in names}  # one size: said once, in the header
+    head = (["filter"] + [f"{n} (n={min(sizes[n])})" if len(sizes[n]) == 1 else n for n in names]
+            + ["contaminated − clean"])
+    table = [head] + [[str(r.get("filter"))] + [_subset_cell(r[n], len(sizes[n]) > 1) for n in names]
+                      + [_difference_cell(r["difference"])] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    lines += ["   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    methods = {(_interval_name(r), r["difference"].get("test")) for r in rows}
+    for r in rows if len(methods) > 1 else rows[:1]:
+        who = f"{r.get('filter')}: " if len(methods) > 1 else ""
+        test = r["difference"].get("test") or "n/a"
+        lines.append(f"{who}95% CI: {_interval_name(r)}; contaminated − clean: {test}")
+    gaps = [f"{r.get('filter')} {r['all_minus_clean']:+.4f}" for r in rows if r["all_minus_clean"] is not None]
+    if gaps:
+        lines.append("all − clean: " + "; ".join(gaps))
+    for r in rows:
+        lines += _leak_lines(r, f" ({r.get('filter')})")
+    if all(_unmatched_lines(r) == _unmatched_lines(rows[0]) for r in rows):
+        lines += _unmatched_lines(rows[0])
+    else:
+        for r in rows:
+            lines += _unmatched_lines(r, f"{r.get('filter')}: ")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ per source), the tool version, or the results.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import shlex
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .benchmarks import REGISTRY, Benchmark, load_benchmark
-from .config import DecontamConfig
+from .config import NEAR_DUP_THRESHOLD, DecontamConfig
 from .errors import DecontamError
 from .report import Report
 from .version import __version__
@@ -64,6 +65,9 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
                 parts += ["--question-field", shlex.quote(f"{name}={b.get('question_field')}")]
         if b.get("id_field") is not None and (spec is None or b["id_field"] != spec.id_field):
             parts += ["--item-id-field", shlex.quote(f"{name}={b['id_field']}")]
+        if cfg.get("probe_answers") and b.get("answer_field") is not None and (
+                spec is None or b["answer_field"] not in (spec.answer_field, spec.hub_answer_field)):
+            parts += ["--answer-field", shlex.quote(f"{name}={b['answer_field']}")]
     for key, flag in (("text_field", "--text-field"), ("id_field", "--id-field")):
         value = cfg.get(key, _CLI_DEFAULTS[key])
         if value != _CLI_DEFAULTS[key]:
@@ -83,8 +87,20 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
     for opt in ("lowercase", "nfkc", "unescape"):
         if cfg.get("normalize", {}).get(opt):
             parts.append(f"--{opt}")
+    if cfg.get("probe_answers"):
+        parts.append("--probe-answers")
     if cfg.get("on_error", "raise") != "raise":
         parts += ["--on-error", str(cfg["on_error"])]
+    redact = cfg.get("redact")
+    if redact is not None:
+        parts += ["--action", "redact"]
+        for key, default in (("context", 200), ("min_chars", 200), ("max_pieces", 10)):
+            if redact.get(key, default) != default:
+                parts += [f"--redact-{key.replace('_', '-')}", str(redact[key])]
+    if cfg.get("near_dup"):
+        parts.append("--near-dup")
+        if cfg.get("near_dup_threshold", NEAR_DUP_THRESHOLD) != NEAR_DUP_THRESHOLD:
+            parts += ["--near-dup-threshold", repr(float(cfg["near_dup_threshold"]))]
     parts += ["--report", shlex.quote(report_path)]
     line = " ".join(parts)
     if memory:
@@ -118,13 +134,17 @@ class VerifyResult:
 
 
 def _load_recorded_benchmark(b: Mapping[str, Any], override: str | None) -> Benchmark:
+    """A benchmark as the report records it: its source, fields and (with probe_answers) answer field."""
     source = override if override is not None else b.get("source", "")
+    answers = "answer_fingerprint" in b  # the check probed answers
+    fields = {"question_field": b.get("question_field"), "id_field": b.get("id_field"),
+              "answer_field": b.get("answer_field"), "answers": answers}
     if source.startswith("hf://"):
-        return load_benchmark(b["name"], None, question_field=b.get("question_field"), id_field=b.get("id_field"))
+        return load_benchmark(b["name"], None, **fields)
     if _is_memory(source):
         raise DecontamError(f"benchmark {b['name']!r} was given in memory ({source}): pass -b "
                             f"{b['name']}=PATH to say where its items are")
-    return load_benchmark(b["name"], source, question_field=b.get("question_field"), id_field=b.get("id_field"))
+    return load_benchmark(b["name"], source, **fields)
 
 
 def _diff_paths(a: Any, b: Any, path: str = "", out: list[str] | None = None, limit: int = 8) -> list[str]:
@@ -234,10 +254,12 @@ def _recorded_benchmarks(recorded: dict[str, Any], overrides: Mapping[str, str],
             problems.append(f"benchmark {b['name']!r} changed: fingerprint recorded {b.get('fingerprint')}, now "
                             f"{bench.fingerprint} ({b.get('n_items')} items recorded, {bench.n_items} now; "
                             f"from {bench.source})")
+        if "answer_fingerprint" in b and bench.answer_fingerprint != b["answer_fingerprint"]:
+            problems.append(f"benchmark {b['name']!r}: its answers changed (field {b.get('answer_field')!r}): "
+                            f"answer fingerprint recorded {b['answer_fingerprint']}, now {bench.answer_fingerprint}")
         if bench.source != b.get("source"):
             notes.append(f"benchmark {b['name']!r} read from {bench.source} (recorded: {b.get('source')})")
-            bench = Benchmark(bench.name, b.get("source", ""), bench.question_field, bench.id_field, bench.items,
-                              bench.fingerprint)
+            bench = dataclasses.replace(bench, source=b.get("source", ""))
         loaded.append(bench)
     return loaded if len(loaded) == len(recorded.get("benchmarks", [])) else None
 

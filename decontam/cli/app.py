@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 2 bad usage (unknown option, invalid value), 1 failure (bad input, unreadable file,
 unknown benchmark, full disk...), 130 interrupted. Progress bars go to stderr; the summary table goes to stdout.
-Every failure is one line on stderr, never a traceback.
+Every failure is one line on stderr, never a traceback: an exception decontam did not expect (a bug) is one
+``decontam: internal error:`` line asking for a report, its traceback shown only when ``DECONTAM_TRACEBACK=1``.
 
 Ctrl-C stops a run at once (its worker processes too) and removes what it had begun to write; further Ctrl-Cs
 are ignored while it does so, so that the cleanup cannot be cut short. Outputs are put in place together, so
@@ -85,9 +86,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("decontam: interrupted; no output was written", file=sys.stderr)
         previous = None  # keep ignoring Ctrl-C while the process exits (its cleanup is done)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug, or memory exhausted: one line, never a traceback
+        _report_unexpected(exc, placed()[before:])
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def _report_unexpected(exc: Exception, written: Sequence[object]) -> None:
+    """One line for an exception no part of decontam raises on purpose (what the run had begun to write was
+    removed on the way out, as for any failure): out of memory says what to change; anything else is a bug,
+    and says how to report it."""
+    after = (f" (after its outputs were written: {', '.join(map(str, written))})" if written
+             else "; no output was written")
+    if isinstance(exc, MemoryError):
+        print(f"decontam: error: out of memory{after}: lower --max-doc-bytes or --num-proc, or free memory",
+              file=sys.stderr)
+    else:
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        print(f"decontam: internal error: {what}{after}. This is a bug in decontam, not a fault of your data or "
+              "command: please report it with the command you ran and the traceback that DECONTAM_TRACEBACK=1 "
+              "prints", file=sys.stderr)
+    if os.environ.get("DECONTAM_TRACEBACK"):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    _drop_broken_stdout()
 
 
 def _describe(exc: Exception) -> str:

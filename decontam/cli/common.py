@@ -30,7 +30,9 @@ __all__ = [
     "add_normalizer_flags",
     "add_output_flags",
     "add_overwrite_flag",
+    "add_probe_answers_flag",
     "add_probe_flags",
+    "add_redact_flags",
     "benchmarks_epilog",
     "byte_size",
     "check_output_paths",
@@ -139,11 +141,25 @@ def guard_outputs(args: argparse.Namespace, outputs: Sequence[tuple[str, str | N
 
 
 def add_benchmark_field_flags(p: argparse._ActionsContainer) -> None:
-    """``--question-field`` and ``--item-id-field`` of custom benchmarks (read by :func:`load_benchmarks`)."""
+    """``--question-field``, ``--item-id-field`` and ``--answer-field`` of custom benchmarks (read by
+    :func:`load_benchmarks`)."""
     p.add_argument("--question-field", action="append", metavar="[NAME=]FIELD",
                    help="question field of a custom benchmark (FIELD for all custom ones, NAME=FIELD for one)")
     p.add_argument("--item-id-field", action="append", metavar="[NAME=]FIELD",
                    help="item id field of a custom benchmark (default: the row number)")
+    p.add_argument("--answer-field", action="append", metavar="[NAME=]FIELD",
+                   help="answer or solution field of a custom benchmark, probed with --probe-answers (FIELD for "
+                        "all custom ones, NAME=FIELD for one; known benchmarks have theirs: decontam benchmarks)")
+
+
+def add_probe_answers_flag(p: argparse._ActionsContainer, removes: bool) -> None:
+    """``--probe-answers``: probes from each item's answer too, reported apart (``removes``: ``filter``)."""
+    extra = "; the rows holding one are removed too, counted apart" if removes else ""
+    p.add_argument("--probe-answers", action="store_true",
+                   help="also probe each item's answer or solution (its benchmark's answer field, or "
+                        "--answer-field); items whose answer is found are listed apart as answer_leak_ids, the "
+                        f"question's figures unchanged (departure, reported apart){extra}; answers shorter than "
+                        "the probe length are not probed")
 
 
 def add_probe_flags(p: argparse._ActionsContainer) -> None:
@@ -156,6 +172,20 @@ def add_probe_flags(p: argparse._ActionsContainer) -> None:
                    help="leave out items whose normalized question is shorter than N characters, counted and "
                         "listed as too short (departure; default 0: short questions are used whole, as the GPT-4 "
                         "rule says)")
+
+
+def add_redact_flags(p: argparse._ActionsContainer) -> None:
+    """``--action drop|redact`` and the ``--redact-*`` options (defaults in :class:`decontam.config.RedactConfig`)."""
+    p.add_argument("--action", choices=("drop", "redact"), default=None,
+                   help="what filter does with a document holding a probe: drop it (default), or redact: cut every "
+                        "occurrence of every probe, widened to whole lines, and drop the document only if too little "
+                        "is left (check reports what filter would do)")
+    p.add_argument("--redact-context", type=int, default=None, metavar="N",
+                   help="characters cut on each side of a matched span before widening to lines (default: 200)")
+    p.add_argument("--redact-min-chars", type=int, default=None, metavar="N",
+                   help="drop a redacted document (a field, a message) left with fewer characters (default: 200)")
+    p.add_argument("--redact-max-pieces", type=int, default=None, metavar="N",
+                   help="drop a redacted document (a field, a message) left in more pieces (default: 10)")
 
 
 def add_normalizer_flags(p: argparse._ActionsContainer) -> None:
@@ -182,7 +212,8 @@ def _scoped(values: Sequence[str] | None, flag: str) -> tuple[str | None, dict[s
 
 
 def load_benchmarks(args: argparse.Namespace) -> list[Benchmark]:
-    """Load the ``-b`` benchmarks, with the fields given by ``--question-field``/``--item-id-field``.
+    """Load the ``-b`` benchmarks, with the fields given by ``--question-field``/``--item-id-field`` (and, with
+    ``--probe-answers``, their answers, from ``--answer-field`` or the registry's field).
 
     A bare FIELD applies to the benchmarks not in the registry (the known ones have their own fields);
     NAME=FIELD applies to benchmark NAME.
@@ -193,6 +224,10 @@ def load_benchmarks(args: argparse.Namespace) -> list[Benchmark]:
     """
     q_default, q_per = _scoped(args.question_field, "--question-field")
     i_default, i_per = _scoped(args.item_id_field, "--item-id-field")
+    a_default, a_per = _scoped(getattr(args, "answer_field", None), "--answer-field")
+    answers = bool(getattr(args, "probe_answers", False))
+    if (a_default or a_per) and not answers:
+        raise ConfigError("--answer-field is read only to probe answers: add --probe-answers")
     out: list[Benchmark] = []
     for spec in args.benchmark:
         name, _, path = spec.partition("=")
@@ -201,7 +236,9 @@ def load_benchmarks(args: argparse.Namespace) -> list[Benchmark]:
         known = name in REGISTRY or name.lower() in REGISTRY
         qfield = q_per.get(name) or (None if known else q_default)
         ifield = i_per.get(name) or (None if known else i_default)
-        out.append(load_benchmark(name, path or None, question_field=qfield, id_field=ifield))
+        afield = a_per.get(name) or (None if known else a_default)
+        out.append(load_benchmark(name, path or None, question_field=qfield, id_field=ifield, answer_field=afield,
+                                  answers=answers))
     return out
 
 

@@ -22,6 +22,7 @@ from .common import (
     add_num_proc_flag,
     add_output_flags,
     add_overwrite_flag,
+    add_probe_answers_flag,
     add_probe_flags,
     check_output_paths,
     guard_outputs,
@@ -87,6 +88,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_benchmark_field_flags(c)
     add_probe_flags(c)
     _normalizer_flags(c)
+    add_probe_answers_flag(c, removes=False)
     c.add_argument("--no-verify", action="store_true",
                    help="skip the SHA-256 check of the index files on load (sizes are still checked)")
     c.add_argument("--no-progress", action="store_true", help="(accepted for symmetry with check)")
@@ -190,7 +192,8 @@ def _check(args: argparse.Namespace) -> int:
     guard_outputs(args, [("--report", args.report), ("--markdown", args.markdown)], inputs)
     cfg = make_config(DecontamConfig(), seed=args.seed, probes=args.probes, probe_length=args.probe_length,
                       min_question_chars=args.min_question_chars,
-                      lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
+                      lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
+                      probe_answers=args.probe_answers)
     norm = NormalizeConfig(lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape)
     target = Path(args.index)
     opened = CorpusIndex.load(target, norm, verify=not args.no_verify) if target.is_dir() else \

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, DecontamError, InputError
 from .common import add_overwrite_flag, guard_outputs, print_warnings, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
@@ -39,8 +39,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = sub.add_parser("rescore", help="score on all items, the clean subset and the contaminated subset",
                        description="Join per-item evaluation results to a report and give the score on all items, "
                                    "on the clean subset and on the contaminated subset, with 95% intervals and a "
-                                   "test of contaminated vs clean. Reads lm-evaluation-harness --log_samples files, "
-                                   "HumanEval *_results.jsonl, and JSONL/JSON/CSV with an id and a score. "
+                                   "test of contaminated vs clean. Reads lm-evaluation-harness --log_samples files "
+                                   "(one row per filter when a task has several), lighteval details (Parquet), "
+                                   "EvalPlus eval_results.json, HumanEval *_results.jsonl, and JSONL/JSON/CSV/"
+                                   "Parquet with an id and a score. "
                                    "Intervals: Wilson score (one 0/1 outcome per item; Newcombe for the "
                                    "difference) or, for other scores, bootstrap percentile (seeded by --seed), "
                                    "which stays within the range of the scores; the output names the one used.")
@@ -50,10 +52,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--benchmark", metavar="NAME", help="benchmark of the report (default: its only one)")
     p.add_argument("--id-field", metavar="FIELD", help="field holding the item id (dotted path; default: auto)")
     p.add_argument("--id-template", metavar="TEMPLATE",
-                   help="item id built from the record, e.g. 'anatomy_test/{doc_id}' ({task}: lm-eval task)")
+                   help="item id built from the record, e.g. 'anatomy_test/{doc_id}' or, for lighteval, "
+                        "'anatomy_test/{doc[id]}' ({task}: the lm-eval or lighteval task)")
     p.add_argument("--score-field", metavar="FIELD",
-                   help="field holding the score (default: lm-eval's metric, HumanEval's passed, or score...)")
-    p.add_argument("--filter", dest="filter_name", metavar="NAME", help="lm-eval filter to use when there are several")
+                   help="field holding the score (default: lm-eval's or lighteval's first metric, EvalPlus's "
+                        "base_status ('plus' for HumanEval+/MBPP+), HumanEval's passed, or score...)")
+    p.add_argument("--filter", dest="filter_name", metavar="NAME",
+                   help="lm-eval filter to use when there are several (default: one row per filter)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the bootstrap intervals and the permutation test (scores that are not 0/1; "
                         "default: 0)")
@@ -131,7 +136,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _rescore(args: argparse.Namespace) -> int:
-    from ..rescore import load_results, rescore, to_table
+    from ..rescore import rescore_by_filter, to_table
+    from ..results import QuestionFinder, load_results_by_filter
 
     inputs = [args.report, *args.results]
     guard_outputs(args, [("--json", args.json)], inputs)
@@ -145,19 +151,20 @@ def _rescore(args: argparse.Namespace) -> int:
     if name not in names:
         raise ConfigError(f"no benchmark {name!r} in the report (it has: {', '.join(names)})")
     section = data["benchmarks"][names.index(name)]
-    results = load_results(args.results, [it["id"] for it in section["items"]], id_field=args.id_field,
-                           id_template=args.id_template, score_field=args.score_field,
-                           filter_name=args.filter_name)
-    result = rescore(data, results, name, seed=args.seed)
+    results = load_results_by_filter(args.results, [it["id"] for it in section["items"]], id_field=args.id_field,
+                                     id_template=args.id_template, score_field=args.score_field,
+                                     filter_name=args.filter_name, questions=QuestionFinder.from_report(data, name))
+    result = rescore_by_filter(data, results, name, seed=args.seed)
     text = json.dumps(result, ensure_ascii=False, indent=1) + "\n"
     if args.json:
         write_file(args, "--json", args.json, text, inputs)
     sys.stdout.write(text if args.format == "json" else to_table(result))
-    unmatched = result["missing_from_results"]["n"] + result["not_in_report"]["n"]
-    if unmatched:
-        print(f"decontam: warning: {result['missing_from_results']['n']} report item(s) have no result and "
-              f"{result['not_in_report']['n']} result(s) name no report item; they are not scored (listed above)",
-              file=sys.stderr)
+    rows = result.get("by_filter") or [result]
+    missing = max(r["missing_from_results"]["n"] for r in rows)
+    extra = max(r["not_in_report"]["n"] for r in rows)
+    if missing or extra:
+        print(f"decontam: warning: {missing} report item(s) have no result and {extra} result(s) name no report "
+              "item; they are not scored (listed above)", file=sys.stderr)
     return 0
 
 
@@ -194,5 +201,31 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
-    return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)
+    """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`).
+
+    A report is read as decontam writes it; one edited by hand (or by another tool) can break a command in
+    ways no check foresaw. Such a failure is said as what it is, the report's first departure from its schema,
+    rather than as a bug in decontam.
+    """
+    try:
+        return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)
+    except (DecontamError, OSError):
+        raise
+    except Exception:
+        for path in args.reports if args.command == "merge" else [args.report]:
+            problem = _schema_problem(path)
+            if problem is not None:
+                raise InputError(f"not a report as decontam writes it ({problem}); was it edited? Write it "
+                                 "again with the command that made it", path=path) from None
+        raise
+
+
+def _schema_problem(path: str) -> str | None:
+    from ..report import report_schema
+    from ..schema_check import schema_problem
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return schema_problem(json.load(fh), report_schema())
+    except (OSError, ValueError, RecursionError):
+        return None

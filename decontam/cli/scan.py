@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..benchmarks import REGISTRY, BenchmarkSpec
-from ..config import DecontamConfig, make_config
+from ..config import NEAR_DUP_THRESHOLD, DecontamConfig, make_config
 from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
 from ..registry import local_hint, unknown_name_message
@@ -21,7 +21,9 @@ from .common import (
     add_normalizer_flags,
     add_num_proc_flag,
     add_output_flags,
+    add_probe_answers_flag,
     add_probe_flags,
+    add_redact_flags,
     benchmarks_epilog,
     check_output_paths,
     guard_outputs,
@@ -36,7 +38,7 @@ __all__ = ["COMMANDS", "add_commands", "run"]
 COMMANDS = ("check", "filter", "benchmarks")
 
 
-def _add_scan_flags(p: argparse.ArgumentParser) -> None:
+def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None:
     """The arguments ``check`` and ``filter`` share."""
     p.add_argument("corpus", nargs="+", metavar="CORPUS",
                    help="training corpus: .jsonl, .jsonl.gz, .parquet files or folders of them")
@@ -54,6 +56,18 @@ def _add_scan_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("method (defaults: the GPT-4 rule)")
     add_probe_flags(g)
     add_normalizer_flags(g)
+    add_probe_answers_flag(g, removes=filtering)
+    g = p.add_argument_group("acting on matches (default: drop the document)")
+    add_redact_flags(g)
+    g = p.add_argument_group("near duplicates (beyond the rule, reported apart)")
+    g.add_argument("--near-dup", action="store_true",
+                   help="also run the near-duplicate pass: items found after edits (words swapped, numbers "
+                        "changed), by a MinHash estimate then a measured shingle containment; listed apart "
+                        "(near_duplicate_ids), and filter removes their documents too, counted apart. The GPT-4 "
+                        "rule's figures do not change")
+    g.add_argument("--near-dup-threshold", type=float, metavar="X",
+                   help=f"measured containment (share of a question's shingles in a window of a document) a near "
+                        f"duplicate needs, in (0, 1] (default: {NEAR_DUP_THRESHOLD})")
     g = p.add_argument_group("running")
     add_num_proc_flag(g, "a large file is read in parts, one per process, with the report and output those "
                          "of one process")
@@ -72,9 +86,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_scan_flags(p)
     p = sub.add_parser("filter", help="write the corpus without its contaminated rows",
                        description="Write the corpus without the rows that contain a probe, in the input's "
-                                   "format, rows unchanged and in order; and the report.",
+                                   "format, rows unchanged and in order (or, with --action redact, with the matched "
+                                   "lines cut); and the report.",
                        epilog=benchmarks_epilog())
-    _add_scan_flags(p)
+    _add_scan_flags(p, filtering=True)
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file (one input file) or folder (several files or a folder)")
     p = sub.add_parser("benchmarks", help="list the known benchmarks and their fields",
@@ -101,6 +116,13 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         ray_address=args.ray_address,
         on_error=args.on_error,
         max_doc_bytes=args.max_doc_bytes,
+        probe_answers=args.probe_answers,
+        action=args.action,
+        redact_context=args.redact_context,
+        redact_min_chars=args.redact_min_chars,
+        redact_max_pieces=args.redact_max_pieces,
+        near_dup=args.near_dup,
+        near_dup_threshold=args.near_dup_threshold,
     )
 
 

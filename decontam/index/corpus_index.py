@@ -57,6 +57,13 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        if cfg.redact is not None:
+            raise ConfigError("an index holds the corpus as it is: redaction (action='redact') applies to filter; "
+                              "build the index without it")
+        if cfg.near_dup:
+            raise ConfigError("near_dup is an option of a check, not of an index: build the index without it (a "
+                              "check of the corpus itself runs the near-duplicate pass: check_corpus / "
+                              "filter_dataset with near_dup=True)")
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check_corpus / "
@@ -120,18 +127,20 @@ class CorpusIndex(IndexFiles):
             commit.apply()
         return Path(output)
 
-    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
+    def check(self, benchmarks: Any, config: DecontamConfig | None = None, *, answer_field: str | None = None,
+              **options: Any) -> Report:
         """Check benchmarks against the index: the report :func:`decontam.check` gives on the same corpus.
 
         Args:
             benchmarks: As in :func:`decontam.check`.
-            config: Method options (probes, seed, normalizer: it must be the index's); the corpus fields are
-                the index's.
+            config: Method options (probes, seed, normalizer: it must be the index's; ``probe_answers``); the
+                corpus fields are the index's.
+            answer_field: Answer field of custom benchmarks (with ``probe_answers=True``).
 
         Raises:
             IndexMismatchError: The normalizer differs from the one the index was built with.
         """
-        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options)
+        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options, answer_field)
         return index_report(self, probes, cfg)
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..bloom import BloomFilter
-from ..config import DecontamConfig, NormalizeConfig
-from ..errors import IndexMismatchError
+from ..config import DecontamConfig, NormalizeConfig, make_config
+from ..errors import ConfigError, IndexMismatchError
 from ..report import Report, benchmark_section
 from ..scan import ProbeSet, SourceResult, build_report
 from ..utf8 import char_span
@@ -99,6 +99,10 @@ class Portrait:
             the portrait can test), ``undecided_ids`` (probes too short to test, with ``undecided_reasons``)
             and ``absent_ids`` (also ``clean_ids``), with their counts.
         """
+        if make_config(config, **options).probe_answers:
+            raise ConfigError("a portrait cannot probe answers (--probe-answers): its Bloom filter gives unverified "
+                              "upper bounds, and an answer leak is a claim that needs evidence; check against the "
+                              "index folder instead (decontam index check INDEX_DIR --probe-answers)")
         probes, cfg = prepare_check(self.header, f"portrait {self.path}", benchmarks, config, options)
         return portrait_report(self, probes, cfg)
 

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..arrays import concat_ranges, sliding
-from ..benchmarks import load_benchmarks
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, make_config
+from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
 from ..report import Report
 from ..scan import ProbeSet, RowMatch, SourceResult, build_report, match_texts
@@ -37,7 +37,7 @@ _BATCH_BYTES = 16 << 20  # normalized bytes per batch when documents are read ba
 
 
 def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config: DecontamConfig | None,
-                  options: dict[str, Any]) -> tuple[ProbeSet, DecontamConfig]:
+                  options: dict[str, Any], answer_field: str | None = None) -> tuple[ProbeSet, DecontamConfig]:
     """The probes and options of a check against an index or a portrait.
 
     Args:
@@ -46,18 +46,28 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
         benchmarks: As in :func:`decontam.check`.
         config: Method options; ``options`` override them (as :func:`decontam.config.make_config` takes them).
         options: Keyword options.
+        answer_field: Answer field of custom benchmarks (with ``probe_answers``).
 
     Returns:
         The probes, and the options with the recorded corpus fields.
 
     Raises:
         IndexMismatchError: The normalizer differs from the recorded one.
+        ConfigError: Redaction or the near-duplicate pass asked for (an index check writes no corpus; the pass
+            reads the corpus itself).
     """
     cfg = make_config(config, **options)
+    if cfg.redact is not None:
+        raise ConfigError(f"{where}: an index or portrait check writes no corpus, so it cannot redact; use "
+                          "decontam filter --action redact (or check --action redact) on the corpus itself")
+    if cfg.near_dup:
+        raise ConfigError(f"{where}: the near-duplicate pass (near_dup, --near-dup) reads every document of the "
+                          "corpus itself, which an index or a portrait does not keep in a form it can scan; run "
+                          "it with check or filter on the corpus (decontam check CORPUS --near-dup)")
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
                               on_error=recorded["on_error"], engine="local", ray_address=None)  # runs here
-    return ProbeSet.build(load_benchmarks(benchmarks), cfg), cfg
+    return ProbeSet.load(benchmarks, cfg, answer_field=answer_field), cfg
 
 
 # ------------------------------------------------------------------------------------------ probe keys

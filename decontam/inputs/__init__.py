@@ -8,14 +8,24 @@ from .batch import (
     Batch,
     ReadCounts,
     Rejected,
+    TextEdit,
     arrow_mask,
     arrow_strings,
     plain_id,
     single_chunk,
     text_buffers,
 )
-from .fields import chosen_fields
-from .files import CorpusFile, FilePart, SkippedFile, expand_corpus, file_format, read_file, split_file
+from .fields import chosen_fields, cut_text, edit_row, label_field
+from .files import (
+    PART_MAX_BYTES,
+    CorpusFile,
+    FilePart,
+    SkippedFile,
+    expand_corpus,
+    file_format,
+    read_file,
+    split_file,
+)
 from .memory import (
     Source,
     as_paths,
@@ -32,6 +42,7 @@ from .parquet import parquet_module
 from .tables import table_batches
 
 __all__ = [
+    "PART_MAX_BYTES",
     "Batch",
     "CorpusFile",
     "FilePart",
@@ -39,11 +50,14 @@ __all__ = [
     "Rejected",
     "SkippedFile",
     "Source",
+    "TextEdit",
     "arrow_mask",
     "arrow_strings",
     "as_paths",
     "chosen_fields",
+    "cut_text",
     "dict_batches",
+    "edit_row",
     "expand_corpus",
     "file_format",
     "is_dataset",
@@ -52,6 +66,7 @@ __all__ = [
     "is_iterable_dataset_dict",
     "is_pathlike",
     "is_ray_dataset",
+    "label_field",
     "memory_source",
     "parquet_module",
     "plain_id",

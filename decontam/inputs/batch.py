@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +19,7 @@ __all__ = [
     "Batch",
     "ReadCounts",
     "Rejected",
+    "TextEdit",
     "arrow_mask",
     "arrow_strings",
     "bad_ids",
@@ -59,6 +60,22 @@ class ReadCounts:
     rows: int = 0
 
 
+class TextEdit(NamedTuple):
+    """A text of a row to be written redacted (``filter --action redact``).
+
+    Attributes:
+        label: The segment's label (``response``, ``messages[2]``), or None for the one plain text field.
+        cuts: The ranges cut, ``[start, end)`` character offsets of the text, sorted and disjoint.
+        n_characters: The length of the text the cuts are offsets of (a check on the value they are applied to).
+        new_text: The text with the cuts made, when the writer has it at hand (else made from the row's value).
+    """
+
+    label: str | None
+    cuts: list[tuple[int, int]]
+    n_characters: int
+    new_text: str | None = None
+
+
 @dataclass
 class Batch:
     """A batch of corpus rows.
@@ -81,6 +98,10 @@ class Batch:
         fields: The text fields read, when not the one plain field asked for (several fields, or a chat field
             found in place of the default ``text``).
         read_bytes: Bytes of the source file read for this batch (for progress; 0 when not known).
+        raw_at: Where the JSONL block of :attr:`raw` starts in the source file, for a plain (not compressed)
+            ``.jsonl`` file: the rows' bytes are then ``raw_at + starts`` to ``raw_at + ends`` of the file.
+        edits: Set by the scan step under redaction: per row (index in the batch) kept with cuts, its texts to
+            write redacted; None when no row of the batch is.
     """
 
     texts: pa.Array
@@ -96,6 +117,8 @@ class Batch:
     labels: list[str] | None = None
     fields: tuple[str, ...] | None = None
     read_bytes: int = 0
+    raw_at: int | None = None
+    edits: dict[int, list[TextEdit]] | None = None
 
     def __len__(self) -> int:
         """The number of rows (not of segments)."""

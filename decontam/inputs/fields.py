@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .batch import arrow_mask, bad_texts
+from .batch import TextEdit, arrow_mask, bad_texts
 
-__all__ = ["CHAT_FIELDS", "DEFAULT_FIELDS", "FieldProblem", "arrow_segments", "chosen_fields", "flatten_segments",
-           "is_plain", "row_segments", "segments_of_columns"]
+__all__ = ["CHAT_FIELDS", "DEFAULT_FIELDS", "FieldProblem", "arrow_segments", "chosen_fields", "cut_text", "edit_row",
+           "flatten_segments", "is_plain", "label_field", "row_segments", "segments_of_columns"]
 
 DEFAULT_FIELDS = ("text",)
 CHAT_FIELDS = ("messages", "conversations")  # tried, in order, when the default text field is absent
@@ -208,3 +208,98 @@ def arrow_segments(columns: Mapping[str, pa.Array], fields: Sequence[str], n_row
         rows = rows[good]
     position = np.cumsum(keep) - 1  # a good row's position among the good rows
     return texts, position[kept[rows]] if len(rows) else rows, labels, dict(sorted(bad.items())), keep
+
+
+# ---------------------------------------------------------------------------------- writing redacted rows
+
+
+def cut_text(text: str, cuts: Sequence[tuple[int, int]]) -> str:
+    """``text`` without the characters of sorted, disjoint ranges ``cuts``.
+
+    Example:
+        >>> cut_text("keep CUT keep", [(5, 9)])
+        'keep keep'
+    """
+    if not cuts:
+        return text
+    out, at = [], 0
+    for a, b in cuts:
+        out.append(text[at:a])
+        at = b
+    out.append(text[at:])
+    return "".join(out)
+
+
+def label_field(label: str | None, plain_field: str, names: Sequence[str] = ()) -> tuple[str, int | None]:
+    """The field of a segment label, and the message's index for a chat message (None for a string field).
+
+    Example:
+        >>> label_field("messages[2]", "text"), label_field("response", "text"), label_field(None, "text")
+        (('messages', 2), ('response', None), ('text', None))
+    """
+    if label is None or label in names or not label.endswith("]") or "[" not in label:
+        return (plain_field if label is None else label), None
+    at = label.rindex("[")
+    return label[:at], int(label[at + 1 : -1])
+
+
+def _cut_value(value: str, edit: TextEdit) -> str:
+    """A string value with an edit's cuts made (its ``new_text`` when given: the text that was checked)."""
+    if edit.new_text is not None:
+        return edit.new_text
+    if len(value) != edit.n_characters:
+        raise ValueError(f"the text to redact has {len(value)} characters, the one checked {edit.n_characters}")
+    return cut_text(value, edit.cuts)
+
+
+def _cut_parts(parts: list[Any], edit: TextEdit) -> list[Any]:
+    """A message's content parts with an edit's cuts made: the cuts are offsets of the parts' texts joined
+    with newlines (the segment :func:`row_segments` reads), and each part keeps what is left of its own text."""
+    texts = [p for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    if len("\n".join(p["text"] for p in texts)) != edit.n_characters:
+        raise ValueError("the message parts to redact differ from the ones checked")
+    out, at = [], 0
+    for p in parts:
+        if not (isinstance(p, dict) and isinstance(p.get("text"), str)):
+            out.append(p)
+            continue
+        n = len(p["text"])
+        own = [(max(a, at) - at, min(b, at + n) - at) for a, b in edit.cuts if a < at + n and b > at]
+        out.append({**p, "text": cut_text(p["text"], own)})
+        at += n + 1
+    return out
+
+
+def edit_row(row: Mapping[str, Any], edits: Sequence[TextEdit], plain_field: str) -> dict[str, Any]:
+    """A copy of a row (a parsed JSON object, a dict) with its redacted texts in place of the originals; the
+    row given is not changed, nor are the lists and messages it holds.
+
+    Args:
+        row: The row.
+        edits: Its texts to redact, by segment label (None: ``plain_field``).
+        plain_field: The one text field of rows read as one plain text.
+
+    Raises:
+        ValueError: A text that is not the one checked (another length), or a label the row does not have.
+
+    Example:
+        >>> edit_row({"id": 1, "text": "keep CUT keep"}, [TextEdit(None, [(5, 9)], 13)], "text")
+        {'id': 1, 'text': 'keep keep'}
+    """
+    out = dict(row)
+    copied: set[str] = set()
+    for edit in edits:
+        field, index = label_field(edit.label, plain_field,
+                                   [k for k, v in row.items() if isinstance(v, str)])
+        if index is None:
+            out[field] = _cut_value(out[field], edit)
+            continue
+        if field not in copied:
+            out[field] = list(row[field])
+            copied.add(field)
+        message = dict(out[field][index])
+        key = "content" if "content" in message else "value"  # as _chat_segments reads a message
+        content = message[key]
+        message[key] = _cut_value(content, edit) if isinstance(content, str) else _cut_parts(content, edit)
+        out[field][index] = message
+    return out

@@ -168,7 +168,16 @@ def _folder_files(root: Path, on_error: str, skipped: list[SkippedFile] | None) 
     """The corpus files under ``root``, sorted by relative path; other entries raise or are skipped."""
     found: list[Path] = []
     visited = {os.path.realpath(root)}
-    for folder, dirs, names in os.walk(root, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:  # a subfolder that cannot be listed (permission denied...)
+        problem = f"a folder that cannot be read ({exc.strerror or exc})"
+        if on_error == "skip" and skipped is not None:
+            skipped.append(SkippedFile(str(exc.filename), problem))
+        else:
+            raise InputError(problem + "; make it readable, remove it, name the files to read, or pass "
+                             "--on-error skip to skip and count it", path=str(exc.filename))
+
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=unreadable):
         here = Path(folder)
         keep = []
         for d in sorted(dirs):

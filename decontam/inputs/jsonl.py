@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -66,6 +67,20 @@ def _block_buffer(pool: list[bytearray], size: int) -> bytearray:
     return buf
 
 
+# The buffers of byte ranges read in this process: a worker reads part after part, and reusing one part's
+# buffers for the next spares the kernel faulting in and zero-filling fresh ones (about a third of a worker's
+# system time; see docs/performance.md). Only ranges use it, so a one-process run keeps nothing after it ends.
+# One pool per thread: a buffer is checked and then filled, which two threads must not do at once.
+_RANGE_POOLS = threading.local()
+
+
+def _range_pool() -> list[bytearray]:
+    pool: list[bytearray] | None = getattr(_RANGE_POOLS, "pool", None)
+    if pool is None:
+        pool = _RANGE_POOLS.pool = []
+    return pool
+
+
 class _LineTooLong(Exception):
     """A line longer than the maximum document size: reading it whole would take unbounded memory."""
 
@@ -106,7 +121,7 @@ def _iter_blocks(path: Path, max_bytes: int,
         _LineTooLong: A line grew past ``max_bytes`` before its newline came.
     """
     tail = b""
-    pool: list[bytearray] = []
+    pool: list[bytearray] = _range_pool() if byte_range is not None else []
     with _open_binary(path) as whole:
         fh: Any = _Window(whole, *byte_range) if byte_range is not None else whole
         compressed = isinstance(whole, gzip.GzipFile)  # (progress then counts compressed bytes, read ahead)
@@ -423,6 +438,7 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
     id_types = [pa.string(), pa.int64()]
     blocks = _iter_blocks(path, max_bytes, byte_range)
     position = byte_range[0] if byte_range is not None else 0
+    plain_file = not str(path).lower().endswith(".gz")  # (then a block's end is where it ends in the file)
     while True:
         try:
             block, now = next(blocks)
@@ -432,6 +448,7 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
         except _LineTooLong as exc:
             raise _LineTooLong(exc.args[0], next_line) from None
         read, position = now - position, now
+        at = now - len(block) if plain_file else None
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
         if fields is None:
@@ -444,7 +461,8 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
             rows = row + np.arange(len(starts), dtype=np.int64)
             row += len(starts)
             yield Batch(fast[0], str(path), lines, rows, id_field=id_field, raw=(block, starts, ends),
-                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field), read_bytes=read)
+                        id_column=fast[1], id_reader=_LineIds(block, starts, ends, id_field), read_bytes=read,
+                        raw_at=at)
             continue
         block = bytes(block)  # the careful path slices and strips lines as bytes
         per_row, ids, lines_l, ks, ke = _slow_jsonl_block(
@@ -462,7 +480,8 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
                     np.asarray([row_of_line[ln] for ln in lines_l], dtype=np.int64), id_field=id_field, ids=ids,
                     raw=(block, np.asarray(ks, dtype=np.int64), np.asarray(ke, dtype=np.int64)),
                     segment_row=segment_row, labels=labels,
-                    fields=fields if (fields != asked or segment_row is not None) else None, read_bytes=read)
+                    fields=fields if (fields != asked or segment_row is not None) else None, read_bytes=read,
+                    raw_at=at)
 
 
 def jsonl_fields(path: Path, text_field: str | Sequence[str], max_bytes: int = MAX_DOC_BYTES) -> tuple[str, ...]:

@@ -17,11 +17,13 @@ import pyarrow as pa
 
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import Rejected, chosen_fields, table_batches
+from ..inputs import Rejected, TextEdit, chosen_fields, table_batches
 from ..match import Matcher
+from ..neardup import NearDupIndex
+from ..outputs import edit_arrow
 from ..version import __version__
 from .probes import ProbeSet
-from .step import RowMatch, SourceResult, hash_texts, require_rows, scan_batches
+from .step import NearRow, RowMatch, SourceResult, hash_texts, require_rows, scan_batches
 
 __all__ = ["scan_dataset"]
 
@@ -33,10 +35,11 @@ MAP_BATCH_ROWS = 2000
 class _MapScanner:
     """The ``datasets.map`` function (picklable): one map batch -> one row holding its partial result."""
 
-    def __init__(self, matcher: Matcher, cfg: DecontamConfig, label: str) -> None:
+    def __init__(self, matcher: Matcher, cfg: DecontamConfig, label: str, near: NearDupIndex | None = None) -> None:
         self.matcher = matcher
         self.cfg = cfg
         self.label = label
+        self.near = near
 
     def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
         part = SourceResult(self.label)
@@ -44,10 +47,11 @@ class _MapScanner:
         cfg = self.cfg
         batches = table_batches(table, self.label, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 first_row=first, max_bytes=cfg.max_doc_bytes)
-        for _ in scan_batches(batches, self.matcher, cfg.normalize, part):
+        for _ in scan_batches(batches, self.matcher, cfg.normalize, part, cfg.redact, self.near):
             pass
         blob = json.dumps([part.n_documents, part.n_characters, [rm.to_list() for rm in part.rows],
-                           [rj.to_dict() for rj in part.rejected]], ensure_ascii=False)
+                           [rj.to_dict() for rj in part.rejected], [nr.to_list() for nr in part.near_rows]],
+                          ensure_ascii=False)
         return pa.table({_PART: pa.array([blob], type=pa.large_string())})
 
 
@@ -57,7 +61,8 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
     the report and in errors (``<dataset>``, or ``<dataset:train>`` for a split).
 
     Returns:
-        The dataset's result, and (``want_output``) the dataset without its matched and rejected rows.
+        The dataset's result, and (``want_output``) the dataset without its matched and rejected rows (under
+        redaction: without its dropped and rejected rows, the redacted ones with their texts cut).
 
     Raises:
         InputError: No such text column, or a malformed row (``on_error="raise"``).
@@ -80,18 +85,20 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
         datasets.disable_progress_bars()
     try:
         scanned = ds.with_format("arrow").map(
-            _MapScanner(probes.matcher, cfg, label), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
-            remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
+            _MapScanner(probes.matcher, cfg, label, probes.near), batched=True, batch_size=MAP_BATCH_ROWS,
+            with_indices=True, remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
             new_fingerprint=fingerprint, desc=f"decontam: scanning {label}",
         )
     finally:
         if quiet:
             datasets.enable_progress_bars()
     for blob in scanned.with_format("arrow")[:].column(_PART).to_pylist():
-        n_documents, n_characters, rows, rejected = json.loads(blob)
+        n_documents, n_characters, rows, rejected, *more = json.loads(blob)
+        near_rows = more[0] if more else []  # (a datasets cache of an earlier version has no near rows)
         result.n_documents += n_documents
         result.n_characters += n_characters
         result.rows += [RowMatch.from_list(r) for r in rows]
+        result.near_rows += [NearRow.from_list(r) for r in near_rows]
         result.rejected += [Rejected.from_dict(r) for r in rejected]
     # The digests cover the checked text in row order, as for files (rejected rows are not checked text).
     table = ds.data.table if ds._indices is None else ds.with_format("arrow")[:]
@@ -103,6 +110,46 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
     if not want_output:
         return result, None
     keep = np.ones(ds.num_rows, dtype=bool)
-    keep[[rm.row for rm in result.rows]] = False
+    keep[[rm.row for rm in result.rows if not rm.kept]] = False
+    keep[[nr.row for nr in result.near_rows]] = False
     keep[[rj.line - 1 for rj in result.rejected]] = False
+    edits = {rm.row: [TextEdit(label, t.cuts, t.n_characters) for label, t in rm.redaction.texts]
+             for rm in result.rows if rm.kept and rm.redaction is not None}
+    if edits:
+        ds = _redacted(ds, edits, cfg, fingerprint, progress)
     return result, ds.select(np.flatnonzero(keep))
+
+
+class _MapEditor:
+    """The ``datasets.map`` function (picklable) that writes the redacted texts of some rows."""
+
+    def __init__(self, edits: dict[int, list[TextEdit]], text_field: str) -> None:
+        self.edits = edits
+        self.text_field = text_field
+
+    def __call__(self, table: pa.Table, indices: list[int]) -> pa.Table:
+        here = {k: self.edits[i] for k, i in enumerate(indices) if i in self.edits}
+        return edit_arrow(table, here, self.text_field)
+
+
+def _redacted(ds: Any, edits: dict[int, list[TextEdit]], cfg: DecontamConfig, fingerprint: str,
+              progress: bool | None) -> Any:
+    """The dataset with the redacted texts of its kept matched rows written in (``Dataset.map``; format kept)."""
+    import datasets
+
+    blob = json.dumps(sorted((r, [[e.label, e.cuts, e.n_characters] for e in es]) for r, es in edits.items()))
+    new_fingerprint = hashlib.sha256((fingerprint + blob).encode()).hexdigest()[:32]
+    quiet = progress is False and datasets.is_progress_bar_enabled()
+    if quiet:
+        datasets.disable_progress_bars()
+    try:
+        out = ds.with_format("arrow").map(
+            _MapEditor(edits, cfg.text_fields[0]), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
+            num_proc=cfg.num_proc if cfg.num_proc > 1 else None, new_fingerprint=new_fingerprint,
+            desc="decontam: redacting")
+    finally:
+        if quiet:
+            datasets.enable_progress_bars()
+    fmt = ds.format
+    return out.with_format(fmt["type"], columns=fmt["columns"], output_all_columns=fmt["output_all_columns"],
+                           **fmt["format_kwargs"])

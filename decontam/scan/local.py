@@ -19,37 +19,41 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held
-from ..config import DecontamConfig, NormalizeConfig
+from ..config import DecontamConfig, NormalizeConfig, RedactConfig
 from ..inputs import CorpusFile, FilePart, read_file
 from ..match import Matcher
+from ..neardup import NearDupIndex
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
 from .parts import JobOutcome, PartResult, assemble_jobs, plan_parts, scan_part, spool_folder
 from .probes import ProbeSet
 from .step import (
     DocMatch,
+    NearDoc,
     SourceResult,
     account_batch,
-    match_texts,
     record_matches,
+    redact_matches,
     require_rows,
     scan_batches,
+    scan_texts,
 )
 
 __all__ = ["scan_file", "scan_files"]
 
 
 def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path | None,
-              target: Path | None = None, on_read: Callable[[int], Any] | None = None) -> SourceResult:
+              target: Path | None = None, on_read: Callable[[int], Any] | None = None,
+              near: NearDupIndex | None = None) -> SourceResult:
     """Scan one corpus file, writing its surviving rows into the (temporary) file ``out`` if given, which
     becomes ``target`` (the output a failed write names); ``on_read`` is told the bytes read, batch by batch
-    (for progress)."""
+    (for progress); ``near`` runs the near-duplicate pass too."""
     result = SourceResult(str(f.path))
-    writer = FileWriter(out, f.format, f.path, target) if out is not None else None
+    writer = FileWriter(out, f.format, f.path, target, config.text_fields[0]) if out is not None else None
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -77,11 +81,12 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
     bar = progress_bar(sum(sizes), "decontam: scanning", progress)
     try:
         if config.num_proc > 1:
-            _scan_in_pool(files, probes.matcher, config, outs, sizes, bar, results)
+            _scan_in_pool(files, (probes.matcher, probes.near), config, outs, sizes, bar, results)
         else:
             for f, out, size in zip(files, outs, sizes):
                 done = _Progress(bar, size)
-                results.append(scan_file(f, probes.matcher, config, *(out or (None, None)), on_read=done.read))
+                results.append(scan_file(f, probes.matcher, config, *(out or (None, None)), on_read=done.read,
+                                         near=probes.near))
                 done.finish()
     finally:
         bar.close()
@@ -91,31 +96,37 @@ def scan_files(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig
 
 # ----------------------------------------------------------------------------------------- process pool
 
-_WORKER_MATCHER: Matcher | None = None  # each worker's copy, set once by its initializer
+# Each worker's matcher and near-duplicate index (or None), set once by its initializer.
+_WORKER_FINDERS: tuple[Matcher, NearDupIndex | None] | None = None
 
 
-def _init_worker(matcher: Matcher) -> None:
-    global _WORKER_MATCHER
-    _WORKER_MATCHER = matcher
+def _init_worker(finders: tuple[Matcher, NearDupIndex | None]) -> None:
+    global _WORKER_FINDERS
+    _WORKER_FINDERS = finders
 
 
-def _worker_matcher() -> Matcher:
-    if _WORKER_MATCHER is None:  # pragma: no cover - the pool's initializer always runs first
+def _worker_finders() -> tuple[Matcher, NearDupIndex | None]:
+    if _WORKER_FINDERS is None:  # pragma: no cover - the pool's initializer always runs first
         raise RuntimeError("decontam worker started without its matcher")
-    return _WORKER_MATCHER
+    return _WORKER_FINDERS
 
 
 def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path, Path] | None) -> SourceResult:
-    return scan_file(f, _worker_matcher(), config, *(out or (None, None)))
+    matcher, near = _worker_finders()
+    return scan_file(f, matcher, config, *(out or (None, None)), near=near)
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
-    return match_texts(_worker_matcher(), texts, norm)
+def _match_in_worker(texts: pa.Array, norm: NormalizeConfig, redact: RedactConfig | None) -> tuple[
+        list[DocMatch], dict[int, Any] | None, list[NearDoc]]:
+    matcher, near = _worker_finders()
+    matches, near_docs = scan_texts(matcher, texts, norm, near)
+    return matches, (redact_matches(matcher, texts, matches, norm, redact) if redact is not None else None), near_docs
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
                          out: tuple[Path, Path] | None) -> PartResult:
-    return scan_part(f, part, _worker_matcher(), config, folder, out is not None, out[1] if out else None)
+    matcher, near = _worker_finders()
+    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None, near=near)
 
 
 class _Progress:
@@ -134,14 +145,14 @@ class _Progress:
         self.read(self.size - self.done)
 
 
-def _scan_in_pool(files: list[CorpusFile], matcher: Matcher, config: DecontamConfig,
+def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex | None], config: DecontamConfig,
                   outs: list[tuple[Path, Path] | None], sizes: list[int], bar: Any, results: list[SourceResult]) -> None:
     """Scan with a pool of ``config.num_proc`` processes: large files in parts, the others whole, or (no file
     to split, fewer files than workers) batches read here."""
     n = config.num_proc
     plans = plan_parts(files, sizes, n, config)
-    with (spool_folder(outs, any(plans)) as folder,
-          worker_pool(n, _init_worker, (matcher,), hold=interrupts_held) as pool):
+    with (spool_folder(outs, any(plans), n) as folder,
+          worker_pool(n, _init_worker, (finders,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
@@ -183,7 +194,8 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             if w is not None:
                 w.finish()
             return
-        keep = record_matches(batch, fut.result(), results[fi])
+        matches, redactions, near = fut.result()
+        keep = record_matches(batch, matches, results[fi], redactions, config.redact, near)
         if w is not None:
             w.write(batch, keep)
 
@@ -191,12 +203,14 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
         for fi, (f, out) in enumerate(zip(files, outs)):
             res = SourceResult(str(f.path))
             results.append(res)
-            writers.append(FileWriter(out[0], f.format, f.path, out[1]) if out is not None else None)
+            writers.append(FileWriter(out[0], f.format, f.path, out[1], config.text_fields[0])
+                           if out is not None else None)
             done = _Progress(bar, f.path.stat().st_size)
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize), False))
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize,
+                                                       config.redact), False))
                 while len(pending) >= limit:
                     drain_one()
                 done.read(batch.read_bytes)

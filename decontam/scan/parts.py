@@ -9,9 +9,10 @@ file in order can give, which the worker hands back for this process to finish, 
   before;
 * the corpus digests (SHA-256 of the text, in order): a worker writes the text it checked to a spool file,
   which this process hashes, so the fingerprint is the one a one-process run computes;
-* the output: a worker writes the rows it keeps to a part file (JSONL lines; for Parquet, its record batches
-  in Arrow IPC), which this process appends to the output (for Parquet, writes with the one writer a
-  one-process run uses, batch for batch).
+* the output: a worker of a JSONL part hands back its kept rows as byte ranges of the input, which this
+  process copies from the input file to the output (the kernel copies them: they never pass through a
+  worker); a worker of Parquet row groups writes its kept record batches to a part file (Arrow IPC), which
+  this process writes with the one Parquet writer a one-process run uses, batch for batch.
 
 So the report and the output are byte for byte those of ``num_proc=1``. The spool and part files live in a
 temporary folder the caller makes (:func:`spool_folder`; removed, whatever happens, once the workers are
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -32,15 +34,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from ..atomic import writing
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file, split_file
+from ..inputs import (
+    PART_MAX_BYTES,
+    CorpusFile,
+    FilePart,
+    ReadCounts,
+    Rejected,
+    arrow_mask,
+    read_file,
+    split_file,
+)
 from ..match import Matcher
-from ..outputs import FileWriter
-from .step import RowMatch, SourceResult, scan_batches
+from ..neardup import NearDupIndex
+from ..outputs import FileWriter, edit_arrow, kept_line_runs
+from .step import NearRow, RowMatch, SourceResult, scan_batches
 
 __all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "plan_parts", "scan_part", "spool_folder"]
 
@@ -71,13 +84,14 @@ class _BatchSpool:
     """A Parquet part's kept rows: its filtered record batches, one per input batch (empty ones too), in
     Arrow IPC, for this process to write with the output's one Parquet writer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text_field: str) -> None:
         self.path = path
+        self.text_field = text_field
         self._writer: Any = None
         self._sink: Any = None
 
     def write(self, batch: Any, keep: Any) -> None:
-        rb: pa.RecordBatch = batch.raw
+        rb: pa.RecordBatch = edit_arrow(batch.raw, batch.edits or {}, self.text_field)
         rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
         with writing(self.path):
             if self._writer is None:
@@ -96,6 +110,28 @@ class _BatchSpool:
                     sink.close()
 
 
+class _SpanSpool:
+    """A JSONL part's kept rows as byte ranges of the input file (runs of adjacent lines), for this process to
+    copy from the input to the output: the rows never pass through a worker's memory or a part file."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def write(self, batch: Any, keep: Any) -> None:
+        _, starts, ends = batch.raw
+        assert batch.raw_at is not None
+        a, b = kept_line_runs(starts, ends, keep)
+        self.starts += [batch.raw_at + x for x in a]
+        self.ends += [batch.raw_at + x for x in b]
+
+    def spans(self) -> np.ndarray:
+        return np.array([self.starts, self.ends], dtype=np.int64).T.reshape(-1, 2)
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class PartResult:
     """What a worker hands back for one part: its result, less the digests (spooled), and its counts."""
@@ -110,25 +146,30 @@ class PartResult:
     text_spool: Path
     length_spool: Path
     output: Path | None
+    spans: np.ndarray | None  # a JSONL part's kept rows: byte ranges of the input (instead of ``output``)
     numbered_from_start: bool  # JSONL: lines and rows count from the part's start (to be moved)
+    near_rows: list[NearRow]
 
 
 def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamConfig, folder: Path,
-              want_output: bool, target: Path | None = None) -> PartResult:
+              want_output: bool, target: Path | None = None, near: NearDupIndex | None = None) -> PartResult:
     """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``;
-    ``target`` is the output they go to (named when a write fails)."""
+    ``target`` is the output they go to (named when a write fails); ``near`` runs the near-duplicate pass."""
     result = SourceResult(str(f.path))
     texts, lengths = _Spool(folder / f"{part.index}.text"), _Spool(folder / f"{part.index}.lengths")
     result.text_digest, result.length_digest = texts, lengths
     out = folder / f"{part.index}.out" if want_output else None
     writer: Any = None
-    if out is not None:
-        writer = _BatchSpool(out) if f.format == "parquet" else FileWriter(out, f.format, f.path, target)
+    if out is not None and f.format == "jsonl" and part.byte_range is not None and config.redact is None:
+        writer, out = _SpanSpool(), None
+    elif out is not None:  # (redacted rows are not byte ranges of the input: they are written out)
+        writer = (_BatchSpool(out, config.text_fields[0]) if f.format == "parquet" else
+                  FileWriter(out, f.format, f.path, target, config.text_fields[0]))
     counts = ReadCounts()
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result):
+        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
     finally:
@@ -138,8 +179,10 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
             writer.close()
     if out is not None and not out.exists():
         out = None  # (a Parquet part without a batch)
+    spans = writer.spans() if isinstance(writer, _SpanSpool) else None
     return PartResult(part.index, result.n_documents, result.n_characters, result.rows, result.rejected,
-                      result.fields, counts, texts.path, lengths.path, out, part.byte_range is not None)
+                      result.fields, counts, texts.path, lengths.path, out, spans, part.byte_range is not None,
+                      result.near_rows)
 
 
 class PartAssembly:
@@ -157,11 +200,14 @@ class PartAssembly:
         res = self.result
         if pr.numbered_from_start:
             res.rows += [dataclasses.replace(rm, row=rm.row + self.rows, line=rm.line + self.lines) for rm in pr.rows]
+            res.near_rows += [dataclasses.replace(nr, row=nr.row + self.rows, line=nr.line + self.lines)
+                              for nr in pr.near_rows]
             res.rejected += [dataclasses.replace(rj, line=rj.line + self.lines) for rj in pr.rejected]
             self.lines += pr.counts.lines
             self.rows += pr.counts.rows
         else:
             res.rows += pr.rows
+            res.near_rows += pr.near_rows
             res.rejected += pr.rejected
         res.n_documents += pr.n_documents
         res.n_characters += pr.n_characters
@@ -170,6 +216,8 @@ class PartAssembly:
         _feed(pr.length_spool, res.length_digest.update)
         if self.writer is not None and pr.output is not None:
             self.writer.append_part(pr.output)
+        if self.writer is not None and pr.spans is not None:
+            self.writer.append_spans(self.file.path, pr.spans)
         for p in (pr.text_spool, pr.length_spool, pr.output):
             if p is not None:
                 p.unlink(missing_ok=True)
@@ -212,20 +260,41 @@ def plan_parts(files: list[CorpusFile], sizes: list[int], n: int, config: Decont
 
 
 @contextlib.contextmanager
-def spool_folder(outs: list[tuple[Path, Path] | None], needed: bool) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files (beside the first output, else in the system's
-    temporary folder), removed whatever happens; entered before the workers start, so left after they stop."""
+def spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int,
+                 shared_memory: bool = True) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
+    workers start, so left after they stop.
+
+    With ``shared_memory`` (workers on this machine) it is in shared memory (``/dev/shm``) when that has room
+    for everything the run can have in flight (at most ``2 * n`` parts, each spooling its text and its kept
+    rows): the workers write about as many bytes as they read, and a memory file system takes them for about half
+    the system time a disk's does (``docs/performance.md``). Otherwise (and always for workers on other machines,
+    which must see it) beside the first output, else in the system's temporary folder.
+    """
     if not needed:
         yield None
         return
     first = next((o for o in outs if o is not None), None)
-    where = first[0].parent if first is not None else None
+    where = (_shared_memory(room=4 * 2 * n * PART_MAX_BYTES) if shared_memory else None) or \
+        (first[0].parent if first is not None else None)
     with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=".decontam-parts-", dir=where))
+        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_memory(room: int) -> Path | None:
+    """``/dev/shm`` if it is a writable folder with ``room`` bytes free (and twice that to spare), else None."""
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < 2 * room:
+        return None
+    return shm
 
 
 def assemble_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], outs: list[tuple[Path, Path] | None],

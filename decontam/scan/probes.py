@@ -1,20 +1,31 @@
-"""The probes of a check: every item of every benchmark sampled, and one matcher over all of them."""
+"""The probes of a check: every item of every benchmark sampled, and one matcher over all of them.
+
+With ``probe_answers`` the items' answers are sampled too, by the same sampler (an answer shorter than the probe
+length is not probed), and their groups follow the questions' in the one matcher: a corpus is read once for both.
+Group ``g`` is a question's when ``g < len(owner)``, else an answer's (:meth:`ProbeSet.answer_of`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..benchmarks import Benchmark
+from ..benchmarks import Benchmark, BenchmarkArg, load_benchmarks
 from ..config import DecontamConfig
+from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
+from ..neardup import NearDupIndex
 from ..runtime import gc_paused
 from ..sample import ItemProbes, sample_items
 from ..utf8 import char_to_byte
 
-__all__ = ["ProbeSet", "probe_groups"]
+__all__ = ["ANSWER_SEED_TAG", "ProbeSet", "answer_probes", "probe_groups"]
+
+ANSWER_SEED_TAG = "\x1fanswer"  # appended to the benchmark name in an answer's seed: its draw is its own
 
 
 @dataclass
@@ -24,35 +35,91 @@ class ProbeSet:
     Attributes:
         benchmarks: The benchmarks, in the order given.
         items: Per benchmark, the probes of each item (in item order).
-        owner: Per matcher group, its ``(benchmark index, item index)``: items whose question normalizes to
-            nothing have no group.
-        matcher: The matcher over the non-empty items' probes.
+        owner: Per question group of the matcher (the first ``len(owner)`` groups), its ``(benchmark index, item
+            index)``: items whose question normalizes to nothing have no group.
+        matcher: The matcher over the non-empty items' probes (questions, then answers).
+        answers: With ``probe_answers``: per benchmark, the probes of each item's answer (``None`` for an item
+            without an answer); else ``None``.
+        answer_owner: Per answer group (groups ``len(owner)`` onwards), its ``(benchmark index, item index)``.
+        near: With ``near_dup``, the near-duplicate pass's index over the questions (its groups are the
+            question groups).
     """
 
     benchmarks: list[Benchmark]
     items: list[list[ItemProbes]]
     owner: list[tuple[int, int]]
     matcher: Matcher
+    answers: list[list[ItemProbes | None]] | None = None
+    answer_owner: list[tuple[int, int]] = field(default_factory=list)
+    near: NearDupIndex | None = None
 
     @classmethod
     def build(cls, benchmarks: list[Benchmark], config: DecontamConfig) -> ProbeSet:
-        """Draw the probes of every item and build the matcher over the non-empty ones."""
+        """Draw the probes of every item (and, with ``probe_answers``, of every answer) and build the matcher
+        over the non-empty ones."""
         with gc_paused():  # tens of thousands of small acyclic objects
             items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
                                   config.normalize) for bench in benchmarks]
             groups, owner = probe_groups(items)
-        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"))
+            answers = [answer_probes(bench, config) for bench in benchmarks] if config.probe_answers else None
+            answer_owner: list[tuple[int, int]] = []
+            if answers is not None:
+                a_groups, answer_owner = probe_groups(answers)
+                groups += a_groups
+            near = NearDupIndex([(gi, bi, items[bi][ii].normalized) for gi, (bi, ii) in enumerate(owner)],
+                                config.near_dup_threshold) if config.near_dup else None
+        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"), answers,
+                   answer_owner, near)
+
+    @classmethod
+    def load(cls, benchmarks: BenchmarkArg | Sequence[BenchmarkArg], config: DecontamConfig,
+             question_field: str | None = None, item_id_field: str | None = None,
+             answer_field: str | None = None) -> ProbeSet:
+        """Load the benchmarks of a check (with their answers when ``config.probe_answers`` says so; see
+        :func:`decontam.benchmarks.load_benchmarks`) and :meth:`build` their probes.
+
+        Raises:
+            ConfigError: ``answer_field`` without ``probe_answers`` (an answer field is read for nothing else).
+        """
+        if answer_field is not None and not config.probe_answers:
+            raise ConfigError(f"answer_field={answer_field!r} (--answer-field) is read only to probe answers: add "
+                              "probe_answers=True (--probe-answers)")
+        return cls.build(load_benchmarks(benchmarks, question_field, item_id_field, answer_field,
+                                         answers=config.probe_answers), config)
+
+    def answer_of(self, group: int) -> tuple[int, int] | None:
+        """The ``(benchmark index, item index)`` whose answer matcher group ``group`` holds, or ``None`` for a
+        question's group."""
+        k = group - len(self.owner)
+        return self.answer_owner[k] if k >= 0 else None
 
 
-def probe_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
-    """The matcher's probe groups of the items that have probes, and each group's ``(benchmark, item)``.
+def answer_probes(bench: Benchmark, config: DecontamConfig) -> list[ItemProbes | None]:
+    """The probes of each item's answer (``None``: the item has no answer).
+
+    Drawn as questions are (:func:`decontam.sample.sample_items`), seeded by ``(seed, benchmark name +
+    ANSWER_SEED_TAG, item id, answer)``, with one departure: an answer shorter than the probe length is not
+    probed (``too_short``), since a short answer (``B``, ``42``, ``True``) is a coincidence in any corpus, where a
+    short question used whole is the rule's own choice.
+    """
+    sample = dataclasses.replace(config.sample, min_question_chars=config.sample.length)
+    with_answer = [(it.id, it.answer) for it in bench.items if it.answer is not None]
+    drawn = iter(sample_items(bench.name + ANSWER_SEED_TAG, with_answer, sample, config.normalize))
+    return [next(drawn) if it.answer is not None else None for it in bench.items]
+
+
+def probe_groups(items: list[list[ItemProbes]] | list[list[ItemProbes | None]],
+                 ) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
+    """The matcher's probe groups of the items that have probes, and each group's ``(benchmark, item)``
+    (``None`` entries, answers an item does not have, have no group).
 
     Equal to ``ProbeGroup.from_chars(p.normalized, p.offsets, p.length)`` per non-empty item (a test holds the
     two to each other), but the windows of all items are laid out in two arrays at once, and each group gets
     views of its slice: in ``all`` mode there are millions of windows.
     """
-    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes) if len(p.offsets)]
-    kept = [items[bi][ii] for bi, ii in owner]
+    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes)
+             if p is not None and len(p.offsets)]
+    kept: list[ItemProbes] = [items[bi][ii] for bi, ii in owner]  # type: ignore[misc]
     n = len(kept)
     offsets = [p.offsets for p in kept]
     counts = np.fromiter(map(len, offsets), dtype=np.int64, count=n)

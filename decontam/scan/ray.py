@@ -37,6 +37,7 @@ from ..config import DecontamConfig
 from ..errors import DecontamError, EngineError, MissingDependencyError
 from ..inputs import CorpusFile, FilePart
 from ..match import Matcher
+from ..neardup import NearDupIndex
 from ..outputs import OutputSet
 from ..runtime import progress_bar
 from .local import scan_file
@@ -225,12 +226,14 @@ def run_units(fn: Callable[..., Any], units: Sequence[tuple[Any, ...]],
 # ------------------------------------------------------------------------------------------------- files
 
 
-def _scan_unit(matcher: Matcher, f: CorpusFile, part: FilePart | None, config: DecontamConfig,
-               out: tuple[Path, Path] | None, folder: Path) -> Any:
-    """One unit of a file scan, in a worker: a whole file (its result) or a part (spooled into ``folder``)."""
+def _scan_unit(finders: tuple[Matcher, NearDupIndex | None], f: CorpusFile, part: FilePart | None,
+               config: DecontamConfig, out: tuple[Path, Path] | None, folder: Path) -> Any:
+    """One unit of a file scan, in a worker: a whole file (its result) or a part (spooled into ``folder``);
+    ``finders``: the matcher and the near-duplicate pass's index (or None)."""
+    matcher, near = finders
     if part is None:
-        return scan_file(f, matcher, config, *(out or (None, None)))
-    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None)
+        return scan_file(f, matcher, config, *(out or (None, None)), near=near)
+    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None, near=near)
 
 
 def scan_files_ray(files: list[CorpusFile], probes: ProbeSet, config: DecontamConfig, outputs: OutputSet | None,
@@ -247,20 +250,23 @@ def scan_files_ray(files: list[CorpusFile], probes: ProbeSet, config: DecontamCo
     sizes = [f.path.stat().st_size for f in files]
     outs: list[tuple[Path, Path] | None] = (list(zip(outputs.temps, outputs.targets)) if outputs is not None
                                             else [None] * len(files))
-    # The spool folder outlives the session: a Ray started here stops (its workers with it) before it goes.
-    with spool_folder(outs, True) as folder, ray_session(config.ray_address, progress=False) as ray:
-        assert folder is not None
+    with ray_session(config.ray_address, progress=False) as ray:
         n = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        plans = plan_parts(files, sizes, n, config) if n > 1 else [None] * len(files)
+        one_node = sum(1 for node in ray.nodes() if node.get("Alive")) <= 1
+        # Parts spool beside the output, which every node must see (without one, in this machine's temporary
+        # folder: only for a one-node Ray); on disk, not in /dev/shm, as tasks may run far ahead of the assembly.
+        split = n > 1 and (one_node or outputs is not None)
+        plans = plan_parts(files, sizes, n, config) if split else [None] * len(files)
         jobs = [(fi, part) for fi, plan in enumerate(plans) for part in (plan or [None])]
-        units = [(files[fi], part, config, outs[fi], folder) for fi, part in jobs]
         bar = progress_bar(sum(sizes), "decontam: scanning (ray)", progress)
-        outcomes = run_units(_scan_unit, units, Shared(probes.matcher))
-        try:
-            assemble_jobs(files, plans, outs, sizes, bar, results,
-                          ((fi, part, get) for (fi, part), get in zip(jobs, outcomes, strict=True)))
-        finally:
-            outcomes.close()  # Ray Data's iterator, before the session it runs in ends
-            bar.close()
+        with spool_folder(outs, any(plans), n, shared_memory=False) as folder:
+            units = [(files[fi], part, config, outs[fi], folder) for fi, part in jobs]
+            outcomes = run_units(_scan_unit, units, Shared((probes.matcher, probes.near)))
+            try:
+                assemble_jobs(files, plans, outs, sizes, bar, results,
+                              ((fi, part, get) for (fi, part), get in zip(jobs, outcomes, strict=True)))
+            finally:
+                outcomes.close()  # Ray Data's iterator, before the session it runs in ends
+                bar.close()
     require_rows(results)
     return results

@@ -4,7 +4,8 @@ block, and the report assembled from the blocks' own reports by the report model
 Each block is scanned by a task (the probes and matcher loaded once per worker process: :class:`~.ray.Shared`)
 and yields, as the run needs:
 
-* ``filter`` (``filter_dataset`` without a report): the block's kept rows, lazily, nothing else;
+* ``filter`` (``filter_dataset`` without a report): the block's kept rows (under ``action="redact"``, the
+  redacted ones with their texts cut), lazily, nothing else;
 * ``check``: one row holding the block's report (a whole report document, its rows numbered within the block)
   and the text it checked (what the source's digests hash);
 * ``mark`` (``filter_dataset(..., return_report=True)``): the block's rows with a keep flag, its report and
@@ -30,7 +31,8 @@ import pyarrow as pa
 
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import Rejected, chosen_fields, table_batches
+from ..inputs import Rejected, TextEdit, chosen_fields, table_batches
+from ..outputs import edit_arrow
 from ..report import Report, merge_blocks
 from .assemble import build_report
 from .probes import ProbeSet
@@ -73,18 +75,21 @@ def _scan_block(table: pa.Table, shared: Shared, cfg: DecontamConfig, action: st
     part = SourceResult(LABEL)
     part.text_digest, part.length_digest = _Collected(), _Collected()
     keep = np.zeros(table.num_rows, dtype=bool)
+    edits: dict[int, list[TextEdit]] = {}  # rows kept redacted (action="redact"): their texts
     error: InputError | None = None
     try:
         batches = table_batches(table, LABEL, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 max_bytes=cfg.max_doc_bytes)
-        for batch, kept in scan_batches(batches, probes.matcher, cfg.normalize, part):
+        for batch, kept in scan_batches(batches, probes.matcher, cfg.normalize, part, cfg.redact, probes.near):
             keep[batch.rows[kept]] = True
+            edits.update({int(batch.rows[k]): es for k, es in (batch.edits or {}).items()})
     except InputError as exc:
         if mode == "filter":  # no report to move the row into: say how it is counted
             raise InputError(f"{exc.reason} (the line counts the rows of one block of the Ray dataset; check() "
                              "names its row in the whole dataset)", path=exc.path, line=exc.line,
                              field=exc.field) from None
         error, keep[:] = exc, False
+    table = edit_arrow(table, edits, cfg.text_fields[0]) if error is None else table
     if mode == "filter":
         return table.filter(keep)
     if error is not None:

@@ -83,6 +83,9 @@ def test_help_on_every_command(run_cli, command):
     out = run_cli(*command, "--help")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(" ".join(["usage: decontam", *command]))
+    assert "%%" not in out.stdout  # (argparse help strings escape %: a literal %% is a slip)
+    if command == ["rescore"]:
+        assert "95% intervals" in " ".join(out.stdout.split())
     if command in (["check"], ["filter"]):
         for flag in ("--benchmark", "--report", "--question-field", "--text-field", "--id-field", "--seed",
                      "--probes", "--lowercase", "--nfkc", "--unescape", "--num-proc", "--on-error"):

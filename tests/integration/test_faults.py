@@ -1,7 +1,9 @@
 """Real faults, no mocks: the command line run as a real subprocess under a file size limit (a full disk, as
-the writes see it), interrupted by a real SIGINT sent to its process group (as a terminal's Ctrl-C is, so the
-worker processes get it too), reading a folder with a dangling symlink, losing its report path while it runs,
-and racing a second run for the same output.
+the writes see it), under an address-space limit (memory exhausted), with Python's recursion limit lowered (an
+exception no part of decontam raises on purpose, standing for a bug), interrupted by a real SIGINT sent to its
+process group (as a terminal's Ctrl-C is, so the worker processes get it too), with a worker killed, reading a
+folder with a dangling symlink or entries it may not read, losing its report path while it runs, and racing a
+second run for the same output.
 
 Whatever happens, a run ends with exit 1 (or 130 when interrupted), one line on stderr that names the file
 concerned, no traceback, and nothing left behind: no output, no report, no temporary file, no lock file, no
@@ -13,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,6 +94,13 @@ def assert_one_line(err: str, prefix: str) -> str:
     assert len(lines) == 1 and lines[0].startswith(prefix), f"expected one line {prefix!r}..., got:\n{err}"
     assert "Traceback" not in err
     return lines[0]
+
+
+def spools_of(pid: int) -> list[Path]:
+    """The spool folders a run with this process id left (the parts engine puts them in shared memory or the
+    temporary folder, named by the run's process id)."""
+    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir()
+            for p in d.glob(f".decontam-parts-{pid}-*")]
 
 
 def group_gone(pgid: int, within: float = 5.0) -> bool:
@@ -202,6 +213,117 @@ def test_a_full_disk_fails_check_naming_its_report(small, shared_benchmarks, tmp
     assert tree(tmp_path) == before
 
 
+def test_a_full_disk_while_one_file_is_scanned_in_parts_leaves_no_spool(big, shared_benchmarks, tmp_path):
+    """One large file, two workers: its parts spool text and kept rows (in /dev/shm, or beside the output) and
+    those writes meet the limit too. One line naming a file of the run, nothing left, no spool, no worker."""
+    before = tree(tmp_path)
+    p = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "humaneval"), "--num-proc", "2", "-o",
+               "out/clean.jsonl", "--report", "out/report.json", "--no-progress"], tmp_path,
+              file_size_limit=64 << 10)
+    code, out, err = finish(p)
+    assert code == 1, err
+    line = assert_one_line(err, "decontam: error: cannot write ")
+    named = line.removeprefix("decontam: error: cannot write ").split(":")[0]
+    assert named == "out/clean.jsonl" or f".decontam-parts-{p.pid}-" in named, line
+    assert "File too large" in line and "no output was written" in line
+    assert group_gone(p.pid) and spools_of(p.pid) == []
+    assert tree(tmp_path) == before and out == ""
+
+
+# ------------------------------------------------------------------------------------ unexpected errors
+
+# decontam's command line with Python's recursion limit set N frames above where it is called: every call
+# deeper than that fails with a RecursionError, an exception no part of decontam raises on purpose
+_RECURSION = ("import inspect, sys\nfrom decontam.cli import main\n"
+              "sys.setrecursionlimit(len(inspect.stack()) + int(sys.argv[1]))\nsys.exit(main(sys.argv[2:]))\n")
+
+
+def test_an_unexpected_exception_is_one_line_asking_for_a_bug_report_and_leaves_nothing(small, tmp_path):
+    """A bug stands in for any bug here: the recursion limit, lowered so that a run fails wherever its calls
+    go deepest, from parsing the arguments to reading the second file (after the first file's output was
+    begun). Each failure: exit 1, one line saying it is a bug and how to report it, nothing left behind; with
+    DECONTAM_TRACEBACK=1 the traceback follows that line."""
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    (tmp_path / "in").mkdir()
+    shutil.copy(small / "tiny.jsonl", tmp_path / "in" / "a.jsonl")
+    pq.write_table(pq.read_table(small / "c.parquet").slice(0, 5), tmp_path / "in" / "b.parquet")
+    before = tree(tmp_path)
+    args = ["filter", "in", *BENCH, "-o", "out", "--report", "r.json", "--markdown", "r.md", "--no-progress"]
+
+    def run_at(depth: int, **env: str) -> tuple[int, str]:
+        done = subprocess.run([sys.executable, "-c", _RECURSION, str(depth), *args], cwd=tmp_path,
+                              env={**ENV, **env}, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            line = (done.stderr.splitlines() or [""])[0]
+            assert line.startswith("decontam: internal error: RecursionError: maximum recursion depth exceeded"), \
+                (depth, done.stderr[-3000:])
+            assert "; no output was written. This is a bug in decontam" in line and "DECONTAM_TRACEBACK=1" in line
+            assert done.returncode == 1 and tree(tmp_path) == before, (depth, done.stderr)
+            assert ("Traceback" in done.stderr) == bool(env) and (len(done.stderr.splitlines()) == 1) != bool(env)
+        return done.returncode, done.stderr
+
+    low, high = 10, 400  # the run fails at depth `low` and succeeds at `high`; find the boundary
+    assert run_at(low)[0] == 1
+    for path in ("out", "r.json", "r.md"):
+        assert not (tmp_path / path).exists()
+    assert run_at(high)[0] == 0
+    for path in ("out", "r.json", "r.md"):
+        shutil.rmtree(tmp_path / path) if (tmp_path / path).is_dir() else (tmp_path / path).unlink()
+    while high - low > 1:
+        mid = (low + high) // 2
+        if run_at(mid)[0] == 0:
+            high = mid
+            for path in ("out", "r.json", "r.md"):
+                shutil.rmtree(tmp_path / path) if (tmp_path / path).is_dir() else (tmp_path / path).unlink()
+        else:
+            low = mid
+    tracebacks = [run_at(depth, DECONTAM_TRACEBACK="1")[1] for depth in (low, low - 1, low - 2, low // 2)]
+    assert any("decontam/scan/" in t for t in tracebacks), "no failure was met inside the scan: the test " \
+                                                             "no longer shows a run failing midway"
+
+
+def _vm_peak_kib(stderr: str) -> int:
+    return int(next(line for line in stderr.splitlines() if line.startswith("VmPeak")).split()[1])
+
+
+_VM_PEAK = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write(''.join(l for l in open('/proc/self/status') "
+            "if l.startswith('VmPeak'))))\n"
+            "sys.argv = ['decontam'] + sys.argv[1:]\nrunpy.run_module('decontam', run_name='__main__')\n")
+
+
+def test_out_of_memory_is_one_line_saying_what_to_change_and_leaves_nothing(tmp_path):
+    """A 1.5 GB line allowed by --max-doc-bytes, read under an address-space limit 512 MB above what the same
+    command needs on a small file: a MemoryError, said in one line, no output, no temporary file."""
+    import gzip
+
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    block = gzip.compress(b"a" * (16 << 20), compresslevel=1)  # gzip members in a row are one stream
+    with (tmp_path / "bomb.jsonl.gz").open("wb") as fh:
+        fh.write(gzip.compress(b'{"text": "ok"}\n{"text": "'))
+        for _ in range(96):
+            fh.write(block)
+        fh.write(gzip.compress(b'"}\n'))
+    (tmp_path / "small.jsonl.gz").write_bytes(gzip.compress(b'{"text": "ok"}\n{"text": "short"}\n'))
+    args = [*BENCH, "--max-doc-bytes", "4G", "--report", "r.json", "--no-progress"]
+    done = subprocess.run([sys.executable, "-c", _VM_PEAK, "filter", "small.jsonl.gz", *args, "-o", "s.jsonl.gz"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    limit = _vm_peak_kib(done.stderr) * 1024 + (512 << 20)
+    (tmp_path / "r.json").unlink()
+    before = tree(tmp_path)
+
+    def child() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    done = subprocess.run([sys.executable, "-m", "decontam", "filter", "bomb.jsonl.gz", *args, "-o", "o.jsonl.gz"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120,
+                          preexec_fn=child)  # noqa: PLW1509 - the test starts no thread
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert_one_line(done.stderr, "decontam: error: out of memory; no output was written: lower --max-doc-bytes")
+    assert tree(tmp_path) == before
+
+
 # --------------------------------------------------------------------------------------------- Ctrl-C
 
 
@@ -247,7 +369,7 @@ CTRL_C = [
 @pytest.mark.parametrize(("corpus", "phase"), [c[1:] for c in CTRL_C], ids=[c[0] for c in CTRL_C])
 def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_benchmarks, tmp_path, corpus,
                                                                       phase):
-    """A real Ctrl-C to a ``--num-proc 2`` run (one large file: batches go to the workers; four files: whole
+    """A real Ctrl-C to a ``--num-proc 2`` run (one large file: its parts go to the workers; four files: whole
     files do): exit 130 within moments, one line, no worker traceback, no process left, nothing written."""
     before = tree(tmp_path)
     src = big / corpus
@@ -270,6 +392,7 @@ def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_
     assert_one_line(err, "decontam: interrupted; no output was written")
     assert group_gone(p.pid), "a worker process outlived the run"
     assert tree(tmp_path) == before
+    assert spools_of(p.pid) == []
 
 
 def children(pid: int) -> list[int]:
@@ -302,6 +425,7 @@ def test_a_worker_killed_midway_fails_the_run_clearly(big, shared_benchmarks, tm
     assert "killed by signal 9 (SIGKILL)" in line and "--num-proc" in line
     assert group_gone(p.pid)
     assert tree(tmp_path) == before
+    assert spools_of(p.pid) == []
 
 
 # ----------------------------------------------------------------------------------------- dangling link
@@ -341,6 +465,44 @@ def test_a_dangling_symlink_in_a_corpus_folder_is_a_counted_skip(linked):
     named = [r for r in corpus["skipped_files"] if "gone.jsonl" in r["path"]]
     assert named and corpus["n_skipped_files"] == len(named) and "link" in named[0]["reason"]
     assert (linked / "out" / "a.jsonl").read_bytes() == (linked / "corpus" / "a.jsonl").read_bytes()
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None,
+                    reason="as root, needs setpriv to drop the capabilities that override file permissions")
+def test_a_corpus_file_or_subfolder_that_cannot_be_read_is_named_or_a_counted_skip(linked):
+    """Permission denied on a file and on a subfolder of a corpus folder (the subfolder was once skipped without
+    a word: the folder walk drops what it cannot list unless asked)."""
+    (linked / "corpus" / "gone.jsonl").unlink()
+    write_jsonl(linked / "corpus" / "locked" / "b.jsonl", [{"id": 3, "text": "never read"}])
+    write_jsonl(linked / "corpus" / "secret.jsonl", [{"id": 4, "text": "never read"}])
+    (linked / "corpus" / "locked").chmod(0)
+    (linked / "corpus" / "secret.jsonl").chmod(0)
+    # root ignores file permissions: drop the capabilities that let it (for another user they apply as they are)
+    prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+              "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+
+    def check(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, sys.executable, "-m", "decontam", "check", "corpus", *BENCH, "--no-progress",
+                               *extra], cwd=linked, env=ENV, capture_output=True, text=True, timeout=120)
+
+    try:
+        raised = check()
+        skipped = check("--on-error", "skip", "--report", "r.json")
+        (linked / "corpus" / "secret.jsonl").unlink()
+        subfolder = check()
+    finally:
+        (linked / "corpus" / "locked").chmod(0o755)
+    assert raised.returncode == 1
+    assert "corpus/secret.jsonl: cannot be read (permission denied)" in assert_one_line(raised.stderr,
+                                                                                        "decontam: error: ")
+    assert subfolder.returncode == 1
+    assert "corpus/locked: a folder that cannot be read (Permission denied)" in assert_one_line(subfolder.stderr,
+                                                                                                "decontam: error: ")
+    assert skipped.returncode == 0, skipped.stderr
+    corpus = json.loads((linked / "r.json").read_text("utf-8"))["corpus"]
+    assert sorted(Path(f["path"]).name for f in corpus["skipped_files"]) == ["locked", "secret.jsonl"]
+    assert corpus["n_skipped_files"] == 2 and corpus["n_documents"] == 2  # a.jsonl's two rows, no more
+    assert "decontam: warning: 2 entries of the corpus folders were not read" in skipped.stderr
 
 
 # ------------------------------------------------------------------------------------ the report fails

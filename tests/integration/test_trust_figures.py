@@ -51,6 +51,10 @@ def test_short_questions_matching_many_documents_are_flagged_and_can_be_left_out
     card = run_cli("report", "r.json", cwd=code_corpus).stdout
     assert "## Warnings" in card and "elementary\\_mathematics\\_test/22" not in card  # (underscores in words stay)
     assert "elementary_mathematics_test/22" in card
+    assert run_cli("report", "r.json", "-o", "r.html", cwd=code_corpus).returncode == 0
+    page = (code_corpus / "r.html").read_text("utf-8")
+    warnings_box = page.split('<div class="card warn" id="warnings"><h2>Warnings</h2>')[1].split("</div>")[0]
+    assert "short_probes" in warnings_box and "elementary_mathematics_test/22" in warnings_box
 
     out = run_cli("check", "code.jsonl", "-b", mmlu, "--report", "r10.json", "--min-question-chars", "10",
                   "--no-progress", cwd=code_corpus)
@@ -81,6 +85,9 @@ def test_many_rejected_rows_are_a_warning_and_no_accepted_row_is_an_error(tmp_pa
     assert warning["kind"] == "rejected_rows" and warning["n_rejected"] == 10 and warning["n_rows"] == 100
     assert "decontam: warning: 10 of 100 input rows (10.0%) were rejected" in out.stderr
     assert "rejected_rows" in run_cli("report", "r.json", cwd=tmp_path).stdout
+    assert run_cli("report", "r.json", "-o", "r.html", cwd=tmp_path).returncode == 0
+    assert '<li><strong>rejected_rows</strong>: 10 of 100 input rows (10.0%) were rejected' in \
+        (tmp_path / "r.html").read_text("utf-8")
     (tmp_path / "none.jsonl").write_text("".join(json.dumps({"text": i}) + "\n" for i in range(5)))
     for corpus in (["none.jsonl"], ["some.jsonl", "none.jsonl"]):
         out = run_cli("filter", *corpus, *args, "-o", "out", "--report", "r2.json", cwd=tmp_path)

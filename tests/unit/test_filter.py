@@ -10,8 +10,8 @@ its own oracle, ``random.Random.sample``, in test_sample.py).
 from __future__ import annotations
 
 import json
-import warnings
 import tempfile
+import warnings
 from pathlib import Path
 
 import datasets  # a core dependency: if it is missing, fail rather than skip the oracle tests with it
@@ -460,3 +460,32 @@ def test_a_list_of_str_that_are_paths_warns_to_pass_path_objects(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check(["a document that names no file"], [bench], progress=False)
+
+
+def _forged_strings(values: list[bytes]) -> pa.Array:
+    """A string array holding arbitrary bytes, as a table read from a file another tool wrote can (pyarrow
+    checks no UTF-8 when it builds an array from buffers)."""
+    import numpy as np
+
+    offsets = np.cumsum([0, *map(len, values)]).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
+                                                            pa.py_buffer(b"".join(values))])
+
+
+@pytest.mark.parametrize("column", ["text", "id"])
+@pytest.mark.parametrize("kind", ["table", "dataset", "dataset, 2 processes"])
+def test_invalid_utf8_in_a_table_or_dataset_column_names_row_and_column_or_is_a_counted_skip(kind, column):
+    bench = Benchmark.from_items("b", [Item(1, Q_LONG)])
+    bad = _forged_strings([b"fine", b"bad \xff\xfe bytes", b"leak " + Q_LONG.encode()])
+    table = pa.table({"id": bad if column == "id" else pa.array(["a", "b", "c"]),
+                      "text": bad if column == "text" else pa.array(["x", "y", "leak " + Q_LONG]), "n": [1, 2, 3]})
+    obj = table if kind == "table" else datasets.Dataset(table)
+    options = {"num_proc": 2} if "2 processes" in kind else {}
+    where = "<table>" if kind == "table" else "<dataset>"
+    with pytest.raises(InputError, match=rf"^{where}, line 2, field '{column}': .*invalid UTF-8 \(invalid start byte"):
+        filter_dataset(obj, [bench], progress=False, **options)
+    out, report = filter_dataset(obj, [bench], progress=False, on_error="skip", return_report=True, **options)
+    assert list(out["n"] if kind != "table" else out.column("n").to_pylist()) == [1]  # row 2 skipped, row 3 removed
+    (rejected,) = report.data["corpus"]["rejected"]
+    assert (rejected["source"], rejected["line"], rejected["field"]) == (where, 2, column)
+    assert "invalid UTF-8" in rejected["reason"] and report.data["training"]["n_removed"] == 1

@@ -4,6 +4,7 @@ cannot hold one output."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,68 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tree):
 def test_the_same_run_cannot_take_one_lock_twice(tree):
     with OutputLock(["r.json"]), pytest.raises(OutputBusyError):
         OutputLock(["r.json"]).__enter__()
+
+
+# ------------------------------------------------------------------------- the API functions that write paths
+
+Q = "What is the capital city of France, and why was it chosen as the capital?"
+
+
+@pytest.fixture
+def bench(tree):
+    (tree / "b.jsonl").write_text('{"q": "' + Q + '"}\n')
+    return "t=b.jsonl"
+
+
+def test_filter_files_and_filter_dataset_refuse_an_existing_output_unless_overwrite(tree, bench):
+    from decontam import filter_dataset, filter_files
+
+    (tree / "taken.jsonl").write_text("mine")
+    for call in (lambda **kw: filter_files(["corpus/a.jsonl"], [bench], "taken.jsonl", question_field="q",
+                                           progress=False, **kw),
+                 lambda **kw: filter_dataset(os.path.join("corpus", "a.jsonl"), [bench], output="taken.jsonl",
+                                             question_field="q", progress=False, **kw)):
+        with pytest.raises(OutputExistsError, match="overwrite=True"):
+            call()
+        assert (tree / "taken.jsonl").read_text() == "mine"
+    (tree / "r.json").write_text("mine")
+    with pytest.raises(OutputExistsError, match="report_path r.json"):
+        filter_files(["corpus/a.jsonl"], [bench], "new.jsonl", question_field="q", report_path="r.json",
+                     progress=False)
+    assert not (tree / "new.jsonl").exists() and (tree / "r.json").read_text() == "mine"
+    filter_files(["corpus/a.jsonl"], [bench], "taken.jsonl", question_field="q", progress=False, overwrite=True)
+    assert (tree / "taken.jsonl").read_text() == '{"text": "x"}\n'
+
+
+@pytest.mark.parametrize("output", ["corpus/a.jsonl", "./corpus/a.jsonl", "link2.jsonl", "b.jsonl"])
+def test_filter_files_never_writes_an_input_even_with_overwrite(tree, bench, output):
+    from decontam import filter_files
+
+    before = {p: p.read_bytes() for p in (tree / "corpus/a.jsonl", tree / "b.jsonl")}
+    as_report = output == "b.jsonl"  # the benchmark is an input too
+    with pytest.raises(PathConflictError, match="input"):
+        filter_files(["corpus/a.jsonl"], [bench], "new.jsonl" if as_report else output, question_field="q",
+                     report_path=output if as_report else None, progress=False, overwrite=True)
+    assert {p: p.read_bytes() for p in before} == before and not (tree / "new.jsonl").exists()
+
+
+def test_report_save_and_portrait_export_refuse_an_existing_file_unless_overwrite(tree, bench):
+    from pathlib import Path
+
+    from decontam import CorpusIndex, check
+
+    report = check([Path("corpus/a.jsonl")], [bench], question_field="q", progress=False)
+    with pytest.raises(OutputExistsError):
+        report.save("old.json")
+    assert (tree / "old.json").read_text() == "{}"
+    report.save("old.json", overwrite=True)
+    assert json.loads((tree / "old.json").read_text())["corpus"]["sources"] == ["corpus/a.jsonl"]
+    index = CorpusIndex.build(["corpus/a.jsonl"], "ix", progress=False)
+    (tree / "p.dcp").write_text("mine")
+    with pytest.raises(OutputExistsError):
+        index.export_portrait("p.dcp")
+    assert (tree / "p.dcp").read_text() == "mine"
+    with pytest.raises(PathConflictError, match="lies inside the input"):
+        index.export_portrait("ix/p.dcp", overwrite=True)
+    index.export_portrait("p.dcp", overwrite=True)
+    assert (tree / "p.dcp").read_bytes().startswith(b"DECONTAMPORTRAIT")

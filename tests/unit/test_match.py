@@ -15,9 +15,10 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from decontam.arrays import stable_argsort
 from decontam.config import SampleConfig
 from decontam.keys import KEY_BYTES, plan_keys
-from decontam.match import Matcher, MatchSet, ProbeGroup, _KeyTable, _stable_argsort
+from decontam.match import Matcher, MatchSet, ProbeGroup, _KeyTable
 from decontam.sample import sample_item
 
 ALPHABETS = ["ab", "abc", "abcd", "aé", "ab中", "a𝐀", "aé中𝐀", "xyzé"]
@@ -293,7 +294,7 @@ def test_two_pass_argsort_is_the_stable_argsort(n):
     mixed = rng.integers(0, 1 << 63, size=n, dtype=np.int64).view(np.uint64) * np.uint64(3)
     for values in (mixed, mixed[rng.integers(0, max(1, n // 10), size=n)] if n else mixed,
                    rng.integers(0, 50, size=n).astype(np.uint64)):
-        assert _stable_argsort(values).tolist() == np.argsort(values, kind="stable").tolist()
+        assert stable_argsort(values).tolist() == np.argsort(values, kind="stable").tolist()
 
 
 @pytest.mark.parametrize("n", [10, 5000, 70000])

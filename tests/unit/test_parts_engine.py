@@ -9,6 +9,7 @@ without ids, and several files of which some are split and some are not.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,18 @@ Q = [
     "Write a function that returns the sum of two integers given as arguments, or zero.",
 ]
 BENCH = Benchmark.from_items("demo", [Item(i, q) for i, q in enumerate(Q)])
+
+
+def spool_folders() -> list[Path]:
+    """This process's spool folders, wherever the engine may put them (shared memory, the temporary folder)."""
+    prefix = f".decontam-parts-{os.getpid()}-"
+    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir() for p in d.glob(prefix + "*")]
+
+
+@pytest.fixture(autouse=True)
+def _no_spool_left_behind():
+    yield
+    assert spool_folders() == []
 
 
 @pytest.fixture
@@ -56,14 +69,16 @@ def run(paths, out: Path, num_proc: int, on_error: str = "skip"):
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                  HealthCheck.function_scoped_fixture])
-@given(st.lists(LINE, min_size=1, max_size=40), st.sampled_from([2, 3]))
-def test_jsonl_in_parts_gives_the_one_process_report_and_output(small_parts, lines, num_proc):
+@given(st.lists(LINE, min_size=1, max_size=40), st.sampled_from([2, 3]), st.sampled_from(["\n", "\r\n"]),
+       st.booleans())
+def test_jsonl_in_parts_gives_the_one_process_report_and_output(small_parts, lines, num_proc, newline, last_nl):
+    """Kept rows are copied from the input by byte range: CRLF lines and a last line without its newline
+    come out as a one-process run writes them."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "c.jsonl"
-        src.write_text("\n".join(lines) + "\n")
         if not any(line.startswith('{"id": "d') or line.startswith('{"text"') for line in lines):
             lines.append(json.dumps({"text": "one good row"}))
-            src.write_text("\n".join(lines) + "\n")
+        src.write_bytes((newline.join(lines) + (newline if last_nl else "")).encode())
         one = run([src], Path(tmp) / "one.jsonl", 1)
         parts = files.split_file(CorpusFile(src, "c.jsonl", "jsonl"), num_proc, "text")
         assert parts is None or len(parts) >= 2

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from decontam import Report, check
 from decontam.benchmarks import Benchmark, Item
@@ -46,6 +48,72 @@ def test_report_schema_is_the_shipped_file_and_a_valid_schema():
     assert schema == json.loads(shipped.read_text("utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory, report) -> list[dict]:
+    """Reports of every kind: a check, a filter with rejected rows, an index check and a portrait check."""
+    from decontam.index import CorpusIndex, Portrait
+
+    tmp = tmp_path_factory.mktemp("docs")
+    (tmp / "c.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DOCS))
+    ix = CorpusIndex.build([tmp / "c.jsonl"], tmp / "ix", progress=False)
+    portrait = Portrait.load(ix.export_portrait(tmp / "p.dcp"))
+    filtered = check(DOCS + [{"text": 5}], [bench()], progress=False, on_error="skip", lowercase=True)
+    return [report.to_dict(), filtered.to_dict(), ix.check([bench()]).to_dict(), portrait.check([bench()]).to_dict()]
+
+
+def _places(doc, at=()):
+    """Every (container, key) in a document: where a value can be replaced or removed."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, value in items:
+        yield at + (key,)
+        yield from _places(value, at + (key,))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-2, 2**40) | st.floats(-1, 2, allow_nan=False) |
+                     st.text(max_size=4) | st.sampled_from(["sha256:" + "0" * 64, "0" * 64, "decontam", "check",
+                                                            "filter", "text", "raise"]),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                                 max_size=3), max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_schema_problem_agrees_with_jsonschema_on_edited_reports(documents, data):
+    """The check ``report``, ``rescore``, ``verify`` and ``merge`` use to say how a report was edited: it finds a
+    problem exactly when jsonschema (the oracle) finds the document invalid, for a value replaced by any JSON
+    value, one copied from elsewhere in a report, a field removed, or a list element repeated."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from decontam.schema_check import schema_problem
+
+    schema = report_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    doc = copy.deepcopy(data.draw(st.sampled_from(documents)))
+    assert schema_problem(doc, schema) is None
+    for _ in range(data.draw(st.integers(1, 2))):
+        *parents, key = data.draw(st.sampled_from(list(_places(doc))))  # (of the document as edited so far)
+        holder = doc
+        for k in parents:
+            holder = holder[k]
+        how = data.draw(st.sampled_from(["any", "copy", "remove", "repeat"]))
+        if how == "remove" and isinstance(holder, dict):
+            del holder[key]
+            break
+        if how == "repeat" and isinstance(holder, list):
+            holder.append(copy.deepcopy(holder[key]))
+            break
+        if how == "copy":
+            source = documents[0]
+            for k in data.draw(st.sampled_from(list(_places(source)))):
+                source = source[k]
+            holder[key] = copy.deepcopy(source)
+        else:
+            holder[key] = data.draw(_json)
+    problem = schema_problem(doc, schema)
+    assert (problem is None) == validator.is_valid(doc), (problem, next(validator.iter_errors(doc), None))
+    if problem is not None:
+        assert problem.startswith("at ")
 
 
 @pytest.mark.parametrize(
