@@ -67,7 +67,7 @@ def _texts(n: int, every: int = 37) -> list[str | None]:
         text = f"document {i}: some filler about rivers, ünïcödé and code x = {i * 7}"
         if i % every == 5:
             q = QUESTIONS[(i // every) % 3]
-            text += " ... " + (q.replace(".", " . ") if i % 2 else q.replace(" ", "\n  "))
+            text += "\n" + (q.replace(".", " . ") if i % 2 else q.replace(" ", "\n  ")) + f"\nthe end of {i}"
         out.append(text)
     return out
 
@@ -210,6 +210,34 @@ def test_files_on_ray_are_the_local_run(cluster, tmp_path, small_parts):
     assert _without_run(checked)["training"] == _without_run(local.to_dict())["training"]
     assert local.n_removed > 100
     assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == sorted(f.name for f in files)  # no spool left
+
+
+@pytest.mark.parametrize("options", [{"action": "redact", "redact_context": 0, "redact_min_chars": 10},
+                                     {"near_dup": True}, {"probe_answers": True}],
+                         ids=["redact", "near-dup", "answers"])
+def test_the_opt_in_passes_on_ray_are_the_local_ones(cluster, tmp_path, small_parts, options):
+    """Redaction, the near-duplicate pass and answer probes run in the Ray tasks as in local processes: the
+    same outputs, byte for byte, and the same report (files, parts of a large one, and a Ray dataset)."""
+    import datasets
+
+    files = _files(tmp_path / "in")
+    bench = Benchmark.from_items("mix", [Item(f"q{i}", q, answer=QUESTIONS[(i + 1) % 3])  # answers found too
+                                         for i, q in enumerate(QUESTIONS)])
+    local = filter_files(files, [bench], tmp_path / "local", progress=False, **options)
+    got = filter_files(files, [bench], tmp_path / "ray", progress=False, engine="ray", **options)
+    assert _without_run(got.data) == _without_run(local.data)
+    what = {"action": local.data["training"].get("redaction", {}).get("n_redacted"), "near_dup": "near_dup" in
+            local.data, "probe_answers": local.data["benchmarks"][0].get("n_answer_leaks")}[next(iter(options))]
+    assert what  # the pass did something (redacted rows, ran, found answers)
+    for f in files:
+        assert (tmp_path / "ray" / f.name).read_bytes() == (tmp_path / "local" / f.name).read_bytes()
+    table = _table()
+    kept, report = filter_dataset(ray.data.from_arrow(table).repartition(3), [bench], return_report=True,
+                                  progress=False, **options)
+    want, want_report = filter_dataset(datasets.Dataset(table), [bench], return_report=True, progress=False,
+                                       **options)
+    assert _without_run(report.to_dict()) == _without_run(want_report.to_dict())
+    assert pa.concat_tables(ray.get(kept.to_arrow_refs())).to_pylist() == want.with_format("arrow")[:].to_pylist()
 
 
 def test_a_malformed_line_in_a_part_is_named_by_its_line_in_the_file(cluster, tmp_path, small_parts):
