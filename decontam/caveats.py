@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .methods import is_ngram
+
 __all__ = ["HANDFUL", "REJECTED_SHARE", "report_warnings"]
 
 REJECTED_SHARE = 0.01  # a share of rejected input rows above this is a warning
@@ -74,6 +76,8 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The items used whole (shorter than the probe length) that match more than a handful of documents."""
+    if is_ngram(doc.get("config", {})):  # the 13-gram rule uses no item whole
+        return []
     length = doc.get("config", {}).get("sample", {}).get("length", 50)
     limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
     out = []

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "NormalizeConfig", "OnError", "ProbeMode", "RedactConfig",
-           "SampleConfig", "available_cores", "make_config"]
+__all__ = ["METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "Method", "NgramRule", "NormalizeConfig",
+           "OnError", "ProbeMode", "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
 Engine = Literal["local", "ray"]
@@ -24,6 +24,8 @@ Engine = Literal["local", "ray"]
 RUN_OPTIONS = ("num_proc", "engine", "ray_address")
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
+Method = Literal["gpt4", "ngram13"]
+METHODS: tuple[str, ...] = ("gpt4", "ngram13")
 NEAR_DUP_THRESHOLD = 0.5  # the near-duplicate pass's default threshold (docs/method.md: how it was chosen)
 _NEAR_DUP_KEYS = ("near_dup", "near_dup_threshold")
 
@@ -119,6 +121,35 @@ class RedactConfig:
         _count("redact_context", self.context, 0)
         _count("redact_min_chars", self.min_chars, 0)
         _count("redact_max_pieces", self.max_pieces, 1)
+@dataclass(frozen=True)
+class NgramRule:
+    """The GPT-3 / lm-evaluation-harness 13-gram rule (``method="ngram13"``), as lm-eval's janitor has it.
+
+    Text is normalized as ``Janitor.normalize_string`` does (ASCII ``A-Z`` lowercased, the 32 ASCII punctuation
+    characters of ``string.punctuation`` deleted, nothing else changed), then split on whitespace
+    (``str.split``); an item is contaminated when one of its word ``n``-grams is a word ``n``-gram of a training
+    document. Its settings are lm-eval's and are not options: the rule is there to be compared with figures
+    published that way.
+
+    Attributes:
+        n: Words per n-gram (lm-eval's ``ngram_n``: 13). A question of fewer words has no n-gram and cannot be
+            checked (reported as too short).
+    """
+
+    n: int = 13
+
+
+NGRAM13 = NgramRule()
+TextRule = NormalizeConfig | NgramRule  # what the scan normalizes the corpus with (``DecontamConfig.text_rule``)
+
+
+# The options of the GPT-4 rule (flag, where in the config): another method refuses any that is not the default.
+_GPT4_OPTIONS = (
+    ("--seed", ("sample", "seed")), ("--probes", ("sample", "n_probes")), ("--probes all", ("sample", "mode")),
+    ("--probe-length", ("sample", "length")), ("--min-question-chars", ("sample", "min_question_chars")),
+    ("--lowercase", ("normalize", "lowercase")), ("--nfkc", ("normalize", "nfkc")),
+    ("--unescape", ("normalize", "unescape")),
+)
 
 
 def available_cores() -> int:
@@ -169,6 +200,10 @@ class DecontamConfig:
             rule's result is the same with it on or off.
         near_dup_threshold: The measured containment (share of a question's shingles in a window of a
             document) a near duplicate needs, in ``(0, 1]``.
+        method: ``"gpt4"`` (the default): the GPT-4 rule, tuned by :attr:`normalize` and :attr:`sample`.
+            ``"ngram13"``: the GPT-3 / lm-evaluation-harness 13-gram rule (:class:`NgramRule`), for figures
+            comparable with those published that way; the GPT-4 options (and answer probes, redaction, the
+            near-duplicate pass) do not apply to it and are refused. Recorded only when not the GPT-4 rule.
     """
 
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
@@ -184,8 +219,25 @@ class DecontamConfig:
     redact: RedactConfig | None = None
     near_dup: bool = False
     near_dup_threshold: float = NEAR_DUP_THRESHOLD
+    method: Method = "gpt4"
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"method (--method) must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.method != "gpt4":
+            defaults = {"sample": SampleConfig(), "normalize": NormalizeConfig()}
+            changed = [flag for flag, (part, name) in _GPT4_OPTIONS
+                       if getattr(getattr(self, part), name) != getattr(defaults[part], name)]
+            if changed:
+                raise ConfigError(f"{', '.join(changed)} tune the GPT-4 rule's probes and normalizer; the "
+                                  f"{self.method} rule has its own (lm-evaluation-harness's janitor: every word "
+                                  "13-gram, lowercased, punctuation deleted): drop them, or use --method gpt4")
+            passes = [flag for flag, on in (("--probe-answers", self.probe_answers),
+                                             ("--action redact", self.redact is not None),
+                                             ("--near-dup", self.near_dup)) if on]
+            if passes:
+                raise ConfigError(f"{', '.join(passes)} work with the GPT-4 rule's probes only, not with --method "
+                                  f"{self.method}")
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if not isinstance(self.probe_answers, bool):
@@ -232,6 +284,17 @@ class DecontamConfig:
                               "near-duplicate pass with action='drop' (the default), or redact without it")
 
     @property
+    def text_rule(self) -> TextRule:
+        """What the corpus is normalized with: the GPT-4 normalizer's options, or the 13-gram rule."""
+        return NGRAM13 if self.method == "ngram13" else self.normalize
+
+    @property
+    def every_window(self) -> bool:
+        """True when every window of each question is a probe (``--probes all``, or the 13-gram rule): the report
+        then lists the normalized question rather than the probes."""
+        return self.method == "ngram13" or self.sample.mode == "all"
+
+    @property
     def text_fields(self) -> tuple[str, ...]:
         """The text fields, as a tuple (one or several)."""
         return (self.text_field,) if isinstance(self.text_field, str) else self.text_field
@@ -239,8 +302,9 @@ class DecontamConfig:
     def to_dict(self) -> dict[str, Any]:
         """The options that decide a result, as plain JSON-ready data (what a report records): all but how the
         run is executed (``num_proc``, ``engine``, ``ray_address``), and the opt-in passes (``probe_answers``,
-        ``redact``, ``near_dup`` and its threshold) only when they are on, so that the GPT-4 rule's record and
-        fingerprint do not change as options are added."""
+        ``redact``, ``near_dup`` and its threshold, ``method`` other than the GPT-4 rule) only when they are on, so
+        that the GPT-4 rule's record and fingerprint do not change as options are added; under the 13-gram rule,
+        also its settings (``ngram``: its ``n``), which are not options."""
         data = dataclasses.asdict(self)
         for key in RUN_OPTIONS:
             del data[key]
@@ -251,8 +315,12 @@ class DecontamConfig:
         if not self.near_dup:
             for key in _NEAR_DUP_KEYS:
                 del data[key]
+        if self.method == "gpt4":
+            del data["method"]
         if not isinstance(self.text_field, str):
             data["text_field"] = list(self.text_field)
+        if isinstance(self.text_rule, NgramRule):  # the rule's own settings, for a reader of the report
+            data["ngram"] = dataclasses.asdict(self.text_rule)
         return data
 
     @classmethod

@@ -45,8 +45,9 @@ import regex
 
 from .config import NormalizeConfig
 from .normalize import ASCII_DELETE, MARK_BLOCK, normalize
+from .words import token_spans, whole_words
 
-__all__ = ["CONTEXT_CHARS", "DocumentMap", "excerpt", "match_evidence", "original_span"]
+__all__ = ["CONTEXT_CHARS", "DocumentMap", "WordMap", "excerpt", "match_evidence", "original_span", "word_evidence"]
 
 CONTEXT_CHARS = 200  # characters of context kept on each side of the highlighted span in a report
 
@@ -296,5 +297,67 @@ def match_evidence(
             cs = len(normalized[:bs].decode("utf-8", "surrogatepass"))
             ce = cs + len(normalized[bs:be].decode("utf-8", "surrogatepass"))
         s, e = doc.span(cs, ce)
+        out[key] = excerpt(text, s, e, context)
+    return out
+
+
+class WordMap:
+    """Maps ranges of a text's janitor words (the 13-gram rule, :mod:`decontam.words`) back to the text.
+
+    Args:
+        text: The original text.
+
+    Example:
+        >>> m = WordMap("Q: What is 2+2? Answer -- four.")
+        >>> joined = "q what is 22 answer four"  # its janitor words, joined by one space
+        >>> s, e = m.span(joined, 5, 12)         # 'what is 22'
+        >>> "Q: What is 2+2? Answer -- four."[s:e]
+        'What is 2+2?'
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._tokens: np.ndarray | None = None
+
+    def span(self, joined: str, start: int, end: int) -> tuple[int, int]:
+        """The span of the text from the first to the last token whose words ``joined[start:end]`` touches
+        (``joined``: the text's janitor words joined by one space; spaces at either end of the range ignored).
+
+        Raises:
+            ValueError: A range that holds no word.
+        """
+        while start < end and joined[start] == " ":
+            start += 1
+        while end > start and joined[end - 1] == " ":
+            end -= 1
+        if not 0 <= start < end <= len(joined):
+            raise ValueError(f"range [{start}, {end}) holds no word of the {len(joined)}-character word text")
+        if self._tokens is None:
+            self._tokens = token_spans(self.text)
+        first, last = joined.count(" ", 0, start), joined.count(" ", 0, end - 1)
+        return int(self._tokens[first, 0]), int(self._tokens[last, 1])
+
+
+def word_evidence(text: str, word_bytes: bytes, runs: dict[int, tuple[int, int]],
+                  context: int = CONTEXT_CHARS) -> dict[int, dict[str, Any]]:
+    """:func:`match_evidence` under the 13-gram rule: each run is a byte range of the document's word text
+    (:func:`decontam.words.word_text`, UTF-8), shown as the span of the original document from the first word
+    lying wholly in the run to the last (:func:`decontam.words.whole_words`).
+
+    Args:
+        text: The original document.
+        word_bytes: Its word text, UTF-8 (what the matcher scanned).
+        runs: ``key -> (start, end)`` byte range of a verified run in ``word_bytes``.
+        context: Characters of context on each side of the highlighted span.
+    """
+    words = word_bytes.decode("utf-8", "surrogatepass")
+    joined = words[1:-1]
+    doc = WordMap(text)
+    out: dict[int, dict[str, Any]] = {}
+    for key, (bs, be) in runs.items():
+        cs = len(word_bytes[:bs].decode("utf-8", "surrogatepass")) if not words.isascii() else bs
+        ce = cs + (len(word_bytes[bs:be].decode("utf-8", "surrogatepass")) if not words.isascii() else be - bs)
+        ws, we = whole_words(words, cs, ce)
+        s, e = doc.span(joined, ws - 1, we - 1)
         out[key] = excerpt(text, s, e, context)
     return out

@@ -327,7 +327,7 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     edits: dict[int, list[TextEdit]] = {}  # rows kept redacted (by row number): their texts
     bar = progress_bar(None, "decontam: scanning", progress)
     try:
-        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+        for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.text_rule, result,
                                         cfg.redact, probes.near):
             if want_output:
                 keep[batch.rows[kept]] = True
@@ -387,7 +387,7 @@ def _filter_iterable(obj: Any, probes: ProbeSet, cfg: DecontamConfig) -> tuple[A
             source = memory_source(ds, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes,
                                    label)
             result = SourceResult(source.label)
-            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.normalize, result,
+            for batch, kept in scan_batches(source.read(result.rejected), probes.matcher, cfg.text_rule, result,
                                             cfg.redact, probes.near):
                 edits = batch.edits or {}
                 yield from (_edited(row, edits.get(i), cfg.text_fields[0])

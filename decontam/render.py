@@ -25,6 +25,7 @@ from typing import Any
 from .errors import MissingDependencyError
 from .html_assets import PAGE_CSS, PAGE_SCRIPT
 from .markup import md_code, md_fence, md_text
+from .methods import is_ngram, method_text, opening, too_short_note
 from .redact import redaction_method, redaction_summary, redaction_table
 from .render_evidence import (
     MAX_EVIDENCE_ITEMS,
@@ -40,17 +41,6 @@ from .verify import check_command
 __all__ = ["figure", "to_card", "to_html", "to_png"]
 
 _MAX_IDS = 30  # contaminated ids listed per benchmark in the card
-
-
-def _method(cfg: Mapping[str, Any]) -> str:
-    samp = cfg.get("sample", {})
-    norm = cfg.get("normalize", {})
-    probes = ("every window" if samp.get("mode") == "all"
-              else f"{samp.get('n_probes')} seeded random (seed {samp.get('seed')})")
-    departures = [k for k in ("lowercase", "nfkc", "unescape") if norm.get(k)]
-    rule = ("normalizer: letters, marks and digits only, case kept (the GPT-4 rule, nothing added)"
-            if not departures else f"normalizer: the GPT-4 rule plus {', '.join(departures)} (departures)")
-    return f"{probes} {samp.get('length')}-character substrings of each normalized question; {rule}"
 
 
 def _pct(x: float) -> str:
@@ -121,9 +111,7 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
     """The card's opening: what was checked, the table of benchmarks, warnings, one sentence per benchmark
     and the scores on the clean subset."""
     cfg, tool, benches, pt = d.get("config", {}), d.get("tool", {}), d.get("benchmarks", []), _portrait(d)
-    out = [f"Checked with decontam {tool.get('version')} (`{cfg.get('action', 'check')}`): a benchmark item is "
-           "contaminated when one of its probes is a substring of a normalized training document "
-           "(the GPT-4 technical report's method)."]
+    out = [opening(cfg, tool.get("version"))]
     if pt:
         out[0] = (f"Checked with decontam {tool.get('version')} (`portrait-check`) against a portrait of the training "
                   f"corpus, not the corpus itself. {md_text(_portrait_note(pt))}")
@@ -145,6 +133,7 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
         line = f"- {_portrait_line(b)}" if pt else (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of "
                                                     f"items ({b['n_contaminated']}/{b['n_items']}) found in the "
                                                     "training corpus")
+        line += "" if pt else too_short_note(cfg, b.get("n_too_short", 0))
         sc = by_name.get(b["name"])
         if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
             line += (f"; {md_text(sc.get('metric', 'score'))} {sc['all']['mean']:.4f} on all items, "
@@ -216,10 +205,10 @@ def _fields(value: Any) -> str:
 def _card_details(d: Mapping[str, Any]) -> list[str]:
     """The card's method, corpus and benchmarks sections."""
     cfg, corpus, benches = d.get("config", {}), d.get("corpus", {}), d.get("benchmarks", [])
-    out = ["## Method", "", f"- Probes: {_method(cfg)}.",
+    out = ["## Method", "", f"- Probes: {method_text(cfg)}.",
            f"- Corpus field{_fields(cfg.get('text_field'))}; document ids from {md_code(cfg.get('id_field'))} "
            "(row numbers where absent)."]
-    if cfg.get("sample", {}).get("mode") != "all":
+    if cfg.get("sample", {}).get("mode") != "all" and not is_ngram(cfg):
         out.append("- Short questions (under the probe length once normalized) are used whole; items whose "
                    "question normalizes to nothing cannot match (listed as empty).")
     if cfg.get("probe_answers"):
@@ -466,7 +455,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 <body>
 <h1>{_e(title)}</h1>
 <div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
-{_e(_method(cfg))}{f" · {_e(_engine(d))} engine" if _engine(d) else ""}</div>
+{_e(method_text(cfg))}{f" · {_e(_engine(d))} engine" if _engine(d) else ""}</div>
 <div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 {_portrait_html(pt)}{_warnings_html(d.get("warnings", []))}
@@ -652,7 +641,8 @@ def figure(report: Mapping[str, Any], title: str | None = None, fmt: str = "png"
             ax.set_xlabel("contaminated items (% of benchmark)")
         ax.set_title(title or (f"Portrait check (decontam {tool.get('version')}): unverified upper bounds"
                                if portrait else
-                               f"Benchmark contamination (decontam {tool.get('version')}, GPT-4 substring method)"),
+                               f"Benchmark contamination (decontam {tool.get('version')}, "
+                               f"{'GPT-3 13-gram' if is_ngram(report.get('config', {})) else 'GPT-4 substring'} method)"),
                      fontsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

@@ -26,6 +26,7 @@ from .caveats import report_warnings
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
+from .methods import is_ngram, summary_method
 from .neardup import near_dup_summary, near_dup_totals
 from .redact import redaction_section, redaction_summary
 from .version import __version__
@@ -199,14 +200,7 @@ class Report:
         training = d.get("training", {})
         lines.append("")
         if cfg:
-            samp = cfg.get("sample", {})
-            norm = cfg.get("normalize", {})
-            options = [k for k, v in norm.items() if v] or ["none (GPT-4 rule)"]
-            probes = "every window" if samp.get("mode") == "all" else f"{samp.get('n_probes')} seeded random"
-            lines.append(
-                f"Method: {probes} {samp.get('length')}-character substrings of each normalized question "
-                f"(seed {samp.get('seed')}); normalizer options: {', '.join(options)}."
-            )
+            lines.append(summary_method(cfg))
         if corpus:
             lines.append(
                 f"Corpus: {corpus.get('n_documents')} documents, {corpus.get('n_characters')} characters, "
@@ -217,10 +211,9 @@ class Report:
         if training and not portrait and "redaction" in training:
             lines.append(redaction_summary(training))
         elif training and not portrait:
-            lines.append(
-                f"Training documents containing a probe: {training.get('n_removed')} of "
-                f"{training.get('n_documents')}."
-            )
+            what = "a benchmark 13-gram" if is_ngram(cfg) else "a probe"
+            lines.append(f"Training documents containing {what}: {training.get('n_removed')} of "
+                         f"{training.get('n_documents')}.")
             if "n_removed_answer_only" in training:
                 lines.append(f"Training documents holding an answer probe and no question probe (--probe-answers; "
                              f"removed by filter too): {training['n_removed_answer_only']}.")

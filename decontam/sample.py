@@ -1,7 +1,8 @@
 """Probe sampling: normalized question -> the substrings searched for in the training data.
 
 GPT-4 rule: three random 50-character substrings of the normalized question; a question shorter than 50
-normalized characters is used whole. ``mode="all"`` takes every window instead (exhaustive).
+normalized characters is used whole. ``mode="all"`` takes every window instead (exhaustive). The 13-gram rule
+(:func:`ngram_items`) takes every word 13-gram of the question's janitor words (:mod:`decontam.words`).
 
 Reproducibility: the probes of an item depend only on ``(seed, benchmark name, item id, question)`` (and the
 normalizer options, which define the normalized question). The random generator is seeded from a SHA-256 of
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 
 from .config import NormalizeConfig, SampleConfig
 from .normalize import ASCII_DELETE, normalize
+from .words import janitor_words, ngram_windows
 
-__all__ = ["ItemProbes", "draw_offsets", "probe_seed", "sample_item", "sample_items"]
+__all__ = ["ItemProbes", "draw_offsets", "ngram_items", "probe_seed", "sample_item", "sample_items"]
 
 _DEFAULT_NORM = NormalizeConfig()
 
@@ -44,7 +46,10 @@ class ItemProbes:
         length: Probe length in characters (``min(config.length, len(normalized))``; 0 when empty).
         offsets: Start offsets (in characters of ``normalized``) of the probes, increasing. In ``all`` mode a
             ``range`` over every window. None for an empty or too short item.
-        too_short: The item was left out: its normalized question is shorter than ``min_question_chars``.
+        too_short: The item was left out: its normalized question is shorter than ``min_question_chars``
+            (the 13-gram rule: it has fewer words than an n-gram).
+        ends: End offsets of the probes, when they differ in length (the 13-gram rule's word n-grams);
+            otherwise None and each ends ``length`` characters after its start.
     """
 
     item_id: str | int
@@ -52,6 +57,7 @@ class ItemProbes:
     length: int
     offsets: Sequence[int]
     too_short: bool = False
+    ends: Sequence[int] | None = None
 
     @property
     def empty(self) -> bool:
@@ -61,12 +67,15 @@ class ItemProbes:
     def probe(self, window: int) -> str:
         """The probe string of window number ``window`` (an index into :attr:`offsets`)."""
         start = self.offsets[window]
-        return self.normalized[start : start + self.length]
+        end = start + self.length if self.ends is None else self.ends[window]
+        return self.normalized[start:end]
 
     @property
     def probes(self) -> tuple[str, ...]:
         """The probe strings, in offset order."""
         norm, length = self.normalized, self.length
+        if self.ends is not None:
+            return tuple([norm[o:e] for o, e in zip(self.offsets, self.ends)])
         return tuple([norm[o : o + length] for o in self.offsets])
 
     def __len__(self) -> int:
@@ -171,6 +180,33 @@ def sample_items(
                 rng.seed(item_seed)
             offsets = tuple(sorted(draw_offsets(rng, n_windows, n_probes)))
         out.append(ItemProbes(item_id, norm, width, offsets))
+    return out
+
+
+def ngram_items(items: Iterable[tuple[str | int, str]], n: int) -> list[ItemProbes]:
+    """The probes of the 13-gram rule: every word ``n``-gram of each question (no sampling, no seed).
+
+    An item's normalized question is its janitor words joined by one space (:func:`decontam.words.janitor_words`,
+    lm-evaluation-harness's ``Janitor.normalize_string`` then ``str.split``); each probe is one ``n``-gram of it,
+    from the start of its first word to the end of its last. A question of fewer than ``n`` words has no n-gram
+    and is too short to be checked; one without a word is empty.
+
+    Example:
+        >>> p = ngram_items([(1, "One, two: THREE four five!")], 3)[0]
+        >>> p.normalized, p.probes
+        ('one two three four five', ('one two three', 'two three four', 'three four five'))
+        >>> ngram_items([(2, "Too short.")], 3)[0].too_short
+        True
+    """
+    pairs = list(items)
+    words = [janitor_words(question) for _, question in pairs]
+    out: list[ItemProbes] = []
+    for (item_id, _), ws, (starts, ends) in zip(pairs, words, ngram_windows(words, n)):
+        joined = " ".join(ws)
+        if len(ws) < n:
+            out.append(ItemProbes(item_id, joined, 0, (), too_short=bool(ws)))
+        else:  # the offsets are numpy arrays here: hundreds of thousands of n-grams, not Python ints
+            out.append(ItemProbes(item_id, joined, 0, starts, ends=ends))
     return out
 
 

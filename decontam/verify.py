@@ -73,6 +73,8 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
         if value != _CLI_DEFAULTS[key]:
             for one in (value if isinstance(value, list) else [value]):
                 parts += [flag, shlex.quote(str(one or ""))]
+    if cfg.get("method", "gpt4") != "gpt4":
+        parts += ["--method", shlex.quote(str(cfg["method"]))]
     samp = cfg.get("sample", {})
     if samp.get("seed", 0) != 0:
         parts += ["--seed", str(samp["seed"])]

@@ -95,13 +95,15 @@ runpy.run_module("decontam", run_name="__main__", alter_sys=True)
 """
 
 
-def run_decontam(corpus: Path, workdir: Path, tag: str, num_proc: int = 1) -> tuple[float, int, dict, float]:
-    """One `decontam filter` subprocess: (wall s, peak RSS bytes, report, CPU s)."""
+def run_decontam(corpus: Path, workdir: Path, tag: str, num_proc: int = 1,
+                 extra: tuple[str, ...] = ()) -> tuple[float, int, dict, float]:
+    """One `decontam filter` subprocess (``extra``: more flags, e.g. ``--method ngram13``): (wall s, peak RSS
+    bytes, report, CPU s)."""
     out, report = workdir / f"clean-{tag}.jsonl", workdir / f"report-{tag}.json"
     peak_file = workdir / f"peak-{tag}.txt"
     peak_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-c", _PEAK_WRAPPER, "filter", str(corpus), "-o", str(out), "--report", str(report),
-           "--no-progress", "--num-proc", str(num_proc), "--overwrite"]
+           "--no-progress", "--num-proc", str(num_proc), "--overwrite", *extra]
     for b in BENCHMARKS:
         cmd += ["-b", b]
     # As an installed package runs: with compiled bytecode (some environments set PYTHONDONTWRITEBYTECODE,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..benchmarks import REGISTRY, BenchmarkSpec
-from ..config import NEAR_DUP_THRESHOLD, DecontamConfig, make_config
+from ..config import METHODS, NEAR_DUP_THRESHOLD, DecontamConfig, make_config
 from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
 from ..registry import local_hint, unknown_name_message
@@ -54,6 +54,11 @@ def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None
                         "0-based row number in the corpus)")
     add_benchmark_field_flags(g)
     g = p.add_argument_group("method (defaults: the GPT-4 rule)")
+    g.add_argument("--method", choices=METHODS, default="gpt4",
+                   help="gpt4 (default): the GPT-4 rule, tuned by the flags below; ngram13: the GPT-3 / "
+                        "lm-evaluation-harness 13-gram rule instead (lowercased, punctuation deleted, every word "
+                        "13-gram of each question), for figures comparable with those published that way; it takes "
+                        "none of the flags below")
     add_probe_flags(g)
     add_normalizer_flags(g)
     add_probe_answers_flag(g, removes=filtering)
@@ -123,6 +128,7 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         redact_max_pieces=args.redact_max_pieces,
         near_dup=args.near_dup,
         near_dup_threshold=args.near_dup_threshold,
+        method=args.method,
     )
 
 

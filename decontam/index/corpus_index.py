@@ -17,7 +17,7 @@ from ..guard import OutputLock, check_outputs
 from ..inputs import as_paths, is_pathlike
 from ..report import Report
 from .build import build_into, merge_into
-from .format import PORTRAIT_FILE, IndexFiles, check_normalizer
+from .format import PORTRAIT_FILE, IndexFiles, check_normalizer, refuse_method
 from .portrait import Portrait
 from .query import index_report, prepare_check
 
@@ -57,6 +57,7 @@ class CorpusIndex(IndexFiles):
             PathConflictError: ``output`` is, lies inside or holds an input.
         """
         cfg = make_config(config, **options)
+        refuse_method(cfg)
         if cfg.redact is not None:
             raise ConfigError("an index holds the corpus as it is: redaction (action='redact') applies to filter; "
                               "build the index without it")
@@ -103,6 +104,7 @@ class CorpusIndex(IndexFiles):
         """Add documents to this index (in place, atomically: the index is replaced whole when the new one is
         complete); returns the updated index."""
         cfg = make_config(self.config(), **options)
+        refuse_method(cfg)
         check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
         with OutputLock([self.path]), Commit() as commit:
             part = commit.temp(self.path, directory=True) / "part"

@@ -24,7 +24,7 @@ from pyarrow import ipc
 
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, NormalizeConfig
-from ..errors import IndexMismatchError
+from ..errors import ConfigError, IndexMismatchError
 from ..version import __version__
 from .hashing import GRAM_HASH, HASH_SEED, KGRAM, WINDOW, W
 from .store import HashingWriter, TextStore, TextWriter, sha256_file
@@ -43,6 +43,7 @@ __all__ = [
     "params",
     "read_manifest",
     "read_portrait",
+    "refuse_method",
     "string_array",
     "write_block_table",
     "write_docs",
@@ -84,6 +85,18 @@ def check_params(recorded: dict[str, Any], where: str) -> None:
         if recorded.get(k) != mine[k]:
             raise IndexMismatchError(
                 f"{where} uses {k}={recorded.get(k)!r}, this decontam uses {mine[k]!r}; rebuild the index")
+
+
+def refuse_method(cfg: DecontamConfig) -> None:
+    """Refuse a method other than the GPT-4 rule: an index stores GPT-4-normalized text and its grams.
+
+    Raises:
+        ConfigError: Naming the method and what to use instead.
+    """
+    if cfg.method != "gpt4":
+        raise ConfigError(f"the corpus index serves the GPT-4 rule only (it stores letters and digits, no words); "
+                          f"method {cfg.method!r} runs on the corpus itself: decontam check/filter "
+                          f"--method {cfg.method}")
 
 
 def check_normalizer(recorded: dict[str, Any], wanted: NormalizeConfig, where: str) -> None:

@@ -27,7 +27,7 @@ from ..match import Matcher, ProbeGroup
 from ..report import Report
 from ..scan import ProbeSet, RowMatch, SourceResult, build_report, match_texts
 from ..utf8 import char_span
-from .format import IndexFiles, check_normalizer, int_column, string_array
+from .format import IndexFiles, check_normalizer, int_column, refuse_method, string_array
 from .hashing import KGRAM, PAD, WINDOW, W, gram_keys, key_range, minimizer_order, stored_keys
 
 __all__ = ["ProbeArrays", "annotate_coverage", "bloom_hits", "confirm", "index_report", "prepare_check",
@@ -57,6 +57,7 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
             reads the corpus itself).
     """
     cfg = make_config(config, **options)
+    refuse_method(cfg)
     if cfg.redact is not None:
         raise ConfigError(f"{where}: an index or portrait check writes no corpus, so it cannot redact; use "
                           "decontam filter --action redact (or check --action redact) on the corpus itself")

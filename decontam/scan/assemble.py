@@ -6,11 +6,12 @@ engine's results (corpus-order :class:`~decontam.scan.step.SourceResult` s, the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import DecontamConfig
-from ..evidence import DocumentMap
+from ..evidence import DocumentMap, WordMap
 from ..inputs import SkippedFile
 from ..neardup import near_dup_section
 from ..redact import merge_ranges, redaction_section
@@ -28,7 +29,6 @@ from ..report import (
 )
 from ..runtime import gc_paused
 from ..sample import ItemProbes
-from ..utf8 import char_span
 from .probes import ProbeSet
 from .step import RowMatch, SourceResult
 
@@ -51,7 +51,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     per_item, per_answer, removed, answer_rows, redacted = _matches(probes, results, config)
     near_item, near_removed, near_per_source = _near_matches(probes, results, config)
     checked = {probes.owner[g] for g in probes.near.groups.tolist()} if probes.near is not None else set()
-    exhaustive = config.sample.mode == "all"
+    exhaustive = config.every_window
     sections = []
     for bi, bench in enumerate(probes.benchmarks):
         items = [item_entry(item.item_id, len(item.offsets), [] if exhaustive else item.probes,
@@ -155,7 +155,7 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult], config: Decontam
     per_answer: _Entries = {}
     removed: list[dict[str, Any]] = []
     redacted: list[dict[str, Any]] = []
-    text_maps: dict[tuple[int, int, bool], DocumentMap] = {}  # item's question/answer: normalized->original
+    text_maps: dict[tuple[int, int, bool], Callable[[int, int], tuple[int, int]]] = {}  # normalized->original
     offset = 0  # rows of the sources before this one
     answer_rows = []
     for res in results:
@@ -173,21 +173,21 @@ def _matches(probes: ProbeSet, results: Sequence[SourceResult], config: Decontam
                 bi, ii = of_answer if of_answer is not None else probes.owner[gi]
                 item = probes.items[bi][ii] if of_answer is None else probes.answers[bi][ii]  # type: ignore[index]
                 assert item is not None  # (an answer group's item has an answer)
-                span = list(char_span(item.normalized, *run))
+                span = list(probes.question_span(item, run))
                 extra: dict[str, Any] = dict(where)
                 if gi in rm.evidence:
                     key = (bi, ii, of_answer is not None)
                     if key not in text_maps:
                         source = probes.benchmarks[bi].items[ii]
-                        text_maps[key] = DocumentMap(source.question if of_answer is None else str(source.answer),
-                                                     config.normalize, item.normalized)
+                        text_maps[key] = _text_map(source.question if of_answer is None else str(source.answer),
+                                                   item.normalized, probes, config)
                     label = "answer_highlight" if of_answer is not None else "question_highlight"
-                    extra["evidence"] = {**rm.evidence[gi], label: list(text_maps[key].span(*span))}
+                    extra["evidence"] = {**rm.evidence[gi], label: list(text_maps[key](*span))}
                 if of_answer is not None:
                     extra["answer"] = True
-                entries = _match_entries(item.probe, windows, doc_id, span, extra, config.sample.mode == "all")
+                entries = _match_entries(item.probe, windows, doc_id, span, extra, config.every_window)
                 if gi in rm.fields:
-                    _name_fields(entries, windows, rm.fields[gi], run, item)
+                    _name_fields(entries, windows, rm.fields[gi], run, item, probes)
                 (per_item if of_answer is None else per_answer).setdefault((bi, ii), []).extend(entries)
                 if not rm.kept:
                     removed.append({"doc_id": doc_id, "benchmark": probes.benchmarks[bi].name,
@@ -225,8 +225,17 @@ def _redaction_entry(rm: RowMatch, doc_id: Any, where: dict[str, Any], probes: P
     return entry
 
 
+def _text_map(text: str, normalized: str, probes: ProbeSet,
+              config: DecontamConfig) -> Callable[[int, int], tuple[int, int]]:
+    """Where a span of an item's normalized question (or answer) lies in the text as written."""
+    if probes.words:
+        return functools.partial(WordMap(text).span, normalized)
+    return DocumentMap(text, config.normalize, normalized).span
+
+
 def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
-                 where: dict[int, tuple[str, tuple[int, int]]], run: tuple[int, int], item: Any) -> None:
+                 where: dict[int, tuple[str, tuple[int, int]]], run: tuple[int, int], item: Any,
+                 probes: ProbeSet) -> None:
     """Name the segment of each entry of a row of several segments (a field, a message): an entry's probe and
     span are in the segment it names; the evidence (one per item and row) is that of the longest run, on the
     entry of its segment. In ``all`` mode (one entry) the entry is that of the longest run."""
@@ -239,7 +248,7 @@ def _name_fields(entries: list[dict[str, Any]], windows: Sequence[int],
     for entry, w in zip(entries, windows):
         label, r = where[w]
         entry["field"] = label
-        entry["span"] = list(char_span(item.normalized, *r))
+        entry["span"] = list(probes.question_span(item, r))
         if evidence is not None and r == run:
             entry["evidence"], evidence = evidence, None
 

@@ -47,7 +47,7 @@ class _MapScanner:
         cfg = self.cfg
         batches = table_batches(table, self.label, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 first_row=first, max_bytes=cfg.max_doc_bytes)
-        for _ in scan_batches(batches, self.matcher, cfg.normalize, part, cfg.redact, self.near):
+        for _ in scan_batches(batches, self.matcher, cfg.text_rule, part, cfg.redact, self.near):
             pass
         blob = json.dumps([part.n_documents, part.n_characters, [rm.to_list() for rm in part.rows],
                            [rj.to_dict() for rj in part.rejected], [nr.to_list() for nr in part.near_rows]],

@@ -19,13 +19,13 @@ from typing import Any
 import pyarrow as pa
 
 from ..atomic import interrupts_held
-from ..config import DecontamConfig, NormalizeConfig, RedactConfig
+from ..config import DecontamConfig, RedactConfig, TextRule
 from ..inputs import CorpusFile, FilePart, read_file
 from ..match import Matcher
 from ..neardup import NearDupIndex
 from ..outputs import FileWriter, OutputSet
 from ..runtime import progress_bar, worker_pool
-from .parts import JobOutcome, PartResult, assemble_jobs, plan_parts, scan_part, spool_folder
+from .parts import JobOutcome, PartResult, assemble_jobs, file_folder, plan_parts, scan_part, spool_folder
 from .probes import ProbeSet
 from .step import (
     DocMatch,
@@ -53,7 +53,7 @@ def scan_file(f: CorpusFile, matcher: Matcher, config: DecontamConfig, out: Path
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=writer is not None, max_bytes=config.max_doc_bytes)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact, near):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
             if on_read is not None:
@@ -116,7 +116,7 @@ def _scan_file_in_worker(f: CorpusFile, config: DecontamConfig, out: tuple[Path,
     return scan_file(f, matcher, config, *(out or (None, None)), near=near)
 
 
-def _match_in_worker(texts: pa.Array, norm: NormalizeConfig, redact: RedactConfig | None) -> tuple[
+def _match_in_worker(texts: pa.Array, norm: TextRule, redact: RedactConfig | None) -> tuple[
         list[DocMatch], dict[int, Any] | None, list[NearDoc]]:
     matcher, near = _worker_finders()
     matches, near_docs = scan_texts(matcher, texts, norm, near)
@@ -170,7 +170,7 @@ def _run_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool:
         while jobs and len(pending) < 2 * config.num_proc:
             fi, part = jobs.popleft()
             task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                    pool.submit(_scan_part_in_worker, files[fi], part, config, folder, outs[fi]))
+                    pool.submit(_scan_part_in_worker, files[fi], part, config, file_folder(folder, fi), outs[fi]))
             pending.append((fi, part, task))
         fi, part, task = pending.popleft()
         yield fi, part, task.result
@@ -209,7 +209,7 @@ def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamCo
             for batch in read_file(f, config.text_field, config.id_field or None, config.on_error,
                                    res.rejected, for_output=out is not None, max_bytes=config.max_doc_bytes):
                 account_batch(batch, res)
-                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.normalize,
+                pending.append((fi, batch, pool.submit(_match_in_worker, batch.texts, config.text_rule,
                                                        config.redact), False))
                 while len(pending) >= limit:
                     drain_one()

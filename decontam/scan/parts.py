@@ -55,7 +55,8 @@ from ..neardup import NearDupIndex
 from ..outputs import FileWriter, edit_arrow, kept_line_runs
 from .step import NearRow, RowMatch, SourceResult, scan_batches
 
-__all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "plan_parts", "scan_part", "spool_folder"]
+__all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "file_folder", "plan_parts", "scan_part",
+           "spool_folder"]
 
 _COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
 
@@ -169,7 +170,7 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
     try:
         batches = read_file(f, config.text_field, config.id_field or None, config.on_error, result.rejected,
                             for_output=out is not None, max_bytes=config.max_doc_bytes, part=part, counts=counts)
-        for batch, keep in scan_batches(batches, matcher, config.normalize, result, config.redact, near):
+        for batch, keep in scan_batches(batches, matcher, config.text_rule, result, config.redact, near):
             if writer is not None:
                 writer.write(batch, keep)
     finally:
@@ -283,6 +284,16 @@ def spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int,
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def file_folder(folder: Path | None, fi: int) -> Path:
+    """The spool folder of file ``fi``'s parts: one per file, as the parts of two files can be in the workers
+    at once and their spool files are named by part number."""
+    assert folder is not None
+    sub = folder / str(fi)
+    with writing(sub):
+        sub.mkdir(exist_ok=True)
+    return sub
 
 
 def _shared_memory(room: int) -> Path | None:

@@ -3,6 +3,9 @@
 With ``probe_answers`` the items' answers are sampled too, by the same sampler (an answer shorter than the probe
 length is not probed), and their groups follow the questions' in the one matcher: a corpus is read once for both.
 Group ``g`` is a question's when ``g < len(owner)``, else an answer's (:meth:`ProbeSet.answer_of`).
+
+Under the 13-gram rule (``method="ngram13"``) an item's probes are its word 13-grams, and the matcher looks for
+each as ``" w1 … w13 "`` in the documents' word text (:mod:`decontam.words`): the same exact substring matcher.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..benchmarks import Benchmark, BenchmarkArg, load_benchmarks
-from ..config import DecontamConfig
+from ..config import DecontamConfig, NgramRule
 from ..errors import ConfigError
 from ..match import Matcher, ProbeGroup
 from ..neardup import NearDupIndex
 from ..runtime import gc_paused
-from ..sample import ItemProbes, sample_items
-from ..utf8 import char_to_byte
+from ..sample import ItemProbes, ngram_items, sample_items
+from ..utf8 import char_span, char_to_byte
+from ..words import whole_words
 
-__all__ = ["ANSWER_SEED_TAG", "ProbeSet", "answer_probes", "probe_groups"]
+__all__ = ["ANSWER_SEED_TAG", "ProbeSet", "answer_probes", "ngram_groups", "probe_groups"]
 
 ANSWER_SEED_TAG = "\x1fanswer"  # appended to the benchmark name in an answer's seed: its draw is its own
 
@@ -43,6 +47,7 @@ class ProbeSet:
         answer_owner: Per answer group (groups ``len(owner)`` onwards), its ``(benchmark index, item index)``.
         near: With ``near_dup``, the near-duplicate pass's index over the questions (its groups are the
             question groups).
+        words: True under the 13-gram rule: the matcher's questions are word texts (:func:`ngram_groups`).
     """
 
     benchmarks: list[Benchmark]
@@ -52,15 +57,21 @@ class ProbeSet:
     answers: list[list[ItemProbes | None]] | None = None
     answer_owner: list[tuple[int, int]] = field(default_factory=list)
     near: NearDupIndex | None = None
+    words: bool = False
 
     @classmethod
     def build(cls, benchmarks: list[Benchmark], config: DecontamConfig) -> ProbeSet:
         """Draw the probes of every item (and, with ``probe_answers``, of every answer) and build the matcher
         over the non-empty ones."""
+        rule = config.text_rule
         with gc_paused():  # tens of thousands of small acyclic objects
-            items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
-                                  config.normalize) for bench in benchmarks]
-            groups, owner = probe_groups(items)
+            if isinstance(rule, NgramRule):
+                items = [ngram_items(((it.id, it.question) for it in bench.items), rule.n) for bench in benchmarks]
+                groups, owner = ngram_groups(items)
+            else:
+                items = [sample_items(bench.name, ((it.id, it.question) for it in bench.items), config.sample,
+                                      config.normalize) for bench in benchmarks]
+                groups, owner = probe_groups(items)
             answers = [answer_probes(bench, config) for bench in benchmarks] if config.probe_answers else None
             answer_owner: list[tuple[int, int]] = []
             if answers is not None:
@@ -68,8 +79,8 @@ class ProbeSet:
                 groups += a_groups
             near = NearDupIndex([(gi, bi, items[bi][ii].normalized) for gi, (bi, ii) in enumerate(owner)],
                                 config.near_dup_threshold) if config.near_dup else None
-        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.sample.mode == "all"), answers,
-                   answer_owner, near)
+        return cls(benchmarks, items, owner, Matcher(groups, exhaustive=config.every_window), answers,
+                   answer_owner, near, words=isinstance(rule, NgramRule))
 
     @classmethod
     def load(cls, benchmarks: BenchmarkArg | Sequence[BenchmarkArg], config: DecontamConfig,
@@ -92,6 +103,18 @@ class ProbeSet:
         question's group."""
         k = group - len(self.owner)
         return self.answer_owner[k] if k >= 0 else None
+
+    def question_span(self, item: ItemProbes, run: tuple[int, int]) -> tuple[int, int]:
+        """A matched run of the matcher's question bytes as a character span of ``item.normalized``.
+
+        Under the 13-gram rule the matcher's question is the word text ``" " + normalized + " "``: the span is that
+        of the words lying wholly in the run (:func:`decontam.words.whole_words`), past the leading space.
+        """
+        if not self.words:
+            return char_span(item.normalized, *run)
+        text = " " + item.normalized + " "
+        start, end = whole_words(text, *char_span(text, *run))
+        return start - 1, end - 1
 
 
 def answer_probes(bench: Benchmark, config: DecontamConfig) -> list[ItemProbes | None]:
@@ -149,4 +172,26 @@ def probe_groups(items: list[list[ItemProbes]] | list[list[ItemProbes | None]],
             to_byte = char_to_byte(norm)
             lo, hi = to_byte[lo], to_byte[hi]
         groups.append(ProbeGroup(q, lo, hi))
+    return groups, owner
+
+
+def ngram_groups(items: list[list[ItemProbes]]) -> tuple[list[ProbeGroup], list[tuple[int, int]]]:
+    """The matcher's probe groups under the 13-gram rule, and each group's ``(benchmark, item)``.
+
+    An item's question is its word text ``" " + normalized + " "`` (:func:`decontam.words.word_text`); its probe
+    ``w`` is the n-gram with a space on each side: from the space before its first word (the character at
+    ``offsets[w]`` of the word text) to the space after its last (``ends[w] + 2``), so that it matches only whole
+    words of a document's word text.
+    """
+    owner = [(bi, ii) for bi, probes in enumerate(items) for ii, p in enumerate(probes) if len(p.offsets)]
+    groups = []
+    for bi, ii in owner:
+        p = items[bi][ii]
+        text = " " + p.normalized + " "
+        starts = np.asarray(p.offsets, dtype=np.int64)
+        ends = np.asarray(p.ends, dtype=np.int64) + 2
+        if not text.isascii():
+            to_byte = char_to_byte(text)
+            starts, ends = to_byte[starts], to_byte[ends]
+        groups.append(ProbeGroup(text.encode("utf-8", "surrogatepass"), starts, ends))  # a lone surrogate: no match
     return groups, owner

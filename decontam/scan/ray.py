@@ -41,7 +41,7 @@ from ..neardup import NearDupIndex
 from ..outputs import OutputSet
 from ..runtime import progress_bar
 from .local import scan_file
-from .parts import assemble_jobs, plan_parts, scan_part, spool_folder
+from .parts import assemble_jobs, file_folder, plan_parts, scan_part, spool_folder
 from .probes import ProbeSet
 from .step import SourceResult, require_rows
 
@@ -260,7 +260,8 @@ def scan_files_ray(files: list[CorpusFile], probes: ProbeSet, config: DecontamCo
         jobs = [(fi, part) for fi, plan in enumerate(plans) for part in (plan or [None])]
         bar = progress_bar(sum(sizes), "decontam: scanning (ray)", progress)
         with spool_folder(outs, any(plans), n, shared_memory=False) as folder:
-            units = [(files[fi], part, config, outs[fi], folder) for fi, part in jobs]
+            units = [(files[fi], part, config, outs[fi], folder if part is None else file_folder(folder, fi))
+                     for fi, part in jobs]
             outcomes = run_units(_scan_unit, units, Shared((probes.matcher, probes.near)))
             try:
                 assemble_jobs(files, plans, outs, sizes, bar, results,

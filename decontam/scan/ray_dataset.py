@@ -80,7 +80,7 @@ def _scan_block(table: pa.Table, shared: Shared, cfg: DecontamConfig, action: st
     try:
         batches = table_batches(table, LABEL, cfg.text_field, cfg.id_field or None, cfg.on_error, part.rejected,
                                 max_bytes=cfg.max_doc_bytes)
-        for batch, kept in scan_batches(batches, probes.matcher, cfg.normalize, part, cfg.redact, probes.near):
+        for batch, kept in scan_batches(batches, probes.matcher, cfg.text_rule, part, cfg.redact, probes.near):
             keep[batch.rows[kept]] = True
             edits.update({int(batch.rows[k]): es for k, es in (batch.edits or {}).items()})
     except InputError as exc:

@@ -16,15 +16,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..config import NormalizeConfig, RedactConfig
+from ..config import NgramRule, NormalizeConfig, RedactConfig, TextRule
 from ..errors import InputError
-from ..evidence import match_evidence
+from ..evidence import match_evidence, word_evidence
 from ..inputs import Batch, Rejected, TextEdit, cut_text, text_buffers
 from ..match import Matcher
 from ..neardup import NearDupIndex
 from ..normalize import normalize_many
 from ..redact import RowRedaction, TextRedaction, decide, redact_texts
 from ..utf8 import count_characters
+from ..words import word_text_many
 
 __all__ = [
     "DocMatch",
@@ -236,20 +237,27 @@ def hash_texts(texts: pa.Array, result: SourceResult) -> int:
     return count_characters(text)
 
 
-def match_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig) -> list[DocMatch]:
+def match_texts(matcher: Matcher, texts: pa.Array, norm: TextRule) -> list[DocMatch]:
     """Normalize and scan a string array; per matched document, in order: its index, what was found in it,
-    where each run lies in the normalized document, and the evidence in the original text."""
+    where each run lies in the normalized document, and the evidence in the original text.
+
+    ``norm`` is the GPT-4 normalizer's options, or the 13-gram rule (:class:`~decontam.config.NgramRule`): the
+    documents are then scanned as word text (:func:`decontam.words.word_text_many`)."""
     return scan_texts(matcher, texts, norm)[0]
 
 
-def scan_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig,
+def scan_texts(matcher: Matcher, texts: pa.Array, norm: TextRule,
                near: NearDupIndex | None = None) -> tuple[list[DocMatch], list[NearDoc]]:
     """:func:`match_texts`, and with ``near`` the near-duplicate pass over the same normalized text: per
-    document where it found an item, in order, its index and its near matches with their evidence."""
+    document where it found an item, in order, its index and its near matches with their evidence (the GPT-4
+    rule only: ``near`` is refused with the 13-gram rule)."""
     data, offsets = text_buffers(texts)
     base, end = int(offsets[0]), int(offsets[-1])
     marks: dict[int, list[int]] = {}
-    normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
+    if isinstance(norm, NgramRule):
+        normalized, norm_offsets = word_text_many(data[base:end], offsets - base)
+    else:
+        normalized, norm_offsets = normalize_many(data[base:end], offsets - base, norm, marks)
     found = matcher.scan(normalized, norm_offsets)
     by_doc: dict[int, Found] = {}
     for (doc, gi), windows in found.windows.items():
@@ -258,9 +266,11 @@ def scan_texts(matcher: Matcher, texts: pa.Array, norm: NormalizeConfig,
     for doc in sorted(by_doc):
         found_here = sorted(by_doc[doc])
         doc_runs = {gi: found.doc_runs[(doc, gi)] for gi, _, _ in found_here}
-        evidence = match_evidence(texts[doc].as_py(),
-                                  normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])], doc_runs, norm,
-                                  marks=marks.get(doc))
+        doc_norm = normalized[int(norm_offsets[doc]) : int(norm_offsets[doc + 1])]
+        if isinstance(norm, NgramRule):
+            evidence = word_evidence(texts[doc].as_py(), doc_norm, doc_runs)
+        else:
+            evidence = match_evidence(texts[doc].as_py(), doc_norm, doc_runs, norm, marks=marks.get(doc))
         out.append((doc, found_here, doc_runs, evidence))
     if near is None:
         return out, []
@@ -375,7 +385,7 @@ def _by_row(matches: list[DocMatch], segment_row: np.ndarray, labels: list[str])
     return out
 
 
-def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: SourceResult,
+def scan_batch(matcher: Matcher, batch: Batch, norm: TextRule, result: SourceResult,
                redact: RedactConfig | None = None, near: NearDupIndex | None = None) -> np.ndarray:
     """Account for one batch, scan it (and with ``near``, run the near-duplicate pass) and record what was found
     in ``result``; return the keep mask. With ``redact``, matched rows are redacted (see :func:`record_matches`)."""
@@ -385,7 +395,7 @@ def scan_batch(matcher: Matcher, batch: Batch, norm: NormalizeConfig, result: So
     return record_matches(batch, matches, result, redactions, redact, near_docs)
 
 
-def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: NormalizeConfig, result: SourceResult,
+def scan_batches(batches: Iterable[Batch], matcher: Matcher, norm: TextRule, result: SourceResult,
                  redact: RedactConfig | None = None,
                  near: NearDupIndex | None = None) -> Iterator[tuple[Batch, np.ndarray]]:
     """:func:`scan_batch` over a source's batches, yielding each batch with its keep mask as it goes."""

@@ -213,11 +213,12 @@ def test_files_on_ray_are_the_local_run(cluster, tmp_path, small_parts):
 
 
 @pytest.mark.parametrize("options", [{"action": "redact", "redact_context": 0, "redact_min_chars": 10},
-                                     {"near_dup": True}, {"probe_answers": True}],
-                         ids=["redact", "near-dup", "answers"])
+                                     {"near_dup": True}, {"probe_answers": True}, {"method": "ngram13"}],
+                         ids=["redact", "near-dup", "answers", "ngram13"])
 def test_the_opt_in_passes_on_ray_are_the_local_ones(cluster, tmp_path, small_parts, options):
-    """Redaction, the near-duplicate pass and answer probes run in the Ray tasks as in local processes: the
-    same outputs, byte for byte, and the same report (files, parts of a large one, and a Ray dataset)."""
+    """Redaction, the near-duplicate pass, answer probes and the 13-gram rule run in the Ray tasks as in local
+    processes: the same outputs, byte for byte, and the same report (files, parts of a large one, a Ray
+    dataset)."""
     import datasets
 
     files = _files(tmp_path / "in")
@@ -227,7 +228,8 @@ def test_the_opt_in_passes_on_ray_are_the_local_ones(cluster, tmp_path, small_pa
     got = filter_files(files, [bench], tmp_path / "ray", progress=False, engine="ray", **options)
     assert _without_run(got.data) == _without_run(local.data)
     what = {"action": local.data["training"].get("redaction", {}).get("n_redacted"), "near_dup": "near_dup" in
-            local.data, "probe_answers": local.data["benchmarks"][0].get("n_answer_leaks")}[next(iter(options))]
+            local.data, "probe_answers": local.data["benchmarks"][0].get("n_answer_leaks"),
+            "method": local.n_removed}[next(iter(options))]
     assert what  # the pass did something (redacted rows, ran, found answers)
     for f in files:
         assert (tmp_path / "ray" / f.name).read_bytes() == (tmp_path / "local" / f.name).read_bytes()

@@ -168,7 +168,7 @@ def test_merge_of_blocks_of_one_source_equals_the_whole_run(docs, cuts, seed):
     def block_report(block: pa.Table) -> dict:  # a block scanned alone (it may hold rejected rows only)
         part = SourceResult("<table>")
         for _ in scan_batches(table_batches(block, "<table>", "text", "id", "skip", part.rejected), probes.matcher,
-                              cfg.normalize, part):
+                              cfg.text_rule, part):
             pass
         return build_report(probes, [part], cfg, "check", ["<table>"]).to_dict()
 

@@ -119,8 +119,8 @@ def test_schema_problem_agrees_with_jsonschema_on_edited_reports(documents, data
 @pytest.mark.parametrize(
     "options",
     [{}, {"probes": "all"}, {"lowercase": True, "nfkc": True, "unescape": True, "seed": 3},
-     {"probe_length": 8, "probes": 1}],
-    ids=["GPT-4 rule", "all windows", "every departure", "short probes"],
+     {"probe_length": 8, "probes": 1}, {"method": "ngram13"}],
+    ids=["GPT-4 rule", "all windows", "every departure", "short probes", "13-gram rule"],
 )
 def test_reports_validate_against_the_schema(validate_report, options):
     r = check(DOCS + [{"text": 5}], [bench()], progress=False, on_error="skip", **options)
@@ -135,6 +135,7 @@ BREAKAGES = [
     ("another schema version", lambda d: d.update(schema_version=2)),
     ("fingerprint without sha256: prefix", lambda d: d["corpus"].update(fingerprint="abc")),
     ("unknown action", lambda d: d["config"].update(action="dance")),
+    ("unknown method", lambda d: d["config"].update(method="ngram12")),
     ("doc id that is a list", lambda d: d["training"]["removed"][0].update(doc_id=[1])),
     ("negative count", lambda d: d["training"].update(n_kept=-1)),
     ("rate above 1", lambda d: d["benchmarks"][0].update(contamination_rate=1.5)),
