@@ -175,13 +175,14 @@ def test_the_probes_are_loaded_once_per_worker_process(cluster):
 
 
 def _files(folder: Path) -> list[Path]:
-    """A JSONL file large enough to be read in parts, a small one, and a Parquet file of row groups."""
+    """A JSONL file large enough to be read in parts, a small one, and a Parquet file of row groups (in parts
+    too, with small_parts)."""
     folder.mkdir(parents=True, exist_ok=True)
     big, small, parquet = folder / "big.jsonl", folder / "small.jsonl", folder / "rows.parquet"
     big.write_text("".join(json.dumps({"id": f"b{i}", "text": t}, ensure_ascii=False) + "\n"
                            for i, t in enumerate(_texts(6000))), encoding="utf-8")
     small.write_text("".join(json.dumps({"text": t}) + "\n" for t in _texts(300, every=11)), encoding="utf-8")
-    pq.write_table(_table(900), parquet, row_group_size=200)
+    pq.write_table(_table(12000), parquet, row_group_size=1200)
     return [big, small, parquet]
 
 
@@ -198,7 +199,8 @@ def test_files_on_ray_are_the_local_run(cluster, tmp_path, small_parts):
     files = _files(tmp_path / "in")
     plans = plan_parts([CorpusFile(f, f.name, file_format(f)) for f in files], [f.stat().st_size for f in files], 2,
                        make_config())
-    assert len(plans[0] or []) >= 4 and plans[1] is None  # the large file is read in parts, by several tasks
+    # the large files are read in parts (the parts of both in the tasks at once, each file its spool folder)
+    assert len(plans[0] or []) >= 4 and plans[1] is None and len(plans[2] or []) >= 2
     local = filter_files(files, [BENCH], tmp_path / "local", report_path=tmp_path / "local.json", progress=False)
     got = filter_files(files, [BENCH], tmp_path / "ray", report_path=tmp_path / "ray.json", progress=False,
                        engine="ray")
