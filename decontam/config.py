@@ -15,10 +15,13 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Method", "NgramRule", "NormalizeConfig", "OnError",
-           "ProbeMode", "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
+__all__ = ["METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "Method", "NgramRule", "NormalizeConfig",
+           "OnError", "ProbeMode", "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
+Engine = Literal["local", "ray"]
+# How a run is executed, never what it finds: not in reports' ``config`` nor in the fingerprint.
+RUN_OPTIONS = ("num_proc", "engine", "ray_address")
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
 ProbeMode = Literal["sample", "all"]
 Method = Literal["gpt4", "ngram13"]
@@ -176,6 +179,11 @@ class DecontamConfig:
         num_proc: Worker processes (``"auto"``: one per available core). How a run is executed, never what it
             finds: it is not recorded in reports (:meth:`to_dict`) nor in the fingerprint, so runs with any
             number of workers give the same report.
+        engine: Where the scan runs: ``"local"`` (this process, or ``num_proc`` local processes) or ``"ray"``
+            (Ray Data, on a local Ray or a cluster: ``pip install 'decontam[ray]'``). How a run is executed,
+            like ``num_proc``: a report names it in ``run.engine`` only.
+        ray_address: With ``engine="ray"``, the Ray cluster to connect to (``host:port``, ``ray://host:port``
+            or ``auto``); None starts a local Ray (or uses the one this process already joined).
         probe_answers: Also draw probes from each item's answer or reference solution (the benchmark's answer
             field: HumanEval ``canonical_solution``, MBPP ``code``, GSM8K ``answer``...), with the same sampler,
             and report the items whose answer is found apart (``answer_leak_ids``). A departure, reported apart:
@@ -205,6 +213,8 @@ class DecontamConfig:
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int | Literal["auto"] = 1
+    engine: Engine = "local"
+    ray_address: str | None = None
     probe_answers: bool = False
     redact: RedactConfig | None = None
     near_dup: bool = False
@@ -243,6 +253,15 @@ class DecontamConfig:
                 or len(set(self.text_fields)) != len(self.text_fields):
             raise ConfigError(f"text_field must be a field name or a list of distinct field names, got "
                               f"{self.text_field!r}")
+        if self.engine not in ("local", "ray"):
+            raise ConfigError(f"engine must be 'local' or 'ray', got {self.engine!r}")
+        if self.engine == "ray" and self.num_proc != 1:
+            raise ConfigError(f"num_proc (--num-proc) {self.num_proc} is for the local engine; engine='ray' "
+                              "(--engine ray) runs on the Ray cluster's CPUs: leave num_proc at 1")
+        if self.ray_address is not None and (self.engine != "ray" or not isinstance(self.ray_address, str)
+                                             or not self.ray_address.strip()):
+            raise ConfigError(f"ray_address (--ray-address) {self.ray_address!r} needs engine='ray' (--engine "
+                              "ray) and a non-empty address (HOST:PORT, ray://HOST:PORT or auto)")
         if isinstance(self.max_doc_bytes, bool) or not isinstance(self.max_doc_bytes, int) or self.max_doc_bytes < 1:
             raise ConfigError(f"max_doc_bytes (--max-doc-bytes) must be a positive integer, got "
                               f"{self.max_doc_bytes!r}")
@@ -281,13 +300,14 @@ class DecontamConfig:
         return (self.text_field,) if isinstance(self.text_field, str) else self.text_field
 
     def to_dict(self) -> dict[str, Any]:
-        """The options that decide a result, as plain JSON-ready data (what a report records): all but
-        ``num_proc``, and the opt-in passes (``probe_answers``, ``redact``, ``near_dup`` and its threshold, ``method``
-        other than the GPT-4 rule) only when they are on, so that the GPT-4 rule's record and fingerprint do not
-        change as options are added; under the 13-gram rule, also its settings (``ngram``: its ``n``), which are
-        not options."""
+        """The options that decide a result, as plain JSON-ready data (what a report records): all but how the
+        run is executed (``num_proc``, ``engine``, ``ray_address``), and the opt-in passes (``probe_answers``,
+        ``redact``, ``near_dup`` and its threshold, ``method`` other than the GPT-4 rule) only when they are on, so
+        that the GPT-4 rule's record and fingerprint do not change as options are added; under the 13-gram rule,
+        also its settings (``ngram``: its ``n``), which are not options."""
         data = dataclasses.asdict(self)
-        del data["num_proc"]
+        for key in RUN_OPTIONS:
+            del data[key]
         if not self.probe_answers:
             del data["probe_answers"]
         if self.redact is None:
@@ -305,8 +325,8 @@ class DecontamConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecontamConfig:
-        """Rebuild a config from :meth:`to_dict` output (e.g. the ``config`` of a report); ``num_proc`` is
-        taken when present."""
+        """Rebuild a config from :meth:`to_dict` output (e.g. the ``config`` of a report); ``num_proc``,
+        ``engine`` and ``ray_address`` are taken when present."""
         data = dict(data)
         norm = NormalizeConfig(**data.pop("normalize", {}))
         samp = SampleConfig(**data.pop("sample", {}))

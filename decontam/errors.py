@@ -10,6 +10,7 @@ The tree::
     ├── InputError (ValueError)           a corpus or benchmark file is malformed (names file, line, field)
     ├── BenchmarkNotFoundError (KeyError) an unknown benchmark name, or a hub dataset that cannot be reached
     ├── IndexMismatchError                an index built with other settings, or a corrupted/newer index file
+    ├── EngineError                       the engine cannot run: a Ray cluster that cannot be reached
     └── MissingDependencyError (ImportError)  an optional package is not installed
 
 Contamination itself is never an error: it is a result, recorded in a :class:`~decontam.report.Report`.
@@ -94,6 +95,11 @@ class BenchmarkNotFoundError(DecontamError, KeyError):
 
 class IndexMismatchError(DecontamError):
     """An index does not fit the request: other settings, a newer format, or a damaged file."""
+
+
+class EngineError(DecontamError):
+    """The engine asked for cannot run the scan (a Ray cluster that cannot be reached or joined); the message
+    names the address and what to do."""
 
 
 class MissingDependencyError(DecontamError, ImportError):

@@ -9,6 +9,7 @@ hold a probe.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -36,13 +37,25 @@ from .inputs import (
     is_iterable_dataset,
     is_iterable_dataset_dict,
     is_pathlike,
+    is_ray_dataset,
     memory_source,
     text_buffers,
 )
 from .outputs import OutputSet, edit_arrow
 from .report import Report
 from .runtime import progress_bar
-from .scan import ProbeSet, SourceResult, build_report, require_rows, scan_batches, scan_dataset, scan_files
+from .scan import (
+    ProbeSet,
+    SourceResult,
+    build_report,
+    check_ray_dataset,
+    filter_ray_dataset,
+    require_rows,
+    scan_batches,
+    scan_dataset,
+    scan_files,
+    scan_files_ray,
+)
 
 __all__ = ["benchmark_paths", "check", "filter_dataset", "filter_files"]
 
@@ -62,8 +75,9 @@ def check(
 
     Args:
         corpus: Corpus file(s) or folder(s) (``.jsonl``, ``.jsonl.gz``, ``.parquet``), a ``datasets.Dataset``
-            or ``IterableDataset`` (or a ``DatasetDict`` of them: every split, one report), a ``pyarrow.Table``, or
-            a list of strings or dicts.
+            or ``IterableDataset`` (or a ``DatasetDict`` of them: every split, one report), a ``ray.data.Dataset``
+            (scanned by Ray tasks, block by block: ``pip install 'decontam[ray]'``), a ``pyarrow.Table``, or a
+            list of strings or dicts. Files run on Ray with ``engine="ray"`` (and ``ray_address=``).
         benchmarks: Names (``"humaneval"``), ``"NAME=PATH"`` strings, ``(name, path)`` pairs or loaded
             :class:`~decontam.benchmarks.Benchmark` objects.
         config: Options (default: the GPT-4 rule); keyword ``options`` override it (see :func:`make_config`).
@@ -84,12 +98,14 @@ def check(
         >>> report.contaminated_ids("demo"), report.clean_ids("demo")
         ([1], [2])
     """
-    cfg = make_config(config, **options)
+    cfg = _engine_config(corpus, make_config(config, **options))
     probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
+    if is_ray_dataset(corpus):
+        return check_ray_dataset(corpus, probes, cfg)
     if is_pathlike(corpus):
         skipped: list[SkippedFile] = []
         files = expand_corpus(as_paths(corpus), cfg.on_error, skipped)
-        results = scan_files(files, probes, cfg, None, progress)
+        results = _scan_files(files, probes, cfg, None, progress)
         return build_report(probes, results, cfg, "check", [str(f.path) for f in files], skipped)
     if is_dataset_dict(corpus) or is_iterable_dataset_dict(corpus):
         results = [_scan_memory(ds, probes, cfg, progress, want_output=False, label=_split_label(corpus, split))[0]
@@ -156,7 +172,7 @@ def filter_files(
         files = expand_corpus(paths, cfg.on_error, skipped)
         probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
         outputs = OutputSet(output, files, commit)
-        results = scan_files(files, probes, cfg, outputs, progress)
+        results = _scan_files(files, probes, cfg, outputs, progress)
         report = build_report(probes, results, cfg, "filter", [str(f.path) for f in files], skipped)
         outputs.stage(commit)
         if report_path is not None:
@@ -204,8 +220,8 @@ def filter_dataset(
     Args:
         dataset: A ``datasets.Dataset`` (filtered with ``datasets.map``, batched, ``num_proc`` workers) or
             ``IterableDataset`` (filtered lazily), a ``DatasetDict`` or ``IterableDatasetDict`` (every split
-            filtered; one report, with per-split counts in ``training.by_source``), a ``pyarrow.Table``, a list
-            of strings or of dicts, or a path to a JSONL/Parquet file or folder.
+            filtered; one report, with per-split counts in ``training.by_source``), a ``ray.data.Dataset`` (lazily,
+            by Ray tasks), a ``pyarrow.Table``, a list of strings or dicts, or a path to JSONL/Parquet file(s).
         benchmarks: As in :func:`check`.
         config: Options; keyword ``options`` override it (``text_field``, ``num_proc``, ``seed``...;
             ``action="redact"`` with ``redact_context``, ``redact_min_chars``, ``redact_max_pieces`` to cut what
@@ -232,7 +248,7 @@ def filter_dataset(
         >>> filter_dataset(["clean row", "leak: " + q.upper() + q], [bench], progress=False)
         ['clean row']
     """
-    cfg = make_config(config, **options)
+    cfg = _engine_config(dataset, make_config(config, **options))
     if is_pathlike(dataset):
         paths = as_paths(dataset)
         if output is None:
@@ -245,9 +261,10 @@ def filter_dataset(
                               question_field=question_field, item_id_field=item_id_field, answer_field=answer_field)
         return (Path(output), report) if return_report else Path(output)
     probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
-    if is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
-        filtered, report = _filter_iterable(dataset, probes, cfg)
-        return (filtered, report) if return_report else filtered
+    if is_ray_dataset(dataset) or is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
+        filtered, lazy_report = (filter_ray_dataset(dataset, probes, cfg, return_report) if is_ray_dataset(dataset)
+                                 else _filter_iterable(dataset, probes, cfg))
+        return (filtered, lazy_report) if return_report else filtered
     if is_dataset_dict(dataset):
         import datasets
 
@@ -262,6 +279,31 @@ def filter_dataset(
     result, filtered = _scan_memory(dataset, probes, cfg, progress, want_output=True)
     report = build_report(probes, [result], cfg, "filter", [result.source])
     return (filtered, report) if return_report else filtered
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+def _engine_config(corpus: Any, cfg: DecontamConfig) -> DecontamConfig:
+    """The options with the engine the corpus runs on: a Ray dataset on Ray, files on ``cfg.engine``.
+
+    Raises:
+        ConfigError: ``engine="ray"`` for an in-memory corpus other than a Ray dataset.
+    """
+    if is_ray_dataset(corpus):
+        return cfg if cfg.engine == "ray" else dataclasses.replace(cfg, engine="ray")
+    if cfg.engine == "ray" and not is_pathlike(corpus):
+        raise ConfigError(f"engine='ray' scans files or a ray.data.Dataset, not a {type(corpus).__name__}: pass "
+                          "the files, or the data as a Ray dataset (ray.data.from_arrow, from_huggingface...), "
+                          "or use the local engine")
+    return cfg
+
+
+def _scan_files(files: Any, probes: ProbeSet, cfg: DecontamConfig, outputs: OutputSet | None,
+                progress: bool | None) -> list[SourceResult]:
+    """The files scanned by the engine ``cfg.engine`` names (the same results, either way)."""
+    engine = scan_files_ray if cfg.engine == "ray" else scan_files
+    return engine(files, probes, cfg, outputs, progress)
 
 
 # --------------------------------------------------------------------------------- in-memory objects

@@ -315,8 +315,14 @@ def to_card(report: Mapping[str, Any], report_path: str = "report.json",
     return "\n".join(["# Contamination card", "", *_card_summary(report, scores), "", *_card_details(report),
                       *_card_ids(report, report_path), *_card_near(report, report_path), "",
                       *_card_reproduce(report, report_path), "",
-                      f"Tool: decontam {md_text(tool.get('version'))}, report schema {report.get('schema_version')}.",
+                      f"Tool: decontam {md_text(tool.get('version'))}, report schema {report.get('schema_version')}"
+                      + (f", {md_text(_engine(report))} engine" if _engine(report) else "") + ".",
                       ""])
+
+
+def _engine(report: Mapping[str, Any]) -> str:
+    """Where the scan ran (``run.engine``: ``local``, ``ray``), or "" for a report without it."""
+    return str(report.get("run", {}).get("engine") or "")
 
 
 # ------------------------------------------------------------------------------------------------- HTML
@@ -449,7 +455,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 <body>
 <h1>{_e(title)}</h1>
 <div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
-{_e(method_text(cfg))}</div>
+{_e(method_text(cfg))}{f" · {_e(_engine(d))} engine" if _engine(d) else ""}</div>
 <div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 {_portrait_html(pt)}{_warnings_html(d.get("warnings", []))}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .caveats import report_warnings
 from .errors import ConfigError, InputError
 from .guard import check_outputs
 from .markup import md_code, md_text
@@ -30,8 +32,8 @@ from .redact import redaction_section, redaction_summary
 from .version import __version__
 
 __all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
-           "corpus_fingerprint", "corpus_section", "item_entry", "merge_reports", "report_document", "report_schema",
-           "report_warnings", "source_counts", "training_section"]
+           "corpus_fingerprint", "corpus_section", "item_entry", "merge_blocks", "merge_reports", "report_document",
+           "report_schema", "report_warnings", "source_counts", "training_section"]
 
 SCHEMA_VERSION = 1
 # A benchmark section's fields that describe the benchmark itself (the rest are totals and items).
@@ -225,7 +227,9 @@ class Report:
             lines.append(near_dup_summary(d))
         tool = d.get("tool", {})
         if tool:
-            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}.")
+            engine = d.get("run", {}).get("engine")
+            lines.append(f"Tool: {tool.get('name')} {tool.get('version')}" + (f", {md_text(engine)} engine." if engine
+                                                                               else "."))
         return "\n".join(lines) + "\n"
 
 
@@ -434,89 +438,17 @@ def source_counts(source: str, n_documents: int, n_rejected: int, n_removed: int
 
 
 def report_document(config: dict[str, Any], corpus: dict[str, Any], benchmarks: list[dict[str, Any]],
-                    training: dict[str, Any], near_dup: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole document, its sections in the report's order (``near_dup``: the pass's), with its warnings."""
+                    training: dict[str, Any], near_dup: dict[str, Any] | None = None,
+                    engine: str = "local") -> dict[str, Any]:
+    """The whole document, its sections in the report's order (``near_dup``: the pass's), with its warnings;
+    ``engine``: where the scan ran (``run.engine``: how a run was executed, not what it found, so not config)."""
     doc = {"schema_version": SCHEMA_VERSION, "tool": {"name": "decontam", "version": __version__},
-           "config": config, "corpus": corpus, "benchmarks": benchmarks, "training": training}
+           "config": config, "run": {"engine": engine}, "corpus": corpus, "benchmarks": benchmarks,
+           "training": training}
     if near_dup is not None:
         doc["near_dup"] = near_dup
     doc["warnings"] = report_warnings(doc)
     return doc
-
-
-REJECTED_SHARE = 0.01  # a share of rejected input rows above this is a warning
-HANDFUL = 5  # a short probe matching more documents than this (or than 1% of them) is a warning
-
-
-def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """What a reader of the figures must know, computed from the document itself (so a merge recomputes it):
-
-    * ``skipped_files``: entries of the corpus folders were not read (``--on-error skip``);
-    * ``rejected_rows``: more than 1% of the input rows were rejected (skipped), so not checked;
-    * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
-      says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
-      and the documents removed because of such probes alone are counted (answer matches aside);
-    * ``answers_not_probed``: with ``probe_answers``, benchmarks none of whose answers was probed (no answer
-      field, or every answer shorter than the probe length), so that their empty ``answer_leak_ids`` is not
-      read as "no answer leaked".
-    """
-    out: list[dict[str, Any]] = []
-    corpus = doc["corpus"]
-    if corpus.get("skipped_files"):
-        files = corpus["skipped_files"]
-        named = "; ".join(f"{f['path']} ({f['reason']})" for f in files[:5]) + \
-            (f"; and {len(files) - 5} more" if len(files) > 5 else "")
-        out.append({"kind": "skipped_files", "n_skipped_files": len(files),
-                    "message": f"{len(files)} entr{'y' if len(files) == 1 else 'ies'} of the corpus folders "
-                               f"were not read (listed under corpus.skipped_files): {named}"})
-    n_rows = corpus["n_documents"] + corpus["n_rejected"]
-    if n_rows and corpus["n_rejected"] / n_rows > REJECTED_SHARE:
-        out.append({"kind": "rejected_rows", "n_rejected": corpus["n_rejected"], "n_rows": n_rows,
-                    "message": f"{corpus['n_rejected']} of {n_rows} input rows "
-                               f"({corpus['n_rejected'] / n_rows:.1%}) were rejected and not checked "
-                               "(listed under corpus.rejected)"})
-    short = _short_probe_items(doc)
-    if short:
-        flagged = {(it["benchmark"], json.dumps(it["id"])) for it in short}
-        items_of_row: dict[Any, set[tuple[str, str]]] = {}
-        for r in doc["training"]["removed"]:
-            if r.get("answer"):
-                continue  # the question figures' warning, as without probe_answers
-            items_of_row.setdefault(r.get("row", json.dumps(r["doc_id"])), set()).add(
-                (r["benchmark"], json.dumps(r["item_id"])))
-        alone = sum(1 for items in items_of_row.values() if items <= flagged)
-        named = "; ".join(f"{it['benchmark']} {it['id']!r} (probe {it['probe']!r}: {it['n_documents']} documents)"
-                          for it in short[:10]) + (f"; and {len(short) - 10} more" if len(short) > 10 else "")
-        out.append({"kind": "short_probes", "items": short, "n_documents_removed_by_these_alone": alone,
-                    "message": f"{len(short)} item(s) shorter than the probe length, used whole as the GPT-4 rule "
-                               f"says, match many documents: {named}. {alone} document(s) were removed because "
-                               "of such probes alone; --min-question-chars N leaves such items out "
-                               "(docs/method.md)"})
-    unprobed = [b for b in doc["benchmarks"] if "n_answers_probed" in b and b["n_answers_probed"] == 0]
-    if unprobed:
-        named = "; ".join(f"{b['name']} (answer field: {b.get('answer_field') or 'none'})" for b in unprobed)
-        out.append({"kind": "answers_not_probed", "benchmarks": [b["name"] for b in unprobed],
-                    "message": f"--probe-answers probed no answer of {len(unprobed)} benchmark(s): {named}: they "
-                               "have no answer field (or were given as Benchmark objects loaded without answers: "
-                               "load_benchmark(..., answers=True)), or every answer is shorter than the probe length; "
-                               "no answer leak can be reported for them (--answer-field NAME=FIELD names a field)"})
-    return out
-
-
-def _short_probe_items(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The items used whole (shorter than the probe length) that match more than a handful of documents."""
-    if is_ngram(doc.get("config", {})):  # the 13-gram rule uses no item whole
-        return []
-    length = doc.get("config", {}).get("sample", {}).get("length", 50)
-    limit = min(HANDFUL, 0.01 * doc["corpus"]["n_documents"])
-    out = []
-    for b in doc["benchmarks"]:
-        for it in b["items"]:
-            probe = it["probes"][0] if it["probes"] else it.get("normalized_question", "")
-            if it.get("n_documents", 0) > limit and len(probe) < length:
-                out.append({"benchmark": b["name"], "id": it["id"], "probe": probe,
-                            "n_documents": it["n_documents"]})
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ merging
@@ -562,62 +494,113 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """
     if not reports:
         raise ConfigError("nothing to merge: give at least one report")
-    for k, rep in enumerate(reports):
-        _check_mergeable(k, rep, reports[0])
+    _check_all_mergeable(reports)
     _check_disjoint(reports)
-    offsets = []
-    total = 0
-    for rep in reports:
-        offsets.append(total)
-        total += rep["corpus"]["n_documents"] + rep["corpus"]["n_rejected"]
+    return _merged(reports, None)
+
+
+def merge_blocks(reports: Sequence[dict[str, Any]], digests: dict[str, str]) -> dict[str, Any]:
+    """Merge the reports of consecutive blocks of *one* source (a dataset scanned block by block: the Ray
+    engine), in order, as :func:`merge_reports` merges shards, except that the source is named once, its rejected
+    rows' lines (1-based rows) move like its rows, its digests are ``digests`` (SHA-256 over a source does not add
+    up from its blocks': the engine hashes the text in order), and items are not compared one by one (one scan's
+    blocks share them; the options and benchmark fingerprints that decide them are compared).
+
+    Raises:
+        ConfigError: No report; reports of different checks, or that do not each name one same source.
+    """
+    if not reports:
+        raise ConfigError("nothing to merge: give at least one report")
+    _check_all_mergeable(reports, items=False)
+    if len({json.dumps(rep["corpus"]["sources"]) for rep in reports}) != 1 or len(reports[0]["corpus"]["sources"]) != 1:
+        raise ConfigError("blocks of one source must each name that one source")
+    return _merged(reports, {"text_sha256": digests["text_sha256"], "lengths_sha256": digests["lengths_sha256"]})
+
+
+def _merged(reports: Sequence[dict[str, Any]], block_digests: dict[str, str] | None) -> dict[str, Any]:
+    """The merged document of checked reports: of shards, or (``block_digests``) of the blocks of one source."""
     corpora = [rep["corpus"] for rep in reports]
-    corpus = corpus_section([s for c in corpora for s in c["sources"]], sum(c["n_documents"] for c in corpora),
-                            sum(c["n_characters"] for c in corpora),
-                            [copy.deepcopy(r) for c in corpora for r in c["rejected"]],
-                            [dict(d) for c in corpora for d in c["source_digests"]],
-                            [dict(f) for c in corpora for f in c.get("skipped_files", [])],
-                            [dict(f) for c in corpora for f in c.get("text_fields", [])])
+    offsets = [0, *itertools.accumulate(c["n_documents"] + c["n_rejected"] for c in corpora)][:-1]
+    rejected = [copy.deepcopy(r) for c in corpora for r in c["rejected"]]
+    digests, fields = [dict(d) for c in corpora for d in c["source_digests"]], \
+        [dict(f) for c in corpora for f in c.get("text_fields", [])]
+    by_source = [s for rep in reports for s in rep["training"]["by_source"]] \
+        if all("by_source" in rep["training"] for rep in reports) else None
+    if block_digests is not None:  # one source: one entry, lines moved, counts added
+        rejected = [{**r, "line": r["line"] + off} for c, off in zip(corpora, offsets) for r in c["rejected"]]
+        digests, fields = [{"source": corpora[0]["sources"][0], **block_digests}], fields[:1]
+        if by_source is not None:
+            by_source = [{k: (v if k == "source" else sum(s[k] for s in by_source)) for k, v in by_source[0].items()}]
+    corpus = corpus_section([d["source"] for d in digests], sum(c["n_documents"] for c in corpora),
+                            sum(c["n_characters"] for c in corpora), rejected, digests,
+                            [dict(f) for c in corpora for f in c.get("skipped_files", [])], fields)
     near_dup = bool(reports[0]["config"].get("near_dup"))
     benchmarks = [_merged_benchmark(bi, reports, offsets, near_dup) for bi in range(len(reports[0]["benchmarks"]))]
     removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets) for r in rep["training"]["removed"]]
     near_removed = [copy.deepcopy(_shift(r, off)) for rep, off in zip(reports, offsets)
                     for r in rep["training"].get("near_removed", [])] if near_dup else None
-    by_source = None
-    if all("by_source" in rep["training"] for rep in reports):
-        by_source = [s for rep in reports for s in rep["training"]["by_source"]]
-    answer_only = None
-    if "n_removed_answer_only" in reports[0]["training"]:
-        answer_only = sum(rep["training"]["n_removed_answer_only"] for rep in reports)
-    redaction = None
-    if "redaction" in reports[0]["training"]:  # (the config says so, and configs agree)
-        redaction = redaction_section(
-            [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
-             for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks])
+    answer_only = sum(rep["training"]["n_removed_answer_only"] for rep in reports) \
+        if "n_removed_answer_only" in reports[0]["training"] else None
+    redaction = redaction_section(  # (the config says whether there is one, and configs agree)
+        [copy.deepcopy(_shift(d, off)) for rep, off in zip(reports, offsets)
+         for d in rep["training"]["redaction"]["documents"]], [b["name"] for b in benchmarks]) \
+        if "redaction" in reports[0]["training"] else None
     training = training_section(corpus["n_documents"], sum(rep["training"]["n_removed"] for rep in reports),
                                 removed, by_source, answer_only, redaction, near_removed)
+    engines = sorted({rep.get("run", {}).get("engine", "local") for rep in reports})
     return report_document(copy.deepcopy(reports[0]["config"]), corpus, benchmarks, training,
-                           copy.deepcopy(reports[0].get("near_dup")))
+                           copy.deepcopy(reports[0].get("near_dup")), "+".join(engines))
 
 
 def _merged_benchmark(bi: int, reports: Sequence[dict[str, Any]], offsets: list[int], near_dup: bool) -> dict[str, Any]:
     b0 = reports[0]["benchmarks"][bi]
+    found = _found_items(bi, reports, offsets)
     items = []
     for ii, it0 in enumerate(b0["items"]):
-        shard_items = [rep["benchmarks"][bi]["items"][ii] for rep in reports]
-        matches = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets) for m in it["matches"]]
-        near = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
-                for m in it.get("near_matches", [])]
-        question = next((it["question"] for it in shard_items if "question" in it), None)
+        shards = found.get(ii, [])
+        matches = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it["matches"]]
+        near = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it.get("near_matches", [])]
+        question = next((it["question"] for it, _ in shards if "question" in it), None)
         answer = _answer_of(it0)
         if answer is not None:
-            answer["matches"] = [copy.deepcopy(_shift(m, off)) for it, off in zip(shard_items, offsets)
-                                 for m in it["answer_matches"]]
-            answer["text"] = next((it["answer"] for it in shard_items if "answer" in it), None)
+            answer["matches"] = [copy.deepcopy(_shift(m, off)) for it, off in shards for m in it["answer_matches"]]
+            answer["text"] = next((it["answer"] for it, _ in shards if "answer" in it), None)
         items.append(item_entry(it0["id"], it0["n_probes"], it0["probes"], matches,
                                 normalized_question=it0.get("normalized_question"), empty=bool(it0.get("empty")),
                                 too_short=bool(it0.get("too_short")), question=question, answer=answer,
                                 near_matches=near, near_dup_unchecked=bool(it0.get("near_dup_unchecked"))))
     return benchmark_section(b0, items, near_dup)
+
+
+_FOUND_IDS = ("contaminated_ids", "answer_leak_ids", "near_duplicate_ids")  # the items of a shard with matches
+
+
+def _found_items(bi: int, reports: Sequence[dict[str, Any]],
+                 offsets: list[int]) -> dict[int, list[tuple[dict[str, Any], int]]]:
+    """Per item (index) of benchmark ``bi``, the shards' entries of it holding matches, with the shard's row
+    offset, in order; found by the ids the sections list (ids unique), not by a walk over every item of each.
+
+    Raises:
+        ConfigError: A match without a row number (a report written by an older decontam)."""
+    items0 = reports[0]["benchmarks"][bi]["items"]
+    where = {json.dumps(it["id"]): ii for ii, it in enumerate(items0)}
+    found: dict[int, list[tuple[dict[str, Any], int]]] = {}
+    for k, (rep, off) in enumerate(zip(reports, offsets)):
+        section = rep["benchmarks"][bi]
+        items = section["items"]
+        if len(where) == len(items0) and "contaminated_ids" in section:
+            indexes: Any = sorted({where[key] for name in _FOUND_IDS for key in map(json.dumps, section.get(name, []))
+                                   if key in where})
+        else:
+            indexes = range(len(items))
+        for ii in indexes:
+            it = items[ii]
+            entries = it["matches"] + it.get("answer_matches", []) + it.get("near_matches", [])
+            if entries:
+                if any("row" not in m for m in entries):
+                    raise ConfigError(_NO_ROWS.format(k=k))
+                found.setdefault(ii, []).append((it, off))
+    return found
 
 
 def _shift(entry: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -635,7 +618,19 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None:
+def _fixed_items(bench: dict[str, Any]) -> str:
+    """What a benchmark's items must share across shards (ids, probes...), as one string to compare."""
+    return json.dumps([[it.get(key) for key in _ITEM_FIXED] for it in bench.get("items", [])])
+
+
+def _check_all_mergeable(reports: Sequence[dict[str, Any]], items: bool = True) -> None:
+    """Refuse reports that are not shards of one check; ``items``: compare every item's id and probes too."""
+    first = [_fixed_items(b) for b in reports[0].get("benchmarks", [])] if items else None
+    for k, rep in enumerate(reports):
+        _check_mergeable(k, rep, reports[0], first)
+
+
+def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any], first_items: list[str] | None) -> None:
     """Refuse report ``k`` unless it is a shard of the same check as report 0 (the message names why)."""
     for key in ("schema_version", "tool", "config", "near_dup"):
         if not _same(rep.get(key), first.get(key)):
@@ -652,23 +647,25 @@ def _check_mergeable(k: int, rep: dict[str, Any], first: dict[str, Any]) -> None
     if names != [b["name"] for b in first.get("benchmarks", [])]:
         raise ConfigError(f"report {k} has benchmarks {names}, report 0 has "
                           f"{[b['name'] for b in first.get('benchmarks', [])]}")
-    for b, b0 in zip(rep["benchmarks"], first["benchmarks"]):
+    for bi, (b, b0) in enumerate(zip(rep["benchmarks"], first["benchmarks"])):
         for key in BENCHMARK_FIELDS + ANSWER_FIELDS:
             if not _same(b.get(key), b0.get(key)):
                 raise ConfigError(f"report {k}, benchmark {b['name']!r}: {key} differs from report 0's "
                                   f"({b.get(key)!r} vs {b0.get(key)!r}); merge only shards of one check")
+        if k == 0 or first_items is None or _fixed_items(b) == first_items[bi]:
+            continue
         for it, it0 in zip(b["items"], b0["items"]):
             for key in _ITEM_FIXED:
                 if not _same(it.get(key), it0.get(key)):
                     raise ConfigError(f"report {k}, benchmark {b['name']!r}, item {it.get('id')!r}: {key} "
                                       "differs from report 0's")
-    training = rep.get("training", {})
-    entries = list(training.get("removed", [])) + list(training.get("near_removed", []))
-    entries += [m for b in rep.get("benchmarks", []) for it in b.get("items", [])
-                for m in it.get("matches", []) + it.get("answer_matches", []) + it.get("near_matches", [])]
-    if any("row" not in entry for entry in entries):
-        raise ConfigError(f"report {k} has matches without a row number: it was written by an older decontam; "
-                          "re-run the check on that shard")
+    training = rep.get("training", {})  # (items' matches are checked as they are merged: _found_items)
+    if any("row" not in entry for entry in list(training.get("removed", [])) + list(training.get("near_removed", []))):
+        raise ConfigError(_NO_ROWS.format(k=k))
+
+
+_NO_ROWS = ("report {k} has matches without a row number: it was written by an older decontam; re-run the check "
+            "on that shard")
 
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -10,6 +10,7 @@ per source), the tool version, or the results.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -230,6 +231,7 @@ def verify_report(
     if action != "check":
         rerun["config"]["action"] = action
         notes.append(f"the report's action is {action!r}: compared with a streaming check re-run labelled so")
+    _compare_run(recorded, rerun, notes)
     _compare_corpus(recorded, rerun, problems, notes)
     same = Report(rerun).to_json() == Report(recorded).to_json()
     if not same:
@@ -262,6 +264,18 @@ def _recorded_benchmarks(recorded: dict[str, Any], overrides: Mapping[str, str],
             bench = dataclasses.replace(bench, source=b.get("source", ""))
         loaded.append(bench)
     return loaded if len(loaded) == len(recorded.get("benchmarks", [])) else None
+
+
+def _compare_run(recorded: dict[str, Any], rerun: dict[str, Any], notes: list[str]) -> None:
+    """How the run was executed (``run.engine``) is not compared: the re-run (local) takes the recorded one."""
+    rec_run = recorded.get("run")
+    if rec_run is None:
+        rerun.pop("run", None)
+        notes.append("the report has no run section (written by an earlier version)")
+    elif rec_run != rerun.get("run"):
+        notes.append(f"the report was made by the {rec_run.get('engine')} engine, the re-run by the "
+                     f"{rerun.get('run', {}).get('engine')} one: how a run is executed is not compared")
+        rerun["run"] = copy.deepcopy(rec_run)
 
 
 def _compare_corpus(recorded: dict[str, Any], rerun: dict[str, Any], problems: list[str],

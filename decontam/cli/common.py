@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_benchmark_field_flags",
     "add_benchmark_flag",
+    "add_engine_flags",
     "add_max_doc_bytes_flag",
     "add_normalizer_flags",
     "add_output_flags",
@@ -87,6 +88,17 @@ def add_num_proc_flag(p: argparse._ActionsContainer, what: str) -> None:
     """``--num-proc N|auto``: worker processes (``auto``: one per available core)."""
     p.add_argument("--num-proc", type=num_proc, default=1, metavar="N|auto",
                    help=f"worker processes, or auto for one per available core (default: 1); {what}")
+
+
+def add_engine_flags(p: argparse._ActionsContainer) -> None:
+    """``--engine {local,ray}`` and ``--ray-address ADDRESS``: where the work runs (never what it finds)."""
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the scan runs: local (this process, or --num-proc processes; default) or ray (Ray "
+                        "Data: a local Ray, or the cluster at --ray-address; pip install 'decontam[ray]'); the "
+                        "results are the same")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="with --engine ray: the Ray cluster's head node, HOST:PORT (6379 by default), "
+                        "ray://HOST:PORT or auto (default: start a local Ray on this machine's cores)")
 
 
 def num_proc(text: str) -> int | str:

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
+    add_engine_flags,
     add_normalizer_flags,
     add_num_proc_flag,
     add_output_flags,
@@ -63,6 +64,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _normalizer_flags(b)
     add_num_proc_flag(b, "large files are read in parts, one per process, and the index is byte for byte the "
                          "one-process one")
+    add_engine_flags(b)
     b.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -115,7 +117,8 @@ def _build(args: argparse.Namespace) -> int:
 
     cfg = make_config(DecontamConfig(), text_field=args.text_field, id_field=args.id_field,
                       lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
-                      num_proc=args.num_proc, on_error=args.on_error)
+                      num_proc=args.num_proc, on_error=args.on_error, engine=args.engine,
+                      ray_address=args.ray_address)
     corpus = [Path(c) for c in args.corpus]
     if args.append:
         index = CorpusIndex.load(args.output, cfg.normalize)
@@ -123,7 +126,8 @@ def _build(args: argparse.Namespace) -> int:
             if getattr(cfg, key) != index.manifest[key]:
                 raise ConfigError(f"{flag} {getattr(cfg, key)!r} differs from the index's "
                                   f"({index.manifest[key]!r}): documents added to an index are read as it was built")
-        ix = index.add(corpus, progress=_progress(args), num_proc=args.num_proc)
+        ix = index.add(corpus, progress=_progress(args), num_proc=args.num_proc, engine=args.engine,
+                       ray_address=args.ray_address)
     else:
         if not (0.0 < args.bloom_fp < 1.0):
             raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")

@@ -16,6 +16,7 @@ from ..registry import local_hint, unknown_name_message
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
+    add_engine_flags,
     add_max_doc_bytes_flag,
     add_normalizer_flags,
     add_num_proc_flag,
@@ -75,6 +76,7 @@ def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None
     g = p.add_argument_group("running")
     add_num_proc_flag(g, "a large file is read in parts, one per process, with the report and output those "
                          "of one process")
+    add_engine_flags(g)
     g.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="malformed rows: stop with an error (default) or skip, count and report them")
     add_max_doc_bytes_flag(g)
@@ -115,6 +117,8 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
         nfkc=args.nfkc,
         unescape=args.unescape,
         num_proc=args.num_proc,
+        engine=args.engine,
+        ray_address=args.ray_address,
         on_error=args.on_error,
         max_doc_bytes=args.max_doc_bytes,
         probe_answers=args.probe_answers,

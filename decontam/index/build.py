@@ -1,5 +1,5 @@
-"""Building index folders: from files (in this process, or in a pool of processes: :mod:`.parts`), from
-in-memory corpora, and by merging indexes; written in a staging folder and moved into place when complete.
+"""Building index folders: from files (in this process, in a pool of processes: :mod:`.parts`, or in Ray tasks),
+from in-memory corpora, and by merging indexes; written in a staging folder and moved into place when complete.
 
 A one-process build reads its corpus batch by batch (:class:`~decontam.index.part.PartBuilder`): each batch is
 accounted for (rows, characters, digests: the corpus fingerprint ``check`` reports), normalized, stored
@@ -12,6 +12,7 @@ their (sorted) tables the same way.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..config import DecontamConfig
-from ..errors import IndexMismatchError
-from ..inputs import as_paths, expand_corpus, is_pathlike, memory_source
+from ..errors import ConfigError, IndexMismatchError
+from ..inputs import CorpusFile, as_paths, expand_corpus, is_pathlike, memory_source
 from ..runtime import progress_bar
-from ..scan import require_rows
+from ..scan import SourceResult, ray_session, require_rows, run_units
 from .format import IndexFiles, check_normalizer, check_params, int_column
 from .hashing import bucketed
 from .part import PartBuilder
@@ -96,16 +97,49 @@ class _OneProcess:
         self.runs = _Runs(folder)
         self.builder = PartBuilder(config, self.text, self.raw, self.runs.add)
 
-    def finish(self, bloom_fp: float) -> dict[str, Any]:
-        """Write the table, docs, portrait and manifest; returns the manifest."""
+    def finish(self, bloom_fp: float, with_bloom: bool = True) -> dict[str, Any]:
+        """Write the table, docs, portrait and manifest; returns the manifest. Without ``with_bloom`` (a part
+        about to be merged) its Bloom filter is left empty."""
         text_info = self.text.close()
         raw_info = self.raw.close()
         docs = self.builder.documents()
         manifest = write_index(self.folder, self.runs.all(), docs, [s.to_dict() for s in self.builder.sources],
                                self.text.total, {"text": (self.text, text_info), "raw": (self.raw, raw_info)},
-                               self.config, bloom_fp)
+                               self.config, bloom_fp, with_bloom)
         self.runs.remove()
         return manifest
+
+
+def _build_file_part(f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp: float) -> Path:
+    """Index one file into its own part (in a Ray task); its Bloom filter is left empty."""
+    folder.mkdir(parents=True, exist_ok=True)
+    b = _OneProcess(folder, cfg)
+    b.builder.add_file(f)
+    b.finish(bloom_fp, with_bloom=False)
+    return folder
+
+
+def _build_unit(_: Any, f: CorpusFile, folder: Path, cfg: DecontamConfig, bloom_fp: float) -> Path:
+    """A Ray task's unit of a build: one file into its part (see :func:`decontam.scan.run_units`)."""
+    return _build_file_part(f, folder, cfg, bloom_fp)
+
+
+def _build_with_ray(files: list[CorpusFile], sizes: list[int], stage: Path, cfg: DecontamConfig, bloom_fp: float,
+                    bar: Any) -> None:
+    """Index each file into its own part with Ray tasks (every file, even one: the same parts, merged the same
+    way, whatever the cluster), then merge the parts, in corpus order, into ``stage``."""
+    parts_dir = stage / ".parts"
+    parts_dir.mkdir()
+    parts = []
+    with ray_session(cfg.ray_address, progress=False):
+        units = [(f, parts_dir / f"{i:06d}", cfg, bloom_fp) for i, f in enumerate(files)]
+        for get, size in zip(run_units(_build_unit, units), sizes):
+            parts.append(get())
+            bar.update(size)
+    opened = [IndexFiles.load(p, verify=False) for p in parts]
+    require_rows([SourceResult.from_dict(src) for ix in opened for src in ix.manifest["corpus"]["sources"]])
+    merge_into(opened, stage, bloom_fp)
+    shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, progress: bool | None) -> None:
@@ -113,9 +147,16 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
 
     An in-memory corpus, and files with ``cfg.num_proc`` 1 (or too small to share), are indexed in this
     process; otherwise the files, large ones in parts, are indexed by a pool of processes (:mod:`.parts`),
-    into the same bytes.
+    into the same bytes. With ``cfg.engine="ray"`` each file is indexed by a Ray task into a part, and the
+    parts are merged into ``stage``.
+
+    Raises:
+        ConfigError: ``engine="ray"`` for an in-memory corpus (Ray builds indexes of files).
     """
     stage.mkdir(parents=True, exist_ok=True)
+    if cfg.engine == "ray" and not is_pathlike(corpus):
+        raise ConfigError("engine='ray' indexes files (each in a Ray task, then merged); index an in-memory corpus "
+                          "with the local engine")
     if not is_pathlike(corpus):
         b = _OneProcess(stage, cfg)
         source = memory_source(corpus, cfg.text_field, cfg.id_field or None, cfg.on_error, cfg.max_doc_bytes)
@@ -129,6 +170,9 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
     sizes = [f.path.stat().st_size for f in files]
     bar = progress_bar(sum(sizes), "decontam: indexing", progress)
     try:
+        if cfg.engine == "ray":
+            _build_with_ray(files, sizes, stage, cfg, bloom_fp, bar)
+            return
         jobs = plan_jobs(files, cfg) if cfg.num_proc > 1 else []
         if len(jobs) > 1:
             build_in_pool(jobs, stage, cfg, bloom_fp, bar)

@@ -67,7 +67,7 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
                           "it with check or filter on the corpus (decontam check CORPUS --near-dup)")
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
-                              on_error=recorded["on_error"])
+                              on_error=recorded["on_error"], engine="local", ray_address=None)  # runs here
     return ProbeSet.load(benchmarks, cfg, answer_field=answer_field), cfg
 
 

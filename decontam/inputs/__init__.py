@@ -35,6 +35,7 @@ from .memory import (
     is_iterable_dataset,
     is_iterable_dataset_dict,
     is_pathlike,
+    is_ray_dataset,
     memory_source,
 )
 from .parquet import parquet_module
@@ -64,6 +65,7 @@ __all__ = [
     "is_iterable_dataset",
     "is_iterable_dataset_dict",
     "is_pathlike",
+    "is_ray_dataset",
     "label_field",
     "memory_source",
     "parquet_module",

@@ -33,7 +33,7 @@ from .fields import FieldProblem, chosen_fields, flatten_segments, row_segments
 from .tables import TABLE_BATCH_ROWS, table_batches
 
 __all__ = ["Source", "as_paths", "dict_batches", "is_dataset", "is_iterable_dataset", "is_pathlike",
-           "memory_source"]
+           "is_ray_dataset", "memory_source"]
 
 ITERABLE_BATCH_ROWS = 1000  # rows of an iterable dataset held at a time (its output is yielded batch by batch)
 
@@ -91,6 +91,15 @@ def is_iterable_dataset_dict(obj: Any) -> bool:
     """Whether ``obj`` is a ``datasets.IterableDatasetDict`` (splits of ``IterableDataset`` s)."""
     datasets = _datasets_if_imported()
     return datasets is not None and isinstance(obj, datasets.IterableDatasetDict)
+
+
+def is_ray_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a ``ray.data.Dataset`` (only when the caller's program has imported Ray Data: else
+    no object can be one, and nothing here imports Ray)."""
+    import sys
+
+    ray_data = sys.modules.get("ray.data")
+    return ray_data is not None and isinstance(obj, ray_data.Dataset)
 
 
 def _datasets_if_imported() -> Any:

@@ -43,7 +43,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     Args:
         probes: The probes checked.
         results: One result per source, in corpus order.
-        config: The options of the check (recorded in the report).
+        config: The options of the check (recorded in the report; its engine in ``run.engine``).
         action: ``check``, ``filter``, ``index-check`` or ``portrait-check``.
         sources: How the report names the sources (paths, or labels of in-memory corpora).
         skipped: Entries of corpus folders that were not read (``on_error="skip"``).
@@ -91,7 +91,7 @@ def build_report(probes: ProbeSet, results: Sequence[SourceResult], config: Deco
     training = training_section(n_docs, sum(dropped) - sum(answer_rows), removed, by_source, n_answer_only,
                                 redaction, near_removed)
     near = near_dup_section(probes.near) if probes.near is not None else None
-    return Report(report_document(cfg, corpus, sections, training, near))
+    return Report(report_document(cfg, corpus, sections, training, near, config.engine))
 
 
 def _near_matches(probes: ProbeSet, results: Sequence[SourceResult], config: DecontamConfig) -> tuple[

@@ -11,10 +11,6 @@ or removes them, once this engine is done.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,15 +18,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..atomic import interrupts_held, writing
+from ..atomic import interrupts_held
 from ..config import DecontamConfig, RedactConfig, TextRule
-from ..errors import InputError
-from ..inputs import PART_MAX_BYTES, CorpusFile, FilePart, read_file, split_file
+from ..inputs import CorpusFile, FilePart, read_file
 from ..match import Matcher
 from ..neardup import NearDupIndex
 from ..outputs import FileWriter, OutputSet
-from ..runtime import progress_bar, shared_memory, worker_pool
-from .parts import PartAssembly, PartResult, scan_part
+from ..runtime import progress_bar, worker_pool
+from .parts import JobOutcome, PartResult, assemble_jobs, file_folder, plan_parts, scan_part, spool_folder
 from .probes import ProbeSet
 from .step import (
     DocMatch,
@@ -155,87 +150,30 @@ def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex 
     """Scan with a pool of ``config.num_proc`` processes: large files in parts, the others whole, or (no file
     to split, fewer files than workers) batches read here."""
     n = config.num_proc
-    share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
-    plans = [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
-             for f, size in zip(files, sizes)]
-    with (_spool_folder(outs, any(plans), n) as folder,
+    plans = plan_parts(files, sizes, n, config)
+    with (spool_folder(outs, any(plans), n) as folder,
           worker_pool(n, _init_worker, (finders,), hold=interrupts_held) as pool):
         if not any(plans) and len(files) < n:
             _scan_batches_in_pool(files, pool, config, outs, bar, results)
             return
-        _scan_jobs(files, plans, pool, config, outs, sizes, folder, bar, results)
+        assemble_jobs(files, plans, outs, sizes, bar, results,
+                      _run_jobs(files, plans, pool, config, outs, folder))
 
 
-@contextlib.contextmanager
-def _spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int) -> Iterator[Path | None]:
-    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
-    pool, so left after its workers stop.
-
-    It is in shared memory (``/dev/shm``) when that has room for everything the run can have in flight (at
-    most ``2 * n`` parts, each spooling its text and its kept rows): the workers write about as many bytes as
-    they read, and a memory file system takes them for about half the system time a disk's does
-    (``docs/performance.md``). Otherwise beside the first output, else in the system's temporary folder.
-    """
-    if not needed:
-        yield None
-        return
-    first = next((o for o in outs if o is not None), None)
-    where = shared_memory(room=4 * 2 * n * PART_MAX_BYTES) or (first[0].parent if first is not None else None)
-    with writing(where or Path(tempfile.gettempdir())):
-        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _file_folder(folder: Path | None, fi: int) -> Path:
-    """The spool folder of file ``fi``'s parts: one per file, as the parts of two files can be in the workers
-    at once and their spool files are named by part number."""
-    assert folder is not None
-    sub = folder / str(fi)
-    with writing(sub):
-        sub.mkdir(exist_ok=True)
-    return sub
-
-
-def _scan_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
-               outs: list[tuple[Path, Path] | None], sizes: list[int], folder: Path | None, bar: Any,
-               results: list[SourceResult]) -> None:
+def _run_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
+              outs: list[tuple[Path, Path] | None], folder: Path | None) -> Iterator[JobOutcome]:
     """Run the jobs (a whole file, or one part of a file) in the workers, at most ``2 * num_proc`` at a time
-    (which bounds the spool), and take their results in corpus order."""
+    (which bounds the spool); their outcomes in corpus order."""
     jobs = deque((fi, part) for fi, plan in enumerate(plans) for part in (plan or [None]))
     pending: deque[tuple[int, FilePart | None, Any]] = deque()
-    assembly: PartAssembly | None = None
-    try:
-        while jobs or pending:
-            while jobs and len(pending) < 2 * config.num_proc:
-                fi, part = jobs.popleft()
-                task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                        pool.submit(_scan_part_in_worker, files[fi], part, config, _file_folder(folder, fi),
-                                    outs[fi]))
-                pending.append((fi, part, task))
-            fi, part, task = pending.popleft()
-            if part is None:
-                results.append(task.result())
-                bar.update(sizes[fi])
-                continue
-            if part.index == 0:
-                assembly = PartAssembly(files[fi], outs[fi])
-            assert assembly is not None
-            try:
-                assembly.add(task.result())
-            except InputError as exc:
-                raise assembly.moved_error(exc) from None
-            bar.update(part.size)
-            if part.index == len(plans[fi] or []) - 1:
-                assembly.finish()
-                results.append(assembly.result)
-                assembly.close()
-                assembly = None
-    finally:
-        if assembly is not None:
-            assembly.close()
+    while jobs or pending:
+        while jobs and len(pending) < 2 * config.num_proc:
+            fi, part = jobs.popleft()
+            task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
+                    pool.submit(_scan_part_in_worker, files[fi], part, config, file_folder(folder, fi), outs[fi]))
+            pending.append((fi, part, task))
+        fi, part, task = pending.popleft()
+        yield fi, part, task.result
 
 
 def _scan_batches_in_pool(files: list[CorpusFile], pool: Any, config: DecontamConfig,

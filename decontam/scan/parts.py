@@ -15,13 +15,21 @@ file in order can give, which the worker hands back for this process to finish, 
   this process writes with the one Parquet writer a one-process run uses, batch for batch.
 
 So the report and the output are byte for byte those of ``num_proc=1``. The spool and part files live in a
-temporary folder the caller makes (and removes, whatever happens, once the workers are stopped).
+temporary folder the caller makes (:func:`spool_folder`; removed, whatever happens, once the workers are
+stopped).
+
+An engine runs the jobs of a plan (:func:`plan_parts`: whole files, and the parts of large ones) wherever it
+runs them (local processes, Ray) and hands their outcomes, in corpus order, to :func:`assemble_jobs`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,13 +40,24 @@ import pyarrow as pa
 from ..atomic import writing
 from ..config import DecontamConfig
 from ..errors import InputError
-from ..inputs import CorpusFile, FilePart, ReadCounts, Rejected, arrow_mask, read_file
+from ..inputs import (
+    PART_MAX_BYTES,
+    CorpusFile,
+    FilePart,
+    ReadCounts,
+    Rejected,
+    arrow_mask,
+    read_file,
+    split_file,
+)
 from ..match import Matcher
 from ..neardup import NearDupIndex
 from ..outputs import FileWriter, edit_arrow, kept_line_runs
+from ..runtime import shared_memory as memory_folder
 from .step import NearRow, RowMatch, SourceResult, scan_batches
 
-__all__ = ["PartAssembly", "PartResult", "scan_part"]
+__all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "file_folder", "plan_parts", "scan_part",
+           "spool_folder"]
 
 _COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
 
@@ -223,3 +242,84 @@ def _feed(path: Path, sink: Callable[[Any], Any]) -> None:
     with open(path, "rb") as fh:
         while chunk := fh.read(_COPY_BYTES):
             sink(chunk)
+
+
+# ------------------------------------------------------------------------------------------ jobs of a run
+
+# One job's outcome: (file index, its part or None for the whole file, a call that returns its result, a
+# SourceResult or a PartResult, or raises its error).
+JobOutcome = tuple[int, FilePart | None, Callable[[], Any]]
+
+
+def plan_parts(files: list[CorpusFile], sizes: list[int], n: int, config: DecontamConfig) -> list[list[FilePart] | None]:
+    """Per file, its parts (a file larger than its share of ``n`` workers, which could split it), or None
+    (read whole by one worker)."""
+    share = sum(sizes) / (2 * n)  # a file larger than this would keep one worker busy while the others wait
+    return [split_file(f, n, config.text_field, config.max_doc_bytes) if size > share else None
+            for f, size in zip(files, sizes)]
+
+
+@contextlib.contextmanager
+def spool_folder(outs: list[tuple[Path, Path] | None], needed: bool, n: int,
+                 shared_memory: bool = True) -> Iterator[Path | None]:
+    """A temporary folder for the workers' spool and part files, removed whatever happens; entered before the
+    workers start, so left after they stop.
+
+    With ``shared_memory`` (workers on this machine) it is in shared memory (``/dev/shm``) when that has room
+    for everything the run can have in flight (at most ``2 * n`` parts, each spooling its text and its kept
+    rows): the workers write about as many bytes as they read, and a memory file system takes them for about half
+    the system time a disk's does (``docs/performance.md``). Otherwise (and always for workers on other machines,
+    which must see it) beside the first output, else in the system's temporary folder.
+    """
+    if not needed:
+        yield None
+        return
+    first = next((o for o in outs if o is not None), None)
+    where = (memory_folder(room=4 * 2 * n * PART_MAX_BYTES) if shared_memory else None) or \
+        (first[0].parent if first is not None else None)
+    with writing(where or Path(tempfile.gettempdir())):
+        folder = Path(tempfile.mkdtemp(prefix=f".decontam-parts-{os.getpid()}-", dir=where))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def file_folder(folder: Path | None, fi: int) -> Path:
+    """The spool folder of file ``fi``'s parts: one per file, as the parts of two files can be in the workers
+    at once and their spool files are named by part number."""
+    assert folder is not None
+    sub = folder / str(fi)
+    with writing(sub):
+        sub.mkdir(exist_ok=True)
+    return sub
+
+
+def assemble_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], outs: list[tuple[Path, Path] | None],
+                  sizes: list[int], bar: Any, results: list[SourceResult], outcomes: Iterator[JobOutcome]) -> None:
+    """Take the jobs' outcomes in corpus order: a whole file's result as it is, a file's parts put back
+    together (:class:`PartAssembly`; an error of a part names its line in the whole file); one result per
+    file appended to ``results``."""
+    assembly: PartAssembly | None = None
+    try:
+        for fi, part, get in outcomes:
+            if part is None:
+                results.append(get())
+                bar.update(sizes[fi])
+                continue
+            if part.index == 0:
+                assembly = PartAssembly(files[fi], outs[fi])
+            assert assembly is not None
+            try:
+                assembly.add(get())
+            except InputError as exc:
+                raise assembly.moved_error(exc) from None
+            bar.update(part.size)
+            if part.index == len(plans[fi] or []) - 1:
+                assembly.finish()
+                results.append(assembly.result)
+                assembly.close()
+                assembly = None
+    finally:
+        if assembly is not None:
+            assembly.close()

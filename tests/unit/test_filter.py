@@ -387,6 +387,25 @@ def test_unsupported_inputs_and_options():
     assert cfg.sample.mode == "all" and cfg.sample.seed == 5 and cfg.normalize.lowercase
 
 
+def test_engine_options_are_checked_and_never_part_of_the_result():
+    """``engine`` and ``ray_address`` say where a run executes, like ``num_proc``: checked at once, absent from
+    the report's config and from the fingerprint; the report names the engine in ``run.engine``."""
+    b = bench(Q_LONG)
+    with pytest.raises(ConfigError, match="engine must be 'local' or 'ray', got 'spark'"):
+        make_config(engine="spark")
+    with pytest.raises(ConfigError, match="is for the local engine"):
+        make_config(engine="ray", num_proc=2)
+    with pytest.raises(ConfigError, match="needs engine='ray'"):
+        make_config(ray_address="10.0.0.1:6379")
+    with pytest.raises(ConfigError, match="engine='ray' scans files or a ray.data.Dataset, not a list"):
+        check(["a"], [b], progress=False, engine="ray")  # refused before Ray is needed
+    ray_cfg = make_config(engine="ray", ray_address="10.0.0.1:6379")
+    assert ray_cfg.to_dict() == DecontamConfig().to_dict() and ray_cfg.fingerprint() == DecontamConfig().fingerprint()
+    report = check(["a", "b " + Q_LONG], [b], progress=False)
+    assert report.data["run"] == {"engine": "local"} and "engine" not in report.data["config"]
+    assert list(report.data)[:4] == ["schema_version", "tool", "config", "run"]
+
+
 def test_benchmark_argument_forms(tmp_path):
     from decontam import load_benchmark
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from _reports import comparable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from _reports import comparable
 
 from decontam import check
 from decontam.benchmarks import Benchmark, Item

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import decontam.inputs.jsonl as jsonl
 from decontam.errors import ConfigError, InputError
-from decontam.inputs import CorpusFile, Rejected, arrow_mask, expand_corpus, read_file
+from decontam.inputs import CorpusFile, Rejected, SkippedFile, arrow_mask, expand_corpus, read_file
 
 
 @pytest.fixture

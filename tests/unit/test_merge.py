@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from decontam import Benchmark, ConfigError, Item, Report, check
+from decontam.config import make_config
+from decontam.inputs import table_batches
+from decontam.report import merge_blocks
+from decontam.scan import ProbeSet, SourceResult, build_report, scan_batches
 
 QUESTIONS = [
     "Write a function that returns the sum of two integers given as arguments, and test it well.",
@@ -88,6 +95,15 @@ def test_merge_refuses_reports_of_different_checks(tmp_path):
     del old["corpus"]["source_digests"]
     with pytest.raises(ConfigError, match="older decontam"):
         Report.merge([old, r1])
+    g = tmp_path / "b.jsonl"
+    g.write_text(json.dumps({"text": "again: " + QUESTIONS[0]}) + "\n")
+    old = check([g], [BENCH], progress=False, seed=0).to_dict()  # matches without their row (removed: with)
+    for item in old["benchmarks"][0]["items"]:
+        for m in item["matches"]:
+            del m["row"]
+    assert any(item["matches"] for item in old["benchmarks"][0]["items"])
+    with pytest.raises(ConfigError, match="report 1 has matches without a row number"):
+        Report.merge([r1, old])
 
 
 def test_merge_does_not_modify_its_inputs(tmp_path):
@@ -119,3 +135,71 @@ def test_overlapping_shards_are_refused(tmp_path):
     m2 = check(["something else"], [BENCH], progress=False, on_error="skip")
     e1, e2 = (check([], [BENCH], progress=False, on_error="skip") for _ in range(2))
     assert Report.merge([m1, m2, e1, e2]).data["corpus"]["n_documents"] == 2
+
+
+def _table(docs: list[tuple[list[str], bool, bool]]) -> pa.Table:
+    """The documents as an Arrow table: a null text is a malformed row (rejected with on_error="skip")."""
+    return pa.table({"text": [None if bad else " ~ ".join(pieces) for pieces, _, bad in docs],
+                     "id": [f"doc-{k}" if has_id else None for k, (_, has_id, _) in enumerate(docs)]})
+
+
+def _digests(table: pa.Table) -> dict[str, str]:
+    """The source digests, computed here from their definition (docs/report.md): SHA-256 of the checked texts
+    end to end, and of their UTF-8 lengths as little-endian int64."""
+    texts = [t.encode("utf-8") for t in table.column("text").to_pylist() if t is not None]
+    lengths = np.array([len(t) for t in texts], dtype="<i8").tobytes()
+    return {"text_sha256": hashlib.sha256(b"".join(texts)).hexdigest(),
+            "lengths_sha256": hashlib.sha256(lengths).hexdigest()}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=st.lists(doc_strategy, min_size=1, max_size=14), cuts=st.lists(st.integers(1, 13), max_size=3),
+       seed=st.integers(0, 3))
+def test_merge_of_blocks_of_one_source_equals_the_whole_run(docs, cuts, seed):
+    """What the Ray engine does with a dataset's blocks: each block checked alone, its rows numbered from 0,
+    the block reports merged with the source's digests (hashed in order) give the report of the whole."""
+    assume(any(not bad for _, _, bad in docs))  # a source whose every row is rejected is an error
+    table = _table(docs)
+    bounds = sorted({c for c in cuts if c < len(docs)} | {0, len(docs)})
+    cfg = make_config(seed=seed, on_error="skip", id_field="id")
+    whole = check(table, [BENCH], cfg, progress=False)
+    probes = ProbeSet.build([BENCH], cfg)
+
+    def block_report(block: pa.Table) -> dict:  # a block scanned alone (it may hold rejected rows only)
+        part = SourceResult("<table>")
+        for _ in scan_batches(table_batches(block, "<table>", "text", "id", "skip", part.rejected), probes.matcher,
+                              cfg.text_rule, part):
+            pass
+        return build_report(probes, [part], cfg, "check", ["<table>"]).to_dict()
+
+    blocks = [block_report(table.slice(a, b - a)) for a, b in zip(bounds, bounds[1:])]
+    merged = merge_blocks(blocks, _digests(table))
+    assert Report(merged).to_json() == whole.to_json()
+    if len(blocks) > 2:  # merging is associative: groups of blocks, then the groups (bounded memory)
+        first = merge_blocks(blocks[:2], {"text_sha256": "", "lengths_sha256": ""})
+        again = merge_blocks([first] + blocks[2:], _digests(table))
+        assert Report(again).to_json() == whole.to_json()
+
+
+def test_merge_of_blocks_refuses_other_sources(tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps({"text": QUESTIONS[0]}) + "\n")
+    a, b = check(["x"], [BENCH], progress=False).to_dict(), check([f], [BENCH], progress=False).to_dict()
+    with pytest.raises(ConfigError, match="one source"):
+        merge_blocks([a, b], _digests(pa.table({"text": ["x"]})))
+    with pytest.raises(ConfigError, match="at least one"):
+        merge_blocks([], {})
+
+
+def test_a_merge_names_the_engines_of_its_shards(tmp_path):
+    f, g = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    f.write_text(json.dumps({"text": "leak " + QUESTIONS[0]}) + "\n")
+    g.write_text(json.dumps({"text": "clean"}) + "\n")
+    ra, rb = check([f], [BENCH], progress=False).to_dict(), check([g], [BENCH], progress=False).to_dict()
+    assert ra["run"] == {"engine": "local"}
+    assert Report.merge([ra, rb]).data["run"] == {"engine": "local"}
+    rb["run"]["engine"] = "ray"  # as a shard checked with --engine ray records it
+    merged = Report.merge([ra, rb]).data
+    assert merged["run"] == {"engine": "local+ray"}
+    assert {k: v for k, v in merged.items() if k != "run"} == \
+        {k: v for k, v in check([f, g], [BENCH], progress=False).data.items() if k != "run"}

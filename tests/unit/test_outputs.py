@@ -12,9 +12,9 @@ import pytest
 from _files import ROWS, jsonl_file, parquet_file, read_all, write_jsonl  # noqa: E402
 
 import decontam.inputs.jsonl as jsonl
+from decontam.atomic import Commit
 from decontam.errors import ConfigError
 from decontam.inputs import CorpusFile, Rejected, expand_corpus, read_file
-from decontam.atomic import Commit
 from decontam.outputs import FileWriter, OutputSet
 
 # ------------------------------------------------------------------------------------------------- output

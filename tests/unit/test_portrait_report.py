@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from decontam import check, render
 from decontam.benchmarks import Benchmark, Item
 from decontam.index import CorpusIndex, Portrait
-from decontam.report import Report
 from decontam.normalize import normalize
 
 SHORT = "probe shorter than the portrait's 50-byte window"

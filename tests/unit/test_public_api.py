@@ -49,10 +49,10 @@ def test_the_entry_points_of_the_brief_are_exported():
 
 
 def test_import_stays_light():
-    """``import decontam`` does not import ``datasets``, pandas, tqdm, the index, Parquet or process pools: they
-    load when first needed (pandas alone takes 0.4 s)."""
+    """``import decontam`` does not import ``datasets``, pandas, tqdm, the index, Parquet, process pools or Ray:
+    they load when first needed (pandas alone takes 0.4 s, Ray 1.5 s)."""
     heavy = ("datasets", "pandas", "tqdm", "jsonschema", "decontam.index", "pyarrow.parquet",
-             "concurrent.futures.process")
+             "concurrent.futures.process", "ray")
     code = f"import sys, decontam; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -72,7 +72,7 @@ def test_a_jsonl_filter_run_stays_light(tmp_path):
         f"rc = main(['filter', {str(examples / 'corpus.jsonl')!r}, '-b', 'toy={examples / 'benchmark.jsonl'}', "
         "'--question-field', 'question', '--item-id-field', 'id', "
         f"'-o', {str(tmp_path / 'clean.jsonl')!r}, '--report', {str(tmp_path / 'r.json')!r}, '--no-progress'])\n"
-        "heavy = ('pandas', 'datasets', 'decontam.index', 'pyarrow.parquet', 'concurrent.futures.process')\n"
+        "heavy = ('pandas', 'datasets', 'decontam.index', 'pyarrow.parquet', 'concurrent.futures.process', 'ray')\n"
         "print(rc, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
