@@ -22,7 +22,7 @@ from .parquet import parquet_module, read_parquet
 
 __all__ = ["CorpusFile", "FilePart", "SkippedFile", "expand_corpus", "file_format", "read_file", "split_file"]
 
-PART_MAX_BYTES = 64 << 20  # a file split for several processes is split into parts of at most about this size
+PART_MAX_BYTES = 16 << 20  # a file split for several processes is split into parts of at most about this size
 
 _FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl.gz", ".parquet": "parquet"}
 
