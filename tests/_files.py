@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sysconfig
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,3 +53,19 @@ def write_jsonl(path: Path, rows, *, ensure_ascii: bool = True, newline: bytes =
 def parquet_file(path: Path, table: pa.Table, **kw) -> CorpusFile:
     pq.write_table(table, path, **kw)
     return CorpusFile(path, path.name, "parquet")
+
+
+def stdlib_code_jsonl(path: Path, n_files: int) -> Path:
+    """Real code as a corpus: the first ``n_files`` standard-library ``.py`` files (in path order), one JSONL row
+    each (``id``: the path under the library, ``text``: the source)."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    rows = []
+    for p in sorted(root.rglob("*.py")):
+        try:
+            rows.append({"id": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8")})
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(rows) == n_files:
+            break
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

@@ -6,10 +6,10 @@ undecided, never absent."""
 from __future__ import annotations
 
 import json
-import sysconfig
 from pathlib import Path
 
 import pytest
+from _files import stdlib_code_jsonl
 
 from decontam.benchmarks import load_benchmark
 from decontam.normalize import normalize
@@ -20,17 +20,8 @@ N_FILES = 400
 @pytest.fixture(scope="module")
 def code_corpus(tmp_path_factory) -> Path:
     """Real code: the first stdlib .py files, as JSONL."""
-    root = Path(sysconfig.get_paths()["stdlib"])
     folder = tmp_path_factory.mktemp("portrait-real")
-    rows = []
-    for p in sorted(root.rglob("*.py")):
-        try:
-            rows.append({"id": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8")})
-        except (UnicodeDecodeError, OSError):
-            continue
-        if len(rows) == N_FILES:
-            break
-    (folder / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    stdlib_code_jsonl(folder / "code.jsonl", N_FILES)
     return folder
 
 

@@ -5,10 +5,10 @@ listed; a run that rejects many rows says so."""
 from __future__ import annotations
 
 import json
-import sysconfig
 from pathlib import Path
 
 import pytest
+from _files import stdlib_code_jsonl
 
 N_FILES = 400
 
@@ -16,17 +16,8 @@ N_FILES = 400
 @pytest.fixture(scope="module")
 def code_corpus(tmp_path_factory) -> Path:
     """Real code: the first stdlib .py files, as JSONL."""
-    root = Path(sysconfig.get_paths()["stdlib"])
     folder = tmp_path_factory.mktemp("trust")
-    rows = []
-    for p in sorted(root.rglob("*.py")):
-        try:
-            rows.append({"id": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8")})
-        except (UnicodeDecodeError, OSError):
-            continue
-        if len(rows) == N_FILES:
-            break
-    (folder / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    stdlib_code_jsonl(folder / "code.jsonl", N_FILES)
     return folder
 
 
