@@ -163,10 +163,12 @@ class WorkerPool:
         import multiprocessing  # imported only when a pool is used (``import decontam`` stays light)
 
         ctx = multiprocessing.get_context()
-        self._queue: deque[tuple[Task, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
+        self._queue: deque[tuple[Task, Callable[..., Any], tuple[Any, ...], dict[str, Any], bool]] = deque()
         self._workers: list[_Worker] = []
+        self._frozen = False
         try:
             with (hold or contextlib.nullcontext)(), _sigint_blocked():
+                self._freeze()
                 for _ in range(n):
                     ours, theirs = ctx.Pipe()
                     others = [w.conn for w in self._workers] + [ours]  # this process's ends: the worker closes them
@@ -178,10 +180,33 @@ class WorkerPool:
             self.kill()
             raise
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
-        """Run ``fn(*args, **kwargs)`` in a worker (``fn`` a module-level function); returns its :class:`Task`."""
+    def _freeze(self) -> None:
+        """Move this process's objects out of the garbage collector's sight while the workers run: a worker's
+        collections would otherwise go through the objects it shares with this process (the matcher's among
+        them) and write to each, copying every page of them into the worker (and this process's own
+        collections would copy them here). Undone by :meth:`close` and :meth:`kill`. Not done when the
+        collector is off, or when objects are frozen already (by the program using decontam, or by another
+        pool): unfreezing them afterwards would undo what that one did."""
+        if not gc.isenabled() or gc.get_freeze_count():
+            return
+        gc.freeze()
+        self._frozen = True
+
+    def _unfreeze(self) -> None:
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, queue_ahead: bool = False, **kwargs: Any) -> Task:
+        """Run ``fn(*args, **kwargs)`` in a worker (``fn`` a module-level function); returns its :class:`Task`.
+
+        With ``queue_ahead`` the call may be sent to a worker still busy with one call, to start as soon as that
+        one is done: the worker does not wait for this process to take its result and hand it the next call
+        (this process may be busy, e.g. copying a part's rows to the output). Only for calls whose arguments
+        are small (a few KB: they wait in the pipe, which a worker sending a large result does not read).
+        """
         task = Task(self)
-        self._queue.append((task, fn, args, kwargs))
+        self._queue.append((task, fn, args, kwargs, queue_ahead))
         self.wait(block=False)
         return task
 
@@ -194,7 +219,7 @@ class WorkerPool:
         from multiprocessing import connection
 
         self._dispatch()
-        busy = [w for w in self._workers if w.task is not None]
+        busy = [w for w in self._workers if w.tasks]
         if busy:
             ready = set(connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                                         None if block else 0))
@@ -204,19 +229,26 @@ class WorkerPool:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        for w in self._workers:
+        for w in self._workers:  # idle workers first
             if not self._queue:
                 return
-            if w.task is None:
-                task, fn, args, kwargs = self._queue.popleft()
+            if not w.tasks:
+                task, fn, args, kwargs, _ = self._queue.popleft()
+                w.send(task, fn, args, kwargs)
+        for w in self._workers:  # then one call queued ahead per busy worker, if the call allows it
+            if not self._queue or not self._queue[0][4]:
+                return
+            if len(w.tasks) == 1:
+                task, fn, args, kwargs, _ = self._queue.popleft()
                 w.send(task, fn, args, kwargs)
 
     def close(self) -> None:
         """Finish the calls submitted, then let the workers exit."""
-        while self._queue or any(w.task is not None for w in self._workers):
+        while self._queue or any(w.tasks for w in self._workers):
             self.wait()
         for w in self._workers:
             w.stop()
+        self._unfreeze()
 
     def kill(self) -> None:
         """Stop now: kill the workers (whatever they are doing) and drop the calls not done."""
@@ -228,31 +260,32 @@ class WorkerPool:
             w.process.join(timeout=5)
         for w in self._workers:
             w.conn.close()
+        self._unfreeze()
 
 
 class _Worker:
-    """One worker process, its end of the pipe, and the task it is running (None when idle)."""
+    """One worker process, its end of the pipe, and the tasks sent to it, in order (the first one running;
+    none when idle)."""
 
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
-        self.task: Task | None = None
+        self.tasks: deque[Task] = deque()
 
     def send(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
             self.conn.send((fn, args, kwargs))
         except (BrokenPipeError, ConnectionResetError):
             raise WorkerError(self._death()) from None
-        self.task = task
+        self.tasks.append(task)
 
     def collect(self) -> None:
         try:
             ok, value, remote = self.conn.recv()
         except (EOFError, OSError):  # the worker died: nothing, or half a message, was sent
             raise WorkerError(self._death()) from None
-        task, self.task = self.task, None
-        if task is not None:
-            task.finish(ok, value, remote)
+        if self.tasks:
+            self.tasks.popleft().finish(ok, value, remote)
 
     def stop(self) -> None:
         try:

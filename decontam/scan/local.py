@@ -124,9 +124,10 @@ def _match_in_worker(texts: pa.Array, norm: TextRule, redact: RedactConfig | Non
 
 
 def _scan_part_in_worker(f: CorpusFile, part: FilePart, config: DecontamConfig, folder: Path,
-                         out: tuple[Path, Path] | None) -> PartResult:
+                         out: tuple[Path, Path] | None, slot: int) -> PartResult:
     matcher, near = _worker_finders()
-    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None, near=near)
+    return scan_part(f, part, matcher, config, folder, out is not None, out[1] if out else None, near=near,
+                     slot=slot)
 
 
 class _Progress:
@@ -163,14 +164,21 @@ def _scan_in_pool(files: list[CorpusFile], finders: tuple[Matcher, NearDupIndex 
 def _run_jobs(files: list[CorpusFile], plans: list[list[FilePart] | None], pool: Any, config: DecontamConfig,
               outs: list[tuple[Path, Path] | None], folder: Path | None) -> Iterator[JobOutcome]:
     """Run the jobs (a whole file, or one part of a file) in the workers, at most ``2 * num_proc`` at a time
-    (which bounds the spool); their outcomes in corpus order."""
+    (which bounds the spool); their outcomes in corpus order.
+
+    A part's spool files are those of slot ``part.index % (2 * num_proc)`` of its file: the part that used the
+    slot before it is at least ``2 * num_proc`` jobs back, so it was taken (and its spool read) before this
+    one is submitted, and the slot's memory is used again rather than given anew.
+    """
     jobs = deque((fi, part) for fi, plan in enumerate(plans) for part in (plan or [None]))
     pending: deque[tuple[int, FilePart | None, Any]] = deque()
     while jobs or pending:
         while jobs and len(pending) < 2 * config.num_proc:
             fi, part = jobs.popleft()
-            task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi]) if part is None else
-                    pool.submit(_scan_part_in_worker, files[fi], part, config, file_folder(folder, fi), outs[fi]))
+            task = (pool.submit(_scan_file_in_worker, files[fi], config, outs[fi], queue_ahead=True)
+                    if part is None else
+                    pool.submit(_scan_part_in_worker, files[fi], part, config, file_folder(folder, fi), outs[fi],
+                                part.index % (2 * config.num_proc), queue_ahead=True))
             pending.append((fi, part, task))
         fi, part, task = pending.popleft()
         yield fi, part, task.result

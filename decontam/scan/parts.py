@@ -63,23 +63,34 @@ _COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
 
 
 class _Spool:
-    """Stands in for a digest in a worker: what would be hashed is written to a file instead."""
+    """Stands in for a digest in a worker: what would be hashed is written to a file instead.
+
+    The file is written over from its start, not truncated first (then cut to what was written): a spool file
+    used again (a slot of :func:`scan_part`) keeps its memory pages, which a fresh file would get anew, and on
+    a virtual machine memory freshly given to a file or a process costs more than the copy into it
+    (``docs/performance.md``).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._written = 0
         with writing(path):
-            self._fh: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed by close(), on every path
+            self._fh: BinaryIO | None = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb")
 
     def update(self, data: Any) -> None:
         assert self._fh is not None
         with writing(self.path):
-            self._fh.write(data)
+            self._written += self._fh.write(data)
 
     def close(self) -> None:
         fh, self._fh = self._fh, None
         if fh is not None:
             with writing(self.path):
-                fh.close()
+                try:
+                    fh.flush()
+                    os.ftruncate(fh.fileno(), self._written)
+                finally:
+                    fh.close()
 
 
 class _BatchSpool:
@@ -151,16 +162,24 @@ class PartResult:
     spans: np.ndarray | None  # a JSONL part's kept rows: byte ranges of the input (instead of ``output``)
     numbered_from_start: bool  # JSONL: lines and rows count from the part's start (to be moved)
     near_rows: list[NearRow]
+    in_slot: bool = False  # its spool files are a slot's, used again by a later part (removed with the file's)
 
 
 def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamConfig, folder: Path,
-              want_output: bool, target: Path | None = None, near: NearDupIndex | None = None) -> PartResult:
+              want_output: bool, target: Path | None = None, near: NearDupIndex | None = None,
+              slot: int | None = None) -> PartResult:
     """Scan one part of a file (in a worker), spooling its text and writing its kept rows into ``folder``;
-    ``target`` is the output they go to (named when a write fails); ``near`` runs the near-duplicate pass."""
+    ``target`` is the output they go to (named when a write fails); ``near`` runs the near-duplicate pass.
+
+    With ``slot``, the spool files are those of that slot, which a later part of the file uses again once this
+    part's have been read (the caller sees to that: no two parts in flight share a slot); otherwise they are
+    named by the part, and removed once read.
+    """
     result = SourceResult(str(f.path))
-    texts, lengths = _Spool(folder / f"{part.index}.text"), _Spool(folder / f"{part.index}.lengths")
+    name = f"slot{slot}" if slot is not None else str(part.index)
+    texts, lengths = _Spool(folder / f"{name}.text"), _Spool(folder / f"{name}.lengths")
     result.text_digest, result.length_digest = texts, lengths
-    out = folder / f"{part.index}.out" if want_output else None
+    out = folder / f"{name}.out" if want_output else None
     writer: Any = None
     if out is not None and f.format == "jsonl" and part.byte_range is not None and config.redact is None:
         writer, out = _SpanSpool(), None
@@ -184,7 +203,7 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
     spans = writer.spans() if isinstance(writer, _SpanSpool) else None
     return PartResult(part.index, result.n_documents, result.n_characters, result.rows, result.rejected,
                       result.fields, counts, texts.path, lengths.path, out, spans, part.byte_range is not None,
-                      result.near_rows)
+                      result.near_rows, slot is not None)
 
 
 class PartAssembly:
@@ -196,6 +215,7 @@ class PartAssembly:
         self.writer = FileWriter(output[0], f.format, f.path, output[1]) if output is not None else None
         self.lines = 0  # newlines and rows of the parts so far (JSONL ranges number from their start)
         self.rows = 0
+        self.slot_files: set[Path] = set()  # spool files of slots, removed when the file is done
 
     def add(self, pr: PartResult) -> None:
         """Add the next part: its numbers moved, its text hashed, its rows appended to the output."""
@@ -221,7 +241,9 @@ class PartAssembly:
         if self.writer is not None and pr.spans is not None:
             self.writer.append_spans(self.file.path, pr.spans)
         for p in (pr.text_spool, pr.length_spool, pr.output):
-            if p is not None:
+            if p is not None and pr.in_slot:
+                self.slot_files.add(p)
+            elif p is not None:
                 p.unlink(missing_ok=True)
 
     def moved_error(self, exc: InputError) -> InputError:
@@ -234,8 +256,12 @@ class PartAssembly:
             self.writer.finish()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            for p in self.slot_files:
+                p.unlink(missing_ok=True)
 
 
 def _feed(path: Path, sink: Callable[[Any], Any]) -> None:
