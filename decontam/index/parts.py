@@ -530,7 +530,7 @@ def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamCo
     queued = reading = 0
     while queued < len(jobs) or reading:
         while queued < len(jobs) and reading < _AHEAD * cfg.num_proc:
-            pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folders), None))
+            pending.append((jobs[queued], pool.submit(_read, jobs[queued], cfg, asm.folders, queue_ahead=True), None))
             queued += 1
             reading += 1
         job, read, compressed = pending.popleft()
@@ -544,7 +544,7 @@ def _read_all(jobs: list[Job], pool: WorkerPool, asm: _Assembly, cfg: DecontamCo
         except InputError as exc:
             raise asm.moved(job, exc) from None
         blocks = asm.place(job, r)
-        pending.append((job, None, (blocks, pool.submit(_compress, *blocks))))
+        pending.append((job, None, (blocks, pool.submit(_compress, *blocks, queue_ahead=True))))
         bar.update(job.size)
     return [(job, c[0], c[1]) for job, _, c in pending]
 
@@ -575,7 +575,7 @@ def _merge_calls(pool: WorkerPool, asm: _Assembly, total: int, n: int) -> _Mergi
     cum = np.concatenate(([0], np.cumsum(asm.buckets.reshape(1 << bits, -1).sum(axis=1))))
     keys_path = _made(asm.stage / "keys.u64", n_entries * 8)
     pos_path = _made(asm.stage / f"pos.{dtype}", n_entries * np.dtype(dtype).itemsize)
-    calls = [pool.submit(_merge, asm.runs, bits, a, b, int(cum[a]), asm.stage, dtype)
+    calls = [pool.submit(_merge, asm.runs, bits, a, b, int(cum[a]), asm.stage, dtype, queue_ahead=True)
              for a, b in _slices(cum, _SLICES * n)]
     return _Merging(keys_path, pos_path, n_entries, dtype, calls)
 
@@ -593,7 +593,8 @@ def _fill_bloom_calls(pool: WorkerPool, asm: _Assembly, merging: _Merging, bloom
     n_entries = merging.n_entries
     keys = _mapped(merging.keys, "<u8", n_entries)
     at = [0, *np.searchsorted(keys, np.array(bloom.key_cuts(_SLICES * n), dtype=np.uint64)).tolist(), n_entries]
-    fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, merging.keys, n_entries, a, b)
+    fills = [pool.submit(_fill_bloom, bloom.params(), bits_path, merging.keys, n_entries, a, b,
+                         queue_ahead=True)
              for a, b in zip(at[:-1], at[1:]) if b > a]
     sealed = [asm.later(_sealed, p) for p in (merging.keys, merging.pos)]
     for t in fills:
