@@ -75,7 +75,9 @@ def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, pat
                    rejected: list[Rejected], max_bytes: int | None, per_row: float) -> Iterator[Batch]:
     """The batches of one row group, whose first row is row ``row`` of the file."""
     has_id = id_field is not None
-    for rb in pf.iter_batches(batch_size=8192, columns=columns, row_groups=[group]):
+    # (one thread: pyarrow's threads each took fresh memory for their buffers, which costs more than the
+    # decoding they share; with workers, one per core already, a Parquet scan took more CPU than one process)
+    for rb in pf.iter_batches(batch_size=8192, columns=columns, row_groups=[group], use_threads=False):
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
         row += rb.num_rows
         read = int(per_row * rb.num_rows)

@@ -95,32 +95,40 @@ class _Spool:
 
 class _BatchSpool:
     """A Parquet part's kept rows: its filtered record batches, one per input batch (empty ones too), in
-    Arrow IPC, for this process to write with the output's one Parquet writer."""
+    Arrow IPC, for this process to write with the output's one Parquet writer. Written over a slot's file
+    from its start, as :class:`_Spool` is; ``opened`` says whether this part wrote it (a part may have no
+    batch)."""
 
     def __init__(self, path: Path, text_field: str) -> None:
         self.path = path
         self.text_field = text_field
+        self.opened = False
         self._writer: Any = None
-        self._sink: Any = None
+        self._fh: BinaryIO | None = None
 
     def write(self, batch: Any, keep: Any) -> None:
         rb: pa.RecordBatch = edit_arrow(batch.raw, batch.edits or {}, self.text_field)
         rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
         with writing(self.path):
             if self._writer is None:
-                self._sink = pa.OSFile(str(self.path), "wb")
-                self._writer = pa.ipc.new_stream(self._sink, rb.schema)
+                self._fh = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600), "wb")
+                self.opened = True
+                self._writer = pa.ipc.new_stream(pa.PythonFile(self._fh, mode="w"), rb.schema)
             self._writer.write_batch(rb)
 
     def close(self) -> None:
-        writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
+        writer, fh, self._writer, self._fh = self._writer, self._fh, None, None
         with writing(self.path):
             try:
                 if writer is not None:
                     writer.close()
             finally:
-                if sink is not None:
-                    sink.close()
+                if fh is not None:
+                    try:
+                        fh.flush()
+                        os.ftruncate(fh.fileno(), fh.tell())
+                    finally:
+                        fh.close()
 
 
 class _SpanSpool:
@@ -198,8 +206,8 @@ def scan_part(f: CorpusFile, part: FilePart, matcher: Matcher, config: DecontamC
         lengths.close()
         if writer is not None:
             writer.close()
-    if out is not None and not out.exists():
-        out = None  # (a Parquet part without a batch)
+    if isinstance(writer, _BatchSpool) and not writer.opened:
+        out = None  # (a Parquet part without a batch: its slot's file, if any, is an earlier part's)
     spans = writer.spans() if isinstance(writer, _SpanSpool) else None
     return PartResult(part.index, result.n_documents, result.n_characters, result.rows, result.rejected,
                       result.fields, counts, texts.path, lengths.path, out, spans, part.byte_range is not None,

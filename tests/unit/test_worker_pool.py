@@ -144,3 +144,35 @@ def test_objects_frozen_by_the_program_stay_frozen_after_a_pool():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_parquet_part_without_a_batch_does_not_hand_back_its_slot_s_earlier_rows(tmp_path, monkeypatch):
+    """The slot's kept-rows file of an earlier part is left where it was; a later part that read no batch (no
+    row group) says it has no rows to add, rather than handing back the earlier part's."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(files, "RANGE_MIN_BYTES", 1)
+    monkeypatch.setattr(files, "PART_MAX_BYTES", 1)
+    src = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"text": [f"row {i} of some text" for i in range(40)]}), src, row_group_size=10)
+    f = CorpusFile(src, "c.parquet", "parquet")
+    parts = files.split_file(f, 2, "text")
+    assert len(parts) >= 2 and parts[0].row_groups
+    bench = Benchmark.from_items("demo", [Item(0, "a question that no row of this file holds, long enough")])
+    cfg = make_config()
+    matcher = ProbeSet.build([bench], cfg).matcher
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    first = scan_part(f, parts[0], matcher, cfg, folder, True, slot=0)
+    assert first.output is not None
+    assert pa.ipc.open_stream(first.output.read_bytes()).read_all().num_rows == 10 * len(parts[0].row_groups)
+    empty = scan_part(f, dataclasses.replace(parts[0], index=2, row_groups=()), matcher, cfg, folder, True, slot=0)
+    assert empty.output is None and empty.n_documents == 0
+    again = scan_part(f, dataclasses.replace(parts[-1], index=4), matcher, cfg, folder, True, slot=0)
+    assert again.output == first.output
+    table = pa.ipc.open_stream(again.output.read_bytes()).read_all()
+    assert table.column("text").to_pylist() == [f"row {i} of some text" for g in parts[-1].row_groups
+                                                 for i in range(10 * g, 10 * g + 10)]
