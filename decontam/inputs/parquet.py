@@ -70,14 +70,21 @@ def read_parquet(
                                   id_field if has_id else None, on_error, rejected, max_bytes, per_row)
 
 
+_BATCH_BYTES = 8 << 20  # the uncompressed size of a batch (from the row group's metadata)
+
+
 def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, path: Path, asked: tuple[str, ...],
                    fields: tuple[str, ...], plain: bool, id_field: str | None, on_error: str,
                    rejected: list[Rejected], max_bytes: int | None, per_row: float) -> Iterator[Batch]:
     """The batches of one row group, whose first row is row ``row`` of the file."""
     has_id = id_field is not None
-    # (one thread: pyarrow's threads each took fresh memory for their buffers, which costs more than the
-    # decoding they share; with workers, one per core already, a Parquet scan took more CPU than one process)
-    for rb in pf.iter_batches(batch_size=8192, columns=columns, row_groups=[group], use_threads=False):
+    # Batches of about _BATCH_BYTES, on one thread: larger buffers (a 4,096-row group of source files is
+    # 50 MB) are each mapped afresh by the C library's allocator, and memory freshly given to a process must be
+    # zeroed first, which on a virtual machine cost more than the decoding; pyarrow's threads took fresh
+    # memory for their buffers too (docs/performance.md).
+    meta = pf.metadata.row_group(group)
+    rows = int(min(8192, max(1, _BATCH_BYTES * meta.num_rows // max(1, meta.total_byte_size))))
+    for rb in pf.iter_batches(batch_size=rows, columns=columns, row_groups=[group], use_threads=False):
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
         row += rb.num_rows
         read = int(per_row * rb.num_rows)

@@ -485,3 +485,20 @@ def test_unviewed_sees_memoryviews_and_pyarrow_buffers():
     assert not jsonl._unviewed(buf)
     del arrow
     assert jsonl._unviewed(buf) and buf == bytearray(b"abc")
+
+
+def test_a_large_parquet_row_group_is_read_in_batches_of_about_8_mb(tmp_path):
+    """One row group of 24 MB of text: read in batches of about 8 MB each (the C library maps larger buffers
+    afresh every time), every row once, in order, numbered as in the file."""
+    import pyarrow.parquet as pq
+
+    rows = [f"{i:04d}" + "x" * 200_000 for i in range(120)]
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(120)], "text": rows}), path, row_group_size=1000,
+                   compression="none", use_dictionary=False)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    batches = list(read_file(CorpusFile(path, "big.parquet", "parquet"), "text", "id", "raise", []))
+    assert len(batches) >= 3
+    assert max(b.texts.nbytes for b in batches) <= 10 << 20
+    assert [t for b in batches for t in b.texts.to_pylist()] == rows
+    assert [int(x) for b in batches for x in b.lines] == list(range(1, 121))
