@@ -228,3 +228,25 @@ def assert_report_exact(contamination_oracle):
         return truth
 
     return check
+
+
+# --------------------------------------------------------------------- runs stopped midway (tests/_runs.py)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A test that fails while a run it started with ``_runs.start`` is going kills that run (and its process
+    group) rather than leave it behind."""
+    yield
+    from _runs import kill_started
+
+    kill_started()
+
+
+@pytest.fixture(scope="session")
+def big_corpus(tmp_path_factory) -> Path:
+    """About 48 MB of real text (three 16 MB read blocks), as one file (``one.jsonl``) and as a folder of four
+    files (``four/``): large enough that a run is still scanning when it is stopped."""
+    from _runs import write_big_corpus
+
+    return write_big_corpus(tmp_path_factory.mktemp("big"))

@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -27,118 +26,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _runs import (
+    ENV,
+    assert_one_line,
+    bench,
+    finish,
+    group_gone,
+    run,
+    spools_of,
+    staged_bytes,
+    start,
+    stdlib_rows,
+    tree,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs POSIX signals and /proc")
-
-ENV = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1",
-       "PYTHONIOENCODING": "utf-8"}
-
-
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def start(args: list[object], cwd: Path, file_size_limit: int | None = None) -> subprocess.Popen[str]:
-    """``python -m decontam ARGS`` in its own session and process group, with Ctrl-C as a terminal leaves it
-    (a shell that starts a job in the background makes its children ignore SIGINT; undo that), and optionally
-    a file size limit: a write past it fails with EFBIG, as on a full disk (SIGXFSZ ignored, as ``ulimit -f``
-    users have it)."""
-
-    def child() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        if file_size_limit is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-
-    p = subprocess.Popen([sys.executable, "-m", "decontam", *map(str, args)], cwd=cwd, env=ENV,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                         preexec_fn=child)  # noqa: PLW1509 - the test starts no thread
-    STARTED.append(p)
-    return p
-
-
-STARTED: list[subprocess.Popen[str]] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_run_outlives_its_test():
-    """A test that fails while a run is going kills that run (and its workers) rather than leave it behind."""
-    yield
-    while STARTED:
-        p = STARTED.pop()
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-
-
-def finish(p: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        pytest.fail(f"decontam did not stop within {timeout} s (killed)")
-    return p.returncode, out, err
-
-
-def run(args: list[object], cwd: Path, file_size_limit: int | None = None) -> tuple[int, str, str]:
-    return finish(start(args, cwd, file_size_limit))
-
-
-def tree(folder: Path) -> set[str]:
-    """Every path under ``folder``, files and folders, hidden ones included."""
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
-
-
-def assert_one_line(err: str, prefix: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(prefix), f"expected one line {prefix!r}..., got:\n{err}"
-    assert "Traceback" not in err
-    return lines[0]
-
-
-def spools_of(pid: int) -> list[Path]:
-    """The spool folders a run with this process id left (the parts engine puts them in shared memory or the
-    temporary folder, named by the run's process id)."""
-    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir()
-            for p in d.glob(f".decontam-parts-{pid}-*")]
-
-
-def group_gone(pgid: int, within: float = 5.0) -> bool:
-    """Whether every process of the run's group (its workers too) has exited."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def stdlib_rows(limit_bytes: int) -> list[dict]:
-    """Rows of real text: Python's own standard library sources, in a fixed order (about 30 MB)."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    rows, total = [], 0
-    for p in sorted(root.rglob("*.py")):
-        if "site-packages" in p.parts or not p.is_file():
-            continue
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        rows.append({"id": p.relative_to(root).as_posix(), "text": text})
-        total += len(text)
-        if total >= limit_bytes:
-            break
-    return rows
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -155,24 +58,6 @@ def small(tmp_path_factory) -> Path:
     write_jsonl(d / "two" / "b.jsonl", rows[len(rows) // 2 :])
     write_jsonl(d / "tiny.jsonl", rows[:3])
     return d
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:
-    """About 48 MB of real text (three 16 MB read blocks), as one file and as a folder of four files."""
-    d = tmp_path_factory.mktemp("big")
-    rows = stdlib_rows(24 << 20)
-    rows = rows + [{"id": f"copy/{r['id']}", "text": r["text"]} for r in rows]
-    write_jsonl(d / "one.jsonl", rows)
-    quarter = -(-len(rows) // 4)
-    for k in range(4):
-        write_jsonl(d / "four" / f"part-{k}.jsonl", rows[k * quarter : (k + 1) * quarter])
-    return d
-
-
-def bench(shared: Path, *names: str) -> list[str]:
-    paths = {"humaneval": "humaneval", "gsm8k-test": "gsm8k/test.jsonl", "gsm8k": "gsm8k", "mmlu": "mmlu"}
-    return [a for n in names for a in ("-b", f"{n.split('-')[0]}={shared / paths[n]}")]
 
 
 # ------------------------------------------------------------------------------------------- full disk
@@ -213,11 +98,11 @@ def test_a_full_disk_fails_check_naming_its_report(small, shared_benchmarks, tmp
     assert tree(tmp_path) == before
 
 
-def test_a_full_disk_while_one_file_is_scanned_in_parts_leaves_no_spool(big, shared_benchmarks, tmp_path):
+def test_a_full_disk_while_one_file_is_scanned_in_parts_leaves_no_spool(big_corpus, shared_benchmarks, tmp_path):
     """One large file, two workers: its parts spool text and kept rows (in /dev/shm, or beside the output) and
     those writes meet the limit too. One line naming a file of the run, nothing left, no spool, no worker."""
     before = tree(tmp_path)
-    p = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "humaneval"), "--num-proc", "2", "-o",
+    p = start(["filter", big_corpus / "one.jsonl", *bench(shared_benchmarks, "humaneval"), "--num-proc", "2", "-o",
                "out/clean.jsonl", "--report", "out/report.json", "--no-progress"], tmp_path,
               file_size_limit=64 << 10)
     code, out, err = finish(p)
@@ -341,11 +226,6 @@ def open_files(pid: int) -> list[str]:
     return out
 
 
-def staged_bytes(folder: Path) -> list[int]:
-    """Sizes of the temporary output files a run is writing under ``folder``."""
-    return [p.stat().st_size for p in folder.rglob(".*.partial") if p.is_file()]
-
-
 def reached(phase: str, p: subprocess.Popen[str], work: Path, shared: Path, total: int, n_files: int) -> bool:
     if phase == "loading benchmarks":
         return any(f.startswith(os.path.realpath(shared)) for f in open_files(p.pid))
@@ -367,12 +247,12 @@ CTRL_C = [
 
 
 @pytest.mark.parametrize(("corpus", "phase"), [c[1:] for c in CTRL_C], ids=[c[0] for c in CTRL_C])
-def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big, shared_benchmarks, tmp_path, corpus,
+def test_ctrl_c_stops_a_run_with_workers_at_once_and_leaves_nothing(big_corpus, shared_benchmarks, tmp_path, corpus,
                                                                       phase):
     """A real Ctrl-C to a ``--num-proc 2`` run (one large file: its parts go to the workers; four files: whole
     files do): exit 130 within moments, one line, no worker traceback, no process left, nothing written."""
     before = tree(tmp_path)
-    src = big / corpus
+    src = big_corpus / corpus
     total = sum(f.stat().st_size for f in ([src] if src.is_file() else src.iterdir()))
     output = "out/clean.jsonl" if src.is_file() else "out/clean"
     p = start(["filter", src, *bench(shared_benchmarks, "mmlu", "gsm8k"), "--num-proc", "2", "-o", output,
@@ -407,11 +287,11 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def test_a_worker_killed_midway_fails_the_run_clearly(big, shared_benchmarks, tmp_path):
+def test_a_worker_killed_midway_fails_the_run_clearly(big_corpus, shared_benchmarks, tmp_path):
     """A worker killed from outside (the out-of-memory killer, say): exit 1 with one line saying so, not a
     ``BrokenProcessPool`` traceback; the other worker stopped, nothing written."""
     before = tree(tmp_path)
-    p = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "gsm8k-test"), "--num-proc", "2", "-o",
+    p = start(["filter", big_corpus / "one.jsonl", *bench(shared_benchmarks, "gsm8k-test"), "--num-proc", "2", "-o",
                "out/clean.jsonl", "--report", "out/report.json", "--no-progress"], tmp_path)
     deadline = time.monotonic() + 60
     while not (staged_bytes(tmp_path / "out") and children(p.pid)):
@@ -442,11 +322,11 @@ def index_phase(phase: str, pid: int, work: Path) -> bool:
 
 
 @pytest.mark.parametrize("phase", ["reading", "sorting the table"])
-def test_ctrl_c_stops_an_index_build_with_workers_and_leaves_nothing(big, tmp_path, phase):
+def test_ctrl_c_stops_an_index_build_with_workers_and_leaves_nothing(big_corpus, tmp_path, phase):
     """A real Ctrl-C to ``index build --num-proc 2`` on one large file (its parts read by the workers, then the
     table sorted by them): exit 130 at once, one line, no process, no staging folder, no spool left."""
     before = tree(tmp_path)
-    p = start(["index", "build", big / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
+    p = start(["index", "build", big_corpus / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
     deadline = time.monotonic() + 60
     while not index_phase(phase, p.pid, tmp_path):
         assert p.poll() is None, f"the build ended before {phase}: {p.communicate()}"
@@ -463,9 +343,9 @@ def test_ctrl_c_stops_an_index_build_with_workers_and_leaves_nothing(big, tmp_pa
     assert index_spools(p.pid) == []
 
 
-def test_a_worker_killed_midway_fails_an_index_build_clearly(big, tmp_path):
+def test_a_worker_killed_midway_fails_an_index_build_clearly(big_corpus, tmp_path):
     before = tree(tmp_path)
-    p = start(["index", "build", big / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
+    p = start(["index", "build", big_corpus / "one.jsonl", "-o", "ix", "--num-proc", "2", "--no-progress"], tmp_path)
     deadline = time.monotonic() + 60
     while not (index_phase("reading", p.pid, tmp_path) and children(p.pid)):
         assert p.poll() is None and time.monotonic() < deadline, p.communicate()
@@ -614,9 +494,9 @@ def test_a_closed_stdout_after_the_commit_says_the_outputs_were_written(small, t
 # ------------------------------------------------------------------------------------------ two runs
 
 
-def test_a_second_run_on_the_same_output_fails_and_leaves_the_first_intact(big, small, shared_benchmarks,
+def test_a_second_run_on_the_same_output_fails_and_leaves_the_first_intact(big_corpus, small, shared_benchmarks,
                                                                             tmp_path):
-    first = start(["filter", big / "one.jsonl", *bench(shared_benchmarks, "mmlu", "gsm8k"), "-o", "out/clean.jsonl",
+    first = start(["filter", big_corpus / "one.jsonl", *bench(shared_benchmarks, "mmlu", "gsm8k"), "-o", "out/clean.jsonl",
                    "--report", "out/r.json", "--no-progress"], tmp_path)
     lock = tmp_path / "out" / ".clean.jsonl.decontam-lock"
     deadline = time.monotonic() + 60
@@ -635,5 +515,5 @@ def test_a_second_run_on_the_same_output_fails_and_leaves_the_first_intact(big, 
     report = json.loads((tmp_path / "out/r.json").read_text("utf-8"))
     kept = (tmp_path / "out/clean.jsonl").read_bytes().splitlines()
     assert len(kept) == report["training"]["n_kept"] == report["corpus"]["n_documents"] - report["training"]["n_removed"]
-    assert set(kept) <= set((big / "one.jsonl").read_bytes().splitlines())
+    assert set(kept) <= set((big_corpus / "one.jsonl").read_bytes().splitlines())
     assert tree(tmp_path) == {"out", "out/clean.jsonl", "out/r.json"}
