@@ -6,6 +6,8 @@ What runs where:
   ``ray_address``, or starts a local Ray (and stops it afterwards); Ray not installed, or a cluster that cannot
   be reached, is a one-line error (:class:`~decontam.errors.MissingDependencyError`,
   :class:`~decontam.errors.EngineError`), never a hang: the address is tried first with a plain TCP connection.
+  A Ray started here is stopped whole whatever ends the run, Ctrl-C included: a Ctrl-C while it starts, or
+  while it stops, is held until that is done (:func:`_init`), so that none of its processes outlives the run.
 * **shared objects** (:class:`Shared`): the probes and matcher are built once, here, put once into Ray's object
   store, and loaded once per worker process (then cached in it), not once per batch or per task.
 * **units** (:func:`run_units`): a list of jobs (a corpus file, a part of a large one, an index part) becomes a
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import interrupts_held
 from ..config import DecontamConfig
 from ..errors import DecontamError, EngineError, MissingDependencyError
 from ..inputs import CorpusFile, FilePart
@@ -85,36 +88,49 @@ def ray_session(address: str | None, progress: bool | None = None, stop: bool = 
         EngineError: The cluster cannot be reached or joined (the message names the address).
     """
     ray = import_ray()
-    joined = False
-    if not ray.is_initialized():
-        _init(ray, address)
-        joined = True
-    context = ray.data.DataContext.get_current()
-    saved_bars = context.enable_progress_bars
-    saved_levels = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
-    if progress is False:
-        context.enable_progress_bars = False
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    joined = not ray.is_initialized()
     try:
-        yield ray
+        if joined:
+            _init(ray, address)
+        context = ray.data.DataContext.get_current()
+        saved_bars = context.enable_progress_bars
+        saved_levels = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+        if progress is False:
+            context.enable_progress_bars = False
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            yield ray
+        finally:
+            context.enable_progress_bars = saved_bars
+            for name, level in saved_levels.items():
+                logging.getLogger(name).setLevel(level)
     finally:
-        context.enable_progress_bars = saved_bars
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
         if joined and stop:
-            ray.shutdown()
+            with interrupts_held():  # a Ctrl-C now must not leave Ray half stopped
+                ray.shutdown()
 
 
 def _init(ray: Any, address: str | None) -> None:
     """``ray.init`` for a run: a cluster that cannot be reached fails at once (``ray.init`` itself would retry
-    for minutes), as does one that refuses the connection."""
+    for minutes), as does one that refuses the connection.
+
+    A local Ray is started with Ctrl-C held back until it is up (:func:`~decontam.atomic.interrupts_held`; the
+    caller's ``ray.shutdown()`` then stops it whole). A Ctrl-C inside ``ray.init`` would stop it halfway:
+    the raylet and the GCS server, started with Ray's fate sharing, die with this process, but the raylet's
+    agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) outlive it for a minute, trying to tell the
+    dead GCS server that their raylet died (seen with Ray 2.60: ``docs/reliability.md``). Holding costs at most
+    the rest of the start, a few seconds. Joining a cluster by address starts no process here: not held, so
+    that a slow connection can still be interrupted.
+    """
     target = address or os.environ.get("RAY_ADDRESS") or None
     if target is not None and target not in ("auto", "local"):
         _reachable(target)
+    held = interrupts_held() if target in (None, "local") else contextlib.nullcontext()
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                 configure_logging=True)
+        with held:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     configure_logging=True)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         where = f"at {target}" if target else "(a local Ray)"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

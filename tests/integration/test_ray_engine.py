@@ -1,6 +1,7 @@
 """The Ray engine on a real local Ray (``ray.init(num_cpus=2)``, started once for this module): a
 ``ray.data.Dataset`` in and out of ``check``/``filter_dataset``, corpus files and index builds on Ray, and the
-command line (``--engine ray``, ``--ray-address``), each compared with the local engine on the same input.
+command line (``--engine ray``, ``--ray-address``), each compared with the local engine on the same input; and
+a real Ctrl-C to command lines that started a local Ray of their own, which must stop as the local engine's do.
 
 Ray comes with the ``test`` extra (``pip install -e '.[test]'``), so CI runs all of this.
 """
@@ -10,14 +11,19 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _runs import ENV, assert_one_line, bench, finish, group_gone, spools_of, start, tree
 
 from decontam import (
     Benchmark,
@@ -397,3 +403,108 @@ def test_cli_engine_errors_are_one_line(tmp_path, run_cli, cli_files):
     for out in (no_ray,):
         assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------------- Ctrl-C
+
+
+def ray_session_folder(pid: int) -> Path | None:
+    """The session folder of the local Ray that the run with this process id started (Ray names it
+    ``session_<date>_<pid of the process that started it>``; in ``$RAY_TMPDIR/ray``, by default ``/tmp/ray``)."""
+    root = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray"
+    return next(iter(sorted(root.glob(f"session_*_{pid}"))), None)
+
+
+def run_processes(pid: int) -> dict[int, str]:
+    """Every live process of the run: in its session (``start`` makes the run a session leader; Ray's processes
+    are in it, its workers too, though the raylet puts each in a process group of its own), or naming the run's
+    Ray session folder in its command line (one that left the session would still); ``{pid: name}``."""
+    session = ray_session_folder(pid)
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if rest[0] == "Z":  # exited, not yet reaped
+            continue
+        if int(rest[3]) == pid or (session is not None and session.name in cmdline):
+            found[int(stat.parent.name)] = name
+    return found
+
+
+def gone(pid: int, within: float = 5.0) -> dict[int, str]:
+    """The run's processes still alive ``within`` seconds from now (none, once they are all gone)."""
+    deadline = time.monotonic() + within
+    while (left := run_processes(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+# (description, command, where it is stopped, what the Ray tasks write as they scan: a glob under the working
+# folder, or None); every run starts a local Ray of its own (no --ray-address)
+CTRL_C_RAY = [
+    ("filter, while its Ray starts", ["filter", "one.jsonl", "-o", "out/clean.jsonl", "--report", "out/r.json"],
+     "starting", None),
+    ("filter, one file in parts", ["filter", "one.jsonl", "-o", "out/clean.jsonl", "--report", "out/r.json"],
+     "scanning", "out/.decontam-parts-{pid}-*/*/*"),  # the parts' spool, beside the output
+    ("filter, four files", ["filter", "four", "-o", "out/clean", "--report", "out/r.json"], "scanning",
+     "out/.clean.*.partial/.*.partial"),  # the temporary outputs of whole files
+    ("check", ["check", "one.jsonl", "--report", "out/r.json"], "scanning", None),  # nothing before its report
+    ("index build", ["index", "build", "four", "-o", "ix"], "scanning", ".ix.*.partial/.parts/*/*"),  # parts
+]
+
+
+def ray_reached(phase: str, pid: int, work: Path, written: str | None) -> bool:
+    """Whether the run is where it is to be stopped: its Ray starting (the raylet's agents are up, no task has
+    begun), or scanning: a Ray worker of the run is running a ``map_batches`` task (its process title says
+    so), and the tasks have written bytes where ``written`` says."""
+    names = run_processes(pid).values()
+    if phase == "starting":
+        return any(name.startswith("ray::Dashboard") for name in names)
+    return any(name.startswith("ray::MapBatches") for name in names) and \
+        (written is None or any(f.is_file() and f.stat().st_size for f in work.glob(written.format(pid=pid))))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs /proc to see the run's processes")
+@pytest.mark.parametrize(("args", "phase", "written"), [c[1:] for c in CTRL_C_RAY], ids=[c[0] for c in CTRL_C_RAY])
+def test_ctrl_c_stops_a_run_and_the_local_ray_it_started_and_leaves_nothing(big_corpus, shared_benchmarks,
+                                                                          tmp_path, args, phase, written):
+    """A real Ctrl-C (SIGINT to the run's process group, as a terminal sends it) to ``--engine ray`` runs that
+    started a local Ray (filter, check, index build; Ray starting, or its tasks scanning): exit 130 within
+    moments, one line on stderr (no traceback, none from Ray's workers), nothing written or spooled, and no
+    process left: the raylet, the GCS server, Ray's agents and workers are all gone.
+
+    What stays is Ray's own session folder (``/tmp/ray/session_<date>_<pid>``: its logs), which Ray keeps after
+    every run; removed here once the test has passed (``docs/reliability.md``)."""
+    for name in ("one.jsonl", "four"):
+        (tmp_path / name).symlink_to(big_corpus / name)
+    before = tree(tmp_path)
+    env = {k: v for k, v in ENV.items() if k != "RAY_ADDRESS"}  # a local Ray of the run's own
+    command = [*args, "--no-progress", "--engine", "ray"]
+    p = start(command if args[0] == "index" else [*command, *bench(shared_benchmarks, "mmlu", "gsm8k")], tmp_path,
+              env=env)
+    deadline = time.monotonic() + 90
+    while not ray_reached(phase, p.pid, tmp_path, written):
+        assert p.poll() is None, f"the run ended before {phase}: {p.communicate()}"
+        assert time.monotonic() < deadline, f"never saw {phase}"
+        time.sleep(0.005)
+    running = run_processes(p.pid)
+    os.killpg(p.pid, signal.SIGINT)
+    sent = time.monotonic()
+    code, out, err = finish(p, timeout=60)
+    took = time.monotonic() - sent
+    assert {"raylet", "gcs_server"} <= set(running.values()), running  # the local Ray was up: it is tested
+    assert code == 130, (code, err)
+    assert took < 20, f"took {took:.1f} s to stop"  # the rest of Ray's start (a few s), and its shutdown (2-3 s)
+    assert_one_line(err, "decontam: interrupted; no output was written")
+    assert out == ""
+    assert gone(p.pid) == {}, "a process of the run (or of its Ray) outlived it"
+    assert group_gone(p.pid)
+    assert tree(tmp_path) == before
+    assert spools_of(p.pid) == []
+    session = ray_session_folder(p.pid)
+    assert session is not None  # the run started a Ray of its own (it did not join another)
+    shutil.rmtree(session, ignore_errors=True)
