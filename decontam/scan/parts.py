@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import mmap
 import os
 import shutil
 import tempfile
@@ -58,8 +59,6 @@ from .step import NearRow, RowMatch, SourceResult, scan_batches
 
 __all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "file_folder", "plan_parts", "scan_part",
            "spool_folder"]
-
-_COPY_BYTES = 8 << 20  # spool and part files are read back this much at a time
 
 
 class _Spool:
@@ -273,9 +272,13 @@ class PartAssembly:
 
 
 def _feed(path: Path, sink: Callable[[Any], Any]) -> None:
+    """Hand a spool file's bytes to ``sink`` (a digest's ``update``) as a mapping of the file, not copied out of
+    it (``hashlib`` reads any buffer)."""
     with open(path, "rb") as fh:
-        while chunk := fh.read(_COPY_BYTES):
-            sink(chunk)
+        if os.fstat(fh.fileno()).st_size == 0:
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            sink(view)
 
 
 # ------------------------------------------------------------------------------------------ jobs of a run
