@@ -10,7 +10,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from decontam.benchmarks import Benchmark, Item
 from decontam.inputs import CorpusFile, Rejected, file_format, read_file
+
+# Three questions, GSM8K- and MBPP-like, as a small benchmark: for the tests that plant them in files cut in parts.
+DEMO_QUESTIONS = [
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
+    "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting.",
+    "Write a function that returns the sum of two integers given as arguments, or zero.",
+]
+DEMO_BENCH = Benchmark.from_items("demo", [Item(i, q) for i, q in enumerate(DEMO_QUESTIONS)])
 
 ROWS = [
     {"id": 1, "text": "plain ASCII text"},

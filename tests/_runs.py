@@ -84,11 +84,11 @@ def assert_one_line(err: str, prefix: str) -> str:
     return lines[0]
 
 
-def spools_of(pid: int) -> list[Path]:
-    """The spool folders a run with this process id left (the parts engine puts them in shared memory or the
-    temporary folder, named by the run's process id)."""
+def spools_of(pid: int, kind: str = "parts") -> list[Path]:
+    """The spool folders a run with this process id left (the parts engine, ``kind="parts"``, and the index
+    build, ``"index"``, put them in shared memory or the temporary folder, named by the run's process id)."""
     return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir()
-            for p in d.glob(f".decontam-parts-{pid}-*")]
+            for p in d.glob(f".decontam-{kind}-{pid}-*")]
 
 
 def group_gone(pgid: int, within: float = 5.0) -> bool:

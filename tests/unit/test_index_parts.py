@@ -21,6 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _files import DEMO_BENCH, DEMO_QUESTIONS
+from _runs import spools_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,24 +30,17 @@ import decontam.bloom as bloom_mod
 import decontam.index.parts as parts_mod
 import decontam.index.store as store_mod
 import decontam.index.write as write_mod
-from decontam.benchmarks import Benchmark, Item
 from decontam.config import make_config
 from decontam.errors import InputError
 from decontam.index import CorpusIndex
 from decontam.inputs import CorpusFile, files
 
-Q = [
-    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
-    "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting.",
-    "Write a function that returns the sum of two integers given as arguments, or zero.",
-]
-BENCH = Benchmark.from_items("demo", [Item(i, q) for i, q in enumerate(Q)])
+Q, BENCH = DEMO_QUESTIONS, DEMO_BENCH
 
 
 def spools() -> list[Path]:
-    """This process's index spool folders, wherever a build may put them."""
-    prefix = f".decontam-index-{os.getpid()}-"
-    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir() for p in d.glob(prefix + "*")]
+    """This process's index spool folders, wherever they may be (shared memory, the temporary folder)."""
+    return spools_of(os.getpid(), "index")
 
 
 @pytest.fixture(autouse=True)

@@ -17,26 +17,21 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _files import DEMO_BENCH, DEMO_QUESTIONS
+from _runs import spools_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decontam import check, filter_files
-from decontam.benchmarks import Benchmark, Item
 from decontam.errors import InputError
 from decontam.inputs import CorpusFile, files, read_file
 
-Q = [
-    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
-    "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting.",
-    "Write a function that returns the sum of two integers given as arguments, or zero.",
-]
-BENCH = Benchmark.from_items("demo", [Item(i, q) for i, q in enumerate(Q)])
+Q, BENCH = DEMO_QUESTIONS, DEMO_BENCH
 
 
 def spool_folders() -> list[Path]:
-    """This process's spool folders, wherever the engine may put them (shared memory, the temporary folder)."""
-    prefix = f".decontam-parts-{os.getpid()}-"
-    return [p for d in (Path("/dev/shm"), Path(tempfile.gettempdir())) if d.is_dir() for p in d.glob(prefix + "*")]
+    """This process's parts spool folders, wherever they may be (shared memory, the temporary folder)."""
+    return spools_of(os.getpid(), "parts")
 
 
 @pytest.fixture(autouse=True)
