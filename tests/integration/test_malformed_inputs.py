@@ -83,7 +83,8 @@ def bad_line(draw) -> tuple[bytes, str]:
     good, _ = draw(good_line())
     kind = draw(st.sampled_from(["type", "null", "missing", "not object", "truncated", "utf8", "garbage"]))
     if kind == "type":
-        value = draw(st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(st.integers(), min_size=1, max_size=3),
+        value = draw(st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(),
+                               st.lists(st.integers(), min_size=1, max_size=3),
                                st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)))
         return json.dumps({"id": 1, "text": value}).encode(), "rejected"
     if kind == "null":
