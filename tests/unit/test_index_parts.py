@@ -38,15 +38,10 @@ from decontam.inputs import CorpusFile, files
 Q, BENCH = DEMO_QUESTIONS, DEMO_BENCH
 
 
-def spools() -> list[Path]:
-    """This process's index spool folders, wherever they may be (shared memory, the temporary folder)."""
-    return spools_of(os.getpid(), "index")
-
-
 @pytest.fixture(autouse=True)
 def _no_spool_left_behind():
     yield
-    assert spools() == []
+    assert spools_of(os.getpid(), "index") == []  # this process's index spools, wherever they went
 
 
 @pytest.fixture

@@ -29,15 +29,10 @@ from decontam.inputs import CorpusFile, files, read_file
 Q, BENCH = DEMO_QUESTIONS, DEMO_BENCH
 
 
-def spool_folders() -> list[Path]:
-    """This process's parts spool folders, wherever they may be (shared memory, the temporary folder)."""
-    return spools_of(os.getpid(), "parts")
-
-
 @pytest.fixture(autouse=True)
 def _no_spool_left_behind():
     yield
-    assert spool_folders() == []
+    assert spools_of(os.getpid(), "parts") == []  # this process's parts spools, wherever they went
 
 
 @pytest.fixture
