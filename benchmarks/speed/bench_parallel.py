@@ -6,7 +6,9 @@ Corpus: the `.py` files of the installed Python as one JSONL file (`id`, `text`)
 Probes: HumanEval + MBPP + GSM8K + MMLU (test) from ../shared/benchmarks, GPT-4 rule.
 
 Measured (medians of --repeat rounds; in each round the runs alternate, so load on a shared machine hits
-both alike):
+both alike, and which of --num-proc 1 and 2 goes first alternates from round to round: on this VM a run that
+follows a one-process run of the same file was measured slower, 3.16 s against 2.83 s for Parquet --num-proc 2,
+median of 5, with more system time, 1.64 against 1.08 s):
   * wall time of the whole command (`python -m decontam ...` as a subprocess), --num-proc 1 and 2, for
     `filter` (JSONL and Parquet) and `check` (JSONL); the speed-up is the ratio of the medians;
   * that the outputs and reports of --num-proc 2 are byte for byte those of --num-proc 1 (a failure is an
@@ -16,10 +18,15 @@ both alike):
     must stay flat (within 10%). Four times the corpus twice: the corpus and three copies of its clean rows (as
     many findings: memory against the corpus's size), and the corpus four times over (four times the findings,
     each of which the report lists, so that memory grows with them).
+  * with --ceiling, what this machine allows two processes doing this work: the JSONL file cut in two halves
+    (on a line boundary), `filter --num-proc 1` on each half, one after the other, then both at the same time
+    (two independent commands, nothing shared). The ratio is the speed-up two processes get here with no
+    coordination at all (memory bandwidth, the VM's fresh-memory costs and steal time included); it bounds the
+    scan's speed-up with two workers. Fixed costs (start-up, probes, report) are paid twice either way.
 
 Usage:
     python benchmarks/speed/bench_parallel.py [--mb 300] [--repeat 3] [--workdir /tmp/decontam-bench-par]
-        [--skip-memory | --memory-only] [--json FIGURES.json]
+        [--skip-memory | --memory-only] [--ceiling] [--json FIGURES.json]
 """
 
 from __future__ import annotations
@@ -70,8 +77,8 @@ class _GroupPeaks:
         return self.peaks
 
 
-def run(args: list[str], workdir: Path, tag: str) -> tuple[float, float, float]:
-    """One decontam command as a subprocess: (wall s, main peak RSS MB, largest worker peak RSS MB)."""
+def _command(args: list[str], workdir: Path, tag: str) -> tuple[list[str], dict[str, str], Path]:
+    """A decontam command line (the four benchmarks added), its environment, and its peak-RSS file."""
     peak_file = workdir / f"peak-{tag}.txt"
     peak_file.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -79,6 +86,12 @@ def run(args: list[str], workdir: Path, tag: str) -> tuple[float, float, float]:
     cmd = [sys.executable, "-c", _PEAK_WRAPPER, *args, "--no-progress", "--overwrite"]
     for b in BENCHMARKS:
         cmd += ["-b", b]
+    return cmd, env, peak_file
+
+
+def run(args: list[str], workdir: Path, tag: str) -> tuple[float, float, float]:
+    """One decontam command as a subprocess: (wall s, main peak RSS MB, largest worker peak RSS MB)."""
+    cmd, env, peak_file = _command(args, workdir, tag)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                             start_new_session=True)
@@ -91,6 +104,55 @@ def run(args: list[str], workdir: Path, tag: str) -> tuple[float, float, float]:
     main_peak = int(peak_file.read_text()) / 1024 if peak_file.exists() else 0.0
     workers = [kb for pid, kb in peaks.items() if pid != proc.pid]
     return wall, main_peak, max(workers, default=0) / 1024
+
+
+def run_together(commands: list[list[str]], workdir: Path) -> float:
+    """Several decontam commands started at once: the wall time until the last one ends."""
+    procs = []
+    t = time.perf_counter()
+    for i, args in enumerate(commands):
+        cmd, env, _ = _command(args, workdir, f"together-{i}")
+        procs.append((args, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)))
+    for args, proc in procs:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"decontam failed ({' '.join(args)}): {err.decode()}")
+    return time.perf_counter() - t
+
+
+def halves(src: Path, work: Path) -> tuple[Path, Path]:
+    """The JSONL file cut in two at the first line boundary past its middle."""
+    a, b = work / "half-1.jsonl", work / "half-2.jsonl"
+    with open(src, "rb") as fh:
+        fh.seek(src.stat().st_size // 2)
+        fh.readline()
+        middle = fh.tell()
+        fh.seek(0)
+        a.write_bytes(fh.read(middle))
+        b.write_bytes(fh.read())
+    return a, b
+
+
+def ceiling_runs(corpus: Path, work: Path, rounds: int) -> dict[str, object]:
+    """`filter --num-proc 1` on each half of the file, one after the other and then both at once, ``rounds``
+    times alternated: the speed-up two independent processes get on this machine."""
+    parts = halves(corpus, work)
+    cmds = [["filter", str(h), "-o", str(work / f"ceiling-{i}.jsonl")] for i, h in enumerate(parts)]
+    apart: list[float] = []
+    together: list[float] = []
+    for r in range(rounds):
+        for first in ((apart, together) if r % 2 == 0 else (together, apart)):
+            if first is apart:
+                apart.append(sum(run_together([c], work) for c in cmds))
+            else:
+                together.append(run_together(cmds, work))
+        print(f"round {r + 1} ceiling: halves one after the other {apart[-1]:.2f} s, both at once "
+              f"{together[-1]:.2f} s", flush=True)
+    for p in (*parts, *(work / f"ceiling-{i}.jsonl" for i in range(2))):
+        p.unlink(missing_ok=True)
+    one, two = statistics.median(apart), statistics.median(together)
+    return {"ceiling": {"halves_one_after_the_other_s": round(one, 2), "halves_at_once_s": round(two, 2),
+                        "two_independent_processes_speedup": round(one / two, 2)}}
 
 
 def to_parquet(src: Path, dst: Path) -> None:
@@ -142,6 +204,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/decontam-bench-par"))
     ap.add_argument("--skip-memory", action="store_true", help="skip the 1x/4x memory runs")
     ap.add_argument("--memory-only", action="store_true", help="only the 1x/4x memory runs")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also time two independent one-process runs on the file's halves, apart and at once")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     if not SHARED.is_dir():
@@ -161,7 +225,7 @@ def main() -> None:
     times: dict[str, dict[int, list[float]]] = {c: {1: [], 2: []} for c in cases}
     for r in range(0 if args.memory_only else args.repeat):
         for case, (base, out) in cases.items():
-            for n in (1, 2):
+            for n in ((1, 2) if r % 2 == 0 else (2, 1)):  # a run right after a one-process run is slower
                 extra = ["-o", str(work / f"{n}-{out}")] if out else []
                 wall, _, _ = run([*base, *extra, "--report", str(work / f"{n}-{case}.json"), "--num-proc", str(n)],
                                  work, f"{case}-{n}")
@@ -181,6 +245,8 @@ def main() -> None:
                          "num_proc_1_text_mb_s": round(text_bytes / one / 1e6, 1),
                          "num_proc_2_text_mb_s": round(text_bytes / two / 1e6, 1), "speedup": round(one / two, 2),
                          "identical_output_and_report": True}
+    if args.ceiling:
+        figures.update(ceiling_runs(corpus, work, args.repeat))
     if not args.skip_memory:
         figures.update(memory_runs(corpus, work))
     figures.update(runs=args.repeat, python=platform.python_version(), cores=os.cpu_count())
