@@ -140,12 +140,16 @@ def ceiling_runs(corpus: Path, work: Path, rounds: int) -> dict[str, object]:
     cmds = [["filter", str(h), "-o", str(work / f"ceiling-{i}.jsonl")] for i, h in enumerate(parts)]
     apart: list[float] = []
     together: list[float] = []
+
+    def one_after_the_other() -> None:
+        apart.append(sum(run_together([c], work) for c in cmds))
+
+    def at_once() -> None:
+        together.append(run_together(cmds, work))
+
     for r in range(rounds):
-        for first in ((apart, together) if r % 2 == 0 else (together, apart)):
-            if first is apart:
-                apart.append(sum(run_together([c], work) for c in cmds))
-            else:
-                together.append(run_together(cmds, work))
+        for step in (one_after_the_other, at_once) if r % 2 == 0 else (at_once, one_after_the_other):
+            step()
         print(f"round {r + 1} ceiling: halves one after the other {apart[-1]:.2f} s, both at once "
               f"{together[-1]:.2f} s", flush=True)
     for p in (*parts, *(work / f"ceiling-{i}.jsonl" for i in range(2))):
