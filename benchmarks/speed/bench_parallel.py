@@ -21,8 +21,9 @@ median of 5, with more system time, 1.64 against 1.08 s):
   * with --ceiling, what this machine allows two processes doing this work: the JSONL file cut in two halves
     (on a line boundary), `filter --num-proc 1` on each half, one after the other, then both at the same time
     (two independent commands, nothing shared). The ratio is the speed-up two processes get here with no
-    coordination at all (memory bandwidth, the VM's fresh-memory costs and steal time included); it bounds the
-    scan's speed-up with two workers. Fixed costs (start-up, probes, report) are paid twice either way.
+    coordination at all (memory bandwidth, the VM's fresh-memory costs and steal time included): the reference
+    for --num-proc 2, which does the same work and coordinates too. Fixed costs (start-up, probes, report) are
+    paid twice either way.
 
 Usage:
     python benchmarks/speed/bench_parallel.py [--mb 300] [--repeat 3] [--workdir /tmp/decontam-bench-par]
