@@ -61,6 +61,21 @@ __all__ = ["JobOutcome", "PartAssembly", "PartResult", "assemble_jobs", "file_fo
            "spool_folder"]
 
 
+def _open_over(path: Path) -> BinaryIO:
+    """Open a spool file to be written over from its start: not truncated, so that its pages are used again."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb")
+
+
+def _close_cut(fh: BinaryIO) -> None:
+    """Close a file opened by :func:`_open_over`, cut to what was written (an earlier, longer part's bytes
+    beyond it go)."""
+    try:
+        fh.flush()
+        os.ftruncate(fh.fileno(), fh.tell())
+    finally:
+        fh.close()
+
+
 class _Spool:
     """Stands in for a digest in a worker: what would be hashed is written to a file instead.
 
@@ -72,24 +87,19 @@ class _Spool:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._written = 0
         with writing(path):
-            self._fh: BinaryIO | None = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb")
+            self._fh: BinaryIO | None = _open_over(path)
 
     def update(self, data: Any) -> None:
         assert self._fh is not None
         with writing(self.path):
-            self._written += self._fh.write(data)
+            self._fh.write(data)
 
     def close(self) -> None:
         fh, self._fh = self._fh, None
         if fh is not None:
             with writing(self.path):
-                try:
-                    fh.flush()
-                    os.ftruncate(fh.fileno(), self._written)
-                finally:
-                    fh.close()
+                _close_cut(fh)
 
 
 class _BatchSpool:
@@ -110,7 +120,7 @@ class _BatchSpool:
         rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
         with writing(self.path):
             if self._writer is None:
-                self._fh = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600), "wb")
+                self._fh = _open_over(self.path)
                 self.opened = True
                 self._writer = pa.ipc.new_stream(pa.PythonFile(self._fh, mode="w"), rb.schema)
             self._writer.write_batch(rb)
@@ -123,11 +133,7 @@ class _BatchSpool:
                     writer.close()
             finally:
                 if fh is not None:
-                    try:
-                        fh.flush()
-                        os.ftruncate(fh.fileno(), fh.tell())
-                    finally:
-                        fh.close()
+                    _close_cut(fh)
 
 
 class _SpanSpool:
