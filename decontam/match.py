@@ -34,6 +34,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -310,6 +311,32 @@ class Matcher:
         for stride in sorted({t.stride for t in self.tables if t.length <= 2}, reverse=True):
             self._direct[stride] = _PairTable.build(
                 [t for t in self.tables if t.length <= 2 and t.stride == stride], self._bases, qbuf)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The matcher as a few large arrays, for a worker process to load (:mod:`decontam.scan.local`).
+
+        The groups go as their windows end to end (their questions are ``_qfull``'s bytes already): pickled one
+        by one, their tens of thousands of small arrays cost 0.2 s each way, the rest of the matcher 0.02 s. The
+        near-word tables, keyed here by the key tables' ids, go in table order.
+        """
+        state = self.__dict__.copy()
+        groups: list[ProbeGroup] = state.pop("groups")
+        count = np.fromiter((len(g.starts) for g in groups), dtype=np.int64, count=len(groups))
+        state["groups"] = (count, np.concatenate([g.starts for g in groups] or [np.zeros(0, dtype=np.int64)]),
+                           np.concatenate([g.ends for g in groups] or [np.zeros(0, dtype=np.int64)]))
+        state["_near"] = [self._near.get(id(t)) for t in self.tables]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        count, starts, ends = state.pop("groups")
+        near = state.pop("_near")
+        self.__dict__.update(state)
+        self._near = {id(t): w for t, w in zip(self.tables, near) if w is not None}
+        at = np.zeros(len(count) + 1, dtype=np.int64)
+        np.cumsum(count, out=at[1:])
+        q, b, a = self._qfull, (self._bases + _FRONT).tolist(), at.tolist()
+        self.groups = [ProbeGroup(q[b[i] : b[i + 1]].tobytes(), starts[a[i] : a[i + 1]], ends[a[i] : a[i + 1]])
+                       for i in range(len(count))]
 
     @property
     def n_keys(self) -> int:

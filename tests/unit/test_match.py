@@ -410,3 +410,36 @@ def test_names_other_modules_import_from_match_stay_there():
     for name in ("KEY_BYTES", "gram_hashes", "plan_keys"):
         assert getattr(decontam.match, name) is getattr(decontam.keys, name)
     assert set(decontam.match.__all__) >= {"Matcher", "MatchSet", "ProbeGroup", "scan_all"}
+
+
+@pytest.mark.parametrize("protocol", ["out-of-band", "in-band"])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_pickled_matcher_finds_what_the_original_finds(seed, protocol):
+    """A matcher sent to another process (Ray's object store pickles it with its arrays out of band) finds the
+    same matches; its groups are the original's, and its whole-question shortcut tables, keyed by the identity
+    of their key tables, are keyed by the loaded key tables (not carried over with the original's identities)."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    alphabet = np.frombuffer(b"ab4", dtype=np.uint8)
+    questions = ["".join(map(chr, rng.choice(alphabet, size=int(n)))) for n in rng.integers(1, 33, size=40)]
+    questions += ["".join(map(chr, rng.choice(alphabet, size=int(n)))) for n in rng.integers(60, 200, size=20)]
+    cfg = SampleConfig(length=50, n_probes=3, seed=seed)
+    items, matcher = build(questions, cfg)
+    buffers: list[pickle.PickleBuffer] = []
+    if protocol == "out-of-band":
+        blob = pickle.dumps(matcher, protocol=5, buffer_callback=buffers.append)
+        loaded = pickle.loads(blob, buffers=[b.raw() for b in buffers])
+        assert buffers  # the arrays did go out of band
+    else:
+        loaded = pickle.loads(pickle.dumps(matcher))
+    assert [(g.question, g.starts.tolist(), g.ends.tolist()) for g in loaded.groups] == \
+        [(g.question, g.starts.tolist(), g.ends.tolist()) for g in matcher.groups]
+    assert matcher._near and set(loaded._near) <= {id(t) for t in loaded.tables}
+    assert len(loaded._near) == len(matcher._near)
+    docs = ["".join(map(chr, rng.choice(alphabet, size=int(n)))) for n in rng.integers(0, 300, size=60)]
+    docs = [d[:i] + questions[int(rng.integers(len(questions)))] + d[i:] for d in docs for i in [len(d) // 3]]
+    data, offsets = pack(docs)
+    a, b = matcher.scan(data, offsets), loaded.scan(data, offsets)
+    assert a.windows and dict(a.windows) == dict(b.windows) and a.runs == b.runs and a.doc_runs == b.doc_runs
+    check_exact(items, loaded, docs, b)
