@@ -313,11 +313,12 @@ class Matcher:
                 [t for t in self.tables if t.length <= 2 and t.stride == stride], self._bases, qbuf)
 
     def __getstate__(self) -> dict[str, Any]:
-        """The matcher as a few large arrays, for a worker process to load (:mod:`decontam.scan.local`).
+        """The matcher as a few large arrays, for another process to load (Ray's workers: :mod:`decontam.scan.ray`).
 
         The groups go as their windows end to end (their questions are ``_qfull``'s bytes already): pickled one
         by one, their tens of thousands of small arrays cost 0.2 s each way, the rest of the matcher 0.02 s. The
-        near-word tables, keyed here by the key tables' ids, go in table order.
+        near-word tables, keyed here by the key tables' ids, go in table order, and :meth:`__setstate__` keys them
+        by the loaded tables' ids (this process's ids mean nothing there, or worse, another table).
         """
         state = self.__dict__.copy()
         groups: list[ProbeGroup] = state.pop("groups")
