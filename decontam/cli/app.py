@@ -21,13 +21,13 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from ..atomic import placed
 from ..errors import ConfigError, DecontamError
 from ..version import __version__
 
-__all__ = ["entry", "main"]
+__all__ = ["main"]
 
 def _groups() -> tuple[Any, ...]:
     """The command group modules, in the order ``decontam --help`` lists their commands (imported here, inside
@@ -151,7 +151,3 @@ def _stop_on_first_interrupt() -> Any:
 
     return signal.signal(signal.SIGINT, first)
 
-
-def entry() -> NoReturn:  # pragma: no cover - console script
-    """The ``decontam`` console script: :func:`main` on ``sys.argv``, then exit with its code."""
-    sys.exit(main())
