@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -48,8 +49,8 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
         overwrite: Allow replacing an existing output (never an input).
 
     Raises:
-        PathConflictError: An output is an input, lies inside an input folder, holds an input, or two
-            outputs are the same path (whatever ``overwrite`` says).
+        PathConflictError: An output is an input, lies inside an input folder, holds an input, is a device, a
+            named pipe or a socket, or two outputs are the same path (whatever ``overwrite`` says).
         OutputExistsError: An output exists (other than an empty folder) and ``overwrite`` is False.
         ConfigError: A folder on an output's path is a file.
     """
@@ -70,10 +71,30 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
         for other_what, other in given[:i]:
             if _resolved(path) == _resolved(other):
                 raise PathConflictError(f"{what} and {other_what} are the same path {path}: give each its own")
+        special = _special_kind(path)
+        if special is not None:
+            raise PathConflictError(f"{what} {path} is a {special}, not a file: an output is written whole and then "
+                                    "put in its path's place, which would replace it (whatever --overwrite says); "
+                                    "choose a file path")
         if os.path.lexists(os.fspath(path)) and not overwrite and not _empty_folder(path):
             kind = "folder" if Path(path).is_dir() else "file"
             raise OutputExistsError(f"{what} {path}: the {kind} exists; pass --overwrite to replace it "
                                     "(Python: overwrite=True), or choose another path")
+
+
+def _special_kind(path: str | os.PathLike[str]) -> str | None:
+    """What ``path`` is if it is there and is neither a file, a folder nor a link: a device, a pipe, a socket."""
+    try:
+        mode = os.lstat(os.fspath(path)).st_mode
+    except OSError:
+        return None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return None
 
 
 def _file_in_the_way(path: str | os.PathLike[str]) -> Path | None:

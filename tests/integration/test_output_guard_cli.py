@@ -146,3 +146,28 @@ def test_an_output_on_inside_or_around_an_input_is_refused_even_with_overwrite(w
     assert "never writes to or inside an input" in done.stderr or "would destroy the input" in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert digest(work / source) == kept and snapshot(work) == before
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "socket"])
+@pytest.mark.parametrize(("args", "flag", "name"), [w[1:] for w in WRITERS if not w[3].endswith("/")],
+                         ids=[w[0] for w in WRITERS if not w[3].endswith("/")])
+def test_a_pipe_or_socket_in_an_outputs_place_is_refused_even_with_overwrite(work, run_cli, args, flag, name, kind):
+    """An output is written whole and renamed into place, which would replace a named pipe, a socket or a device
+    (``--report /dev/null`` made ``/dev/null`` a regular file): refused, and the entry left as it was."""
+    import os
+    import socket
+    import stat
+
+    taken = work / name
+    if kind == "named pipe":
+        os.mkfifo(taken)
+    else:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(taken))
+        sock.close()
+    done = run_cli(*[a if a != "OUT" else name for a in args], "--overwrite", cwd=work)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"decontam: error: {flag} {name} is a {kind}, not a file"), done.stderr
+    assert len(done.stderr.splitlines()) == 1 and done.stdout == ""
+    mode = os.lstat(taken).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "named pipe" else stat.S_ISSOCK(mode)
