@@ -247,9 +247,14 @@ class Commit:
         self.staged.append((Path(tmp), Path(dest)))
 
     def stage_bytes(self, dest: str | os.PathLike[str], data: bytes | str) -> None:
-        """Write ``data`` to a temporary file beside ``dest`` now (synced), to be moved onto it."""
+        """Write ``data`` to a temporary file beside ``dest`` now (synced), to be moved onto it.
+
+        Text is written as UTF-8. A lone surrogate (``"\\udfff"`` in a JSON input is valid JSON, and can reach an
+        id or a matched text) has no UTF-8 form: it is written as its escape ``\\udfff``, which in a JSON string
+        is that very character again, and in a card reads as what the input held.
+        """
         tmp = self.temp(dest)
-        blob = data.encode("utf-8") if isinstance(data, str) else data
+        blob = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
         with writing(dest), open(tmp, "wb") as fh:
             fh.write(blob)
             fh.flush()

@@ -436,3 +436,25 @@ def test_a_report_edited_by_hand_is_refused_naming_the_field_or_still_read(tmp_p
         assert done.stderr.startswith(f"decontam: error: e.json: not a report as decontam writes it ({words})"), \
             done.stderr
         assert not (tmp_path / "e.html").exists() and not (tmp_path / "m.json").exists()
+
+
+def test_lone_surrogates_in_ids_and_texts_are_written_as_json_escapes(tmp_path):
+    """``"\\udfff"`` is valid JSON that no UTF-8 can hold: a corpus id, a matched text and a benchmark id that
+    are lone surrogates reach the report as the same escapes, which read back as the very same strings (they
+    failed as an internal error when the report was written)."""
+    (tmp_path / "bench.jsonl").write_text(json.dumps({"id": "q\ud800", "prompt": Q}) + "\n")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "\udfff", "text": Q + " \udc80"}) + "\n"
+                                      + SENTINEL.decode() + "\n")
+    bench = ["-b", "mine=bench.jsonl", "--question-field", "prompt", "--item-id-field", "id", "--no-progress"]
+    done = cli("filter", "c.jsonl", *bench, "-o", "out.jsonl", "--report", "r.json", "--markdown", "r.md",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    (item,) = report["benchmarks"][0]["items"]
+    assert item["id"] == "q\ud800" and {m["doc_id"] for m in item["matches"]} == {"\udfff"}
+    assert report["training"]["n_removed"] == 1
+    assert (tmp_path / "out.jsonl").read_bytes() == SENTINEL + b"\n"
+    assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Contamination report")
+    for args in (["report", "r.json", "--format", "html", "-o", "r.html"], ["verify", "r.json", "c.jsonl"]):
+        done = cli(*args, cwd=tmp_path)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
