@@ -31,6 +31,7 @@ __all__ = ["CHAT_FIELDS", "DEFAULT_FIELDS", "FieldProblem", "arrow_segments", "c
 
 DEFAULT_FIELDS = ("text",)
 CHAT_FIELDS = ("messages", "conversations")  # tried, in order, when the default text field is absent
+_CALL_KEYS = frozenset(("tool_calls", "function_call"))  # a message that calls a tool may have no content
 
 
 class FieldProblem(Exception):
@@ -67,7 +68,8 @@ def row_segments(row: Mapping[str, Any], fields: Sequence[str]) -> list[tuple[st
     """The labelled segments of one row (a parsed JSON object, a dict).
 
     A field that is missing, null or of another type is a problem (the row is rejected or an error names
-    it); a chat message without text (a tool call, say) is no segment.
+    it), and so is a chat message of another shape (neither ``content`` nor ``value``); a chat message without
+    text (a tool call, say) is no segment.
 
     Raises:
         FieldProblem: naming the field and what is wrong with it.
@@ -92,11 +94,22 @@ def row_segments(row: Mapping[str, Any], fields: Sequence[str]) -> list[tuple[st
 
 
 def _chat_segments(field: str, messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The segments of one chat: a message of another shape (its text under a key decontam does not read) is a
+    problem, never read as empty; a message that is a tool call (``content`` null or absent beside
+    ``tool_calls``) and parts that are not text (an image) have no text, and are no segment."""
     out = []
     for i, message in enumerate(messages):
+        if "content" not in message and "value" not in message and not _CALL_KEYS.intersection(message):
+            keys = ", ".join(sorted(map(str, message))[:10])
+            raise FieldProblem(field, f"message {i} has neither content (OpenAI style) nor value (ShareGPT) "
+                                      f"(its keys: {keys}); name a field holding plain text with --text-field")
         content = message.get("content", message.get("value"))
         if isinstance(content, list):  # parts: the text ones, joined (a message is one segment)
             texts = [p.get("text") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+            untexted = next((p["type"] for p in content if isinstance(p, dict) and not isinstance(p.get("text"), str)
+                             and "text" in str(p.get("type", ""))), None)
+            if untexted is not None:
+                raise FieldProblem(field, f"message {i}: a part of type {untexted!r} has no text string")
             content = "\n".join(texts) if texts else None
         if isinstance(content, str):
             out.append((f"{field}[{i}]", content))

@@ -200,3 +200,29 @@ def test_every_container_agrees_with_the_per_field_oracle(case, fields):
                                            probes=n_probes, return_report=True, progress=False)
         assert out_ds["id"] == [r["id"] for r in kept]
         assert report_ds.data["benchmarks"] == report.data["benchmarks"]
+
+
+def test_a_chat_message_of_another_shape_is_a_problem_never_read_as_empty(tmp_path):
+    """Text under a key decontam does not read (``{"role", "text"}``, or a text part without ``text``) named,
+    with file, line and field, or counted as rejected; a tool call and an image part are no text, and no
+    problem."""
+    src = tmp_path / "chat.jsonl"
+    rows = [{"messages": [{"role": "user", "content": "fine"},
+                          {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]},
+                          {"role": "assistant", "tool_calls": [{"id": "d"}]},
+                          {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}},
+                                                        {"type": "text", "text": "also fine"}]}]},
+            {"messages": [{"role": "user", "text": "unread"}]},
+            {"messages": [{"role": "user", "content": [{"type": "input_text", "input": "unread"}]}]}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match="message 0 has neither content") as err:
+        check([src], [bench()], progress=False)
+    assert err.value.path == str(src) and err.value.line == 2 and err.value.field == "messages"
+    assert "its keys: role, text" in str(err.value)
+    report = check([src], [bench()], on_error="skip", progress=False)
+    rejected = report.data["corpus"]["rejected"]
+    assert [(r["line"], r["field"]) for r in rejected] == [(2, "messages"), (3, "messages")]
+    assert "a part of type 'input_text' has no text string" in rejected[1]["reason"]
+    assert report.data["corpus"]["n_documents"] == 1
+    assert report.data["corpus"]["n_characters"] == len("fine") + len("also fine")
+    assert row_segments(rows[0], ("messages",)) == [("messages[0]", "fine"), ("messages[3]", "also fine")]
