@@ -672,20 +672,36 @@ _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _check_disjoint(reports: Sequence[dict[str, Any]]) -> None:
-    """Refuse shards that overlap: a source file in two of them, or the same non-empty source (label and
-    contents) twice, as when one shard's report is given twice."""
+    """Refuse shards that overlap (see :func:`first_overlap`), as when one shard's report is given twice."""
+    hit = first_overlap([rep["corpus"]["source_digests"] for rep in reports])
+    if hit is not None:
+        a, b, what = hit
+        raise ConfigError(f"reports {a} and {b} both hold {what}: shards must not overlap (merging them would "
+                          "count its documents twice); give each shard once")
+
+
+def first_overlap(source_lists: Sequence[Sequence[dict[str, Any]]]) -> tuple[int, int, str] | None:
+    """The first source that two of ``source_lists`` both hold, as ``(first list, second list, what)``: a
+    source file (by its label) in two of them, or the same non-empty source (label and contents, for sources
+    that are not files) twice. Each source is a report's ``corpus.source_digests`` entry or an index manifest's
+    ``corpus.sources`` entry (``source``, ``text_sha256``, ``lengths_sha256``).
+
+    Example:
+        >>> d = {"source": "a.jsonl", "text_sha256": "1", "lengths_sha256": "2"}
+        >>> first_overlap([[d], [dict(d, source="b.jsonl")], [d]])
+        (0, 2, 'the source file a.jsonl')
+    """
     seen: dict[Any, int] = {}
-    for k, rep in enumerate(reports):
-        for d in rep["corpus"]["source_digests"]:
+    for k, sources in enumerate(source_lists):
+        for d in sources:
             label = d["source"]
             keys: list[tuple[str, ...]] = []
-            if not (label.startswith("<") and label.endswith(">")):  # a file: in one shard only
+            if not (label.startswith("<") and label.endswith(">")):  # a file: in one list only
                 keys.append(("file", label))
             if (d["text_sha256"], d["lengths_sha256"]) != (_EMPTY_SHA256, _EMPTY_SHA256):  # empty: nothing to count
                 keys.append(("content", label, d["text_sha256"], d["lengths_sha256"]))
             for key in keys:
                 if key in seen and seen[key] != k:
-                    what = f"the source file {label}" if key[0] == "file" else f"the same source {label}"
-                    raise ConfigError(f"reports {seen[key]} and {k} both hold {what}: shards must not overlap "
-                                      "(merging them would count its documents twice); give each shard once")
+                    return seen[key], k, f"the source file {label}" if key[0] == "file" else f"the same source {label}"
                 seen.setdefault(key, k)
+    return None

@@ -31,7 +31,7 @@ from .parts import build_in_pool, plan_jobs
 from .store import TextWriter
 from .write import Run, write_index
 
-__all__ = ["build_into", "merge_into"]
+__all__ = ["build_into", "check_mergeable", "merge_into"]
 
 _SPILL_ENTRIES = 16 << 20  # table entries kept in memory by a build before a sorted run goes to disk
 
@@ -187,7 +187,7 @@ def build_into(corpus: Any, stage: Path, cfg: DecontamConfig, bloom_fp: float, p
         bar.close()
 
 
-def _check_mergeable(indexes: Sequence[IndexFiles]) -> None:
+def check_mergeable(indexes: Sequence[IndexFiles]) -> None:
     """Refuse to merge indexes built with other normalizers, parameters or corpus fields than the first."""
     first = indexes[0].manifest
     for ix in indexes[1:]:
@@ -210,7 +210,7 @@ def merge_into(indexes: Sequence[IndexFiles], stage: Path, bloom_fp: float | Non
     Raises:
         IndexMismatchError: The indexes were built with different normalizers, parameters or fields.
     """
-    _check_mergeable(indexes)
+    check_mergeable(indexes)
     fp = bloom_fp if bloom_fp is not None else min(ix.manifest["bloom"]["target_fp_rate"] for ix in indexes)
     stage.mkdir(parents=True, exist_ok=True)
     text = TextWriter(stage / "text.zst")

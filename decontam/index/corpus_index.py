@@ -15,8 +15,8 @@ from ..config import DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
 from ..guard import OutputLock, check_outputs
 from ..inputs import as_paths, is_pathlike
-from ..report import Report
-from .build import build_into, merge_into
+from ..report import Report, first_overlap
+from .build import build_into, check_mergeable, merge_into
 from .format import PORTRAIT_FILE, IndexFiles, check_normalizer, refuse_method
 from .portrait import Portrait
 from .query import index_report, prepare_check
@@ -86,6 +86,7 @@ class CorpusIndex(IndexFiles):
 
         Raises:
             IndexMismatchError: The indexes were built with different normalizers or parameters.
+            ConfigError: Two of the indexes hold the same source file (or the same index is given twice).
             OutputExistsError: ``output`` exists and ``overwrite`` is False.
             PathConflictError: ``output`` is, lies inside or holds one of the indexes.
         """
@@ -94,6 +95,11 @@ class CorpusIndex(IndexFiles):
         paths = [i.path if isinstance(i, IndexFiles) else Path(i) for i in indexes]
         with _writing(output, paths, overwrite) as commit:
             opened = [i if isinstance(i, CorpusIndex) else cls.load(i) for i in indexes]
+            check_mergeable(opened)  # (a mismatch first: it says more than an overlap)
+            hit = first_overlap([ix.manifest["corpus"]["sources"] for ix in opened])
+            if hit is not None:
+                raise ConfigError(f"indexes {paths[hit[0]]} and {paths[hit[1]]} both hold {hit[2]}: merging them "
+                                  "would count its documents twice; give each index once")
             stage = commit.temp(output, directory=True)
             merge_into(opened, stage, bloom_fp)
             commit.stage(stage, output)
@@ -102,15 +108,25 @@ class CorpusIndex(IndexFiles):
 
     def add(self, corpus: Any, *, progress: bool | None = None, **options: Any) -> CorpusIndex:
         """Add documents to this index (in place, atomically: the index is replaced whole when the new one is
-        complete); returns the updated index."""
+        complete); returns the updated index.
+
+        Raises:
+            ConfigError: The index already holds a source of ``corpus`` (the index is left as it was).
+        """
         cfg = make_config(self.config(), **options)
         refuse_method(cfg)
         check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
         with OutputLock([self.path]), Commit() as commit:
             part = commit.temp(self.path, directory=True) / "part"
             build_into(corpus, part, cfg, self.manifest["bloom"]["target_fp_rate"], progress)
+            added = IndexFiles.load(part, verify=False)
+            hit = first_overlap([self.manifest["corpus"]["sources"], added.manifest["corpus"]["sources"]])
+            if hit is not None:
+                raise ConfigError(f"the index {self.path} already holds {hit[2]}: adding it again would count its "
+                                  "documents twice (a file that grew: build the index again, or add only its new "
+                                  "rows as another file)")
             merged = commit.temp(self.path, directory=True)
-            merge_into([self, IndexFiles.load(part, verify=False)], merged, None)
+            merge_into([self, added], merged, None)
             commit.stage(merged, self.path)
             commit.apply()
         return CorpusIndex.load(self.path, verify=False)

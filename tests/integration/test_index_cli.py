@@ -158,3 +158,30 @@ def test_a_manifest_fault_is_named_on_the_command_line(corpus):
     assert r.returncode == 1
     assert 'ix: index has format_version "2" (a string), expected an integer' in r.stderr
     assert "newer" not in r.stderr
+
+
+def test_merging_or_adding_a_source_an_index_holds_is_refused(corpus):
+    """An index given twice to ``index merge``, or a file ``index add`` gives an index that holds it, would count
+    its documents twice (it did: 60 documents became 120): refused, nothing written, the index as it was. A
+    source by another name merges as before, as report shards do."""
+    def documents(folder: str) -> int:
+        return json.loads((corpus / folder / "manifest.json").read_text())["corpus"]["n_documents"]
+
+    for args in (["corpus", "-o", "ix"], ["corpus/a.jsonl", "-o", "ia"], ["corpus/b.jsonl", "-o", "ib"]):
+        assert _run("index", "build", *args, "--no-progress", cwd=corpus).returncode == 0
+    r = _run("index", "merge", "ix", "./ix", "-o", "m", cwd=corpus)
+    assert r.returncode == 2 and r.stderr.startswith(
+        "decontam: error: indexes ix and ix both hold the source file corpus/a.jsonl: merging them would count "
+        "its documents twice"), r.stderr
+    r = _run("index", "merge", "ia", "ix", "-o", "m", cwd=corpus)
+    assert r.returncode == 2 and "indexes ia and ix both hold the source file corpus/a.jsonl" in r.stderr
+    assert not (corpus / "m").exists()
+    manifest = (corpus / "ix" / "manifest.json").read_bytes()
+    r = _run("index", "add", "ix", "corpus/b.jsonl", "--no-progress", cwd=corpus)
+    assert r.returncode == 2 and r.stderr.startswith(
+        "decontam: error: the index ix already holds the source file corpus/b.jsonl: adding it again"), r.stderr
+    assert (corpus / "ix" / "manifest.json").read_bytes() == manifest
+    assert sorted(p.name for p in corpus.iterdir()) == ["corpus", "ia", "ib", "ix"]
+    assert _run("index", "merge", "ia", "ib", "-o", "m", cwd=corpus).returncode == 0 and documents("m") == 60
+    assert _run("index", "add", "ia", "corpus/b.jsonl", "--no-progress", cwd=corpus).returncode == 0
+    assert documents("ia") == 60
