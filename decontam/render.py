@@ -69,8 +69,9 @@ def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
             if diff.get("p_value") is not None:
                 dtxt += f", p={diff['p_value']:.3g}"
         metric = str(s.get("metric", "score")) + (f" ({s['filter']})" if s.get("filter") else "")
+        possible = " (possible: an upper bound, unverified)" if s.get("upper_bound") else ""
         rows.append([str(s["benchmark"]), metric, cell(s["all"]), cell(s["clean"]),
-                     cell(s["contaminated"]), dtxt])
+                     cell(s["contaminated"]) + possible, dtxt])
     return rows
 
 

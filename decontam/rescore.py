@@ -255,9 +255,17 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
         "missing_from_results": {"n": len(missing), "ids": missing},
         "not_in_report": {"n": len(extra), "ids": extra},
     }
+    if section.get("upper_bound"):  # a portrait check: its contaminated items are only possibly so
+        out.update(upper_bound=True, note=UPPER_BOUND_NOTE)
     if "answer_leak_ids" in section:
         out["leak_split"] = _leak_split(section, per_item, scored, status, binary, seed)
     return out
+
+
+UPPER_BOUND_NOTE = ("the report is a portrait check's: its contaminated subset is the items possibly in the corpus "
+                    "(their probes passed the portrait's Bloom filter), an unverified upper bound that may hold clean "
+                    "items; its clean subset (items tested and absent) is exact. decontam index check INDEX_DIR "
+                    "confirms the possible items")
 
 
 LEAK_GROUPS = (("clean", "clean (neither found)"), ("question_contaminated", "question only"),
@@ -363,17 +371,26 @@ def to_table(result: Mapping[str, Any]) -> str:
     for name in ("all", "clean", "contaminated"):
         g = r[name]
         ci = "n/a" if not g["ci95"] else f"[{_fmt(g['ci95'][0])}, {_fmt(g['ci95'][1])}]"
-        lines.append(f"{name:<14}{g['n']:>7}{_fmt(g['mean']):>10}   {ci}")
+        lines.append(f"{_subset_name(r, name):<14}{g['n']:>7}{_fmt(g['mean']):>10}   {ci}")
     d = r["difference"]
+    versus = f"{_subset_name(r, 'contaminated')} − clean"
     if d["estimate"] is None:
-        lines.append(f"contaminated − clean: n/a ({d.get('note')})")
+        lines.append(f"{versus}: n/a ({d.get('note')})")
     else:
         ci = "n/a" if not d["ci95"] else f"[{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
-        lines.append(f"contaminated − clean: {d['estimate']:+.4f}  95% CI {ci}  p = {d['p_value']:.4g}  "
-                     f"({d['test']})")
+        lines.append(f"{versus}: {d['estimate']:+.4f}  95% CI {ci}  p = {d['p_value']:.4g}  ({d['test']})")
     if r["all_minus_clean"] is not None:
         lines.append(f"all − clean: {r['all_minus_clean']:+.4f}")
-    return "\n".join(lines + _leak_lines(r) + _unmatched_lines(r)) + "\n"
+    return "\n".join(lines + _leak_lines(r) + _unmatched_lines(r) + _upper_bound_lines(r)) + "\n"
+
+
+def _subset_name(r: Mapping[str, Any], name: str) -> str:
+    """A subset's name in a table: the contaminated subset of a portrait check is ``possible``."""
+    return "possible" if name == "contaminated" and r.get("upper_bound") else name
+
+
+def _upper_bound_lines(r: Mapping[str, Any]) -> list[str]:
+    return [f"possible: {r['note']}"] if r.get("upper_bound") else []
 
 
 def _leak_lines(r: Mapping[str, Any], label: str = "") -> list[str]:
@@ -411,8 +428,9 @@ def _filters_table(rows: Sequence[Mapping[str, Any]]) -> str:
     lines = [_header(first, low, high) + f"; {len(rows)} filters, one row each"]
     names = ("all", "clean", "contaminated")
     sizes = {name: {r[name]["n"] for r in rows} for name in names}  # one size: said once, in the header
-    head = (["filter"] + [f"{n} (n={min(sizes[n])})" if len(sizes[n]) == 1 else n for n in names]
-            + ["contaminated − clean"])
+    label = {n: _subset_name(rows[0], n) for n in names}
+    head = (["filter"] + [f"{label[n]} (n={min(sizes[n])})" if len(sizes[n]) == 1 else label[n] for n in names]
+            + [f"{label['contaminated']} − clean"])
     table = [head] + [[str(r.get("filter"))] + [_subset_cell(r[n], len(sizes[n]) > 1) for n in names]
                       + [_difference_cell(r["difference"])] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
@@ -421,7 +439,7 @@ def _filters_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows if len(methods) > 1 else rows[:1]:
         who = f"{r.get('filter')}: " if len(methods) > 1 else ""
         test = r["difference"].get("test") or "n/a"
-        lines.append(f"{who}95% CI: {_interval_name(r)}; contaminated − clean: {test}")
+        lines.append(f"{who}95% CI: {_interval_name(r)}; {label['contaminated']} − clean: {test}")
     gaps = [f"{r.get('filter')} {r['all_minus_clean']:+.4f}" for r in rows if r["all_minus_clean"] is not None]
     if gaps:
         lines.append("all − clean: " + "; ".join(gaps))
@@ -432,4 +450,4 @@ def _filters_table(rows: Sequence[Mapping[str, Any]]) -> str:
     else:
         for r in rows:
             lines += _unmatched_lines(r, f"{r.get('filter')}: ")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _upper_bound_lines(rows[0])) + "\n"

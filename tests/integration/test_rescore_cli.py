@@ -234,3 +234,28 @@ def test_evalplus_results_for_humaneval_and_mbpp(harness_run, run_cli):
     assert out["id_source"] == "task_id number (Mbpp/2 -> 2)" and out["all"]["n"] == len(ids)
     assert out["contaminated"] == {"n": 2, "mean": 1.0, "ci95": pytest.approx([0.3424, 1.0], abs=1e-4)}
     assert out["missing_from_results"]["n"] == len(items["mbpp"]) - len(ids) and out["not_in_report"]["n"] == 0
+
+
+def test_a_portrait_checks_contaminated_subset_is_named_possible_an_upper_bound(checked, run_cli):
+    """Re-scoring a portrait check: its contaminated items are only possibly in the corpus (they passed a Bloom
+    filter), so the table names that subset ``possible`` with what it means, the JSON says ``upper_bound``, and
+    the card's scores table says so too; an exact check's figures keep their names."""
+    for args in (["index", "build", "corpus.jsonl", "-o", "ix", "--no-progress"],
+                 ["index", "portrait", "ix", "-o", "p.dcp"],
+                 ["index", "check", "p.dcp", "-b", "humaneval=he.jsonl", "--report", "portrait.json"]):
+        assert run_cli(*args, cwd=checked).returncode == 0, args
+    results = _results(checked, "one_sample_results.jsonl", 1).name
+    res = run_cli("rescore", "portrait.json", "--results", results, "--json", "p.json", cwd=checked)
+    assert res.returncode == 0, res.stderr
+    rows = {line.split()[0]: line.split()[1] for line in res.stdout.splitlines()[2:5]}
+    assert rows == {"all": str(N_TASKS), "clean": str(N_TASKS - len(PLANTED)), "possible": str(len(PLANTED))}
+    assert "\npossible − clean: " in res.stdout and "contaminated − clean" not in res.stdout
+    assert "an unverified upper bound that may hold clean items" in res.stdout.splitlines()[-1]
+    out = json.loads((checked / "p.json").read_text("utf-8"))
+    assert out["upper_bound"] is True and "upper bound" in out["note"] and out["contaminated"]["n"] == len(PLANTED)
+    res = run_cli("report", "portrait.json", "--scores", "p.json", "--format", "md", "-o", "card.md", cwd=checked)
+    assert res.returncode == 0, res.stderr
+    assert f"(n={len(PLANTED)}) (possible: an upper bound, unverified)" in (checked / "card.md").read_text("utf-8")
+    res = run_cli("rescore", "report.json", "--results", results, "--json", "exact.json", cwd=checked)
+    assert "possible" not in res.stdout and "contaminated − clean" in res.stdout
+    assert "upper_bound" not in json.loads((checked / "exact.json").read_text("utf-8"))
