@@ -216,6 +216,16 @@ def verify_report(
     if unknown:
         problems.append(f"-b names benchmarks that are not in the report: {', '.join(unknown)}")
         return VerifyResult(False, problems, notes)
+    index = recorded.get("index")
+    if isinstance(index, dict) and index.get("kind") == "portrait":
+        problems.append("the report is a portrait check's: its figures are unverified upper bounds, which a check of "
+                        "the corpus does not reproduce; whoever holds the corpus index confirms them with decontam "
+                        "index check INDEX_DIR (the command is in the report's card)")
+        return VerifyResult(False, problems, notes)
+    if index is not None:  # an index check gives the report a streaming check gives, and says how it was made
+        del recorded["index"]
+        notes.append("the report is an index check's: compared with a check of the corpus itself (its index section, "
+                     "on how the index answered, is not compared)")
     tool = recorded.get("tool", {}).get("version")
     if tool != __version__:
         problems.append(f"tool version differs: the report was written by decontam {tool}, this is {__version__}")

@@ -185,3 +185,27 @@ def test_merging_or_adding_a_source_an_index_holds_is_refused(corpus):
     assert _run("index", "merge", "ia", "ib", "-o", "m", cwd=corpus).returncode == 0 and documents("m") == 60
     assert _run("index", "add", "ia", "corpus/b.jsonl", "--no-progress", cwd=corpus).returncode == 0
     assert documents("ia") == 60
+
+
+def test_verify_reproduces_an_index_check_and_refuses_a_portrait_check(corpus, shared_benchmarks):
+    """An index check's report is the report a check of the corpus gives, plus how the index answered: ``verify``
+    re-runs that check and compares all but the index section (it always failed: "/index: missing in the
+    re-run"), and still catches a changed figure. A portrait check's upper bounds are not what a check gives:
+    refused, saying how to confirm them."""
+    he = f"humaneval={shared_benchmarks / 'humaneval' / 'HumanEval.jsonl.gz'}"
+    for args in (["index", "build", "corpus", "-o", "ix", "--no-progress"], ["index", "portrait", "ix", "-o", "p.dcp"],
+                 ["index", "check", "ix", "-b", he, "--report", "ix.json"],
+                 ["index", "check", "p.dcp", "-b", he, "--report", "p.json"]):
+        assert _run(*args, cwd=corpus).returncode == 0, args
+    r = _run("verify", "ix.json", "corpus", "--no-progress", cwd=corpus)
+    assert r.returncode == 0 and r.stdout.startswith("REPRODUCED"), r.stdout + r.stderr
+    assert "the report is an index check's: compared with a check of the corpus itself" in r.stdout
+    report = json.loads((corpus / "ix.json").read_text())
+    assert report["benchmarks"][0]["n_contaminated"] == 3
+    report["benchmarks"][0]["n_contaminated"] = 2
+    (corpus / "changed.json").write_text(json.dumps(report, indent=2))
+    r = _run("verify", "changed.json", "corpus", "--no-progress", cwd=corpus)
+    assert r.returncode == 1 and "n_contaminated" in r.stdout, r.stdout + r.stderr
+    r = _run("verify", "p.json", "corpus", "--no-progress", cwd=corpus)
+    assert r.returncode == 1 and "the report is a portrait check's" in r.stdout, r.stdout + r.stderr
+    assert "decontam index check INDEX_DIR" in r.stdout
