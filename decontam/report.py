@@ -675,33 +675,21 @@ def _check_disjoint(reports: Sequence[dict[str, Any]]) -> None:
     """Refuse shards that overlap (see :func:`first_overlap`), as when one shard's report is given twice."""
     hit = first_overlap([rep["corpus"]["source_digests"] for rep in reports])
     if hit is not None:
-        a, b, what = hit
-        raise ConfigError(f"reports {a} and {b} both hold {what}: shards must not overlap (merging them would "
-                          "count its documents twice); give each shard once")
+        raise ConfigError(f"reports {hit[0]} and {hit[1]} both hold {hit[2]}: shards must not overlap (merging them "
+                          "would count its documents twice); give each shard once")
 
 
 def first_overlap(source_lists: Sequence[Sequence[dict[str, Any]]]) -> tuple[int, int, str] | None:
-    """The first source that two of ``source_lists`` both hold, as ``(first list, second list, what)``: a
-    source file (by its label) in two of them, or the same non-empty source (label and contents, for sources
-    that are not files) twice. Each source is a report's ``corpus.source_digests`` entry or an index manifest's
-    ``corpus.sources`` entry (``source``, ``text_sha256``, ``lengths_sha256``).
-
-    Example:
-        >>> d = {"source": "a.jsonl", "text_sha256": "1", "lengths_sha256": "2"}
-        >>> first_overlap([[d], [dict(d, source="b.jsonl")], [d]])
-        (0, 2, 'the source file a.jsonl')
-    """
+    """The first source two of ``source_lists`` hold, as ``(first list, second list, what)``: a source file (by
+    its label) in two of them, or the same non-empty source (label and contents) twice. A source is a report's
+    ``corpus.source_digests`` entry or an index manifest's ``corpus.sources`` entry."""
     seen: dict[Any, int] = {}
     for k, sources in enumerate(source_lists):
         for d in sources:
-            label = d["source"]
-            keys: list[tuple[str, ...]] = []
-            if not (label.startswith("<") and label.endswith(">")):  # a file: in one list only
-                keys.append(("file", label))
-            if (d["text_sha256"], d["lengths_sha256"]) != (_EMPTY_SHA256, _EMPTY_SHA256):  # empty: nothing to count
-                keys.append(("content", label, d["text_sha256"], d["lengths_sha256"]))
+            label, digests = d["source"], (d["text_sha256"], d["lengths_sha256"])
+            keys = [] if label.startswith("<") and label.endswith(">") else [("file", label)]  # a file: one list
+            keys += [("content", label, *digests)] if digests != (_EMPTY_SHA256,) * 2 else []  # empty: not counted
             for key in keys:
-                if key in seen and seen[key] != k:
+                if seen.setdefault(key, k) != k:
                     return seen[key], k, f"the source file {label}" if key[0] == "file" else f"the same source {label}"
-                seen.setdefault(key, k)
     return None

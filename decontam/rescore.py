@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -53,7 +54,7 @@ from .results import ItemResults, item_key, load_results
 
 # ItemResults and load_results live in decontam.results; they stay importable from here.
 __all__ = ["BOOTSTRAP_RESAMPLES", "LEAK_GROUPS", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
-           "load_results", "rescore", "rescore_by_filter", "subset_stats", "to_table"]
+           "load_results", "rescore", "rescore_by_filter", "rescore_schema", "subset_stats", "to_table"]
 
 Z95 = 1.959963984540054
 PERMUTATIONS = 10_000
@@ -260,6 +261,13 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
     if "answer_leak_ids" in section:
         out["leak_split"] = _leak_split(section, per_item, scored, status, binary, seed)
     return out
+
+
+def rescore_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of :func:`rescore`'s document, as shipped in ``decontam/schema/``."""
+    from importlib import resources
+
+    return json.loads(resources.files("decontam").joinpath("schema/rescore.schema.json").read_text("utf-8"))
 
 
 UPPER_BOUND_NOTE = ("the report is a portrait check's: its contaminated subset is the items possibly in the corpus "

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DecontamError, InputError
+from ..errors import ConfigError, InputError
 from .common import add_overwrite_flag, guard_outputs, print_warnings, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
@@ -88,9 +88,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _load(path: str) -> dict[str, Any]:
-    from ..report import Report
+    """A report read and held to its schema, before any work: one edited by hand (a figure out of its range, a
+    field of another type) is said as such, not rendered or re-scored as it is."""
+    from ..report import Report, report_schema
+    from ..schema_check import schema_problem
 
-    return Report.load(path).data
+    data = Report.load(path).data
+    problem = schema_problem(data, report_schema())
+    if problem is not None:
+        raise InputError(f"not a report as decontam writes it ({problem}); was it edited? Write it again with the "
+                         "command that made it", path=path)
+    return data
 
 
 def _load_json(path: str, what: str) -> Any:
@@ -103,10 +111,29 @@ def _load_json(path: str, what: str) -> Any:
         raise InputError(f"not a JSON {what}: {reason}", path=path) from None
 
 
-def _load_scores(path: str) -> dict[str, Any]:
+def _load_scores(path: str, report: dict[str, Any]) -> dict[str, Any]:
+    """A ``rescore --json`` result, held to its schema and to the report it is shown with: its benchmark must be
+    one of the report's, and its corpus and benchmark fingerprints the report's (scores of another check)."""
+    from ..rescore import rescore_schema
+    from ..schema_check import schema_problem
+
     data = _load_json(path, "rescore result")
     if not isinstance(data, dict) or "benchmark" not in data:
         raise InputError("not a result of `decontam rescore --json` (a JSON object with a benchmark)", path=path)
+    problem = schema_problem(data, rescore_schema())
+    if problem is not None:
+        raise InputError(f"not a result of `decontam rescore --json` as it writes it ({problem}); was it edited? "
+                         "Write it again with decontam rescore", path=path)
+    names = [b["name"] for b in report["benchmarks"]]
+    if data["benchmark"] not in names:
+        raise InputError(f"these are scores of benchmark {data['benchmark']!r}, which the report does not hold (it "
+                         f"has: {', '.join(names)})", path=path)
+    section = report["benchmarks"][names.index(data["benchmark"])]
+    for what, theirs, ours in (("corpus", data.get("corpus_fingerprint"), report["corpus"]["fingerprint"]),
+                               ("benchmark", data.get("benchmark_fingerprint"), section["fingerprint"])):
+        if theirs is not None and theirs != ours:
+            raise InputError(f"these scores were computed with another report: its {what} fingerprint is {theirs}, "
+                             f"this report's {ours}; run decontam rescore on this report", path=path)
     return data
 
 
@@ -121,7 +148,7 @@ def _report(args: argparse.Namespace) -> int:
     inputs = [args.report, *(args.scores or [])]
     guard_outputs(args, [("-o", args.output)], inputs)
     data = _load(args.report)
-    scores = [_load_scores(s) for s in args.scores or []]
+    scores = [_load_scores(s, data) for s in args.scores or []]
     name = Path(args.report).name
     if fmt in ("png", "svg"):
         write_file(args, "-o", args.output, render.figure(data, title=args.title, fmt=fmt), inputs)
@@ -203,29 +230,7 @@ def _merge(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`).
 
-    A report is read as decontam writes it; one edited by hand (or by another tool) can break a command in
-    ways no check foresaw. Such a failure is said as what it is, the report's first departure from its schema,
-    rather than as a bug in decontam.
+    A report is read as decontam writes it, held to its schema first (:func:`_load`): one edited by hand (or by
+    another tool) is said as such, its first departure from the schema, rather than as a bug in decontam.
     """
-    try:
-        return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)
-    except (DecontamError, OSError):
-        raise
-    except Exception:
-        for path in args.reports if args.command == "merge" else [args.report]:
-            problem = _schema_problem(path)
-            if problem is not None:
-                raise InputError(f"not a report as decontam writes it ({problem}); was it edited? Write it "
-                                 "again with the command that made it", path=path) from None
-        raise
-
-
-def _schema_problem(path: str) -> str | None:
-    from ..report import report_schema
-    from ..schema_check import schema_problem
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return schema_problem(json.load(fh), report_schema())
-    except (OSError, ValueError, RecursionError):
-        return None
+    return {"report": _report, "rescore": _rescore, "verify": _verify, "merge": _merge}[args.command](args)

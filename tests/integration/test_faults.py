@@ -118,8 +118,10 @@ def test_a_full_disk_while_one_file_is_scanned_in_parts_leaves_no_spool(big_corp
 # ------------------------------------------------------------------------------------ unexpected errors
 
 # decontam's command line with Python's recursion limit set N frames above where it is called: every call
-# deeper than that fails with a RecursionError, an exception no part of decontam raises on purpose
-_RECURSION = ("import inspect, sys\nfrom decontam.cli import main\n"
+# deeper than that fails with a RecursionError, an exception no part of decontam raises on purpose. Its modules
+# are imported first (importing numpy nests deeper than any run's calls: the boundary would be found there).
+_RECURSION = ("import inspect, sys\nimport decontam.cli.index, decontam.cli.reports, decontam.cli.scan, "
+              "decontam.filter\nfrom decontam.cli.app import main\n"
               "sys.setrecursionlimit(len(inspect.stack()) + int(sys.argv[1]))\nsys.exit(main(sys.argv[2:]))\n")
 
 

@@ -196,3 +196,58 @@ def test_usage_and_input_errors(run, run_cli, tmp_path):
     for cmd in ("report", "rescore", "verify", "merge"):
         res = run_cli(cmd, "--help")
         assert res.returncode == 0 and "usage: decontam " + cmd in res.stdout
+
+
+def test_scores_and_reports_edited_or_of_another_check_are_refused_in_one_line(run, run_cli, tmp_path):
+    """``report --scores`` holds a rescore result to its schema and to the report it is shown with (another
+    corpus, another benchmark: refused, not rendered beside figures it does not belong to), and every report
+    command holds a report to its schema before any work: NaN, Infinity (which Python's json reads and JSON has
+    not) and a rate out of its range are one line naming the file, never a card saying ``nan%`` or ``700.00%``
+    and never an internal error."""
+    root, info = run
+    he = tmp_path / "samples.jsonl_results.jsonl"
+    he.write_text("".join(json.dumps({"task_id": f"HumanEval/{i}", "passed": i % 2 == 0, "completion": "",
+                                      "result": "passed"}) + "\n" for i in range(info["n_humaneval"])))
+    res = run_cli("rescore", root / "report.json", "--results", he, "--benchmark", "humaneval", "--json",
+                  tmp_path / "s.json")
+    assert res.returncode == 0, res.stderr
+    good = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    report = json.loads((root / "report.json").read_text(encoding="utf-8"))
+
+    def edited(name: str, doc: dict) -> str:
+        (tmp_path / name).write_text(json.dumps(doc), encoding="utf-8")
+        return str(tmp_path / name)
+
+    scores = {
+        "no clean subset": ({k: v for k, v in good.items() if k != "clean"}, "(at the top: no clean)"),
+        "a mean as text": ({**good, "clean": {**good["clean"], "mean": "high"}},
+                           "(at clean.mean: expected number or null, found a str)"),
+        "a NaN": ({**good, "all": {**good["all"], "mean": float("nan")}}, "(at all.mean: nan is not a number JSON"),
+        "another benchmark": ({**good, "benchmark": "zzz"}, "scores of benchmark 'zzz', which the report does not"),
+        "another corpus": ({**good, "corpus_fingerprint": "sha256:" + "0" * 64},
+                           "computed with another report: its corpus fingerprint is sha256:000"),
+    }
+    for what, (doc, words) in scores.items():
+        for fmt in ("md", "html"):
+            res = run_cli("report", root / "report.json", "--scores", edited("s2.json", doc), "--format", fmt)
+            assert res.returncode == 1 and res.stdout == "", (what, res.stderr)
+            assert res.stderr.startswith(f"decontam: error: {tmp_path / 's2.json'}: ") and words in res.stderr, \
+                (what, res.stderr)
+            assert len(res.stderr.splitlines()) == 1 and "internal error" not in res.stderr
+    bench = report["benchmarks"][0]
+    reports = {
+        "a NaN rate": dict(report, benchmarks=[{**bench, "contamination_rate": float("nan")}, *report["benchmarks"][1:]]),
+        "an infinite count": dict(report, corpus={**report["corpus"], "n_documents": float("inf")}),
+        "a rate of 700%": dict(report, benchmarks=[{**bench, "contamination_rate": 7.0}, *report["benchmarks"][1:]]),
+    }
+    for what, doc in reports.items():
+        path = edited("r2.json", doc)
+        for args in (["report", path, "--format", "md"], ["report", path, "--format", "png", "-o", tmp_path / "f.png"],
+                     ["verify", path, *info["shard_args"]], ["merge", path, "-o", tmp_path / "m.json"],
+                     ["rescore", path, "--results", he, "--benchmark", "humaneval"]):
+            res = run_cli(*args, cwd=root)
+            assert res.returncode == 1 and res.stdout == "", (what, args, res.stderr)
+            assert res.stderr.startswith(f"decontam: error: {path}: not a report as decontam writes it (at "), \
+                (what, args, res.stderr)
+            assert len(res.stderr.splitlines()) == 1
+        assert not (tmp_path / "f.png").exists() and not (tmp_path / "m.json").exists()

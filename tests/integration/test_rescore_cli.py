@@ -167,6 +167,16 @@ def test_lm_eval_file_with_two_filters_gives_one_row_per_filter(harness_run, run
         assert row["contaminated"]["mean"] == 1.0 and row["clean"]["n"] == len(clean)
         assert row["clean"]["mean"] == pytest.approx(sum(scores[i] for i in clean) / len(clean))
     assert out["all"] == out["by_filter"][0]["all"]  # a reader of one result reads the first filter
+    jsonschema = pytest.importorskip("jsonschema")  # the schema `report --scores` holds results to: the oracle's
+    from decontam.rescore import rescore_schema
+    from decontam.schema_check import schema_problem
+
+    jsonschema.Draft202012Validator.check_schema(rescore_schema())
+    jsonschema.validate(out, rescore_schema())
+    assert schema_problem(out, rescore_schema()) is None
+    wrong = {**out, "by_filter": [out["by_filter"][0], {**out["by_filter"][1], "clean": {"n": -1, "mean": 0.5}}]}
+    assert not jsonschema.Draft202012Validator(rescore_schema()).is_valid(wrong)
+    assert schema_problem(wrong, rescore_schema()) == "at by_filter[1].clean.n: -1 is out of range [0, ]"
     one = _rescore_json(run_cli, root, "--benchmark", "gsm8k", "--results",
                         "samples_gsm8k_2025-06-01T12-30-45.123456.jsonl", "--filter", "flexible-extract")
     assert one == out["by_filter"][1] and "by_filter" not in one
