@@ -6,6 +6,7 @@ Ctrl-C while the command line's modules load must be an interruption like any ot
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -29,4 +30,8 @@ def entry() -> NoReturn:
     except KeyboardInterrupt:
         print("decontam: interrupted; no output was written", file=sys.stderr)
         sys.exit(130)
-    sys.exit(run())
+    code = run()
+    # The run is over and has said how it ended: a Ctrl-C while the interpreter shuts down (tens of milliseconds)
+    # would only print a traceback or turn a finished run's exit code into 130.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)

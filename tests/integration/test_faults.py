@@ -313,6 +313,27 @@ def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(small, tmp_p
     assert tree(tmp_path) == before
 
 
+# The console script, with a real SIGINT sent to the process by an exit handler: a Ctrl-C while the interpreter
+# shuts down after a run that finished.
+_SIGINT_AT_EXIT = ("import atexit, os, signal, sys\n"
+                   "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                   "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+                   "sys.argv = ['decontam', *sys.argv[1:]]\n"
+                   "from decontam.cli import entry\n"
+                   "entry()\n")
+
+
+def test_ctrl_c_while_a_finished_run_exits_changes_nothing(small, tmp_path):
+    """The run is over (outputs in place, summary printed): a Ctrl-C as the interpreter shuts down neither prints
+    a traceback nor turns exit 0 into 130."""
+    (tmp_path / "b.jsonl").write_text('{"key": 1, "prompt": "a question nobody copied anywhere, long enough"}\n')
+    done = subprocess.run([sys.executable, "-c", _SIGINT_AT_EXIT, "check", str(small / "tiny.jsonl"), *BENCH,
+                           "--report", "r.json", "--no-progress"], cwd=tmp_path, env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
+    assert json.loads((tmp_path / "r.json").read_text())["corpus"]["n_documents"] == 3
+
+
 def children(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
