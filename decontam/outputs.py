@@ -323,7 +323,8 @@ class OutputSet:
         commit: The run's commit.
 
     Raises:
-        ConfigError: A file output whose suffix is not the input's format.
+        ConfigError: A file output whose suffix is not the input's format; for one input file, an output with
+            another suffix that is not a folder (a file name, by mistake, that would be made a folder).
     """
 
     def __init__(self, output: str | os.PathLike[str], files: list[CorpusFile], commit: Commit) -> None:
@@ -333,6 +334,11 @@ class OutputSet:
         if self.single and file_format(self.output) != files[0].format:
             raise ConfigError(f"output {self.output} must be in the input's format ({files[0].format}): name it "
                               f"with the suffix .{files[0].format}")
+        if len(files) == 1 and not self.single and self.output.suffix and not self.output.is_dir():
+            # (one file's output named like a file, clean.json or out.txt, would silently be made a folder)
+            raise ConfigError(f"output {self.output}: for one input file, -o is a file in its format (name it "
+                              f"with the suffix .{files[0].format}) or a folder; {self.output.name} would be made a "
+                              "folder (create it first if that is what you want)")
         self._stage = None if self.single else commit.temp(self.output, directory=True)
         self.temps = [commit.temp(self._final(f)) for f in files]
         self.targets = [self.output if self.single else self.output / f.relative for f in files]

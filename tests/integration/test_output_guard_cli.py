@@ -171,3 +171,20 @@ def test_a_pipe_or_socket_in_an_outputs_place_is_refused_even_with_overwrite(wor
     assert len(done.stderr.splitlines()) == 1 and done.stdout == ""
     mode = os.lstat(taken).st_mode
     assert stat.S_ISFIFO(mode) if kind == "named pipe" else stat.S_ISSOCK(mode)
+
+
+@pytest.mark.parametrize("name", ["clean.json", "out.txt"])
+def test_one_files_output_named_like_another_kind_of_file_is_refused(work, run_cli, name):
+    """``-o clean.json`` for one JSONL file silently made a folder ``clean.json/c.jsonl``: refused before any work,
+    saying what to name it; a folder of that name made beforehand, or a name without a suffix, is a folder
+    output as before."""
+    before = snapshot(work)
+    done = run_cli("filter", "corpus/c.jsonl", *B, "-o", name, cwd=work)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"decontam: error: output {name}: for one input file, -o is a file in its format "
+                                  "(name it with the suffix .jsonl) or a folder"), done.stderr
+    assert snapshot(work) == before
+    (work / name).mkdir()
+    assert run_cli("filter", "corpus/c.jsonl", *B, "-o", name, cwd=work).returncode == 0
+    assert run_cli("filter", "corpus/c.jsonl", *B, "-o", "plain", cwd=work).returncode == 0
+    assert (work / name / "c.jsonl").read_bytes() == (work / "plain" / "c.jsonl").read_bytes()
