@@ -2,7 +2,7 @@
 
 :func:`report_warnings` reads a report document (a scan's, an index's, a merge's) and says which of its figures
 need a caveat: folders not fully read, many rejected rows, short probes that match many documents, answers
-not probed. It is computed from the document alone, so a merge of shard reports recomputes it; the report
+not probed, questions with no probe. It is computed from the document alone, so a merge of shard reports recomputes it; the report
 model (:mod:`decontam.report`) calls it for every document it lays out.
 """
 
@@ -27,6 +27,8 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     * ``short_probes``: items whose question is shorter than the probe length (used whole, as the GPT-4 rule
       says) match more than a handful of documents (or 1% of them): such a figure may count coincidences,
       and the documents removed because of such probes alone are counted (answer matches aside);
+    * ``empty_questions``: benchmarks with questions that normalize to nothing: they have no probe, can never be
+      found and count as clean (a clean that was never looked for; many of them suggest the wrong field);
     * ``answers_not_probed``: with ``probe_answers``, benchmarks none of whose answers was probed (no answer
       field, or every answer shorter than the probe length), so that their empty ``answer_leak_ids`` is not
       read as "no answer leaked".
@@ -63,6 +65,13 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
                                f"says, match many documents: {named}. {alone} document(s) were removed because "
                                "of such probes alone; --min-question-chars N leaves such items out "
                                "(docs/method.md)"})
+    empty = [b for b in doc["benchmarks"] if b.get("n_empty")]
+    if empty:
+        named = "; ".join(f"{b['name']} ({b['n_empty']} of {b['n_items']})" for b in empty)
+        out.append({"kind": "empty_questions", "benchmarks": [b["name"] for b in empty],
+                    "message": f"questions that normalize to nothing (no letter or digit) have no probe and can "
+                               f"never be found, so they count as clean: {named}; if that is many, check the "
+                               "question field"})
     unprobed = [b for b in doc["benchmarks"] if "n_answers_probed" in b and b["n_answers_probed"] == 0]
     if unprobed:
         named = "; ".join(f"{b['name']} (answer field: {b.get('answer_field') or 'none'})" for b in unprobed)

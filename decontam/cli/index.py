@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..config import DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
+from ..scan.probes import require_probes
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
@@ -199,7 +200,9 @@ def _check(args: argparse.Namespace) -> int:
     target = Path(args.index)
     opened = CorpusIndex.load(target, norm, verify=not args.no_verify) if target.is_dir() else \
         Portrait.load(target, norm, verify=not args.no_verify)
-    report = opened.check(load_benchmarks(args), cfg)
+    benchmarks = load_benchmarks(args)
+    require_probes(benchmarks, cfg)
+    report = opened.check(benchmarks, cfg)
     write_outputs(report, args, inputs)
     return 0
 

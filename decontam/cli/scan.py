@@ -13,6 +13,7 @@ from ..config import METHODS, NEAR_DUP_THRESHOLD, DecontamConfig, make_config
 from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
 from ..registry import local_hint, unknown_name_message
+from ..scan.probes import require_probes
 from .common import (
     add_benchmark_field_flags,
     add_benchmark_flag,
@@ -193,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = [("--report", args.report), ("--markdown", args.markdown)]
     guard_outputs(args, ([("-o", args.output)] if args.command == "filter" else []) + outputs, inputs)
     benchmarks = load_benchmarks(args)
+    require_probes(benchmarks, cfg)  # (a run that would check nothing fails before reading the corpus)
     progress = False if args.no_progress else None
     if args.command == "check":
         report = check([Path(c) for c in args.corpus], benchmarks, cfg, progress=progress)

@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from ..sample import ItemProbes, ngram_items, sample_items
 from ..utf8 import char_span, char_to_byte
 from ..words import whole_words
 
-__all__ = ["ANSWER_SEED_TAG", "ProbeSet", "answer_probes", "ngram_groups", "probe_groups"]
+__all__ = ["ANSWER_SEED_TAG", "ProbeSet", "answer_probes", "ngram_groups", "probe_groups", "require_probes"]
 
 ANSWER_SEED_TAG = "\x1fanswer"  # appended to the benchmark name in an answer's seed: its draw is its own
 
@@ -115,6 +116,44 @@ class ProbeSet:
         text = " " + item.normalized + " "
         start, end = whole_words(text, *char_span(text, *run))
         return start - 1, end - 1
+
+
+def require_probes(benchmarks: Sequence[Benchmark], config: DecontamConfig) -> None:
+    """Refuse a run in which no item of ``benchmarks`` has a probe (every question normalizes to nothing, or is
+    left out as too short): it would read the corpus, check nothing and report every item clean or left out.
+    Cheap: it stops at the first item with a probe. The command line calls it; a library caller gets the report,
+    whose warnings say so.
+
+    Raises:
+        ConfigError: Saying, per benchmark, how many questions are empty and how many too short.
+    """
+    if config.probe_answers:  # (answers may have probes where questions have none)
+        return
+    rule = config.text_rule
+
+    def drawn(bench: Benchmark, item: Any) -> ItemProbes:
+        pair = [(item.id, item.question)]
+        return (ngram_items(pair, rule.n) if isinstance(rule, NgramRule)
+                else sample_items(bench.name, pair, config.sample, config.normalize))[0]
+
+    items: list[list[ItemProbes]] = []
+    for bench in benchmarks:
+        items.append([])
+        for item in bench.items:
+            probes = drawn(bench, item)
+            if len(probes.offsets):
+                return
+            items[-1].append(probes)
+
+    def why(bench: Benchmark, its: list[ItemProbes]) -> str:
+        empty, short = sum(1 for p in its if p.empty), sum(1 for p in its if p.too_short)
+        parts = [f"{empty} of {len(its)} questions normalize to nothing (is its question field the right one?)"
+                 if empty else "", f"{short} of {len(its)} are too short (--min-question-chars, or fewer words than "
+                 "the 13-gram rule's 13)" if short else ""]
+        return f"{bench.name}: " + "; ".join(p for p in parts if p)
+
+    raise ConfigError("no item of the benchmarks has a probe, so nothing would be checked: "
+                      + "; ".join(why(b, its) for b, its in zip(benchmarks, items)))
 
 
 def answer_probes(bench: Benchmark, config: DecontamConfig) -> list[ItemProbes | None]:

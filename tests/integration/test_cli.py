@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from decontam import load_benchmark
 from decontam.benchmarks import Benchmark, Item
+from decontam.config import NormalizeConfig
+from decontam.normalize import normalize
 
 Q1 = ("A farmer has 17 sheep and buys 5 more each week. After how many weeks will the farmer have exactly 62 "
       "sheep in the field?")
@@ -572,6 +574,11 @@ def test_cli_filter_matches_the_oracle(run_cli, assert_report_exact, validate_re
         write_jsonl(tmp / "q.jsonl", [{"question": q} for q in questions])
         out = run_cli("filter", "corpus.jsonl", "-b", "q=q.jsonl", "--question-field", "question", *flags,
                       "-o", "out.jsonl", "--report", "r.json", cwd=tmp)
+        norm = NormalizeConfig(**{k: f"--{k}" in flags for k in ("lowercase", "nfkc", "unescape")})
+        if all(normalize(q, norm) == "" for q in questions):  # no probe at all: refused, nothing written
+            assert out.returncode == 2 and "no item of the benchmarks has a probe" in out.stderr, out.stderr
+            assert not (tmp / "out.jsonl").exists() and not (tmp / "r.json").exists()
+            return
         assert out.returncode == 0, out.stderr
         report = json.loads((tmp / "r.json").read_text("utf-8"))
         validate_report(report)

@@ -458,3 +458,31 @@ def test_lone_surrogates_in_ids_and_texts_are_written_as_json_escapes(tmp_path):
     for args in (["report", "r.json", "--format", "html", "-o", "r.html"], ["verify", "r.json", "c.jsonl"]):
         done = cli(*args, cwd=tmp_path)
         assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+
+
+def test_a_run_with_no_probe_at_all_fails_before_reading_and_writes_nothing(tmp_path):
+    """A benchmark whose questions all normalize to nothing (the wrong field, say), or all left out as too short,
+    would be reported 0% contaminated with every item clean or left out: the run fails at once, saying why,
+    for check, filter and index check alike."""
+    (tmp_path / "bench.jsonl").write_text("".join(json.dumps({"prompt": p}) + "\n" for p in ["", "?!", "..."]))
+    (tmp_path / "ok.jsonl").write_text(json.dumps({"prompt": Q}) + "\n")
+    (tmp_path / "c.jsonl").write_bytes(SENTINEL + b"\n")
+    assert cli("index", "build", "c.jsonl", "-o", "ix", "--no-progress", cwd=tmp_path).returncode == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (["check", "c.jsonl", *BENCH, "--report", "r.json"],
+                 ["filter", "c.jsonl", *BENCH, "-o", "out.jsonl", "--report", "r.json"],
+                 ["index", "check", "ix", *BENCH, "--report", "r.json"]):
+        done = cli(*args, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr == (
+            "decontam: error: no item of the benchmarks has a probe, so nothing would be checked: mine: 3 of 3 "
+            "questions normalize to nothing (is its question field the right one?)\n"), done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    (tmp_path / "mixed.jsonl").write_text("".join(json.dumps({"prompt": p}) + "\n" for p in ["", Q]))
+    done = cli("check", "c.jsonl", "-b", "mixed=mixed.jsonl", "--question-field", "prompt", "--min-question-chars",
+               "1000", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.endswith(
+        "mixed: 1 of 2 questions normalize to nothing (is its question field the right one?); 1 of 2 are too "
+        "short (--min-question-chars, or fewer words than the 13-gram rule's 13)\n"), done.stderr
+    done = cli("check", "c.jsonl", *BENCH, "-b", "ok=ok.jsonl", "--question-field", "ok=prompt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # one benchmark with a probe: checked, the empty ones a warning
+    assert "decontam: warning: questions that normalize to nothing" in done.stderr and "mine (3 of 3)" in done.stderr

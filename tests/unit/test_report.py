@@ -261,3 +261,33 @@ def test_markdown_summary(report):
     assert "every window" in departures
     skipped = check(DOCS + [{"id": "e"}], [bench()], progress=False, on_error="skip").to_markdown()
     assert "Rejected input rows (skipped): 1." in skipped
+
+
+def test_empty_questions_are_a_warning_and_a_run_with_no_probe_at_all_is_refused():
+    """An item whose question normalizes to nothing counts as clean (it can never be found), which the report's
+    ``empty_questions`` warning now says; ``require_probes`` (the command line's check before reading the
+    corpus) refuses exactly the runs whose report would hold no item with a probe."""
+    from decontam.config import DecontamConfig
+    from decontam.errors import ConfigError
+    from decontam.scan.probes import require_probes
+
+    rep = check(DOCS, [bench()], progress=False)
+    (warning,) = [w for w in rep.data["warnings"] if w["kind"] == "empty_questions"]
+    assert warning["benchmarks"] == ["demo"] and "demo (1 of 4)" in warning["message"]
+    cases = [
+        ([bench()], DecontamConfig(), False),
+        ([Benchmark.from_items("e", [Item(1, "?!"), Item(2, "")])], DecontamConfig(), True),
+        ([Benchmark.from_items("e", [Item(1, "?!")]), bench()], DecontamConfig(), False),
+        ([bench()], DecontamConfig.from_dict({"sample": {"min_question_chars": 10**6}}), True),
+        ([Benchmark.from_items("w", [Item(1, "only four words here")])], DecontamConfig.from_dict(
+            {"method": "ngram13"}), True),
+    ]
+    for benches, cfg, refused in cases:
+        report = check(DOCS, benches, cfg, progress=False)
+        with_probe = [it for b in report.data["benchmarks"] for it in b["items"] if it["n_probes"]]
+        assert (not with_probe) == refused
+        if refused:
+            with pytest.raises(ConfigError, match="no item of the benchmarks has a probe, so nothing would be "):
+                require_probes(benches, cfg)
+        else:
+            require_probes(benches, cfg)
