@@ -10,8 +10,9 @@ from pathlib import Path
 
 from ..benchmarks import REGISTRY, BenchmarkSpec
 from ..config import METHODS, NEAR_DUP_THRESHOLD, DecontamConfig, make_config
-from ..errors import BenchmarkNotFoundError
+from ..errors import BenchmarkNotFoundError, ConfigError
 from ..filter import check, filter_files
+from ..inputs.files import expand_corpus, first_row_names
 from ..registry import local_hint, unknown_name_message
 from ..scan.probes import require_probes
 from .common import (
@@ -50,9 +51,10 @@ def _add_scan_flags(p: argparse.ArgumentParser, filtering: bool = False) -> None
                    help="corpus field holding the text (default: text; a file without it but with a chat field, "
                         "messages or conversations, is read as chats); repeat for several fields, each matched "
                         "on its own (e.g. --text-field prompt --text-field response)")
-    g.add_argument("--id-field", default="id",
+    g.add_argument("--id-field",
                    help="corpus field holding a document id (default: id; rows without it are named by their "
-                        "0-based row number in the corpus)")
+                        "0-based row number in the corpus; a field given here must be in the first row of a "
+                        "corpus file)")
     add_benchmark_field_flags(g)
     g = p.add_argument_group("method (defaults: the GPT-4 rule)")
     g.add_argument("--method", choices=METHODS, default="gpt4",
@@ -109,7 +111,7 @@ def _config(args: argparse.Namespace) -> DecontamConfig:
     return make_config(
         DecontamConfig(),
         text_field=args.text_field or "text",
-        id_field=args.id_field,
+        id_field=args.id_field or "id",
         seed=args.seed,
         probes=args.probes,
         probe_length=args.probe_length,
@@ -184,6 +186,21 @@ def _describe_benchmarks(names: list[str]) -> int:
     return 0
 
 
+def _require_id_field(corpus: list[str], field: str, files_looked_at: int = 20) -> None:
+    """Refuse an ``--id-field`` that no corpus file's first row has (of the first ``files_looked_at`` files): a
+    misspelt name would silently name every document by its row number."""
+    files = expand_corpus(corpus, on_error="skip", skipped=[])[:files_looked_at]
+    seen: list[str] = []
+    for f in files:
+        names = first_row_names(f)
+        if names is None or field in names:
+            return
+        seen.append(f"{f.path}: {', '.join(names[:10])}")
+    if seen:
+        raise ConfigError(f"--id-field {field}: the first row of no corpus file has it ({'; '.join(seen[:3])}); "
+                          "documents would be named by row number: check the name, or leave --id-field out")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
     if args.command == "benchmarks":
@@ -193,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = [*args.corpus, *spec_paths(args.benchmark)]
     outputs = [("--report", args.report), ("--markdown", args.markdown)]
     guard_outputs(args, ([("-o", args.output)] if args.command == "filter" else []) + outputs, inputs)
+    if args.id_field is not None:
+        _require_id_field(args.corpus, args.id_field)
     benchmarks = load_benchmarks(args)
     require_probes(benchmarks, cfg)  # (a run that would check nothing fails before reading the corpus)
     progress = False if args.no_progress else None

@@ -7,6 +7,8 @@ relative path.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -20,7 +22,8 @@ from .batch import Batch, ReadCounts, Rejected
 from .jsonl import RANGE_MIN_BYTES, jsonl_fields, jsonl_ranges, read_jsonl
 from .parquet import parquet_module, read_parquet
 
-__all__ = ["CorpusFile", "FilePart", "SkippedFile", "expand_corpus", "file_format", "read_file", "split_file"]
+__all__ = ["CorpusFile", "FilePart", "SkippedFile", "expand_corpus", "file_format", "first_row_names", "read_file",
+           "split_file"]
 
 PART_MAX_BYTES = 16 << 20  # a file split for several processes is split into parts of at most about this size
 
@@ -162,6 +165,24 @@ def expand_corpus(paths: Sequence[str | os.PathLike[str]], on_error: str = "rais
             )
         seen[f.relative] = f.path
     return files
+
+
+def first_row_names(f: CorpusFile) -> list[str] | None:
+    """The fields of a corpus file's first row (a Parquet file's columns), or None when it has no row to read
+    (the readers say what is wrong with it)."""
+    if f.format == "parquet":
+        try:
+            return list(parquet_module().read_schema(f.path).names)
+        except (OSError, ValueError):
+            return None
+    opener = gzip.open if f.format == "jsonl.gz" else open
+    try:
+        with opener(f.path, "rb") as fh:
+            line = next((raw for raw in fh if raw.strip()), b"")
+        row = json.loads(line) if line else None
+    except (OSError, ValueError, EOFError):
+        return None
+    return [str(k) for k in row] if isinstance(row, dict) else None
 
 
 def _folder_files(root: Path, on_error: str, skipped: list[SkippedFile] | None) -> list[Path]:

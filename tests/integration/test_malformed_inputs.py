@@ -486,3 +486,24 @@ def test_a_run_with_no_probe_at_all_fails_before_reading_and_writes_nothing(tmp_
     done = cli("check", "c.jsonl", *BENCH, "-b", "ok=ok.jsonl", "--question-field", "ok=prompt", cwd=tmp_path)
     assert done.returncode == 0, done.stderr  # one benchmark with a probe: checked, the empty ones a warning
     assert "decontam: warning: questions that normalize to nothing" in done.stderr and "mine (3 of 3)" in done.stderr
+
+
+def test_an_id_field_no_corpus_file_has_is_refused_before_any_work(tmp_path):
+    """A misspelt ``--id-field`` silently named every document by its row number: refused, naming the fields
+    the first row has (a corpus id field is a key of the row: ``meta.n`` is not ``meta``'s ``n``); a field the
+    rows have, or the default (``id``, absent here), are read as before (rows without it named by row number)."""
+    (tmp_path / "bench.jsonl").write_text(json.dumps({"prompt": Q}) + "\n")
+    rows = [{"key": "k0", "meta": {"n": 1}, "text": "nothing"}, {"key": "k1", "meta": {"n": 2}, "text": Q}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    for corpus in ("c.jsonl", "c.parquet"):
+        for wrong in ("kee", "meta.n"):
+            done = cli("check", corpus, *BENCH, "--id-field", wrong, "--report", f"{corpus}.json", cwd=tmp_path)
+            assert done.returncode == 2 and done.stderr == (
+                f"decontam: error: --id-field {wrong}: the first row of no corpus file has it ({corpus}: key, meta, "
+                "text); documents would be named by row number: check the name, or leave --id-field out\n"), done.stderr
+            assert not (tmp_path / f"{corpus}.json").exists()
+        for flags, named in ((["--id-field", "key"], "k1"), ([], 1)):
+            done = cli("check", corpus, *BENCH, *flags, "--report", f"{corpus}.json", "--overwrite", cwd=tmp_path)
+            assert done.returncode == 0, done.stderr
+            assert json.loads((tmp_path / f"{corpus}.json").read_text())["training"]["removed"][0]["doc_id"] == named
