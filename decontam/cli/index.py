@@ -57,8 +57,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     b.add_argument("-o", "--output", required=True, metavar="INDEX_DIR",
                    help="index folder (new or empty; with --append, an existing index to add to)")
     b.add_argument("--append", action="store_true", help="add the corpus to the existing index -o")
-    b.add_argument("--text-field", default="text",
-                   help="corpus field holding the text, a string (default: text; an index holds one text per row)")
+    b.add_argument("--text-field", action="append",
+                   help="corpus field holding the text, a string (default: text; an index holds one text per row: "
+                        "given twice, it is refused)")
     b.add_argument("--id-field", default="id", help="corpus field holding a document id (default: id)")
     b.add_argument("--bloom-fp", type=float, default=1e-6,
                    help="Bloom filter false-positive rate per lookup (default: 1e-6)")
@@ -116,7 +117,8 @@ def _progress(args: argparse.Namespace) -> bool | None:
 def _build(args: argparse.Namespace) -> int:
     from ..index import CorpusIndex
 
-    cfg = make_config(DecontamConfig(), text_field=args.text_field, id_field=args.id_field,
+    fields = args.text_field or ["text"]
+    cfg = make_config(DecontamConfig(), text_field=fields[0] if len(fields) == 1 else fields, id_field=args.id_field,
                       lowercase=args.lowercase, nfkc=args.nfkc, unescape=args.unescape,
                       num_proc=args.num_proc, on_error=args.on_error, engine=args.engine,
                       ray_address=args.ray_address)

@@ -50,8 +50,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--results", action="append", required=True, metavar="RESULTS",
                    help="results file (repeatable: e.g. one lm-eval samples file per MMLU subject)")
     p.add_argument("--benchmark", metavar="NAME", help="benchmark of the report (default: its only one)")
-    p.add_argument("--id-field", metavar="FIELD", help="field holding the item id (dotted path; default: auto)")
-    p.add_argument("--id-template", metavar="TEMPLATE",
+    ids = p.add_mutually_exclusive_group()
+    ids.add_argument("--id-field", metavar="FIELD", help="field holding the item id (dotted path; default: auto)")
+    ids.add_argument("--id-template", metavar="TEMPLATE",
                    help="item id built from the record, e.g. 'anatomy_test/{doc_id}' or, for lighteval, "
                         "'anatomy_test/{doc[id]}' ({task}: the lm-eval or lighteval task)")
     p.add_argument("--score-field", metavar="FIELD",

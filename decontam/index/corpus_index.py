@@ -63,11 +63,11 @@ class CorpusIndex(IndexFiles):
                               "build the index without it")
         if cfg.near_dup:
             raise ConfigError("near_dup is an option of a check, not of an index: build the index without it (a "
-                              "check of the corpus itself runs the near-duplicate pass: check_corpus / "
+                              "check of the corpus itself runs the near-duplicate pass: check / "
                               "filter_dataset with near_dup=True)")
         if len(cfg.text_fields) > 1:
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
-                              "one string field, or check the corpus without an index (check_corpus / "
+                              "one string field, or check the corpus without an index (check / "
                               "filter_dataset), which reads several fields")
         with _writing(output, as_paths(corpus) if is_pathlike(corpus) else [], overwrite) as commit:
             stage = commit.temp(output, directory=True)
@@ -107,8 +107,9 @@ class CorpusIndex(IndexFiles):
         return cls.load(output, verify=False)
 
     def add(self, corpus: Any, *, progress: bool | None = None, **options: Any) -> CorpusIndex:
-        """Add documents to this index (in place, atomically: the index is replaced whole when the new one is
-        complete); returns the updated index.
+        """Add documents to this index's folder (atomically: the folder is replaced whole when the new index is
+        complete); returns the updated index. This object still reads the files it had opened: use the one
+        returned (``index = index.add(corpus)``).
 
         Raises:
             ConfigError: The index already holds a source of ``corpus`` (the index is left as it was).

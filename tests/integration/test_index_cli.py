@@ -209,3 +209,17 @@ def test_verify_reproduces_an_index_check_and_refuses_a_portrait_check(corpus, s
     r = _run("verify", "p.json", "corpus", "--no-progress", cwd=corpus)
     assert r.returncode == 1 and "the report is a portrait check's" in r.stdout, r.stdout + r.stderr
     assert "decontam index check INDEX_DIR" in r.stdout
+
+
+def test_index_build_refuses_several_text_fields_as_the_api_does(corpus):
+    """``--text-field`` given twice kept only the last one, silently (an index holds one text per row; the API
+    refuses several): refused, nothing written."""
+    (corpus / "pairs.jsonl").write_text(json.dumps({"prompt": "a question", "response": "an answer"}) + "\n")
+    r = _run("index", "build", "pairs.jsonl", "--text-field", "prompt", "--text-field", "response", "-o", "ix",
+             "--no-progress", cwd=corpus)
+    assert r.returncode == 2 and "an index holds one text per document; got text_field=['prompt', 'response']" \
+        in r.stderr, r.stderr
+    assert not (corpus / "ix").exists()
+    r = _run("index", "build", "pairs.jsonl", "--text-field", "response", "-o", "ix", "--no-progress", cwd=corpus)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((corpus / "ix" / "manifest.json").read_text())["text_field"] == "response"

@@ -269,3 +269,11 @@ def test_a_portrait_checks_contaminated_subset_is_named_possible_an_upper_bound(
     res = run_cli("rescore", "report.json", "--results", results, "--json", "exact.json", cwd=checked)
     assert "possible" not in res.stdout and "contaminated − clean" in res.stdout
     assert "upper_bound" not in json.loads((checked / "exact.json").read_text("utf-8"))
+
+
+def test_id_field_and_id_template_are_one_or_the_other(checked, run_cli):
+    """Both given, the template won and the field was ignored without a word: refused by the parser."""
+    results = _results(checked, "one_sample_results.jsonl", 1).name
+    res = run_cli("rescore", "report.json", "--results", results, "--id-field", "task_id", "--id-template",
+                  "x{task_id}", cwd=checked)
+    assert res.returncode == 2 and "argument --id-template: not allowed with argument --id-field" in res.stderr
