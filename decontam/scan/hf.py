@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,8 +79,10 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
     result = SourceResult(label)
     if ds.num_rows == 0:  # map() over no rows adds no columns: nothing to scan, nothing to drop
         return result, (ds if want_output else None)
-    fingerprint = hashlib.sha256((str(ds._fingerprint) + label + cfg.fingerprint() + __version__
-                                  + "".join(b.fingerprint for b in probes.benchmarks)).encode()).hexdigest()[:32]
+    # Everything the result depends on: a benchmark's name seeds its probes, its answers are probed too. (The scan
+    # itself is kept in memory, so no cache file is read or written: not inside the input's folder either.)
+    fingerprint = hashlib.sha256((str(ds._fingerprint) + label + cfg.fingerprint() + __version__ + json.dumps(
+        [[b.name, b.fingerprint, b.answer_fingerprint] for b in probes.benchmarks])).encode()).hexdigest()[:32]
     quiet = progress is False and datasets.is_progress_bar_enabled()
     if quiet:
         datasets.disable_progress_bars()
@@ -87,7 +90,7 @@ def scan_dataset(ds: Any, probes: ProbeSet, cfg: DecontamConfig, want_output: bo
         scanned = ds.with_format("arrow").map(
             _MapScanner(probes.matcher, cfg, label, probes.near), batched=True, batch_size=MAP_BATCH_ROWS,
             with_indices=True, remove_columns=ds.column_names, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,
-            new_fingerprint=fingerprint, desc=f"decontam: scanning {label}",
+            new_fingerprint=fingerprint, desc=f"decontam: scanning {label}", keep_in_memory=True,
         )
     finally:
         if quiet:
@@ -142,11 +145,17 @@ def _redacted(ds: Any, edits: dict[int, list[TextEdit]], cfg: DecontamConfig, fi
     quiet = progress is False and datasets.is_progress_bar_enabled()
     if quiet:
         datasets.disable_progress_bars()
+    # A dataset read from files is written, redacted, to the datasets cache folder, not beside its files (an input)
+    cache = None
+    if ds.cache_files:
+        folder = Path(datasets.config.HF_DATASETS_CACHE) / "decontam"
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = str(folder / f"redacted-{new_fingerprint}.arrow")
     try:
         out = ds.with_format("arrow").map(
             _MapEditor(edits, cfg.text_fields[0]), batched=True, batch_size=MAP_BATCH_ROWS, with_indices=True,
             num_proc=cfg.num_proc if cfg.num_proc > 1 else None, new_fingerprint=new_fingerprint,
-            desc="decontam: redacting")
+            desc="decontam: redacting", cache_file_name=cache)
     finally:
         if quiet:
             datasets.enable_progress_bars()

@@ -89,3 +89,30 @@ def test_a_bad_row_names_its_split():
     assert out["test"].num_rows == 1
     assert report.data["corpus"]["rejected"][0]["source"] == "<dataset:test>"
     assert report.data["training"]["by_source"][1]["n_rejected"] == 1
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_a_dataset_read_from_files_gets_no_stale_result_and_no_file_beside_it(tmp_path, num_proc):
+    """``Dataset.map`` caches by a key that left out the benchmark's name, which seeds its probes: the check of
+    benchmark ``b`` got the cached result of benchmark ``a`` (one probe of ``a`` in the corpus, none of ``b``).
+    Both now give what a list of the same texts gives, and neither a check nor a redaction writes a cache file
+    inside the dataset's folder (an input)."""
+    from decontam import sample_item
+
+    question = " ".join(f"word{i} alpha beta gamma" for i in range(12))
+    doc = sample_item("a", 1, question).probes[0]
+    text = "before\n" * 300 + doc + "\n" + "after\n" * 300  # (long enough around the probe to be redacted, kept)
+    datasets.Dataset.from_list([{"text": "clean"}, {"text": text}]).save_to_disk(tmp_path / "ds")
+    before = sorted(p.name for p in (tmp_path / "ds").iterdir())
+    ds = datasets.load_from_disk(str(tmp_path / "ds"))
+    for name in ("a", "b", "a"):
+        bench_ = [Benchmark.from_items(name, [Item(1, question)])]
+        got = check(ds, bench_, progress=False, num_proc=num_proc).contaminated_ids(name)
+        assert got == check(["clean", text], bench_, progress=False).contaminated_ids(name)
+        assert got == ([1] if name == "a" else [])
+    bench_ = [Benchmark.from_items("a", [Item(1, question)])]
+    redacted = filter_dataset(ds, bench_, action="redact", progress=False, num_proc=num_proc)
+    in_memory = datasets.Dataset.from_list([{"text": "clean"}, {"text": text}])
+    assert redacted["text"] == filter_dataset(in_memory, bench_, action="redact", progress=False)["text"]
+    assert len(redacted["text"]) == 2 and doc not in redacted["text"][1] and "before" in redacted["text"][1]
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == before
