@@ -38,9 +38,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
+import numbers
 import os
 import socket
 import sys
@@ -156,7 +158,11 @@ class Benchmark:
     ) -> Benchmark:
         """A benchmark built in code, from items, ``(id, question)`` or ``(id, question, answer)`` tuples.
 
-        Items with an answer make ``answer`` its answer field (probed with ``probe_answers=True``).
+        Items with an answer make ``answer`` its answer field (probed with ``probe_answers=True``). Ids are ``str``
+        or ``int`` (a numpy integer too), questions and answers ``str``.
+
+        Raises:
+            ConfigError: An id of another type, a question or answer that is not a string, or ids repeated.
 
         Example:
             >>> b = Benchmark.from_items("demo", [(1, "What is 2 + 2?"), Item(2, "Name a prime.")])
@@ -166,6 +172,16 @@ class Benchmark:
             'answer'
         """
         built = [it if isinstance(it, Item) else Item(*it) for it in items]
+        built = [dataclasses.replace(it, id=int(it.id)) if isinstance(it.id, numbers.Integral)
+                 and not isinstance(it.id, (int, bool)) else it for it in built]  # (a numpy integer: its int)
+        for it in built:  # (as load_benchmark reads them: anything else fails later, or names two items alike)
+            if not isinstance(it.id, (str, int)) or isinstance(it.id, bool):
+                raise ConfigError(f"benchmark {name!r}: item id {it.id!r} is a {type(it.id).__name__}; an id is a str "
+                                  "or an int")
+            if not isinstance(it.question, str) or not (it.answer is None or isinstance(it.answer, str)):
+                what = "question" if not isinstance(it.question, str) else "answer"
+                raise ConfigError(f"benchmark {name!r}: item {it.id!r}: its {what} is a "
+                                  f"{type(getattr(it, what)).__name__}, not a str")
         ids = [it.id for it in built]
         if len(set(map(repr, ids))) != len(ids):
             raise ConfigError(f"benchmark {name!r}: item ids must be unique")

@@ -8,6 +8,7 @@ A :class:`Rejected` is a row skipped under ``on_error="skip"``, with the reason:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -142,13 +143,14 @@ class Batch:
 
 
 def plain_id(value: Any) -> Any:
-    """A document id as the report holds it: str, int, float, bool or None kept; anything else as ``str``.
+    """A document id as the report holds it: str, int, float, bool or None kept; anything else as ``str``, and
+    so is a float JSON cannot hold (NaN, infinite: Python's json reads them from a JSONL line).
 
     Example:
-        >>> plain_id(7), plain_id(["a", 1])
-        (7, "['a', 1]")
+        >>> plain_id(7), plain_id(["a", 1]), plain_id(float("nan"))
+        (7, "['a', 1]", 'nan')
     """
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, int, bool)) or isinstance(value, float) and math.isfinite(value):
         return value
     return str(value)
 

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,29 @@ def test_empty_questions_are_a_warning_and_a_run_with_no_probe_at_all_is_refused
                 require_probes(benches, cfg)
         else:
             require_probes(benches, cfg)
+
+
+def test_ids_json_cannot_hold_are_named_not_fatal_and_bad_items_are_refused(tmp_path):
+    """A document id of NaN (Python's json reads it from a JSONL line) made the report unwritable after the
+    whole scan: it is held as the text ``"nan"``. A benchmark item whose id is not a str or int (a tuple, NaN, a
+    bool), or whose question or answer is not a str, is refused where it is built, naming it; a numpy integer
+    id is its int."""
+    import math
+
+    import numpy as np
+
+    from decontam.errors import ConfigError
+
+    q = "Write a function that returns the sum of two integers given as its two arguments."
+    (tmp_path / "n.jsonl").write_text('{"text": "a ' + q + '", "id": NaN}\n{"text": "b", "id": Infinity}\n')
+    b = Benchmark.from_items("x", [Item(1, q)])
+    for corpus in (tmp_path / "n.jsonl", [{"text": "a " + q, "id": math.nan}, {"text": "b", "id": math.inf}]):
+        rep = check(corpus, [b], progress=False)
+        assert [r["doc_id"] for r in rep.data["training"]["removed"]] == ["nan"]
+        assert json.loads(rep.to_json())["training"]["removed"][0]["doc_id"] == "nan"
+    assert Benchmark.from_items("x", zip(np.arange(2), ["q1", "q2"])).items[1].id == 1
+    for bad, words in ((Item((1, 2), q), "item id (1, 2) is a tuple"), (Item(math.nan, q), "item id nan is a float"),
+                       (Item(True, q), "item id True is a bool"), (Item(1, 123), "item 1: its question is a int"),
+                       (Item(1, b"q"), "its question is a bytes"), (Item(1, q, answer=5), "its answer is a int")):
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            Benchmark.from_items("x", [bad])
