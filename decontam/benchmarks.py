@@ -62,8 +62,8 @@ from .registry import (
 )
 from .runtime import gc_paused
 
-__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "answer_text", "field_value",
-           "hub_unreachable", "load_benchmark", "load_benchmarks"]
+__all__ = ["REGISTRY", "Benchmark", "BenchmarkArg", "BenchmarkSpec", "Item", "answer_text", "benchmark_args",
+           "field_value", "hub_unreachable", "load_benchmark", "load_benchmarks"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -276,6 +276,27 @@ def _answer_field(name: str, spec: BenchmarkSpec | None, answer_field: str | Non
 BenchmarkArg = str | Benchmark | tuple[str, str | os.PathLike[str]]
 
 
+def benchmark_args(benchmarks: BenchmarkArg | Iterable[BenchmarkArg]) -> list[BenchmarkArg]:
+    """Benchmark arguments as a list: one argument (a name, ``NAME=PATH``, a ``(name, path)`` pair, a
+    :class:`Benchmark`) or any iterable of them (a list, a tuple of several, a generator: read once, here).
+
+    Example:
+        >>> benchmark_args(("gsm8k", "gsm8k/test.jsonl")), benchmark_args(("gsm8k", "mbpp")), benchmark_args("x")
+        ([('gsm8k', 'gsm8k/test.jsonl')], ['gsm8k', 'mbpp'], ['x'])
+    """
+    if isinstance(benchmarks, (str, Benchmark)) or _is_pair(benchmarks):
+        return [benchmarks]  # type: ignore[list-item]
+    return list(benchmarks)  # type: ignore[arg-type]
+
+
+def _is_pair(spec: Any) -> bool:
+    """A ``(name, path)`` pair: a path object, or a string with a separator or a suffix (no registry name has
+    either) or that exists, after a name; ``("gsm8k", "mbpp")`` is two names."""
+    second = spec[1] if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) else None
+    return isinstance(second, os.PathLike) or isinstance(second, str) and (
+        "/" in second or os.sep in second or "." in second or os.path.lexists(second))
+
+
 def load_benchmarks(
     benchmarks: BenchmarkArg | Sequence[BenchmarkArg],
     question_field: str | None = None,
@@ -296,11 +317,9 @@ def load_benchmarks(
         ConfigError: No benchmark, or two with the same name.
         BenchmarkNotFoundError: An unknown name without a path, or a hub benchmark that cannot be fetched.
     """
-    if isinstance(benchmarks, (str, Benchmark, tuple)):
-        benchmarks = [benchmarks]  # type: ignore[list-item]
     answers = answers or answer_field is not None
     loaded: list[Benchmark] = []
-    for spec in benchmarks:
+    for spec in benchmark_args(benchmarks):
         if isinstance(spec, Benchmark):
             loaded.append(spec)
             continue

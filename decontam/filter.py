@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from .atomic import Commit
-from .benchmarks import Benchmark, BenchmarkArg
+from .benchmarks import Benchmark, BenchmarkArg, benchmark_args
 from .config import DecontamConfig, make_config
 from .errors import ConfigError
 from .guard import OutputLock, check_outputs
@@ -162,6 +162,7 @@ def filter_files(
         OutputBusyError: Another run is writing one of the outputs.
     """
     cfg = make_config(config, **options)
+    benchmarks = benchmark_args(benchmarks)  # (read once: a generator is used twice below)
     paths = as_paths(corpus)
     dests = [("output", output), ("report_path", report_path), ("markdown_path", markdown_path)]
     inputs = [*paths, *benchmark_paths(benchmarks)]
@@ -185,9 +186,8 @@ def filter_files(
 
 def benchmark_paths(benchmarks: BenchmarkArg | Sequence[BenchmarkArg]) -> list[str]:
     """The local files and folders benchmark arguments name (the inputs an output must never touch)."""
-    specs = [benchmarks] if isinstance(benchmarks, (str, Benchmark, tuple)) else list(benchmarks)
     out = []
-    for spec in specs:
+    for spec in benchmark_args(benchmarks):
         if isinstance(spec, Benchmark):
             path = spec.source
         elif isinstance(spec, tuple):

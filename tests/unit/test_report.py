@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decontam import Report, check
+from decontam import Report, check, filter_files
 from decontam.benchmarks import Benchmark, Item
 from decontam.errors import OutputExistsError
 from decontam.report import SCHEMA_VERSION, report_schema
@@ -318,3 +318,21 @@ def test_ids_json_cannot_hold_are_named_not_fatal_and_bad_items_are_refused(tmp_
                        (Item(1, b"q"), "its question is a bytes"), (Item(1, q, answer=5), "its answer is a int")):
         with pytest.raises(ConfigError, match=re.escape(words)):
             Benchmark.from_items("x", [bad])
+
+
+def test_benchmarks_given_as_a_tuple_or_a_generator(tmp_path):
+    """A tuple of benchmarks was read as one ``(name, path)`` pair (IndexError, AttributeError), and a generator
+    given to ``filter_files`` was used up by the output checks ("no benchmark given"): each is read as the list
+    of its benchmarks; a ``(name, path)`` pair still is one benchmark."""
+    q = "Write a function that returns the sum of two integers given as its two arguments."
+    b, b2 = Benchmark.from_items("x", [Item(1, q)]), Benchmark.from_items("y", [Item(1, "Name every prime below 100.")])
+    assert check(["a " + q], (b,), progress=False).contaminated_ids("x") == [1]
+    assert [s["name"] for s in check(["a " + q], (b, b2), progress=False).data["benchmarks"]] == ["x", "y"]
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": "a " + q}) + "\n" + json.dumps({"text": "b"}) + "\n")
+    rep = filter_files([tmp_path / "c.jsonl"], (x for x in [b]), tmp_path / "o.jsonl", progress=False)
+    assert rep.n_removed == 1 and (tmp_path / "o.jsonl").read_text() == '{"text": "b"}\n'
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": q}) + "\n")
+    rep = check(["a " + q], ("mine", tmp_path / "b.jsonl"), question_field="q", progress=False)
+    assert rep.contaminated_ids("mine") == [0]
+    rep = check(["a " + q], ("mine", str(tmp_path / "b.jsonl")), question_field="q", progress=False)
+    assert rep.contaminated_ids("mine") == [0]
