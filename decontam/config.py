@@ -49,6 +49,11 @@ class NormalizeConfig:
     nfkc: bool = False
     unescape: bool = False
 
+    def __post_init__(self) -> None:
+        for name in ("lowercase", "nfkc", "unescape"):  # ("false" would be read as True)
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} (--{name}) must be True or False, got {getattr(self, name)!r}")
+
     @property
     def is_default(self) -> bool:
         """True when this is the plain GPT-4 rule."""
@@ -246,6 +251,9 @@ class DecontamConfig:
             object.__setattr__(self, "num_proc", available_cores())
         if isinstance(self.num_proc, bool) or not isinstance(self.num_proc, int) or self.num_proc < 1:
             raise ConfigError(f"num_proc must be a positive integer or 'auto', got {self.num_proc!r}")
+        if not isinstance(self.text_field, (str, list, tuple)):
+            raise ConfigError(f"text_field must be a field name or a list of distinct field names, got "
+                              f"{self.text_field!r}")
         if not isinstance(self.text_field, str):  # several fields: a tuple (one: the plain string)
             fields = tuple(self.text_field)
             object.__setattr__(self, "text_field", fields[0] if len(fields) == 1 else fields)
@@ -253,6 +261,8 @@ class DecontamConfig:
                 or len(set(self.text_fields)) != len(self.text_fields):
             raise ConfigError(f"text_field must be a field name or a list of distinct field names, got "
                               f"{self.text_field!r}")
+        if self.id_field is not None and (not isinstance(self.id_field, str) or not self.id_field):
+            raise ConfigError(f"id_field must be a field name (or None: rows named by number), got {self.id_field!r}")
         if self.engine not in ("local", "ray"):
             raise ConfigError(f"engine must be 'local' or 'ray', got {self.engine!r}")
         if self.engine == "ray" and self.num_proc != 1:
@@ -353,6 +363,9 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
     Raises:
         ConfigError: An unknown keyword or an invalid value.
     """
+    if config is not None and not isinstance(config, DecontamConfig):
+        raise ConfigError(f"config must be a DecontamConfig, got a {type(config).__name__}; pass options as keywords "
+                          "(seed=1), or a dict as DecontamConfig.from_dict(...)")
     cfg = config or DecontamConfig()
     norm = dict(dataclasses.asdict(cfg.normalize))
     samp = dict(dataclasses.asdict(cfg.sample))
@@ -364,7 +377,7 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
         if value is None or key in _REDACT_KEYS:
             continue
         if key in norm:
-            norm[key] = bool(value)
+            norm[key] = value
         elif key == "seed":
             samp["seed"] = value
         elif key == "probe_length":
@@ -374,11 +387,10 @@ def make_config(config: DecontamConfig | None = None, **options: Any) -> Deconta
         elif key == "probes":
             if value == "all":
                 samp["mode"] = "all"
+            elif isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.isdigit():
+                samp["n_probes"], samp["mode"] = int(value), "sample"  # ("3" is 3; 2.9 is not 2, nor True 1)
             else:
-                try:
-                    samp["n_probes"], samp["mode"] = int(value), "sample"
-                except (TypeError, ValueError):
-                    raise ConfigError(f"probes must be a positive integer or 'all', got {value!r}") from None
+                raise ConfigError(f"probes must be a positive integer or 'all', got {value!r}")
         elif key in {f.name for f in dataclasses.fields(DecontamConfig)} - {"normalize", "sample"}:
             top[key] = value
         else:

@@ -162,10 +162,20 @@ def add_probe_answers_flag(p: argparse._ActionsContainer, removes: bool) -> None
                         "the probe length are not probed")
 
 
+
+def _probes(text: str) -> int | str:
+    """``--probes``: ``all``, or a whole number (the API then checks it is positive)."""
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
+
 def add_probe_flags(p: argparse._ActionsContainer) -> None:
     """``--seed``, ``--probes`` and ``--probe-length`` (the sampling of the GPT-4 rule)."""
     p.add_argument("--seed", type=int, default=0, help="probe sampling seed (default: 0)")
-    p.add_argument("--probes", default="3", metavar="N|all",
+    p.add_argument("--probes", default=3, type=_probes, metavar="N|all",
                    help="probes per item, or 'all' for every window of the question (default: 3)")
     p.add_argument("--probe-length", type=int, default=50, help="probe length in characters (default: 50)")
     p.add_argument("--min-question-chars", type=int, default=0, metavar="N",

@@ -10,6 +10,7 @@ its own oracle, ``random.Random.sample``, in test_sample.py).
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -385,6 +386,22 @@ def test_unsupported_inputs_and_options():
         check(["a"], ["no-such-bench"], progress=False)
     cfg = make_config(DecontamConfig(), probes="all", seed=5, lowercase=True)
     assert cfg.sample.mode == "all" and cfg.sample.seed == 5 and cfg.normalize.lowercase
+    # values of the wrong type are refused, never coerced ("false" read as True, 2.9 as 2) nor a raw TypeError
+    wrong = [({"lowercase": "false"}, "lowercase (--lowercase) must be True or False, got 'false'"),
+             ({"nfkc": 1}, "nfkc (--nfkc) must be True or False, got 1"),
+             ({"probes": 2.9}, "probes must be a positive integer or 'all', got 2.9"),
+             ({"probes": True}, "probes must be a positive integer or 'all', got True"),
+             ({"id_field": ["id"]}, "id_field must be a field name"), ({"id_field": ""}, "id_field must be a field name"),
+             ({"text_field": 5}, "text_field must be a field name or a list"),
+             ({"text_field": {"text": 1}}, "text_field must be a field name or a list")]
+    for options, words in wrong:
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            check(["a"], [b], progress=False, **options)
+    with pytest.raises(ConfigError, match="config must be a DecontamConfig, got a dict"):
+        check(["a"], [b], {"seed": 1}, progress=False)
+    with pytest.raises(ConfigError, match="unescape"):
+        NormalizeConfig(unescape="no")
+    assert make_config(probes=2).sample.n_probes == 2 and DecontamConfig(id_field=None).id_field is None
 
 
 def test_engine_options_are_checked_and_never_part_of_the_result():
