@@ -92,10 +92,16 @@ def normalize(text: str, config: NormalizeConfig = _DEFAULT) -> str:
         The text with only Unicode letters, marks and numbers left (after the options, in the order
         unescape → NFKC → lowercase → strip).
 
+    Raises:
+        TypeError: ``text`` is not a ``str`` (bytes: decode them first), or ``config`` not a NormalizeConfig.
+
     Example:
         >>> normalize("What is 2 + 2?")
         'Whatis22'
     """
+    if not isinstance(text, str) or not isinstance(config, NormalizeConfig):
+        raise TypeError(f"normalize takes a str and a NormalizeConfig, got a {type(text).__name__} and a "
+                        f"{type(config).__name__}")
     if config.unescape and ("\\" in text or "&" in text):
         text = unescape(text)
     if text.isascii():

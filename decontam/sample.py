@@ -229,5 +229,13 @@ def sample_item(
     Returns:
         The item's :class:`ItemProbes`. An item whose question normalizes to nothing has no probe; callers
         count and report it.
+
+    Raises:
+        TypeError: ``question`` is not a ``str``, or a config is not of its type.
     """
+    if not isinstance(question, str) or not isinstance(config, SampleConfig) \
+            or not isinstance(normalize_config, NormalizeConfig):
+        raise TypeError(f"sample_item takes a str question, a SampleConfig and a NormalizeConfig, got a "
+                        f"{type(question).__name__}, a {type(config).__name__} and a "
+                        f"{type(normalize_config).__name__}")
     return sample_items(benchmark, [(item_id, question)], config, normalize_config)[0]

@@ -321,3 +321,16 @@ def test_a_very_long_ascii_document_is_normalized_block_by_block_with_the_same_r
             if d.isascii() and len(d) > MARK_BLOCK:
                 blocks = [normalize(d[j : j + MARK_BLOCK], cfg) for j in range(0, len(d), MARK_BLOCK)]
                 assert marks[i] == list(np.concatenate(([0], np.cumsum([len(b) for b in blocks]))))
+
+
+def test_a_value_that_is_not_a_str_is_a_type_error_saying_so():
+    """``normalize(None)`` and ``sample_item(..., None)`` raised AttributeError from deep inside; bytes were read
+    as nothing of the sort."""
+    import pytest
+
+    from decontam import sample_item
+
+    for call in (lambda: normalize(None), lambda: normalize(b"abc"), lambda: sample_item("x", 1, None),
+                 lambda: sample_item("x", 1, "a question", {"length": 2})):
+        with pytest.raises(TypeError, match="takes a str"):
+            call()
