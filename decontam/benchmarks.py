@@ -223,7 +223,7 @@ def load_benchmark(
         The :class:`Benchmark`, items in file order.
 
     Raises:
-        ConfigError: If ``name`` is empty, or a custom benchmark has no ``question_field``.
+        ConfigError: If ``name`` is empty, a field is not a name, or a custom benchmark has no ``question_field``.
         InputError: If a local file is missing or malformed (the message names file, line and field), or a
             folder holds an entry that cannot be read (see :mod:`decontam.benchmark_files`).
         BenchmarkNotFoundError: If ``name`` is unknown and no path is given; if ``name`` is not in the registry
@@ -239,6 +239,8 @@ def load_benchmark(
     """
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"benchmark name must be a non-empty string, got {name!r}")
+    if any(f is not None and (not isinstance(f, str) or not f) for f in (question_field, id_field, answer_field)):
+        raise ConfigError(f"fields are names (non-empty strings), got {question_field=}, {id_field=}, {answer_field=}")
     spec = REGISTRY.get(name) or REGISTRY.get(name.lower())
     if spec is not None:
         name = spec.name
@@ -290,8 +292,7 @@ def benchmark_args(benchmarks: BenchmarkArg | Iterable[BenchmarkArg]) -> list[Be
 
 
 def _is_pair(spec: Any) -> bool:
-    """A ``(name, path)`` pair: a path object, or a string with a separator or a suffix (no registry name has
-    either) or that exists, after a name; ``("gsm8k", "mbpp")`` is two names."""
+    """A ``(name, path)`` pair: a name, then a path object or a string with a separator, a suffix or a file."""
     second = spec[1] if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) else None
     return isinstance(second, os.PathLike) or isinstance(second, str) and (
         "/" in second or os.sep in second or "." in second or os.path.lexists(second))

@@ -336,3 +336,15 @@ def test_benchmarks_given_as_a_tuple_or_a_generator(tmp_path):
     assert rep.contaminated_ids("mine") == [0]
     rep = check(["a " + q], ("mine", str(tmp_path / "b.jsonl")), question_field="q", progress=False)
     assert rep.contaminated_ids("mine") == [0]
+
+
+def test_load_benchmark_refuses_a_field_that_is_not_a_name(tmp_path):
+    """``id_field=5`` raised an AttributeError from inside the reader."""
+    from decontam import load_benchmark
+    from decontam.errors import ConfigError
+
+    (tmp_path / "b.jsonl").write_text(json.dumps({"q": "What is the capital of France, and why?", "k": 1}) + "\n")
+    for fields in ({"question_field": "q", "id_field": 5}, {"question_field": ""}, {"question_field": ["q"]}):
+        with pytest.raises(ConfigError, match="fields are names"):
+            load_benchmark("m", tmp_path / "b.jsonl", **fields)
+    assert load_benchmark("m", tmp_path / "b.jsonl", question_field="q", id_field="k").items[0].id == 1
