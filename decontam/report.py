@@ -29,6 +29,7 @@ from .markup import md_code, md_text
 from .methods import is_ngram, summary_method
 from .neardup import near_dup_summary, near_dup_totals
 from .redact import redaction_section, redaction_summary
+from .schema_check import shipped_schema
 from .version import __version__
 
 __all__ = ["ANSWER_EMPTY", "ANSWER_MISSING", "ANSWER_TOO_SHORT", "SCHEMA_VERSION", "Report", "benchmark_section",
@@ -48,9 +49,7 @@ ANSWER_TOO_SHORT = "the answer is shorter than the probe length"
 
 def report_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the report, as shipped in ``decontam/schema/``."""
-    from importlib import resources
-
-    return json.loads(resources.files("decontam").joinpath("schema/report.schema.json").read_text("utf-8"))
+    return shipped_schema("report")
 
 
 class Report:

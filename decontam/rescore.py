@@ -42,7 +42,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -51,6 +50,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .results import ItemResults, item_key, load_results
+from .schema_check import shipped_schema
 
 # ItemResults and load_results live in decontam.results; they stay importable from here.
 __all__ = ["BOOTSTRAP_RESAMPLES", "LEAK_GROUPS", "PERMUTATIONS", "ItemResults", "fisher_exact", "interval_methods",
@@ -265,9 +265,7 @@ def rescore(report: Mapping[str, Any], results: ItemResults, benchmark: str, see
 
 def rescore_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of :func:`rescore`'s document, as shipped in ``decontam/schema/``."""
-    from importlib import resources
-
-    return json.loads(resources.files("decontam").joinpath("schema/rescore.schema.json").read_text("utf-8"))
+    return shipped_schema("rescore")
 
 
 UPPER_BOUND_NOTE = ("the report is a portrait check's: its contaminated subset is the items possibly in the corpus "

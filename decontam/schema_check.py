@@ -12,7 +12,14 @@ import math
 import re
 from typing import Any
 
-__all__ = ["schema_problem"]
+__all__ = ["schema_problem", "shipped_schema"]
+
+
+def shipped_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in ``decontam/schema/`` (``report``, ``rescore``), as a dict."""
+    from importlib import resources
+
+    return json.loads(resources.files("decontam").joinpath(f"schema/{name}.schema.json").read_text("utf-8"))
 
 
 def _same(a: Any, b: Any) -> bool:
