@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "Method", "NgramRule", "NormalizeConfig",
+__all__ = ["DEFAULT_ID_FIELD", "METHODS", "NEAR_DUP_THRESHOLD", "DecontamConfig", "Engine", "Method", "NgramRule", "NormalizeConfig",
            "OnError", "ProbeMode", "RedactConfig", "SampleConfig", "TextRule", "available_cores", "make_config"]
 
 OnError = Literal["raise", "skip"]
@@ -23,6 +23,7 @@ Engine = Literal["local", "ray"]
 # How a run is executed, never what it finds: not in reports' ``config`` nor in the fingerprint.
 RUN_OPTIONS = ("num_proc", "engine", "ray_address")
 MAX_DOC_BYTES = 256 << 20  # the default largest document: generous for text, bounded for memory
+DEFAULT_ID_FIELD = "id"  # read when present; a corpus without it names documents by row number
 ProbeMode = Literal["sample", "all"]
 Method = Literal["gpt4", "ngram13"]
 METHODS: tuple[str, ...] = ("gpt4", "ngram13")
@@ -214,7 +215,7 @@ class DecontamConfig:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     text_field: str | tuple[str, ...] = "text"
-    id_field: str = "id"
+    id_field: str = DEFAULT_ID_FIELD
     on_error: OnError = "raise"
     max_doc_bytes: int = MAX_DOC_BYTES
     num_proc: int | Literal["auto"] = 1

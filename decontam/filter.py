@@ -21,16 +21,18 @@ import pyarrow as pa
 
 from .atomic import Commit
 from .benchmarks import Benchmark, BenchmarkArg, benchmark_args
-from .config import DecontamConfig, make_config
+from .config import DEFAULT_ID_FIELD, DecontamConfig, make_config
 from .errors import ConfigError
 from .guard import OutputLock, check_outputs
 from .inputs import (
+    CorpusFile,
     SkippedFile,
     TextEdit,
     arrow_mask,
     as_paths,
     edit_row,
     expand_corpus,
+    field_names,
     file_format,
     is_dataset,
     is_dataset_dict,
@@ -39,6 +41,7 @@ from .inputs import (
     is_pathlike,
     is_ray_dataset,
     memory_source,
+    require_id_field,
     text_buffers,
 )
 from .outputs import OutputSet, edit_arrow
@@ -99,12 +102,13 @@ def check(
         ([1], [2])
     """
     cfg = _engine_config(corpus, make_config(config, **options))
+    skipped: list[SkippedFile] = []
+    files = expand_corpus(as_paths(corpus), cfg.on_error, skipped) if is_pathlike(corpus) else []
+    _require_id_field(corpus, files, cfg)
     probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
     if is_ray_dataset(corpus):
         return check_ray_dataset(corpus, probes, cfg)
     if is_pathlike(corpus):
-        skipped: list[SkippedFile] = []
-        files = expand_corpus(as_paths(corpus), cfg.on_error, skipped)
         results = _scan_files(files, probes, cfg, None, progress)
         return build_report(probes, results, cfg, "check", [str(f.path) for f in files], skipped)
     if is_dataset_dict(corpus) or is_iterable_dataset_dict(corpus):
@@ -171,6 +175,7 @@ def filter_files(
         check_outputs(dests, inputs, overwrite)  # again, now that no other run can write them
         skipped: list[SkippedFile] = []
         files = expand_corpus(paths, cfg.on_error, skipped)
+        _require_id_field(paths, files, cfg)
         probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
         outputs = OutputSet(output, files, commit)
         results = _scan_files(files, probes, cfg, outputs, progress)
@@ -251,15 +256,11 @@ def filter_dataset(
     cfg = _engine_config(dataset, make_config(config, **options))
     if is_pathlike(dataset):
         paths = as_paths(dataset)
-        if output is None:
-            if len(paths) != 1 or Path(paths[0]).is_dir():
-                raise ConfigError("filtering several files or a folder needs output=<folder>")
-            p = Path(paths[0])
-            fmt = file_format(p) or ""
-            output = p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
+        output = output if output is not None else _default_output(paths)
         report = filter_files(paths, benchmarks, output, cfg, overwrite=overwrite, progress=progress,
                               question_field=question_field, item_id_field=item_id_field, answer_field=answer_field)
         return (Path(output), report) if return_report else Path(output)
+    _require_id_field(dataset, [], cfg)
     probes = ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field)
     if is_ray_dataset(dataset) or is_iterable_dataset(dataset) or is_iterable_dataset_dict(dataset):
         filtered, lazy_report = (filter_ray_dataset(dataset, probes, cfg, return_report) if is_ray_dataset(dataset)
@@ -282,6 +283,40 @@ def filter_dataset(
 
 
 # ------------------------------------------------------------------------------------------------ engines
+
+
+def _default_output(paths: Sequence[str | os.PathLike[str]]) -> Path:
+    """``NAME.decontam.FORMAT`` beside the one file to filter.
+
+    Raises:
+        ConfigError: Several files, or a folder (they need an output folder).
+    """
+    if len(paths) != 1 or Path(paths[0]).is_dir():
+        raise ConfigError("filtering several files or a folder needs output=<folder>")
+    p = Path(paths[0])
+    fmt = file_format(p) or ""
+    return p.with_name(p.name[: -len(fmt) - 1] + ".decontam." + fmt)
+
+
+def _require_id_field(corpus: Any, files: Sequence[CorpusFile], cfg: DecontamConfig) -> None:
+    """Refuse an ``id_field`` that was named (not the default ``id``, which is read where present) and that the
+    corpus does not have: in the first row of its files, in its columns, or in a list's first row. A misspelt
+    name would otherwise name every document by its row number, silently. Streams and Ray datasets are not
+    read ahead for it.
+
+    Raises:
+        ConfigError: The corpus does not have the field.
+    """
+    field = cfg.id_field
+    if not field or field == DEFAULT_ID_FIELD:
+        return
+    if is_pathlike(corpus):
+        require_id_field(files, field)
+        return
+    names = field_names(corpus)
+    if names is not None and field not in names:
+        raise ConfigError(f"id_field={field!r}: the corpus has no such field (its fields: {', '.join(names[:20])}); "
+                          "documents would be named by row number: check the name, or leave id_field out")
 
 
 def _engine_config(corpus: Any, cfg: DecontamConfig) -> DecontamConfig:

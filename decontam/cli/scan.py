@@ -10,9 +10,9 @@ from pathlib import Path
 
 from ..benchmarks import REGISTRY, BenchmarkSpec
 from ..config import METHODS, NEAR_DUP_THRESHOLD, DecontamConfig, make_config
-from ..errors import BenchmarkNotFoundError, ConfigError
+from ..errors import BenchmarkNotFoundError
 from ..filter import check, filter_files
-from ..inputs.files import expand_corpus, first_row_names
+from ..inputs.files import expand_corpus, require_id_field
 from ..registry import local_hint, unknown_name_message
 from ..scan.probes import require_probes
 from .common import (
@@ -186,21 +186,6 @@ def _describe_benchmarks(names: list[str]) -> int:
     return 0
 
 
-def _require_id_field(corpus: list[str], field: str, files_looked_at: int = 20) -> None:
-    """Refuse an ``--id-field`` that no corpus file's first row has (of the first ``files_looked_at`` files): a
-    misspelt name would silently name every document by its row number."""
-    files = expand_corpus(corpus, on_error="skip", skipped=[])[:files_looked_at]
-    seen: list[str] = []
-    for f in files:
-        names = first_row_names(f)
-        if names is None or field in names:
-            return
-        seen.append(f"{f.path}: {', '.join(names[:10])}")
-    if seen:
-        raise ConfigError(f"--id-field {field}: the first row of no corpus file has it ({'; '.join(seen[:3])}); "
-                          "documents would be named by row number: check the name, or leave --id-field out")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS`; returns the exit code (errors propagate to :func:`decontam.cli.main`)."""
     if args.command == "benchmarks":
@@ -211,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = [("--report", args.report), ("--markdown", args.markdown)]
     guard_outputs(args, ([("-o", args.output)] if args.command == "filter" else []) + outputs, inputs)
     if args.id_field is not None:
-        _require_id_field(args.corpus, args.id_field)
+        require_id_field(expand_corpus(args.corpus, on_error="skip", skipped=[]), args.id_field, "--id-field")
     benchmarks = load_benchmarks(args)
     require_probes(benchmarks, cfg)  # (a run that would check nothing fails before reading the corpus)
     progress = False if args.no_progress else None

@@ -23,7 +23,7 @@ from .jsonl import RANGE_MIN_BYTES, jsonl_fields, jsonl_ranges, read_jsonl
 from .parquet import parquet_module, read_parquet
 
 __all__ = ["CorpusFile", "FilePart", "SkippedFile", "expand_corpus", "file_format", "first_row_names", "read_file",
-           "split_file"]
+           "require_id_field", "split_file"]
 
 PART_MAX_BYTES = 16 << 20  # a file split for several processes is split into parts of at most about this size
 
@@ -183,6 +183,26 @@ def first_row_names(f: CorpusFile) -> list[str] | None:
     except (OSError, ValueError, EOFError):
         return None
     return [str(k) for k in row] if isinstance(row, dict) else None
+
+
+def require_id_field(files: Sequence[CorpusFile], field: str, option: str = "id_field=",
+                     files_looked_at: int = 20) -> None:
+    """Refuse an id field that the first row of none of the first ``files_looked_at`` corpus files has: a
+    misspelt name would otherwise name every document by its row number, silently. A file whose first row
+    cannot be read (the readers say what is wrong with it) stops the search: it settles nothing.
+
+    Raises:
+        ConfigError: No file looked at has the field in its first row; ``option`` names the option in the message.
+    """
+    seen: list[str] = []
+    for f in files[:files_looked_at]:
+        names = first_row_names(f)
+        if names is None or field in names:
+            return
+        seen.append(f"{f.path}: {', '.join(names[:10])}")
+    if seen:
+        raise ConfigError(f"{option} {field}: the first row of no corpus file has it ({'; '.join(seen[:3])}); "
+                          f"documents would be named by row number: check the name, or leave {option} out")
 
 
 def _folder_files(root: Path, on_error: str, skipped: list[SkippedFile] | None) -> list[Path]:

@@ -32,7 +32,7 @@ from .batch import Batch, Rejected, arrow_strings
 from .fields import FieldProblem, chosen_fields, flatten_segments, row_segments
 from .tables import TABLE_BATCH_ROWS, table_batches
 
-__all__ = ["Source", "as_paths", "dict_batches", "is_dataset", "is_iterable_dataset", "is_pathlike",
+__all__ = ["Source", "as_paths", "dict_batches", "field_names", "is_dataset", "is_iterable_dataset", "is_pathlike",
            "is_ray_dataset", "memory_source"]
 
 ITERABLE_BATCH_ROWS = 1000  # rows of an iterable dataset held at a time (its output is yielded batch by batch)
@@ -108,6 +108,22 @@ def _datasets_if_imported() -> Any:
     import sys
 
     return sys.modules.get("datasets")
+
+
+def field_names(obj: Any) -> list[str] | None:
+    """The fields an in-memory corpus's rows have, where known without reading it: a dataset's or a table's
+    columns (every split's, for a dataset dict), a list of dicts' first row's keys, ``["text"]`` for a list of
+    strings; None for the others (streams, Ray datasets)."""
+    if is_dataset_dict(obj):
+        return sorted({name for ds in obj.values() for name in ds.column_names})
+    if is_dataset(obj) or isinstance(obj, pa.Table):
+        return list(obj.column_names)
+    if isinstance(obj, (list, tuple)) and obj:
+        if isinstance(obj[0], dict):
+            return [str(k) for k in obj[0]]
+        if isinstance(obj[0], str):
+            return ["text"]
+    return None
 
 
 def memory_source(obj: Any, text_field: str | Sequence[str], id_field: str | None, on_error: str,

@@ -506,3 +506,32 @@ def test_invalid_utf8_in_a_table_or_dataset_column_names_row_and_column_or_is_a_
     (rejected,) = report.data["corpus"]["rejected"]
     assert (rejected["source"], rejected["line"], rejected["field"]) == (where, 2, column)
     assert "invalid UTF-8" in rejected["reason"] and report.data["training"]["n_removed"] == 1
+
+
+def test_an_id_field_the_corpus_does_not_have_is_refused_by_the_api_too(tmp_path):
+    """``id_field="docid"`` on a corpus without it named every document by its row number, silently (the command
+    line refused it; the API did not): refused for files, datasets, dataset dicts, tables and lists, by ``check``,
+    ``filter_dataset`` and ``filter_files``, before any output; the default ``id`` and a field the rows have are
+    read as before."""
+    from decontam import filter_files
+
+    bench = Benchmark.from_items("demo", [Item(1, Q_LONG)])
+    rows = [{"text": "nothing here"}, {"text": "22 " + Q_LONG, "doc": "d1"}]
+    rows[0]["doc"] = "d0"
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    ds = datasets.Dataset.from_list(rows)
+    corpora = [tmp_path / "c.jsonl", tmp_path / "c.parquet", ds, datasets.DatasetDict({"train": ds}),
+               pa.Table.from_pylist(rows), rows, [r["text"] for r in rows]]
+    for corpus in corpora:
+        for fn in (check, filter_dataset):
+            with pytest.raises(ConfigError, match="docid.*documents would be named by row number"):
+                fn(corpus, [bench], id_field="docid", progress=False)
+        if isinstance(corpus, list) and isinstance(corpus[0], str):
+            continue  # a list of strings has no field to name them by
+        assert check(corpus, [bench], id_field="doc", progress=False).removed_doc_ids == ["d1"]
+        assert check(corpus, [bench], progress=False).removed_doc_ids == [1]  # the default id: absent, row number
+    with pytest.raises(ConfigError, match="docid"):
+        filter_files([tmp_path / "c.jsonl"], [bench], tmp_path / "out.jsonl", id_field="docid", progress=False)
+    assert not (tmp_path / "out.jsonl").exists()
+    assert not list(tmp_path.glob("c.decontam.*"))
