@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "pla
 
 _PAD = b"\0" * (KEY_BYTES + 8)
 _CHUNK = 1 << 16  # scanned positions per vector step: keeps temporaries in cache
+_MAX_PAIRS = 1 << 18  # candidate (position, key) pairs looked up and confirmed at once: bounds their memory
 _REACH = 64  # bytes compared each way by the vectorized first check of a candidate
 _FRONT = 8  # zero bytes before the data, so that the 8 bytes before any position can be read as one word
 _ZEROS_FRONT = b"\0" * _FRONT
@@ -188,18 +189,41 @@ class _KeyTable:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
         return np.concatenate(pos_parts), np.concatenate(hash_parts)
 
-    def lookup(self, pos: np.ndarray, hv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact lookup: every (position, key index) pair whose key hash equals the position's hash."""
+    def lookup(self, pos: np.ndarray, hv: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Exact lookup: every (position, key index) pair whose key hash equals the position's hash, in
+        position order, in slices of at most about :data:`_MAX_PAIRS` bucket entries (see :func:`_slices`)."""
         keep = np.flatnonzero(self.bitmap2[((hv >> _SHIFT2) & _MASK2).view(np.int64)])
         pos, hv = pos[keep], hv[keep]
         bucket = (hv >> self.index_shift).view(np.int64)
-        first = np.take(self.index, bucket).astype(np.int64)
-        count = np.take(self.index, bucket + 1) - first
-        # One row per (position, key in its bucket), in position order, then key order; the equal hashes.
-        pair = np.repeat(np.arange(len(pos)), count)
-        key = concat_ranges(first, count)
-        same = np.flatnonzero(np.take(self.hashes, key) == np.take(hv, pair))
-        return np.take(pos, np.take(pair, same)), np.take(key, same)
+        first_all = np.take(self.index, bucket).astype(np.int64)
+        count_all = np.take(self.index, bucket + 1) - first_all
+        for a, b in _slices(count_all):
+            first, count = first_all[a:b], count_all[a:b]
+            # One row per (position, key in its bucket), in position order, then key order; the equal hashes.
+            pair = np.repeat(np.arange(a, b), count)
+            key = concat_ranges(first, count)
+            same = np.flatnonzero(np.take(self.hashes, key) == np.take(hv, pair))
+            yield np.take(pos, np.take(pair, same)), np.take(key, same)
+
+
+def _slices(count: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges ``a:b`` of the positions whose ``count`` (candidate pairs each) add up to at most
+    about :data:`_MAX_PAIRS` (a single position may exceed it): bounds the memory of a lookup whatever the
+    corpus. A key that many questions share (templated questions, each with the same boilerplate) in a corpus
+    that holds it often gives questions x occurrences pairs: 20,000 such questions and documents held 5.8 GB at
+    once before. Slices run in position order, so the matches are those of one pass (``MatchSet`` is a union,
+    and the first whole match of a question in a document is kept, as in one pass)."""
+    n = len(count)
+    if n and int(count.sum()) <= _MAX_PAIRS:
+        yield 0, n
+        return
+    cum = np.cumsum(count)
+    a = 0
+    while a < n:
+        before = int(cum[a - 1]) if a else 0
+        b = max(int(np.searchsorted(cum, before + _MAX_PAIRS, side="right")), a + 1)
+        yield a, b
+        a = b
 
 
 @dataclass
@@ -241,17 +265,19 @@ class _PairTable:
         np.cumsum(count, out=start[1:])
         return cls(tables, count > 0, start, np.concatenate(which)[order], np.concatenate(keys)[order])
 
-    def lookup(self, pos: np.ndarray, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every (position, table, key) whose key starts the bytes ``pair`` read at ``pos``, by position.
+    def lookup(self, pos: np.ndarray, pair: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every (position, table, key) whose key starts the bytes ``pair`` read at ``pos``, by position, in
+        slices of bounded size (:func:`_slices`).
 
         Exact, as the pair value is the key itself, and several times cheaper than hashing the candidates and
         searching the sorted hashes.
         """
         pair = pair.astype(np.int64)
-        first = np.take(self.start, pair)
-        count = np.take(self.start, pair + 1) - first
-        entry = concat_ranges(first, count)
-        return np.repeat(pos, count), np.take(self.which, entry), np.take(self.key, entry)
+        first_all = np.take(self.start, pair)
+        count_all = np.take(self.start, pair + 1) - first_all
+        for a, b in _slices(count_all):
+            entry = concat_ranges(first_all[a:b], count_all[a:b])
+            yield np.repeat(pos[a:b], count_all[a:b]), np.take(self.which, entry), np.take(self.key, entry)
 
 
 class Matcher:
@@ -368,20 +394,19 @@ class Matcher:
             if t.length <= 2:
                 continue  # served by the pair tables below
             pos, hv = t.candidates(padded, n)
-            if pos.size:
-                pos, key = t.lookup(pos, hv)
-                if pos.size:
-                    self._confirm(t, pos, key, full, data, offs, out)
+            for cpos, key in (t.lookup(pos, hv) if pos.size else ()):
+                if cpos.size:
+                    self._confirm(t, cpos, key, full, data, offs, out)
         for stride, direct in self._direct.items():
             # Keys of 1 or 2 bytes: the two bytes at each position index a table directly, no hashing.
             pairs = np.ndarray(shape=((n - 1) // stride + 1,), dtype="<u2", buffer=padded, strides=(stride,))
             at = np.concatenate([np.flatnonzero(np.take(direct.table, pairs[c : c + _CHUNK])) + c
                                  for c in range(0, len(pairs), _CHUNK)])
-            pos, which, key = direct.lookup(at * stride, np.take(pairs, at))
-            for i, t in enumerate(direct.tables):
-                sel = np.flatnonzero((which == i) & (pos <= n - t.length))
-                if sel.size:
-                    self._confirm(t, np.take(pos, sel), np.take(key, sel), full, data, offs, out)
+            for pos, which, key in direct.lookup(at * stride, np.take(pairs, at)):
+                for i, t in enumerate(direct.tables):
+                    sel = np.flatnonzero((which == i) & (pos <= n - t.length))
+                    if sel.size:
+                        self._confirm(t, np.take(pos, sel), np.take(key, sel), full, data, offs, out)
         return out
 
     def _near_words(self, t: _KeyTable) -> list[tuple[int, np.ndarray, np.ndarray]]:

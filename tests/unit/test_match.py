@@ -376,7 +376,8 @@ def test_key_table_lookup_equals_its_plain_definition(n):
     # (With n = 70000, one hash is shared by 10,000 keys: millions of pairs, built as arrays, not tuples.)
     want_pos = np.repeat(pos, count)
     want_key = np.concatenate([np.arange(f, f + c) for f, c in zip(first.tolist(), count.tolist())])
-    got_pos, got_key = t.lookup(pos, hv)
+    slices = list(t.lookup(pos, hv))
+    got_pos, got_key = (np.concatenate([sl[i] for sl in slices]) for i in (0, 1))
     assert np.array_equal(got_pos, want_pos) and np.array_equal(got_key, want_key)
 
 
@@ -396,10 +397,62 @@ def test_pair_table_lookup_equals_its_plain_definition():
                 at = m._bases[t.groups[k]] + t.positions[k]
                 if data[p : p + t.length] == m._qfull[8 + at : 8 + at + t.length].tobytes():
                     want.append((p, i, k))
-    got = direct.lookup(pos, pairs)
-    got = sorted(zip(*(x.tolist() for x in got)))
+    got = [t for sl in direct.lookup(pos, pairs) for t in zip(*(x.tolist() for x in sl))]
+    got = sorted(got)
     # beyond the data a 2-byte key cannot start (the scan bounds it by ``n - length``)
     assert [g for g in got if g[0] + direct.tables[g[1]].length <= len(data)] == sorted(want)
+
+
+def test_keys_many_questions_share_are_looked_up_in_bounded_slices(monkeypatch):
+    """Templated questions (the same boilerplate, a number apart) in a corpus that holds each of them: a key of
+    the boilerplate is every question's, so each occurrence gave one candidate per question, all held at once
+    (20,000 such questions and documents: 5.8 GB, 65 s). Candidates are now looked up and confirmed in slices
+    of at most about ``_MAX_PAIRS`` (a single position's may exceed it), in position order: the same matches,
+    the brute-force oracle's."""
+    import decontam.match as match_module
+    from decontam.normalize import normalize
+
+    questions = [f"Question {i}: how many widgets does warehouse number {i} hold at the end of the year?"
+                 for i in range(300)]
+    docs = [normalize(d) for d in [f"intro {q} outro" for q in questions[::2]] + ["nothing", questions[7] + questions[8]]]
+    cfg = SampleConfig(length=50, n_probes=3, seed=1)
+    items, matcher = build(questions, cfg)
+    whole = matcher.scan(*pack(docs))
+    check_exact(items, matcher, docs, whole)
+    seen: list[int] = []
+    real_slices = match_module._slices
+
+    def recorded(count):
+        for a, b in real_slices(count):
+            seen.append(int(count[a:b].sum()) if b - a > 1 else 0)  # a lone position may exceed the bound
+            yield a, b
+
+    monkeypatch.setattr(match_module, "_MAX_PAIRS", 64)
+    monkeypatch.setattr(match_module, "_slices", recorded)
+    sliced = matcher.scan(*pack(docs))
+    assert len(seen) > 10 and max(seen) <= 64  # sliced, and bounded
+    check_exact(items, matcher, docs, sliced)
+    assert {k: set(v) for k, v in sliced.windows.items()} == {k: set(v) for k, v in whole.windows.items()}
+    assert sliced.runs == whole.runs and sliced.doc_runs == whole.doc_runs
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.integers(1, 40))
+def test_lookups_in_slices_give_the_matches_of_one_slice(scenario, max_pairs):
+    """Whatever the slice size, the matches (windows, runs, evidence) are those of one lookup."""
+    import decontam.match as match_module
+
+    questions, cfg, docs = scenario
+    items, matcher = build(questions, cfg)
+    whole = matcher.scan(*pack(docs))
+    saved = match_module._MAX_PAIRS
+    match_module._MAX_PAIRS = max_pairs
+    try:
+        sliced = matcher.scan(*pack(docs))
+    finally:
+        match_module._MAX_PAIRS = saved
+    assert {k: set(v) for k, v in sliced.windows.items()} == {k: set(v) for k, v in whole.windows.items()}
+    assert sliced.runs == whole.runs and sliced.doc_runs == whole.doc_runs
 
 
 def test_names_other_modules_import_from_match_stay_there():
