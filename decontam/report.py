@@ -680,14 +680,16 @@ def _check_disjoint(reports: Sequence[dict[str, Any]]) -> None:
 
 def first_overlap(source_lists: Sequence[Sequence[dict[str, Any]]]) -> tuple[int, int, str] | None:
     """The first source two of ``source_lists`` hold, as ``(first list, second list, what)``: a source file (by
-    its label) in two of them, or the same non-empty source (label and contents) twice. A source is a report's
+    its label) in two of them, or the same non-empty source (file name and contents) twice: ``a.jsonl`` and
+    ``/data/a.jsonl`` with the same contents are one file named two ways. A source is a report's
     ``corpus.source_digests`` entry or an index manifest's ``corpus.sources`` entry."""
     seen: dict[Any, int] = {}
     for k, sources in enumerate(source_lists):
         for d in sources:
             label, digests = d["source"], (d["text_sha256"], d["lengths_sha256"])
             keys = [] if label.startswith("<") and label.endswith(">") else [("file", label)]  # a file: one list
-            keys += [("content", label, *digests)] if digests != (_EMPTY_SHA256,) * 2 else []  # empty: not counted
+            name = label.replace("\\", "/").rsplit("/", 1)[-1]
+            keys += [("content", name, *digests)] if digests != (_EMPTY_SHA256,) * 2 else []  # empty: not counted
             for key in keys:
                 if seen.setdefault(key, k) != k:
                     return seen[key], k, f"the source file {label}" if key[0] == "file" else f"the same source {label}"

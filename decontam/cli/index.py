@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import DecontamConfig, NormalizeConfig, make_config
+from ..config import DEFAULT_ID_FIELD, DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
+from ..inputs.files import expand_corpus, require_id_field
 from ..scan.probes import require_probes
 from .common import (
     add_benchmark_field_flags,
@@ -61,8 +62,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="corpus field holding the text, a string (default: text; an index holds one text per row: "
                         "given twice, it is refused)")
     b.add_argument("--id-field", default="id", help="corpus field holding a document id (default: id)")
-    b.add_argument("--bloom-fp", type=float, default=1e-6,
-                   help="Bloom filter false-positive rate per lookup (default: 1e-6)")
+    b.add_argument("--bloom-fp", type=float, default=None,
+                   help="Bloom filter false-positive rate per lookup (default: 1e-6; with --append, the index's)")
     _normalizer_flags(b)
     add_num_proc_flag(b, "large files are read in parts, one per process, and the index is byte for byte the "
                          "one-process one")
@@ -75,6 +76,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     a = isub.add_parser("add", help="add documents to an existing index (in place, atomically)")
     a.add_argument("index", metavar="INDEX_DIR")
     a.add_argument("corpus", nargs="+", metavar="CORPUS")
+    a.add_argument("--on-error", choices=("raise", "skip"), default=None,
+                   help="malformed rows of the added files: stop with an error or skip, count and report them "
+                        "(default: as the index was built; with skip, the index records skip)")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     m = isub.add_parser("merge", help="merge indexes (shards, in order) into a new index")
@@ -123,19 +127,25 @@ def _build(args: argparse.Namespace) -> int:
                       num_proc=args.num_proc, on_error=args.on_error, engine=args.engine,
                       ray_address=args.ray_address)
     corpus = [Path(c) for c in args.corpus]
+    if args.id_field != DEFAULT_ID_FIELD:
+        require_id_field(expand_corpus(args.corpus, on_error="skip", skipped=[]), args.id_field, "--id-field")
     if args.append:
         index = CorpusIndex.load(args.output, cfg.normalize)
         for flag, key in (("--text-field", "text_field"), ("--id-field", "id_field")):
             if getattr(cfg, key) != index.manifest[key]:
                 raise ConfigError(f"{flag} {getattr(cfg, key)!r} differs from the index's "
                                   f"({index.manifest[key]!r}): documents added to an index are read as it was built")
+        if args.bloom_fp is not None:
+            raise ConfigError(f"--bloom-fp: an index keeps the rate it was built with "
+                              f"({index.manifest['bloom']['target_fp_rate']:g}); leave it out with --append")
         ix = index.add(corpus, progress=_progress(args), num_proc=args.num_proc, engine=args.engine,
-                       ray_address=args.ray_address)
+                       ray_address=args.ray_address, on_error=args.on_error)
     else:
-        if not (0.0 < args.bloom_fp < 1.0):
-            raise ConfigError(f"--bloom-fp must be in (0, 1), got {args.bloom_fp}")
+        bloom_fp = 1e-6 if args.bloom_fp is None else args.bloom_fp
+        if not (0.0 < bloom_fp < 1.0):
+            raise ConfigError(f"--bloom-fp must be in (0, 1), got {bloom_fp}")
         guard_outputs(args, [("-o", args.output)], args.corpus)
-        ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=args.bloom_fp, overwrite=args.overwrite,
+        ix = CorpusIndex.build(corpus, args.output, cfg, bloom_fp=bloom_fp, overwrite=args.overwrite,
                                progress=_progress(args))
     _summary(ix)
     return 0
@@ -144,7 +154,8 @@ def _build(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from ..index import CorpusIndex
 
-    _summary(CorpusIndex.load(args.index).add([Path(c) for c in args.corpus], progress=_progress(args)))
+    options = {} if args.on_error is None else {"on_error": args.on_error}
+    _summary(CorpusIndex.load(args.index).add([Path(c) for c in args.corpus], progress=_progress(args), **options))
     return 0
 
 
@@ -222,6 +233,10 @@ def _summary(ix: CorpusIndex) -> None:
     print(f"index {ix.path}: {c['n_documents']} documents, {c['n_characters']} characters "
           f"({c['n_normalized_bytes']} normalized bytes), {len(c['sources'])} sources, "
           f"fingerprint {c['fingerprint']}")
-    print("bytes per normalized character: " + ", ".join(f"{k} {v / n:.3f}" for k, v in sizes.items()))
+    if c["n_normalized_bytes"]:
+        print("bytes per normalized character: " + ", ".join(f"{k} {v / n:.3f}" for k, v in sizes.items()))
+    else:
+        print("bytes per normalized character: none (no text normalizes to a letter or digit); bytes: "
+              + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     print(f"Bloom filter: {ix.manifest['bloom']['n_distinct_keys']} keys, "
           f"false-positive rate per lookup {ix.manifest['bloom']['fp_rate']:.2g}")

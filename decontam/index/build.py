@@ -12,6 +12,7 @@ their (sorted) tables the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -234,5 +235,9 @@ def merge_into(indexes: Sequence[IndexFiles], stage: Path, bloom_fp: float | Non
     raw_info = raw.close()
     cat = {k: (np.concatenate(v) if k != "id" else v) for k, v in docs.items()}
     stores = {"text": (text, text_info), "raw": (raw, raw_info)}
-    return write_index(stage, runs, cat, sources, text.total, stores, indexes[0].config(), fp,
+    # A shard built with on_error="raise" has no malformed row, so "skip" describes the merged corpus exactly
+    # when any shard skipped rows (and its report is reproduced by a check with skip: `decontam verify`).
+    skipped = any(ix.manifest["on_error"] == "skip" for ix in indexes)
+    config = dataclasses.replace(indexes[0].config(), on_error="skip" if skipped else "raise")
+    return write_index(stage, runs, cat, sources, text.total, stores, config, fp,
                        run_bits=32)  # the tables are fully sorted

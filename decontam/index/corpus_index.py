@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import Commit
-from ..config import DecontamConfig, NormalizeConfig, make_config
+from ..config import DEFAULT_ID_FIELD, DecontamConfig, NormalizeConfig, make_config
 from ..errors import ConfigError
 from ..guard import OutputLock, check_outputs
-from ..inputs import as_paths, is_pathlike
+from ..inputs import as_paths, expand_corpus, is_pathlike, require_id_field
 from ..report import Report, first_overlap
 from .build import build_into, check_mergeable, merge_into
 from .format import PORTRAIT_FILE, IndexFiles, check_normalizer, refuse_method
@@ -69,6 +69,8 @@ class CorpusIndex(IndexFiles):
             raise ConfigError(f"an index holds one text per document; got text_field={list(cfg.text_fields)}: index "
                               "one string field, or check the corpus without an index (check / "
                               "filter_dataset), which reads several fields")
+        if is_pathlike(corpus) and cfg.id_field and cfg.id_field != DEFAULT_ID_FIELD:
+            require_id_field(expand_corpus(as_paths(corpus), "skip", []), cfg.id_field)  # a misspelt name
         with _writing(output, as_paths(corpus) if is_pathlike(corpus) else [], overwrite) as commit:
             stage = commit.temp(output, directory=True)
             build_into(corpus, stage, cfg, bloom_fp, progress)
@@ -111,14 +113,22 @@ class CorpusIndex(IndexFiles):
         complete); returns the updated index. This object still reads the files it had opened: use the one
         returned (``index = index.add(corpus)``).
 
+        A link to an index folder stays a link: the folder it points to is replaced. Options are the index's
+        unless given: ``on_error="skip"`` skips malformed rows of ``corpus`` (the index then records ``skip``).
+
         Raises:
-            ConfigError: The index already holds a source of ``corpus`` (the index is left as it was).
+            ConfigError: The index already holds a source of ``corpus``, or it changed since this object opened it
+                (another run added to it: open it again); the index is left as it was.
         """
         cfg = make_config(self.config(), **options)
         refuse_method(cfg)
         check_normalizer(self.manifest["normalize"], cfg.normalize, f"index {self.path}")
-        with OutputLock([self.path]), Commit() as commit:
-            part = commit.temp(self.path, directory=True) / "part"
+        target = Path(os.path.realpath(self.path))  # the folder itself, not a link to it
+        with OutputLock([target]), Commit() as commit:
+            if IndexFiles.load(target, verify=False).manifest != self.manifest:
+                raise ConfigError(f"the index {self.path} changed since it was opened (another run added to it): "
+                                  "open it again, then add; nothing was changed")
+            part = commit.temp(target, directory=True) / "part"
             build_into(corpus, part, cfg, self.manifest["bloom"]["target_fp_rate"], progress)
             added = IndexFiles.load(part, verify=False)
             hit = first_overlap([self.manifest["corpus"]["sources"], added.manifest["corpus"]["sources"]])
@@ -126,9 +136,9 @@ class CorpusIndex(IndexFiles):
                 raise ConfigError(f"the index {self.path} already holds {hit[2]}: adding it again would count its "
                                   "documents twice (a file that grew: build the index again, or add only its new "
                                   "rows as another file)")
-            merged = commit.temp(self.path, directory=True)
+            merged = commit.temp(target, directory=True)
             merge_into([self, added], merged, None)
-            commit.stage(merged, self.path)
+            commit.stage(merged, target)
             commit.apply()
         return CorpusIndex.load(self.path, verify=False)
 
@@ -147,7 +157,7 @@ class CorpusIndex(IndexFiles):
         return Path(output)
 
     def check(self, benchmarks: Any, config: DecontamConfig | None = None, *, answer_field: str | None = None,
-              **options: Any) -> Report:
+              question_field: str | None = None, item_id_field: str | None = None, **options: Any) -> Report:
         """Check benchmarks against the index: the report :func:`decontam.check` gives on the same corpus.
 
         Args:
@@ -155,11 +165,14 @@ class CorpusIndex(IndexFiles):
             config: Method options (probes, seed, normalizer: it must be the index's; ``probe_answers``); the
                 corpus fields are the index's.
             answer_field: Answer field of custom benchmarks (with ``probe_answers=True``).
+            question_field: Question field of custom ``"NAME=PATH"`` benchmarks (as ``--question-field``).
+            item_id_field: Item id field of custom benchmarks (as ``--item-id-field``).
 
         Raises:
             IndexMismatchError: The normalizer differs from the one the index was built with.
         """
-        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options, answer_field)
+        probes, cfg = prepare_check(self.manifest, f"index {self.path}", benchmarks, config, options, answer_field,
+                                    question_field, item_id_field)
         return index_report(self, probes, cfg)
 
 

@@ -464,7 +464,8 @@ class IndexFiles:
         size = self.manifest["files"][f"{name}.zst"]["size"]
         comp = np.memmap(self.path / f"{name}.zst", dtype=np.uint8, mode="r", shape=(size,)) if size else \
             np.zeros(0, dtype=np.uint8)
-        return TextStore(comp, int_column(blocks, "start"), int_column(blocks, "comp_offset"))
+        return TextStore(comp, int_column(blocks, "start"), int_column(blocks, "comp_offset"),
+                         str(self.path / f"{name}.zst"))
 
     @classmethod
     def load(cls: type[_Files], path: str | os.PathLike[str],  # noqa: PYI019 (typing.Self: Python 3.11)

@@ -82,17 +82,24 @@ class Portrait:
         if missing:
             raise IndexMismatchError(f"{p}: the portrait header has no {', '.join(missing)}; export the portrait "
                                      "again (decontam index portrait INDEX_DIR -o FILE)")
-        check_params(header["params"], str(p))
-        if normalize is not None:
-            check_normalizer(header["normalize"], normalize, f"portrait {p}")
-        try:
+        try:  # a header with the fields but other contents (hand-made, or another tool's) is refused here too
+            check_params(header["params"], str(p))
+            if normalize is not None:
+                check_normalizer(header["normalize"], normalize, f"portrait {p}")
             bloom = BloomFilter.from_params(header["bloom"], bits)
-        except (KeyError, ValueError) as exc:
-            raise IndexMismatchError(f"{p}: corrupted portrait ({exc})") from exc
+            float(header["bloom"]["fp_rate"])
+            for s in header["corpus"]["sources"]:
+                SourceResult.from_dict(s)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise IndexMismatchError(f"{p}: corrupted portrait, or one decontam did not write ({type(exc).__name__}: "
+                                     f"{exc}); export it again (decontam index portrait INDEX_DIR -o FILE)") from None
         return cls(p, header, bloom)
 
-    def check(self, benchmarks: Any, config: DecontamConfig | None = None, **options: Any) -> Report:
+    def check(self, benchmarks: Any, config: DecontamConfig | None = None, *, question_field: str | None = None,
+              item_id_field: str | None = None, **options: Any) -> Report:
         """Check benchmarks against the portrait: unverified, each item possible, undecided or absent.
+
+        ``benchmarks``, ``question_field`` and ``item_id_field`` are as in :func:`decontam.check`.
 
         Returns:
             The report; per benchmark ``possible_ids`` (also ``contaminated_ids``: an upper bound for the items
@@ -103,7 +110,8 @@ class Portrait:
             raise ConfigError("a portrait cannot probe answers (--probe-answers): its Bloom filter gives unverified "
                               "upper bounds, and an answer leak is a claim that needs evidence; check against the "
                               "index folder instead (decontam index check INDEX_DIR --probe-answers)")
-        probes, cfg = prepare_check(self.header, f"portrait {self.path}", benchmarks, config, options)
+        probes, cfg = prepare_check(self.header, f"portrait {self.path}", benchmarks, config, options,
+                                    question_field=question_field, item_id_field=item_id_field)
         return portrait_report(self, probes, cfg)
 
 

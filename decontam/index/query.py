@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..arrays import concat_ranges, sliding
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, make_config
-from ..errors import ConfigError
+from ..errors import ConfigError, IndexMismatchError
 from ..match import Matcher, ProbeGroup
 from ..report import Report
 from ..scan import ProbeSet, RowMatch, SourceResult, build_report, match_texts
@@ -37,7 +38,8 @@ _BATCH_BYTES = 16 << 20  # normalized bytes per batch when documents are read ba
 
 
 def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config: DecontamConfig | None,
-                  options: dict[str, Any], answer_field: str | None = None) -> tuple[ProbeSet, DecontamConfig]:
+                  options: dict[str, Any], answer_field: str | None = None, question_field: str | None = None,
+                  item_id_field: str | None = None) -> tuple[ProbeSet, DecontamConfig]:
     """The probes and options of a check against an index or a portrait.
 
     Args:
@@ -47,6 +49,8 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
         config: Method options; ``options`` override them (as :func:`decontam.config.make_config` takes them).
         options: Keyword options.
         answer_field: Answer field of custom benchmarks (with ``probe_answers``).
+        question_field: Question field of custom ``"NAME=PATH"`` benchmarks.
+        item_id_field: Item id field of custom benchmarks.
 
     Returns:
         The probes, and the options with the recorded corpus fields.
@@ -68,7 +72,7 @@ def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config:
     check_normalizer(recorded["normalize"], cfg.normalize, where)
     cfg = dataclasses.replace(cfg, text_field=recorded["text_field"], id_field=recorded["id_field"],
                               on_error=recorded["on_error"], engine="local", ray_address=None)  # runs here
-    return ProbeSet.load(benchmarks, cfg, answer_field=answer_field), cfg
+    return ProbeSet.load(benchmarks, cfg, question_field, item_id_field, answer_field), cfg
 
 
 # ------------------------------------------------------------------------------------------ probe keys
@@ -307,6 +311,11 @@ def _record_documents(ix: IndexFiles, probes: ProbeSet, docs: Sequence[int], cfg
     runs: dict[int, tuple[int, int]] = {}
     for batch in _raw_batches(ix, docs):
         texts = string_array([ix.raw.read(int(ix.raw_starts[d]), int(ix.raw_starts[d + 1])) for d in batch])
+        try:
+            texts.validate(full=True)  # UTF-8: the index's files are not checked with --no-verify
+        except pa.ArrowInvalid as exc:
+            raise IndexMismatchError(f"{ix.raw.name}: corrupted index file ({exc}); check the index's files "
+                                     "(decontam index info --verify), or load it without --no-verify") from None
         for d, found_here, doc_runs, evidence in match_texts(probes.matcher, texts, cfg.normalize):
             gd = batch[d]
             for gi, found_windows, run in found_here:

@@ -206,7 +206,8 @@ class TextWriter:
 class TextStore:
     """Read access to the stored normalized text (zstd blocks, memory-mapped)."""
 
-    def __init__(self, comp: np.ndarray, block_starts: np.ndarray, comp_offsets: np.ndarray) -> None:
+    def __init__(self, comp: np.ndarray, block_starts: np.ndarray, comp_offsets: np.ndarray, name: str = "") -> None:
+        self.name = name  # the file, as errors name it
         self.comp = comp
         self.block_starts = np.asarray(block_starts, dtype=np.int64)
         self.comp_offsets = np.asarray(comp_offsets, dtype=np.int64)
@@ -231,9 +232,11 @@ class TextStore:
             try:
                 raw = self.codec.decompress(memoryview(self.comp[c0:c1]), decompressed_size=size, asbytes=True)
             except (pa.ArrowException, OSError) as exc:
-                raise IndexMismatchError(f"stored text block {b} is corrupted ({exc})") from exc
+                raise IndexMismatchError(f"{self.name or 'index'}: stored text block {b} is corrupted ({exc}); "
+                                         "check the index's files (decontam index info --verify)") from exc
             if len(raw) != size:
-                raise IndexMismatchError(f"stored text block {b} is corrupted (wrong size)")
+                raise IndexMismatchError(f"{self.name or 'index'}: stored text block {b} is corrupted (wrong size); "
+                                         "check the index's files (decontam index info --verify)")
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[b] = raw
