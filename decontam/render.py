@@ -8,7 +8,8 @@
   Content-Security-Policy forbids any fetch): a chart of contamination rates, the evidence of every
   contaminated item (the question, and the passage of the training document in its original form with the
   matched span highlighted and the document id), and a sortable, filterable table of all items.
-* :func:`to_png` — a bar chart of contamination rates per benchmark for a paper (needs matplotlib).
+* :func:`to_png` — a bar chart of contamination rates per benchmark for a paper (needs matplotlib; drawn by
+  :mod:`decontam.render_figure`).
 
 Everything is escaped: training documents are arbitrary text and are shown as text, never as markup.
 """
@@ -16,26 +17,28 @@ Everything is escaped: training documents are arbitrary text and are shown as te
 from __future__ import annotations
 
 import json
-import os
+import re
 import shlex
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from .errors import MissingDependencyError
 from .html_assets import PAGE_CSS, PAGE_SCRIPT
-from .markup import md_code, md_fence, md_text
+from .markup import BIDI_CONTROLS, md_code, md_fence, md_text, percent
 from .methods import is_ngram, method_text, opening, too_short_note
 from .redact import redaction_method, redaction_summary, redaction_table
 from .render_evidence import (
     MAX_EVIDENCE_ITEMS,
     anchor,
     answer_leaks_html,
+    doc_key,
     evidence_card,
     near_dup_html,
     near_note,
+    prose,
+    user,
 )
 from .render_evidence import escape as _e
+from .render_figure import bar_label, figure, portrait_index, rate, to_png
 from .verify import check_command
 
 __all__ = ["figure", "to_card", "to_html", "to_png"]
@@ -43,19 +46,43 @@ __all__ = ["figure", "to_card", "to_html", "to_png"]
 _MAX_IDS = 30  # contaminated ids listed per benchmark in the card
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+_SCORE_HEAD = ("benchmark", "metric", "all items", "clean subset", "contaminated subset", "contaminated − clean",
+               "items without results", "results")
 
 
-_SCORE_HEAD = ("benchmark", "metric", "all items", "clean subset", "contaminated subset", "contaminated − clean")
+def _score_labels(scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Which results each re-scoring result is of (the results files ``rescore`` read), told apart by their place
+    among the scores given where two name the same files."""
+    base = [", ".join(map(str, s.get("results") or [])) or "results not named" for s in scores]
+    seen = [(s["benchmark"], label) for s, label in zip(scores, base)]
+    return [label + (f" (scores {k + 1})" if seen.count(seen[k]) > 1 else "") for k, label in enumerate(base)]
+
+
+def _score_totals(s: Mapping[str, Any]) -> tuple[int, int | None]:
+    """The items scored and the report's items (None where the result does not say)."""
+    n, total = s["all"]["n"], s.get("n_report_items")
+    missing = s.get("missing_from_results", {}).get("n")
+    return n, total if total is not None else (n + missing if missing is not None else None)
+
+
+def _coverage(s: Mapping[str, Any]) -> str:
+    """On how many items the scores are: ``on all 20 items``, ``on the 15 of 20 items with results``."""
+    n, total = _score_totals(s)
+    if total is None:
+        return f"on the {n} items with results"
+    return f"on all {total} items" if n >= total else f"on the {n} of {total} items with results"
+
+
+def _expanded(scores: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """Every re-scoring result with the label of its results: a result of several lm-eval filters holds every
+    filter's result in ``by_filter``, one row each."""
+    return [(f, label) for s, label in zip(scores, _score_labels(scores)) for f in (s.get("by_filter") or [s])]
 
 
 def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The cells (plain text) of the scores table: one row per re-scoring result (per filter, for several)."""
     rows = []
-    # a result of several lm-eval filters holds every filter's result in ``by_filter``: one row each
-    expanded = [f for s in scores for f in (s.get("by_filter") or [s])]
-    for s in expanded:
+    for s, label in _expanded(scores):
         def cell(g: Mapping[str, Any]) -> str:
             return "n/a (0 items)" if g["mean"] is None else f"{g['mean']:.4f} (n={g['n']})"
 
@@ -70,21 +97,17 @@ def _score_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
                 dtxt += f", p={diff['p_value']:.3g}"
         metric = str(s.get("metric", "score")) + (f" ({s['filter']})" if s.get("filter") else "")
         possible = " (possible: an upper bound, unverified)" if s.get("upper_bound") else ""
+        n, total = _score_totals(s)
         rows.append([str(s["benchmark"]), metric, cell(s["all"]), cell(s["clean"]),
-                     cell(s["contaminated"]) + possible, dtxt])
+                     cell(s["contaminated"]) + possible, dtxt, "n/a" if total is None else f"{total - n} of {total}",
+                     label])
     return rows
 
 
 def _score_rows(scores: Sequence[Mapping[str, Any]]) -> list[str]:
     """The scores table in Markdown."""
-    lines = ["| " + " | ".join(_SCORE_HEAD) + " |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| " + " | ".join(_SCORE_HEAD) + " |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     return lines + ["| " + " | ".join(md_text(c) for c in row) + " |" for row in _score_table(scores)]
-
-
-def _portrait(report: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ``index`` section of a portrait check (whose figures are unverified upper bounds), else None."""
-    idx = report.get("index")
-    return idx if isinstance(idx, Mapping) and idx.get("kind") == "portrait" else None
 
 
 def _undecided_why(b: Mapping[str, Any]) -> str:
@@ -97,7 +120,7 @@ def _portrait_line(b: Mapping[str, Any]) -> str:
     """A benchmark's three groups of a portrait check, in one sentence."""
     tested = b.get("n_possible", b["n_contaminated"]) + b.get("n_absent", 0)
     return (f"{md_text(b['name'])}: at most {b['n_contaminated']} of the {tested} items the portrait could test "
-            f"possibly in the training corpus ({_pct(b['contamination_rate'])} of {b['n_items']} items; an upper "
+            f"possibly in the training corpus ({rate(b)} of {b['n_items']} items; an upper "
             f"bound, unverified); {b.get('n_undecided', 0)} undecided ({md_text(_undecided_why(b))}: not counted, "
             f"either way); {b.get('n_absent', 0)} absent")
 
@@ -111,34 +134,32 @@ def _portrait_note(pt: Mapping[str, Any]) -> str:
 def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> list[str]:
     """The card's opening: what was checked, the table of benchmarks, warnings, one sentence per benchmark
     and the scores on the clean subset."""
-    cfg, tool, benches, pt = d.get("config", {}), d.get("tool", {}), d.get("benchmarks", []), _portrait(d)
+    cfg, tool, benches, pt = d.get("config", {}), d.get("tool", {}), d.get("benchmarks", []), portrait_index(d)
     out = [opening(cfg, tool.get("version"))]
     if pt:
         out[0] = (f"Checked with decontam {tool.get('version')} (`portrait-check`) against a portrait of the training "
                   f"corpus, not the corpus itself. {md_text(_portrait_note(pt))}")
         out += ["", "| benchmark | items | possible (upper bound, unverified) | undecided (not testable) | absent |",
                 "| --- | ---: | ---: | ---: | ---: |"]
-        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({_pct(b['contamination_rate'])}) "
+        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({rate(b)}) "
                 f"| {b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |" for b in benches]
     else:
         out += ["", "| benchmark | items | contaminated | rate |", "| --- | ---: | ---: | ---: |"]
-        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {_pct(b['contamination_rate'])} |"
+        out += [f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate(b)} |"
                 for b in benches]
         out += _card_answers(benches)
     warnings = d.get("warnings", [])
     if warnings:
         out += ["", "## Warnings", "", *(f"- **{md_text(w['kind'])}**: {md_text(w['message'])}" for w in warnings)]
     out += ["", "In one sentence (for the paper or the model card):", ""]
-    by_name = {sc["benchmark"]: sc for sc in scores}
+    labels = _score_labels(scores)
     for b in benches:
-        line = f"- {_portrait_line(b)}" if pt else (f"- {md_text(b['name'])}: {_pct(b['contamination_rate'])} of "
+        line = f"- {_portrait_line(b)}" if pt else (f"- {md_text(b['name'])}: {rate(b)} of "
                                                     f"items ({b['n_contaminated']}/{b['n_items']}) found in the "
                                                     "training corpus")
         line += "" if pt else too_short_note(cfg, b.get("n_too_short", 0))
-        sc = by_name.get(b["name"])
-        if sc and sc["all"]["mean"] is not None and sc["clean"]["mean"] is not None:
-            line += (f"; {md_text(sc.get('metric', 'score'))} {sc['all']['mean']:.4f} on all items, "
-                     f"{sc['clean']['mean']:.4f} on the clean subset (n={sc['clean']['n']})")
+        mine = [(sc, label) for sc, label in zip(scores, labels) if sc["benchmark"] == b["name"]]
+        line += "".join(_score_clause(sc, label if len(mine) > 1 else None) for sc, label in mine)
         out.append(line + ".")
     if scores:
         out += ["", "## Scores on the clean subset", ""] + _score_rows(scores)
@@ -146,6 +167,21 @@ def _card_summary(d: Mapping[str, Any], scores: Sequence[Mapping[str, Any]]) -> 
                 "(see `decontam rescore`)."]
         out += _card_leak_scores(scores)
     return out
+
+
+def _score_clause(sc: Mapping[str, Any], label: str | None) -> str:
+    """A re-scoring result in the card's sentence: its metric (and lm-eval filter, named: with several, the
+    first's, as the table below gives them all), on how many items, on the clean subset; ``label`` names its
+    results where the benchmark has several."""
+    if sc["all"]["mean"] is None or sc["clean"]["mean"] is None:
+        return ""
+    metric = md_text(sc.get("metric", "score"))
+    if sc.get("filter") is not None:
+        n = len(sc.get("filters") or [sc["filter"]])
+        metric += (f" (lm-eval filter {md_code(sc['filter'])}"
+                   + (f", the first of {n}; each in the table below" if n > 1 else "") + ")")
+    return (f"; {metric} {sc['all']['mean']:.4f} {_coverage(sc)}, {sc['clean']['mean']:.4f} on the clean subset "
+            f"(n={sc['clean']['n']})" + (f" (results {md_code(label)})" if label else ""))
 
 
 def _card_answers(benches: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -168,7 +204,7 @@ def _card_answers(benches: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 _LEAK_HEAD = ("benchmark", "metric", "clean", "question contaminated", "question and answer contaminated",
-              "answer only")
+              "answer only", "results")
 _LEAK_NOTE = ("Scores split as OpenCompass's contamination analysis splits them (--probe-answers; an answer not "
               "probed counts as not found)")
 
@@ -177,12 +213,12 @@ def _leak_table(scores: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The cells (plain text) of the scores split by leak (``rescore`` of a ``--probe-answers`` report), one row
     per result (per filter, for several); none without a split."""
     rows = []
-    for r in (f for s in scores for f in (s.get("by_filter") or [s]) if f.get("leak_split")):
+    for r, label in ((f, label) for f, label in _expanded(scores) if f.get("leak_split")):
         metric = str(r.get("metric", "score")) + (f" ({r['filter']})" if r.get("filter") else "")
         split = r["leak_split"]
         rows.append([str(r["benchmark"]), metric] + [
             "n/a (0 items)" if split[k]["mean"] is None else f"{split[k]['mean']:.4f} (n={split[k]['n']})"
-            for k in ("clean", "question_contaminated", "question_and_answer_contaminated", "answer_only")])
+            for k in ("clean", "question_contaminated", "question_and_answer_contaminated", "answer_only")] + [label])
     return rows
 
 
@@ -192,7 +228,7 @@ def _card_leak_scores(scores: Sequence[Mapping[str, Any]]) -> list[str]:
     if not rows:
         return []
     return ["", md_text(_LEAK_NOTE) + ":", "", "| " + " | ".join(_LEAK_HEAD) + " |",
-            "| --- | --- | ---: | ---: | ---: | ---: |", *("| " + " | ".join(md_text(c) for c in row) + " |"
+            "| --- | --- | ---: | ---: | ---: | ---: | --- |", *("| " + " | ".join(md_text(c) for c in row) + " |"
                                                              for row in rows)]
 
 
@@ -239,7 +275,8 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
     training = d.get("training", {})
     if "redaction" in training and "redact" in cfg:
         head, rows = redaction_table(training)
-        out += ["", "## Redaction", "", md_text(redaction_method(cfg["redact"])), "", md_text(redaction_summary(training)),
+        out += ["", "## Redaction", "", md_text(redaction_method(cfg["redact"])), "",
+                md_text(redaction_summary(training)),
                 "", "| " + " | ".join(head) + " |", "| --- | ---: | ---: | ---: |",
                 *("| " + " | ".join(md_text(c) for c in row) + " |" for row in rows)]
     out += ["", "## Benchmarks", "", "| benchmark | source | question field | id field | fingerprint |",
@@ -254,7 +291,7 @@ def _card_details(d: Mapping[str, Any]) -> list[str]:
 def _card_ids(d: Mapping[str, Any], report_path: str) -> list[str]:
     """The ids of the contaminated items (a portrait's: possible, then undecided), at most ``_MAX_IDS`` each."""
     out: list[str] = []
-    pt = _portrait(d)
+    pt = portrait_index(d)
     lists = [("possible_ids", "Possible items (Bloom filter positives: unverified upper bound)"),
              ("undecided_ids", "Undecided items (the portrait cannot test them)")] if pt else \
         [("contaminated_ids", "Contaminated items"), ("answer_leak_ids", "Items whose answer is in the corpus "
@@ -270,6 +307,39 @@ def _card_ids(d: Mapping[str, Any], report_path: str) -> list[str]:
                 text += f" and {len(ids) - _MAX_IDS} more (all in {md_code(report_path)})"
             out.append(f"- {md_text(b['name'])} ({len(ids)}): {text}")
     return out
+
+
+def _arg(path: str) -> str:
+    """A path as a command's argument: one starting with ``-`` (which the command line would read as an
+    option) as ``./-x.jsonl``."""
+    return f"./{path}" if path.startswith("-") else path
+
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def _shown(commands: str) -> str:
+    """Commands as printed: each bidi control (which would reorder the line as shown) written as bash's
+    ``$'\\u202e'``. Every such character stands in a word :func:`shlex.quote` put in single quotes, so the quote
+    is closed, the character given, the quote reopened: the command shows it and still runs as it is."""
+    return _BIDI.sub(lambda m: f"'$'\\u{ord(m.group()):04x}''", commands)
+
+
+def _commands(d: Mapping[str, Any], report_path: str, verify: bool) -> str:
+    """The commands that reproduce the check, as printed (see :func:`_shown`; paths starting with ``-`` as
+    ``./-x``): ``check`` and, with ``verify``, ``verify``; for a portrait, its check and the one that confirms
+    it on the exact index."""
+    corpus = dict(d.get("corpus", {}))
+    srcs = [_arg(s) for s in corpus.get("sources", [])]
+    d, report_path = {**d, "corpus": {**corpus, "sources": srcs}}, _arg(report_path)
+    if portrait_index(d):
+        return _shown(_portrait_commands(d, report_path))
+    lines = [check_command(d, report_path)]
+    if verify:
+        lines.append(f"decontam verify {shlex.quote(report_path)} "
+                     + (" ".join(map(shlex.quote, srcs)) if len(srcs) <= 10 else "CORPUS...")
+                     + "   # re-runs the check, compares byte for byte")
+    return _shown("\n".join(lines))
 
 
 def _index_command(d: Mapping[str, Any], target: str, report_path: str) -> str:
@@ -289,15 +359,7 @@ def _portrait_commands(d: Mapping[str, Any], report_path: str) -> str:
 
 def _card_reproduce(d: Mapping[str, Any], report_path: str) -> list[str]:
     """The commands that reproduce the check (and verify it, or for a portrait, confirm it on the index)."""
-    srcs = d.get("corpus", {}).get("sources", [])
-    if _portrait(d):
-        commands = _portrait_commands(d, report_path)
-    else:
-        commands = "\n".join([check_command(d, report_path),
-                              f"decontam verify {shlex.quote(report_path)} "
-                              + (" ".join(map(shlex.quote, srcs)) if len(srcs) <= 10 else "CORPUS...")
-                              + "   # re-runs the check, compares byte for byte"])
-    return ["## Reproduce", "", *md_fence(commands, "bash")]
+    return ["## Reproduce", "", *md_fence(_commands(d, report_path, verify=True), "bash")]
 
 
 def to_card(report: Mapping[str, Any], report_path: str = "report.json",
@@ -358,15 +420,9 @@ def _chart_svg(benches: Sequence[Mapping[str, Any]], portrait: bool = False) -> 
         parts.append(f'<rect class="bar" data-benchmark="{_e(b["name"])}" x="{left}" y="{y}" '
                      f'width="{max(w, 1.0):.1f}" height="{bar_h}" fill="#c2410c" rx="2"/>')
         parts.append(f'<text x="{left + max(w, 1.0) + 6:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
-                     f'{_e(_bar_label(b, portrait))}</text>')
+                     f'{_e(bar_label(b, portrait))}</text>')
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _bar_label(b: Mapping[str, Any], portrait: bool) -> str:
-    """The figure beside a benchmark's bar: its rate and count (a portrait's: an upper bound, and undecided)."""
-    label = f"{_pct(b['contamination_rate'])} ({b['n_contaminated']}/{b['n_items']})"
-    return f"{label} possible, {b.get('n_undecided', 0)} undecided" if portrait else label
 
 
 def _evidence_html(b: Mapping[str, Any], portrait: bool = False) -> tuple[str, set[str]]:
@@ -374,8 +430,8 @@ def _evidence_html(b: Mapping[str, Any], portrait: bool = False) -> tuple[str, s
     items = [it for it in b.get("items", []) if it.get("contaminated")]
     what = "possible item" if portrait else "contaminated item"
     if not items:
-        return f'<p class="muted">{_e(b["name"])}: no {what}.</p>', set()
-    out = [f'<h3>{_e(b["name"])}: {len(items)} {what}(s)'
+        return f'<p class="muted">{user(b["name"])}: no {what}.</p>', set()
+    out = [f'<h3>{user(b["name"])}: {len(items)} {what}(s)'
            + (" (unverified: an upper bound)" if portrait else "") + "</h3>"]
     shown = items[:MAX_EVIDENCE_ITEMS]
     out += [_possible_html(b["name"], it) if portrait else evidence_card(b["name"], it) for it in shown]
@@ -394,7 +450,8 @@ def _card_near(d: Mapping[str, Any], report_path: str) -> list[str]:
            "| benchmark | near duplicates | rate | not checked (too few distinctive shingles) |",
            "| --- | ---: | ---: | ---: |"]
     benches = d.get("benchmarks", [])
-    out += [f"| {md_text(b['name'])} | {b.get('n_near_duplicates', 0)} | {_pct(b.get('near_duplicate_rate', 0.0))} "
+    out += [f"| {md_text(b['name'])} | {b.get('n_near_duplicates', 0)} | "
+            f"{percent(b.get('n_near_duplicates', 0), b['n_items'])} "
             f"| {b.get('n_near_dup_unchecked', 0)} |" for b in benches]
     training = d.get("training", {})
     if "n_removed_near_dup" in training:
@@ -415,17 +472,18 @@ def _card_near(d: Mapping[str, Any], report_path: str) -> list[str]:
 def _possible_html(bench: str, it: Mapping[str, Any]) -> str:
     """A portrait's possible item: its probes that passed the Bloom filter (a portrait names no document)."""
     probes = sorted({m["probe"] for m in it.get("matches", [])})
-    return (f'<div class="card evidence" id="{anchor(bench, it["id"])}"><div><b>item {_e(it["id"])}</b> '
+    return (f'<div class="card evidence" id="{anchor(bench, it["id"])}"><div><b>item {user(it["id"])}</b> '
             '<span class="muted">possible (unverified): probe(s) that passed the portrait\'s Bloom filter: </span>'
-            f'<code>{_e(", ".join(probes))}</code></div><div class="muted">A portrait holds no text and names no '
+            f'<code>{user(", ".join(probes))}</code></div><div class="muted">A portrait holds no text and names no '
             "document: the exact index confirms or rejects this item.</div></div>")
 
 
 def _json_script(obj: Any) -> str:
-    """JSON safe to embed in a <script> element (no '</script>', no '<!--')."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """JSON safe to embed in a <script> element (no '</script>', no '<!--', no raw bidi control)."""
+    text = (json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: str | None = None,
@@ -439,7 +497,7 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
     title = title or "Contamination report"
     evidence_parts = []
     anchors: set[str] = set()
-    pt = _portrait(d)
+    pt = portrait_index(d)
     for b in benches:
         part, got = _evidence_html(b, pt is not None)
         evidence_parts.append(part)
@@ -454,9 +512,9 @@ def to_html(report: Mapping[str, Any], report_path: str = "report.json", title: 
 <link rel="icon" href="data:,">
 <title>{_e(title)}</title><style>{PAGE_CSS}</style></head>
 <body>
-<h1>{_e(title)}</h1>
+<h1>{user(title)}</h1>
 <div class="muted">decontam {_e(tool.get("version"))} · {_e(cfg.get("action", "check"))} ·
-{_e(method_text(cfg))}{f" · {_e(_engine(d))} engine" if _engine(d) else ""}</div>
+{prose(method_text(cfg))}{f" · {_e(_engine(d))} engine" if _engine(d) else ""}</div>
 <div class="muted">corpus: {corpus.get("n_documents")} documents, {corpus.get("n_characters")} characters ·
 fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 {_portrait_html(pt)}{_warnings_html(d.get("warnings", []))}
@@ -479,7 +537,7 @@ fingerprint <span class="mono">{_e(corpus.get("fingerprint"))}</span></div>
 <th data-key="probe">first probe</th></tr></thead><tbody></tbody></table>
 <noscript><p>The item table needs JavaScript; every item is in the JSON report.</p></noscript>
 <h2>Reproduce</h2>
-<pre>{_e(_portrait_commands(d, report_path) if pt else check_command(d, report_path))}</pre>
+<pre>{_e(_commands(d, report_path, verify=False))}</pre>
 <script type="application/json" id="items-data">{_json_script(_item_rows(benches, anchors, pt is not None))}</script>
 <script>{PAGE_SCRIPT}</script>
 </body></html>
@@ -500,14 +558,14 @@ def _portrait_html(pt: Mapping[str, Any] | None) -> str:
     if pt is None:
         return ""
     return (f'<div class="card warn" id="portrait-note"><h2>Portrait check: unverified upper bounds</h2>'
-            f"<p>{_e(_portrait_note(pt))}</p></div>")
+            f"<p>{prose(_portrait_note(pt))}</p></div>")
 
 
 def _warnings_html(warnings: Sequence[Mapping[str, Any]]) -> str:
     """The report's warnings, in a box above the figures they qualify."""
     if not warnings:
         return ""
-    items = "".join(f"<li><strong>{_e(w['kind'])}</strong>: {_e(w['message'])}</li>" for w in warnings)
+    items = "".join(f"<li><strong>{prose(w['kind'])}</strong>: {prose(w['message'])}</li>" for w in warnings)
     return f'<div class="card warn" id="warnings"><h2>Warnings</h2><ul>{items}</ul></div>'
 
 
@@ -527,12 +585,13 @@ def _item_rows(benches: Sequence[Mapping[str, Any]], anchors: set[str], portrait
     rows = []
     for b in benches:
         for it in b.get("items", []):
-            docs = {json.dumps(m["doc_id"]) for m in it.get("matches", []) if not m.get("unverified")}
+            docs = {doc_key(m) for m in it.get("matches", []) if not m.get("unverified")}
             probe = it["probes"][0] if it.get("probes") else (it.get("normalized_question", "")[:60])
             item_anchor = anchor(b["name"], it["id"])
             rows.append({
                 "benchmark": b["name"], "id": str(it["id"]), "contaminated": bool(it.get("contaminated")),
-                "empty": bool(it.get("empty")), "status": _status(it, portrait), "documents": len(docs),
+                "empty": bool(it.get("empty")), "status": _status(it, portrait),
+                "documents": len(docs) if portrait else it.get("n_documents", len(docs)),
                 "probe": probe,
                 "anchor": item_anchor if item_anchor in anchors else "",
                 "text": (f"{it['id']} {probe} {it.get('question', '')}").lower(),
@@ -548,10 +607,10 @@ def _summary_html(benches: Sequence[Mapping[str, Any]], portrait: bool = False) 
     summary = ['<table class="summary"><thead><tr><th>benchmark</th><th class="n">items</th>'
                + "".join(f'<th class="n">{h}</th>' for h in heads) + "<th>fingerprint</th></tr></thead><tbody>"]
     for b in benches:
-        cells = [b["n_contaminated"], _pct(b["contamination_rate"])]
+        cells = [b["n_contaminated"], _e(rate(b))]
         if portrait:
             cells += [b.get("n_undecided", 0), b.get("n_absent", 0)]
-        summary.append(f'<tr><td>{_e(b["name"])}</td><td class="n">{b["n_items"]}</td>'
+        summary.append(f'<tr><td>{user(b["name"])}</td><td class="n">{b["n_items"]}</td>'
                        + "".join(f'<td class="n">{c}</td>' for c in cells)
                        + f'<td class="mono">{_e(b.get("fingerprint"))}</td></tr>')
     summary.append("</tbody></table>")
@@ -567,7 +626,7 @@ def _redaction_html(d: Mapping[str, Any]) -> str:
     return (f'<h2 id="redaction">Redaction</h2><p>{_e(redaction_method(cfg["redact"]))}</p>'
             f"<p>{_e(redaction_summary(training))}</p><table><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=n"}>{_e(c)}</td>' for i, c in enumerate(row))
+            + "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=n"}>{user(c)}</td>' for i, c in enumerate(row))
                       + "</tr>" for row in rows) + "</tbody></table>")
 
 
@@ -579,79 +638,8 @@ def _scores_html(scores: Sequence[Mapping[str, Any]]) -> str:
     split = "" if not leak else (
         f'<h3>{_e(_LEAK_NOTE)}</h3><table class="leak-split"><thead><tr>'
         + "".join(f"<th>{_e(h)}</th>" for h in _LEAK_HEAD) + "</tr></thead><tbody>"
-        + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in leak) + "</tbody></table>")
+        + "".join("<tr>" + "".join(f"<td>{user(c)}</td>" for c in row) + "</tr>" for row in leak) + "</tbody></table>")
     return ("<h2>Scores on the clean subset</h2><table><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in _SCORE_HEAD) + "</tr></thead><tbody>"
-            + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in _score_table(scores))
+            + "".join("<tr>" + "".join(f"<td>{user(c)}</td>" for c in row) + "</tr>" for row in _score_table(scores))
             + "</tbody></table>" + split)
-
-
-# -------------------------------------------------------------------------------------------------- PNG
-
-
-def to_png(report: Mapping[str, Any], path: str | os.PathLike[str], title: str | None = None,
-           fmt: str = "png", overwrite: bool = False) -> Path:
-    """Write a bar chart of contamination rates per benchmark (a paper figure) to ``path``, atomically.
-
-    Raises:
-        MissingDependencyError: matplotlib is not installed.
-        OutputExistsError: ``path`` exists and ``overwrite`` is False.
-    """
-    from .atomic import write_atomic
-    from .guard import check_outputs
-
-    check_outputs([("path", path)], [], overwrite)
-    return write_atomic(path, figure(report, title, fmt))
-
-
-def figure(report: Mapping[str, Any], title: str | None = None, fmt: str = "png") -> bytes:
-    """A bar chart of contamination rates per benchmark (a paper figure), as PNG or SVG bytes.
-
-    Raises:
-        MissingDependencyError: matplotlib is not installed.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "the PNG figure needs matplotlib: pip install matplotlib (or pip install 'decontam[plot]')"
-        ) from exc
-    benches = report.get("benchmarks", [])
-    names = [b["name"] for b in benches]
-    rates = [100 * b["contamination_rate"] for b in benches]
-    fig, ax = plt.subplots(figsize=(6.4, 1.6 + 0.45 * max(1, len(benches))), dpi=200)
-    try:
-        ypos = list(range(len(benches)))[::-1]
-        ax.barh(ypos, rates, color="#c2410c", height=0.6)
-        ax.set_yticks(ypos, names)
-        peak = max(rates + [0.0])
-        portrait = _portrait(report) is not None
-        ax.set_xlim(0, max(peak * (1.9 if portrait else 1.35), 1.0))  # room for the label beside the bar
-        ax.set_ylim(-0.75, len(benches) - 0.25)
-        for y, b in zip(ypos, benches):
-            ax.text(100 * b["contamination_rate"] + max(peak, 1.0) * 0.02, y, _bar_label(b, portrait),
-                    va="center", fontsize=8)
-        tool = report.get("tool", {})
-        if portrait:
-            ax.set_xlabel("possible items (% of benchmark): upper bounds, unverified; undecided items not counted; "
-                          "the exact index confirms", fontsize=7)
-        else:
-            ax.set_xlabel("contaminated items (% of benchmark)")
-        ax.set_title(title or (f"Portrait check (decontam {tool.get('version')}): unverified upper bounds"
-                               if portrait else
-                               f"Benchmark contamination (decontam {tool.get('version')}, "
-                               f"{'GPT-3 13-gram' if is_ngram(report.get('config', {})) else 'GPT-4 substring'} method)"),
-                     fontsize=9)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        fig.tight_layout()
-        import io
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else None)
-    finally:
-        plt.close(fig)
-    return buf.getvalue()
