@@ -28,12 +28,12 @@ from .inputs import (
     CorpusFile,
     SkippedFile,
     TextEdit,
-    arrow_mask,
     as_paths,
     edit_row,
     expand_corpus,
     field_names,
     file_format,
+    filter_rows,
     is_dataset,
     is_dataset_dict,
     is_iterable_dataset,
@@ -375,7 +375,7 @@ def _scan_memory(obj: Any, probes: ProbeSet, cfg: DecontamConfig, progress: bool
     if not want_output:
         return result, None
     if isinstance(obj, pa.Table):
-        return result, edit_arrow(obj, edits, cfg.text_fields[0]).filter(arrow_mask(keep))
+        return result, filter_rows(edit_arrow(obj, edits, cfg.text_fields[0]), keep)
     return result, [_edited(x, edits.get(i), cfg.text_fields[0]) for i, (x, k) in enumerate(zip(obj, keep.tolist()))
                     if k]
 

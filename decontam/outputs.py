@@ -34,6 +34,7 @@ from .inputs import (
     arrow_mask,
     edit_row,
     file_format,
+    filter_rows,
     label_field,
     parquet_module,
 )
@@ -196,7 +197,7 @@ class FileWriter:
             rb: pa.RecordBatch = edit_arrow(batch.raw, batch.edits or {}, self.text_field)
             if self._pq is None:
                 self._pq = parquet_module().ParquetWriter(self.tmp, rb.schema)
-            self._pq.write_batch(rb.filter(arrow_mask(keep)) if not keep.all() else rb)
+            self._pq.write_batch(filter_rows(rb, keep) if not keep.all() else rb)
         elif self._fh is not None:
             block, starts, ends = batch.raw
             if not batch.edits:

@@ -26,6 +26,9 @@ __all__ = [
     "bad_ids",
     "bad_rows",
     "bad_texts",
+    "filter_rows",
+    "is_text_type",
+    "large_strings",
     "plain_id",
     "single_chunk",
     "text_buffers",
@@ -233,6 +236,57 @@ def bad_texts(texts: pa.Array, max_bytes: int | None = None) -> dict[int, str]:
             except UnicodeDecodeError as exc:
                 bad.setdefault(i, f"invalid UTF-8 ({exc.reason} at byte {exc.start} of the text)")
     return dict(sorted(bad.items()))
+
+
+def is_text_type(t: pa.DataType) -> bool:
+    """Whether an Arrow column of type ``t`` holds text: strings (``string``, ``large_string``, ``string_view``),
+    or strings dictionary-encoded (a pandas ``category``).
+
+    Example:
+        >>> is_text_type(pa.dictionary(pa.int32(), pa.string())), is_text_type(pa.binary())
+        (True, False)
+    """
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def large_strings(arr: pa.Array) -> pa.Array:
+    """A text column (see :func:`is_text_type`) as plain strings, the form matching reads: a ``string`` or
+    ``large_string`` array as it is, another (dictionary-encoded, ``string_view``) cast to ``large_string``.
+
+    Example:
+        >>> large_strings(pa.array(["a", "b", "a"]).dictionary_encode()).to_pylist()
+        ['a', 'b', 'a']
+    """
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr
+    return arr.cast(pa.large_string())
+
+
+def filter_rows(data: Any, keep: np.ndarray) -> Any:
+    """The rows of a record batch or table whose ``keep`` is True, every column of its type: Arrow cannot
+    filter a ``string_view`` or ``binary_view`` column (pyarrow 26), so such a column is filtered as a
+    ``large_string`` (``large_binary``) one and cast back.
+
+    Example:
+        >>> rb = pa.record_batch([pa.array(["a", "b", "c"]).cast(pa.string_view())], names=["t"])
+        >>> out = filter_rows(rb, np.array([True, False, True]))
+        >>> out.column(0).to_pylist(), out.schema == rb.schema
+        (['a', 'c'], True)
+    """
+    mask = arrow_mask(keep)
+    views = [i for i, t in enumerate(data.schema.types) if pa.types.is_string_view(t) or pa.types.is_binary_view(t)]
+    if not views:
+        return data.filter(mask)
+    columns = list(data.columns)
+    for i in views:
+        wide = pa.large_string() if pa.types.is_string_view(columns[i].type) else pa.large_binary()
+        columns[i] = columns[i].cast(wide)
+    narrow = type(data).from_arrays(columns, names=data.schema.names).filter(mask)
+    return type(data).from_arrays([c.cast(t) if i in views else c
+                                   for i, (c, t) in enumerate(zip(narrow.columns, data.schema.types))],
+                                  schema=data.schema)
 
 
 def single_chunk(arr: pa.ChunkedArray | pa.Array) -> pa.Array:

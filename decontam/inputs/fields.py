@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .batch import TextEdit, arrow_mask, bad_texts
+from .batch import TextEdit, arrow_mask, bad_texts, is_text_type, large_strings
 
 __all__ = ["CHAT_FIELDS", "DEFAULT_FIELDS", "FieldProblem", "arrow_segments", "chosen_fields", "cut_text", "edit_row",
            "flatten_segments", "is_plain", "label_field", "row_segments", "segments_of_columns"]
@@ -147,8 +147,9 @@ def segments_of_columns(columns: Mapping[str, pa.Array], fields: Sequence[str],
     parts: list[tuple[pa.Array, np.ndarray, list[str]]] = []
     for field in fields:
         col = columns[field]
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            parts.append((col.cast(pa.large_string()), np.arange(n_rows, dtype=np.int64), [field] * n_rows))
+        if is_text_type(col.type):
+            parts.append((large_strings(col).cast(pa.large_string()), np.arange(n_rows, dtype=np.int64),
+                          [field] * n_rows))
             continue
         got = _chat_column(col, field)
         if got is None:
@@ -163,14 +164,10 @@ def segments_of_columns(columns: Mapping[str, pa.Array], fields: Sequence[str],
 
 
 def _chat_column(col: pa.Array, field: str) -> tuple[pa.Array, np.ndarray, list[str]] | None:
-    """The messages with text of a list-of-structs column (``content`` or ``value`` a string)."""
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
-        return None
-    item = col.type.value_type
-    if not pa.types.is_struct(item):
-        return None
-    key = next((k for k in ("content", "value") if item.get_field_index(k) >= 0), None)
-    if key is None or not (pa.types.is_string(item.field(key).type) or pa.types.is_large_string(item.field(key).type)):
+    """The messages with text of a list-of-structs column (``content`` or ``value`` a string, or ``content`` a
+    list of parts with a string ``text``, joined with newlines as :func:`row_segments` joins them)."""
+    key = _chat_key(col.type)
+    if key is None:
         return None
     import pyarrow.compute as pc  # only chat columns need it
 
@@ -179,11 +176,73 @@ def _chat_column(col: pa.Array, field: str) -> tuple[pa.Array, np.ndarray, list[
     offsets = np.asarray(col.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
     position = np.arange(len(flat), dtype=np.int64) + offsets[0] - offsets[parents]
     contents = flat.field(key)
+    if is_text_type(contents.type):
+        contents = large_strings(contents)
+    else:  # a list of parts: each message's text parts, joined (a message without one has no text)
+        parts = pc.list_flatten(contents)
+        texts = large_strings(parts.field("text"))
+        has = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        of = np.asarray(pc.list_parent_indices(contents).to_numpy(zero_copy_only=False), dtype=np.int64)[has]
+        counts = np.bincount(of, minlength=len(contents))
+        lists = pa.LargeListArray.from_arrays(pa.array(np.concatenate(([0], np.cumsum(counts))), pa.int64()),
+                                              texts.filter(arrow_mask(has)).cast(pa.large_string()),
+                                              mask=arrow_mask(counts == 0))
+        contents = pc.binary_join(lists, pa.scalar("\n", pa.large_string()))
     valid = np.asarray(contents.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     keep = np.flatnonzero(valid)
     indices = pa.Array.from_buffers(pa.int64(), len(keep), [None, pa.py_buffer(keep.astype(np.int64))])
     return (contents.take(indices).cast(pa.large_string()), parents[keep],
             [f"{field}[{p}]" for p in position[keep].tolist()])
+
+
+def _chat_key(t: pa.DataType) -> str | None:
+    """The key of a chat column's messages that holds their text (``content`` or ``value``: text, or
+    ``content`` a list of parts with a ``text`` of text), or None for a column of another type."""
+    if not (pa.types.is_list(t) or pa.types.is_large_list(t)) or not pa.types.is_struct(t.value_type):
+        return None
+    item = t.value_type
+    key = next((k for k in ("content", "value") if item.get_field_index(k) >= 0), None)
+    if key is None:
+        return None
+    content = item.field(key).type
+    if is_text_type(content):
+        return key
+    if key == "content" and (pa.types.is_list(content) or pa.types.is_large_list(content)) and \
+            pa.types.is_struct(content.value_type) and content.value_type.get_field_index("text") >= 0 and \
+            is_text_type(content.value_type.field("text").type):
+        return key
+    return None
+
+
+def _part_problems(col: pa.Array, field: str) -> dict[int, str]:
+    """The rows of a chat column whose messages' content parts include a text part without a text string (a
+    part whose type names text, its ``text`` null), as :func:`row_segments` finds them: the first such part of
+    the first such message."""
+    key = _chat_key(col.type)
+    if key is None or is_text_type(col.type.value_type.field(key).type):
+        return {}
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(col)
+    contents = flat.field(key)
+    parts = pc.list_flatten(contents)
+    if parts.type.get_field_index("type") < 0 or parts.field("text").null_count == 0:
+        return {}
+    types = large_strings(parts.field("type")) if is_text_type(parts.type.field("type").type) else None
+    if types is None:
+        return {}
+    untexted = pc.and_(pc.is_null(parts.field("text")), pc.fill_null(pc.match_substring(types, "text"), False))
+    flagged = np.flatnonzero(np.asarray(untexted.to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(flagged):
+        return {}
+    message = np.asarray(pc.list_parent_indices(contents).to_numpy(zero_copy_only=False), dtype=np.int64)[flagged]
+    rows = np.asarray(pc.list_parent_indices(col).to_numpy(zero_copy_only=False), dtype=np.int64)[message]
+    offsets = np.asarray(col.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    out: dict[int, str] = {}
+    for part, msg, row in zip(flagged.tolist(), message.tolist(), rows.tolist()):
+        out.setdefault(row, f"message {msg + offsets[0] - offsets[row]}: a part of type "
+                            f"{types[part].as_py()!r} has no text string")
+    return out
 
 
 def arrow_segments(columns: Mapping[str, pa.Array], fields: Sequence[str], n_rows: int,
@@ -204,6 +263,8 @@ def arrow_segments(columns: Mapping[str, pa.Array], fields: Sequence[str], n_row
             valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
             for i in np.flatnonzero(~valid).tolist():
                 bad.setdefault(i, (field, "text is null"))
+        for i, why in _part_problems(col, field).items():
+            bad.setdefault(i, (field, why))
     keep = np.ones(n_rows, dtype=bool)
     keep[list(bad)] = False
     got = segments_of_columns({f: columns[f].filter(arrow_mask(keep)) for f in fields}, fields, int(keep.sum()))

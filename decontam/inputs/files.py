@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import stat
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +181,7 @@ def first_row_names(f: CorpusFile) -> list[str] | None:
         with opener(f.path, "rb") as fh:
             line = next((raw for raw in fh if raw.strip()), b"")
         row = json.loads(line) if line else None
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zlib.error):  # (a damaged gzip stream: the reader names the file)
         return None
     return [str(k) for k in row] if isinstance(row, dict) else None
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -85,6 +87,30 @@ class _LineTooLong(Exception):
     """A line longer than the maximum document size: reading it whole would take unbounded memory."""
 
 
+class _LongLine(NamedTuple):
+    """A line longer than the maximum document size, read past (never held whole) in place of a block."""
+
+    length: int  # its bytes, the newline excluded (a "\r" before it included), as a block's lines are measured
+    blank: bool  # only whitespace: no row, as a blank line inside a block is none
+
+
+_NONBLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # what ``bytes.strip()`` keeps: a line with one is not blank
+
+
+def too_long_reason(length: int, max_bytes: int) -> str:
+    """Why a line over the maximum document size is skipped (the rejection's reason, wherever the line sits)."""
+    return (f"line is {length} bytes, longer than the maximum document size ({max_bytes} bytes); raise it with "
+            "--max-doc-bytes")
+
+
+def _too_long_error(path: Path, line: int | None, max_bytes: int) -> InputError:
+    """The error for a line over the maximum document size with ``on_error="raise"`` (wherever it sits: the
+    reader stops as soon as it knows, before reading the line to its end)."""
+    return InputError(f"a line longer than the maximum document size ({max_bytes} bytes): raise it with "
+                      "--max-doc-bytes, split or remove the line, or pass --on-error skip to skip and count such rows",
+                      path=str(path), line=line)
+
+
 class _Window:
     """The bytes ``[start, end)`` of a file, read as a file (a byte range of a JSONL file)."""
 
@@ -109,16 +135,19 @@ def _raw_position(fh: Any) -> int:
     return int((fh.fh if isinstance(fh, _Window) else fh).tell())
 
 
-def _iter_blocks(path: Path, max_bytes: int,
-                 byte_range: tuple[int, int] | None = None) -> Iterator[tuple[memoryview, int]]:
+def _iter_blocks(path: Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
+                 on_error: str = "raise") -> Iterator[tuple[memoryview | _LongLine, int]]:
     """Blocks of whole lines (the last one may lack its newline), each a view of its own buffer, with how far
     into the file reading is. The file is read into a buffer once and never copied again (pyarrow, the writer
     and the scan all take views). A buffer is read into again only once no view of its earlier block is left
     (see :func:`_block_buffer`). A line longer than a block grows its buffer in place (a resize the kernel does
     without copying). With ``byte_range``, only those bytes of the file are read (a range of whole lines).
 
+    A line that grows past ``max_bytes`` before its newline comes is read past in chunks (never held whole) and
+    given as a :class:`_LongLine` in place of a block; a longer line inside a block is the block's to reject.
+
     Raises:
-        _LineTooLong: A line grew past ``max_bytes`` before its newline came.
+        _LineTooLong: With ``on_error`` other than ``"skip"``, such a line (once it is known not to be blank).
     """
     tail = b""
     pool: list[bytearray] = _range_pool() if byte_range is not None else []
@@ -126,19 +155,41 @@ def _iter_blocks(path: Path, max_bytes: int,
         fh: Any = _Window(whole, *byte_range) if byte_range is not None else whole
         compressed = isinstance(whole, gzip.GzipFile)  # (progress then counts compressed bytes, read ahead)
         while True:
-            if len(tail) > max_bytes:
-                raise _LineTooLong(len(tail))
             buf = _block_buffer(pool, len(tail) + BLOCK_BYTES)
             buf[: len(tail)] = tail
-            end, cut = _fill(fh, buf, len(tail), max_bytes, path)
+            try:
+                if len(tail) > max_bytes:
+                    raise _LineTooLong(len(tail))
+                end, cut = _fill(fh, buf, len(tail), max_bytes, path)
+                skipped = None
+            except _LineTooLong as exc:  # read past the line: what follows its newline is moved to buf's start
+                skipped, end = _skip_line(fh, buf, exc.args[0], path, stop_at_text=on_error != "skip")
+                cut = buf.rfind(b"\n", 0, end) if end > 0 else -1
             if len(buf) > 2 * (BLOCK_BYTES + (BLOCK_BYTES >> 3)) and any(b is buf for b in pool):
                 pool[:] = [b for b in pool if b is not buf]  # grown for a long line: not kept for reuse
+            if skipped is not None:
+                yield skipped, _raw_position(fh) - (0 if compressed else max(end, 0))
+                if end < 0:
+                    return
+                if cut < 0:  # no whole line after it in what was read
+                    tail = bytes(buf[:end])
+                    continue
             if cut < 0:  # the end of the file: what is left is a last line without its newline
                 if end:
                     yield memoryview(buf)[:end], _raw_position(fh)
                 return
             tail = bytes(buf[cut + 1 : end])
             yield memoryview(buf)[: cut + 1], _raw_position(fh) - (0 if compressed else len(tail))
+
+
+def _read_into(fh: Any, view: memoryview, path: Path) -> int:
+    """``fh.readinto(view)``, a file that cannot be read (truncated, damaged gzip data) an error naming it."""
+    try:
+        return int(fh.readinto(view) or 0)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
+    finally:
+        view.release()
 
 
 def _fill(fh: Any, buf: bytearray, end: int, max_bytes: int, path: Path) -> tuple[int, int]:
@@ -149,19 +200,41 @@ def _fill(fh: Any, buf: bytearray, end: int, max_bytes: int, path: Path) -> tupl
             raise _LineTooLong(end)
         if end == len(buf):
             buf.extend(bytes(BLOCK_BYTES))
-        view = memoryview(buf)[end:]
-        try:
-            got = fh.readinto(view)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read file ({exc}); is it a complete, valid file?", path=str(path)) from exc
-        finally:
-            view.release()
+        got = _read_into(fh, memoryview(buf)[end:], path)
         if not got:
             return end, -1
         cut = buf.rfind(b"\n", end, end + got)
         end += got
         if cut >= 0:
             return end, cut
+
+
+def _skip_line(fh: Any, buf: bytearray, end: int, path: Path, stop_at_text: bool) -> tuple[_LongLine, int]:
+    """Read past the line whose first ``end`` bytes are ``buf[:end]`` (no newline among them), reading into
+    ``buf`` again and again, so that memory stays that of a block whatever the line's length.
+
+    Returns:
+        The line, and how many bytes after its newline were read, now at the start of ``buf`` (-1: the file
+        ended first).
+
+    Raises:
+        _LineTooLong: With ``stop_at_text``, as soon as the line is known not to be blank.
+    """
+    length, blank, got = 0, True, end
+    while True:
+        nl = buf.find(b"\n", 0, got)
+        stop = nl if nl >= 0 else got
+        if blank and _NONBLANK.search(buf, 0, stop) is not None:
+            blank = False
+            if stop_at_text:
+                raise _LineTooLong(length + stop)
+        length += stop
+        if nl >= 0:
+            buf[: got - nl - 1] = buf[nl + 1 : got]
+            return _LongLine(length, blank), got - nl - 1
+        got = _read_into(fh, memoryview(buf), path)
+        if not got:
+            return _LongLine(length, blank), -1
 
 
 def _line_bounds(block: bytes | memoryview) -> tuple[np.ndarray, np.ndarray, int]:
@@ -264,10 +337,12 @@ def _slow_jsonl_block(
         raw = block[s:e]
         if not raw.strip():
             continue  # a blank line is no row
+        if len(raw) > max_bytes:  # (as when the line crosses a block's end: see _iter_blocks)
+            if on_error != "skip":
+                raise _too_long_error(path, lineno, max_bytes)
+            rejected.append(Rejected(str(path), lineno, None, too_long_reason(len(raw), max_bytes)))
+            continue
         try:
-            if len(raw) > max_bytes:
-                raise LineProblem(None, f"line is {len(raw)} bytes, longer than the maximum document size "
-                                        f"({max_bytes} bytes); raise it with --max-doc-bytes")
             text, doc_id = parse_line(raw, fields, id_field)
         except LineProblem as problem:
             if on_error == "skip":
@@ -409,8 +484,8 @@ def read_jsonl(
         id_field: The field holding document ids, if any.
         on_error: ``"raise"`` (an :class:`~decontam.errors.InputError` at the first bad row) or ``"skip"``.
         rejected: Skipped rows are appended here.
-        max_bytes: The maximum document size: a longer line is rejected (or, when it is too long to hold as a
-            block, always an error naming its line).
+        max_bytes: The maximum document size: a longer line is rejected (or with ``"raise"`` an error naming
+            its line) wherever it sits; one that crosses a block's end is read past, never held whole.
         byte_range: Read only these bytes of a plain ``.jsonl`` file (a range from :func:`jsonl_ranges`); line
             and row numbers (in batches, rejected rows and errors) then count from the range's start, for the
             caller to shift.
@@ -423,9 +498,7 @@ def read_jsonl(
         yield from _read_jsonl(path, asked, id_field, on_error, rejected, max_bytes, byte_range, fields,
                                counts if counts is not None else ReadCounts())
     except _LineTooLong as exc:
-        raise InputError(f"a line longer than the maximum document size ({max_bytes} bytes; {exc.args[0]} read "
-                         "before its end): raise it with --max-doc-bytes, or split or remove the line",
-                         path=str(path), line=exc.args[1] if len(exc.args) > 1 else None) from None
+        raise _too_long_error(path, exc.args[1] if len(exc.args) > 1 else None, max_bytes) from None
 
 
 def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_error: str, rejected: list[Rejected],
@@ -436,7 +509,7 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
     row = 0
     next_line = 1
     id_types = [pa.string(), pa.int64()]
-    blocks = _iter_blocks(path, max_bytes, byte_range)
+    blocks = _iter_blocks(path, max_bytes, byte_range, on_error)
     position = byte_range[0] if byte_range is not None else 0
     plain_file = not str(path).lower().endswith(".gz")  # (then a block's end is where it ends in the file)
     while True:
@@ -447,12 +520,18 @@ def _read_jsonl(path: Path, asked: tuple[str, ...], id_field: str | None, on_err
             return
         except _LineTooLong as exc:
             raise _LineTooLong(exc.args[0], next_line) from None
+        if isinstance(block, _LongLine):  # read past (its bytes count in the next block's progress)
+            next_line += 1
+            if not block.blank:  # (the fields are chosen on the next row, as for such a line inside a block)
+                rejected.append(Rejected(str(path), next_line - 1, None, too_long_reason(block.length, max_bytes)))
+                row += 1
+            continue
         read, position = now - position, now
         at = now - len(block) if plain_file else None
         starts, ends, n_newlines = _line_bounds(block)
         first_line, next_line = next_line, next_line + n_newlines
         if fields is None:
-            fields = chosen_fields(asked, _first_row_names(block, starts, ends))
+            fields = chosen_fields(asked, _first_row_names(block, starts, ends, max_bytes))
         plain = len(fields) == 1 and fields == asked
         fast = None if not plain or int((ends - starts).max(initial=0)) > max_bytes else \
             _fast_jsonl_block(block, fields[0], starts, ends, id_field, id_types)
@@ -491,9 +570,11 @@ def jsonl_fields(path: Path, text_field: str | Sequence[str], max_bytes: int = M
     if asked != DEFAULT_FIELDS:
         return asked
     try:
-        for block, _ in _iter_blocks(path, max_bytes):
+        for block, _ in _iter_blocks(path, max_bytes, on_error="skip"):
+            if isinstance(block, _LongLine):
+                continue  # a first row too long to read: the next one, as the whole-file reader takes it
             starts, ends, _ = _line_bounds(block)
-            return chosen_fields(asked, _first_row_names(block, starts, ends))
+            return chosen_fields(asked, _first_row_names(block, starts, ends, max_bytes))
     except (_LineTooLong, InputError):
         pass  # the reader of the first range says what is wrong
     return asked
@@ -534,11 +615,15 @@ def jsonl_ranges(path: Path, n: int, min_bytes: int = RANGE_MIN_BYTES) -> list[t
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def _first_row_names(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray) -> list[str]:
-    """The fields of a block's first row that parses as a JSON object (for choosing the text field)."""
+def _first_row_names(block: bytes | memoryview, starts: np.ndarray, ends: np.ndarray,
+                     max_bytes: int = MAX_DOC_BYTES) -> list[str]:
+    """The fields of a block's first row, if it parses as a JSON object (for choosing the text field); rows over
+    ``max_bytes`` are passed over, wherever they sit (one crossing a block's end is never held whole)."""
     for s, e in zip(starts.tolist(), ends.tolist()):
         raw = bytes(block[s:e])
         if raw.strip():
+            if e - s > max_bytes:
+                continue
             try:
                 obj = json.loads(raw)
             except (ValueError, RecursionError):

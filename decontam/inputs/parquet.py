@@ -10,7 +10,17 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts, single_chunk
+from .batch import (
+    Batch,
+    Rejected,
+    bad_ids,
+    bad_rows,
+    bad_texts,
+    filter_rows,
+    is_text_type,
+    large_strings,
+    single_chunk,
+)
 from .fields import arrow_segments, chosen_fields
 
 __all__ = ["parquet_module", "read_parquet"]
@@ -56,7 +66,7 @@ def read_parquet(
                 path=str(path), field=field,
             )
     ftype = pf.schema_arrow.field(fields[0]).type
-    plain = fields == asked and len(fields) == 1 and (pa.types.is_string(ftype) or pa.types.is_large_string(ftype))
+    plain = fields == asked and len(fields) == 1 and is_text_type(ftype)
     if len(fields) == 1 and not plain and not (pa.types.is_list(ftype) or pa.types.is_large_list(ftype)):
         raise InputError(f"text column must hold strings (or chat messages), it holds {ftype}", path=str(path),
                          field=fields[0])
@@ -84,7 +94,7 @@ def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, pat
     # memory for their buffers too (docs/performance.md).
     meta = pf.metadata.row_group(group)
     rows = int(min(8192, max(1, _BATCH_BYTES * meta.num_rows // max(1, meta.total_byte_size))))
-    for rb in pf.iter_batches(batch_size=rows, columns=columns, row_groups=[group], use_threads=False):
+    for rb in _record_batches(pf, group, row, rows, columns, path):
         lines = row + 1 + np.arange(rb.num_rows, dtype=np.int64)
         row += rb.num_rows
         read = int(per_row * rb.num_rows)
@@ -94,7 +104,7 @@ def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, pat
             yield batch
             continue
         text_field = fields[0]
-        texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+        texts = large_strings(single_chunk(rb.column(rb.schema.get_field_index(text_field))))
         id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
         bad = bad_rows(bad_texts(texts, max_bytes), text_field, id_col, id_field)
         if bad:
@@ -105,11 +115,31 @@ def _group_batches(pf: Any, group: int, row: int, columns: list[str] | None, pat
             rejected.extend(Rejected(str(path), int(lines[i]), f, why) for i, (f, why) in bad.items())
             valid = np.ones(len(texts), dtype=bool)
             valid[list(bad)] = False
-            rb = rb.filter(arrow_mask(valid))
-            texts = single_chunk(rb.column(rb.schema.get_field_index(text_field)))
+            rb = filter_rows(rb, valid)  # (rb keeps the file's types: it is what the output gets)
+            texts = large_strings(single_chunk(rb.column(rb.schema.get_field_index(text_field))))
             id_col = single_chunk(rb.column(rb.schema.get_field_index(id_field))) if has_id else None
             lines = lines[valid]
         yield Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=id_col, read_bytes=read)
+
+
+def _record_batches(pf: Any, group: int, row: int, batch_rows: int, columns: list[str] | None,
+                    path: Path) -> Iterator[pa.RecordBatch]:
+    """The record batches of row group ``group`` (whose first row is row ``row`` of the file); data that cannot
+    be decoded (a damaged page, dictionary indices out of bounds: the footer read, the data not) is an error
+    naming the file and the row group."""
+    batches = pf.iter_batches(batch_size=batch_rows, columns=columns, row_groups=[group], use_threads=False)
+    while True:
+        try:
+            rb = next(batches)
+        except StopIteration:
+            return
+        except MemoryError:
+            raise  # (out of memory: the command line says what to change)
+        except (OSError, pa.ArrowException) as exc:
+            n = pf.metadata.row_group(group).num_rows
+            raise InputError(f"cannot read row group {group} (rows {row + 1} to {row + n}) ({exc}); is it a "
+                             "complete, valid file?", path=str(path)) from exc
+        yield rb
 
 
 def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tuple[str, ...], lines: np.ndarray,
@@ -122,7 +152,8 @@ def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tu
     if got is None:
         kinds = ", ".join(f"{f}: {columns[f].type}" for f in fields)
         raise InputError(f"text columns must hold strings or chat messages (lists of structs with a string content "
-                         f"or value); here {kinds}", path=str(path), field=fields[0])
+                         f"or value, or a content of parts with a string text); here {kinds}", path=str(path),
+                         field=fields[0])
     texts, segment_row, labels, bad, keep = got
     if bad:
         first, (field, reason) = next(iter(bad.items()))
@@ -130,7 +161,7 @@ def _segments(rb: pa.RecordBatch, path: Path, asked: tuple[str, ...], fields: tu
             raise InputError(f"{reason}; or pass --on-error skip to skip and count such rows", path=str(path),
                              line=int(lines[first]), field=field)
         rejected.extend(Rejected(str(path), int(lines[i]), f, why) for i, (f, why) in bad.items())
-        rb = rb.filter(arrow_mask(keep))
+        rb = filter_rows(rb, keep)
         lines = lines[keep]
     ids = rb.column(rb.schema.get_field_index(id_field)) if id_field else None
     return Batch(texts, str(path), lines, lines - 1, id_field=id_field, raw=rb, id_column=ids,

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts
+from .batch import Batch, Rejected, arrow_mask, bad_ids, bad_rows, bad_texts, is_text_type, large_strings
 from .fields import arrow_segments, chosen_fields
 
 __all__ = ["TABLE_BATCH_ROWS", "table_batches"]
@@ -65,7 +65,7 @@ def table_batches(table: pa.Table, label: str, text_field: str | Sequence[str], 
 
 
 def _is_string(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+    return is_text_type(t)
 
 
 def _is_chat(t: pa.DataType) -> bool:
@@ -76,7 +76,7 @@ def _plain_batch(rb: pa.RecordBatch, field: str, positions: np.ndarray, ids: pa.
                  id_field: str | None, on_error: str, rejected: list[Rejected],
                  max_bytes: int | None) -> Iterator[Batch]:
     """One text column of strings: the GPT-4 rule's case."""
-    texts = rb.column(rb.schema.get_field_index(field))
+    texts = large_strings(rb.column(rb.schema.get_field_index(field)))
     bad = bad_rows(bad_texts(texts, max_bytes), field, ids, id_field)
     if bad:
         first, (where, reason) = next(iter(bad.items()))

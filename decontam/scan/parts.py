@@ -47,7 +47,7 @@ from ..inputs import (
     FilePart,
     ReadCounts,
     Rejected,
-    arrow_mask,
+    filter_rows,
     read_file,
     split_file,
 )
@@ -117,7 +117,7 @@ class _BatchSpool:
 
     def write(self, batch: Any, keep: Any) -> None:
         rb: pa.RecordBatch = edit_arrow(batch.raw, batch.edits or {}, self.text_field)
-        rb = rb.filter(arrow_mask(keep)) if not keep.all() else rb
+        rb = filter_rows(rb, keep) if not keep.all() else rb  # (string_view columns too)
         with writing(self.path):
             if self._writer is None:
                 self._fh = _open_over(self.path)
