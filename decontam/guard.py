@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import ConfigError, OutputBusyError, OutputExistsError, PathConflictError
 
-__all__ = ["OutputLock", "check_outputs", "same_or_inside"]
+__all__ = ["OutputLock", "check_file_outputs", "check_outputs", "same_or_inside"]
 
 LOCK_SUFFIX = ".decontam-lock"
 
@@ -80,6 +80,21 @@ def check_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]],
             kind = "folder" if Path(path).is_dir() else "file"
             raise OutputExistsError(f"{what} {path}: the {kind} exists; pass --overwrite to replace it "
                                     "(Python: overwrite=True), or choose another path")
+
+
+def check_file_outputs(outputs: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None:
+    """Refuse, before any work, outputs written as one file whose path is a folder, empty or not: the file would
+    take the folder's place (:func:`check_outputs` lets an empty folder be replaced, as a folder output may).
+
+    Args:
+        outputs: ``(what, path)`` pairs, as :func:`check_outputs` takes them; ``None`` paths are skipped.
+
+    Raises:
+        ConfigError: naming the flag and the folder (whatever ``overwrite`` says).
+    """
+    for what, path in outputs:
+        if path is not None and Path(path).is_dir():
+            raise ConfigError(f"{what} {path} is a folder; give a file path")
 
 
 def _special_kind(path: str | os.PathLike[str]) -> str | None:

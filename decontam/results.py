@@ -22,16 +22,17 @@ Formats, told apart by the file's shape (not its name):
 * any **JSONL / JSON array / CSV / Parquet** with an item id and a score (number, boolean, or ``pass``/``fail``
   words).
 
-Several samples of one item are averaged per item (the per-item pass@1 estimate).
+Several samples of one item are averaged per item (the per-item pass@1 estimate), but for lm-eval and lighteval,
+which write each document once per filter (what is refused: :func:`load_results_by_filter`).
 
 Ids: unless ``id_field`` or ``id_template`` says how, every plausible id of a record is tried and the one that
 names the most of the report's items wins (earlier candidates win ties); the choice is printed. Candidates:
 ``doc_id``, ``doc.task_id``... and ``<subject>_test/<doc_id>`` for lm-eval MMLU subtasks; ``doc.id`` and
-``<subject>_test/<doc.id>`` for lighteval (``mmlu:<subject>`` tasks); ``task_id`` and the number after its
-``/`` for EvalPlus (``Mbpp/2`` is MBPP's ``task_id`` 2); and, for lighteval, the **query text**: the record
-names the report item all of whose probes occur in its normalized query (:class:`QuestionFinder`), which needs
-no id at all. Items in the results but not in the report, and the reverse, are counted and listed by the
-caller, never dropped silently.
+``<subject>_test/<doc.id>`` for lighteval (``mmlu:<subject>`` tasks); ``task_id`` and the number after
+``Mbpp/`` for EvalPlus (``Mbpp/2`` is MBPP's ``task_id`` 2; results of HumanEval for MBPP are refused, and the
+reverse); and, for lighteval, the **query text**: the record names the report item all of whose probes occur
+in its normalized query (:class:`QuestionFinder`), which needs no id at all. Items in the results but not in
+the report, and the reverse, are counted and listed by the caller, never dropped silently.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from .config import NormalizeConfig
 from .errors import ConfigError, InputError
 from .match import Matcher, ProbeGroup
 from .normalize import normalize
+from .words import word_text
 
 __all__ = ["ItemResults", "QuestionFinder", "load_results", "load_results_by_filter", "score_value"]
 
@@ -71,6 +73,7 @@ _LM_EVAL_STAMP = re.compile(r"^samples_(?P<task>.+?)_\d{4}-\d{2}-\d{2}T[\d\-.:]+
 _LIGHTEVAL_STAMP = re.compile(r"^details_(?P<task>.+)_\d{4}-\d{2}-\d{2}T[\d\-.:]+\.parquet$")
 _LIGHTEVAL_SUBJECT = re.compile(r"(?:^|\|)(?:mmlu:|mmlu_|hendrycksTest-)(?P<subject>[a-z_]+)(?:\||$)")
 _PASSING = ("pass", "success")  # EvalPlus statuses (0.2.1+, and older)
+_EVALPLUS_SETS = {"HumanEval": "humaneval", "Mbpp": "mbpp"}  # EvalPlus task id prefix -> the benchmarks' names
 _LONG = 50  # probe characters that make an item a strong candidate for a text (QuestionFinder._pool)
 
 LM_EVAL = "lm-eval samples"
@@ -85,20 +88,28 @@ HUMANEVAL = "humaneval results"
 def score_value(value: Any) -> float | None:
     """A score from a record's value: numbers, booleans and pass/fail words; ``None`` if it is none of these.
 
+    NaN and infinities, as numbers or as text (``"nan"``, ``"inf"``), are not scores: ``None``.
+
     Example:
-        >>> [score_value(v) for v in (True, 0.5, "passed", "failed: AssertionError", "timed out", "maybe")]
-        [1.0, 0.5, 1.0, 0.0, 0.0, None]
+        >>> [score_value(v) for v in (True, 0.5, "passed", "failed: AssertionError", "timed out", "maybe", "nan")]
+        [1.0, 0.5, 1.0, 0.0, 0.0, None, None]
     """
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            return None
+        return number if math.isfinite(number) else None
     if isinstance(value, str):
         v = value.strip().lower()
         try:
-            return float(v)
+            number = float(v)
         except ValueError:
             pass
+        else:
+            return number if math.isfinite(number) else None
         if v in _TRUE:
             return 1.0
         if v in _FALSE or v.startswith(("failed", "timed out")):
@@ -288,18 +299,36 @@ class QuestionFinder:
     Args:
         items: ``(id key, probes)`` per report item (items without probes cannot be found).
         config: The normalizer options of the check.
+        words: The probes are the 13-gram rule's word text (words apart by spaces), not normalized text.
 
     Example:
         >>> f = QuestionFinder([("a", ["Howmanyapples"]), ("b", ["Howmanypears"])], NormalizeConfig())
         >>> f.find(["Question: How many pears?\\nAnswer:", "How many plums?"])
         ['b', None]
+        >>> f.asks("a", "How many apples?"), f.asks("a", "How many pears?"), f.asks("c", "How many apples?")
+        (True, False, None)
     """
 
-    def __init__(self, items: Iterable[tuple[str, Sequence[str]]], config: NormalizeConfig) -> None:
+    def __init__(self, items: Iterable[tuple[str, Sequence[str]]], config: NormalizeConfig,
+                 words: bool = False) -> None:
         self.config = config
+        self.words = words
         self._items = [(key, [p for p in probes if p]) for key, probes in items]
         self._items = [(key, probes) for key, probes in self._items if probes]
+        self._probes = dict(self._items)
         self._matcher: Matcher | None = None
+
+    def asks(self, key: str, text: str | None) -> bool | None:
+        """Whether ``text`` holds a probe of item ``key``'s question, or an end of a question used whole (``--probes
+        all``; the 13-gram rule's words); ``None`` for an item without probes, or no text (or a placeholder)."""
+        probes = self._probes.get(key) or []
+        norm = (word_text(text) if self.words else normalize(text, self.config)) if probes and text else ""
+        if not norm:
+            return None
+        ends = probes[0].split() if self.words else []
+        pieces = [f" {' '.join(ends[:13])} ", f" {' '.join(ends[-13:])} "] if self.words else (
+            probes if len(probes) > 1 else [probes[0][:_LONG], probes[0][-_LONG:]])
+        return any(p in norm for p in pieces)
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any], benchmark: str) -> QuestionFinder:
@@ -313,7 +342,7 @@ class QuestionFinder:
                 items.append((key, probes))
         options = report.get("config", {}).get("normalize", {})
         known = {k: bool(v) for k, v in options.items() if k in ("lowercase", "nfkc", "unescape")}
-        return cls(items, NormalizeConfig(**known))
+        return cls(items, NormalizeConfig(**known), words=report.get("config", {}).get("method") == "ngram13")
 
     def _build(self) -> Matcher:
         groups = []
@@ -367,11 +396,6 @@ def _per_record(fn: _IdFn) -> Callable[[list[_Rec]], list[str | None]]:
     return lambda records: [item_key(fn(r)) for _, _, r in records]
 
 
-def _lighteval_subject(task: str | None) -> str | None:
-    m = _LIGHTEVAL_SUBJECT.search(task or "")
-    return m.group("subject") if m else None
-
-
 def _id_candidates(f: _File, questions: QuestionFinder | None) -> list[_Candidate]:
     """The ways a file's records may name items, most direct first."""
     cands: list[_Candidate] = []
@@ -382,10 +406,10 @@ def _id_candidates(f: _File, questions: QuestionFinder | None) -> list[_Candidat
         if f.task:
             subject = f.task.split("_", 1)[1] if f.task.startswith("mmlu_") else f.task
             cands.append((f"{subject}_test/{{doc_id}}", _per_record(
-                lambda r, s=subject: f"{s}_test/{r.get('doc_id')}")))
+                lambda r, s=subject: None if r.get("doc_id") is None else f"{s}_test/{r['doc_id']}")))
     elif f.format == LIGHTEVAL:
         cands.append(("doc.id", _per_record(lambda r: field_value(r, "doc.id"))))
-        subject = _lighteval_subject(f.task)
+        subject = m.group("subject") if (m := _LIGHTEVAL_SUBJECT.search(f.task or "")) else None
         if subject:
             cands.append((f"{subject}_test/{{doc.id}}", _per_record(
                 lambda r, s=subject: None if field_value(r, "doc.id") is None else f"{s}_test/{r['doc']['id']}")))
@@ -393,8 +417,8 @@ def _id_candidates(f: _File, questions: QuestionFinder | None) -> list[_Candidat
             cands.append(("query text", lambda records: _by_query(f, records, questions, subject)))
     elif f.format == EVALPLUS:
         cands.append(("task_id", _per_record(lambda r: r.get("task_id"))))
-        cands.append(("task_id number (Mbpp/2 -> 2)",
-                      _per_record(lambda r: str(r.get("task_id")).rsplit("/", 1)[-1])))
+        cands.append(("task_id number (Mbpp/2 -> 2)", _per_record(  # (only MBPP's: HumanEval/2 is not 2)
+            lambda r: str(r["task_id"])[5:] if str(r.get("task_id")).startswith("Mbpp/") else None)))
     else:
         for name in _GENERIC_IDS:
             cands.append((name, _per_record(lambda r, n=name: r.get(n))))
@@ -409,22 +433,37 @@ def _by_query(f: _File, records: list[_Rec], questions: QuestionFinder, subject:
 
 
 def _choose_ids(f: _File, wanted: set[str], id_field: str | None, id_template: str | None,
-                questions: QuestionFinder | None) -> tuple[str, list[str | None]]:
-    """How the file's records name report items (given, or the candidate naming the most), and their ids."""
+                questions: QuestionFinder | None, benchmark: str | None = None) -> tuple[str, list[str | None]]:
+    """How the file's records name report items (given, or the candidate naming the most), and their ids.
+
+    A candidate some records lack is taken only if no complete one names an item: the first record without it
+    is then the error (its line), rather than a file said to have no id. EvalPlus results of HumanEval for an MBPP
+    report (``benchmark``), or the reverse, are refused."""
+    ours = next((p for p, name in _EVALPLUS_SETS.items() if (benchmark or "").lower().startswith(name)), None)
+    task_id = str(f.records[0][2].get("task_id"))  # (an EvalPlus file holds one dataset's tasks)
+    if f.format == EVALPLUS and ours and (theirs := task_id.split("/", 1)[0]) in _EVALPLUS_SETS and theirs != ours:
+        raise InputError(f"task {task_id!r}: EvalPlus results of {_EVALPLUS_SETS[theirs]}, not of the report's "
+                         f"{benchmark}; pass {benchmark}'s results, or --benchmark NAME for another of the report's "
+                         "benchmarks", path=str(f.path), field=f.records[0][1] + "task_id")
     if id_template is not None:
         return id_template, [item_key(_render(id_template, f.task, r)) for _, _, r in f.records]
     if id_field is not None:
         return id_field, [item_key(field_value(r, id_field)) for _, _, r in f.records]
     best: tuple[int, str, list[str | None]] | None = None
+    partial: tuple[int, str, list[str | None]] | None = None
     for name, fn in _id_candidates(f, questions):
-        if best is not None and f.records and all(k in wanted for k in best[2]):
+        if best is not None and all(k in wanted for k in best[2]):
             break  # every record names a report item already; ties go to the earlier candidate anyway
         keys = fn(f.records)
+        hits = len({k for k in keys if k is not None} & wanted)
         if any(k is None for k in keys):
+            if hits and (partial is None or hits > partial[0]):
+                partial = (hits, name, keys)
             continue
-        hits = len(set(keys) & wanted)  # type: ignore[arg-type]
         if best is None or hits > best[0]:
             best = (hits, name, keys)
+    if partial is not None and (best is None or (wanted and best[0] == 0)):
+        return partial[1], partial[2]  # (_collect names the first record without it)
     if best is None or (wanted and best[0] == 0):
         sample_ids = ", ".join(map(str, list(wanted)[:3]))
         raise ConfigError(f"{f.path}: found no id field whose values name the report's items (e.g. {sample_ids}); "
@@ -494,19 +533,14 @@ class ItemResults:
 
 def _filters(files: Sequence[_File]) -> list[str]:
     """The lm-eval filters of the records, in the order they first appear."""
-    seen: dict[str, None] = {}
-    for f in files:
-        if f.format == LM_EVAL:
-            for _, _, r in f.records:
-                if "filter" in r:
-                    seen.setdefault(str(r["filter"]), None)
-    return list(seen)
+    return list(dict.fromkeys(str(r["filter"]) for f in files if f.format == LM_EVAL
+                              for _, _, r in f.records if "filter" in r))
 
 
 def _select_filter(f: _File, filter_name: str) -> _File:
-    """The records of one filter of an lm-eval file that holds several (other files unchanged)."""
+    """The records of one filter of an lm-eval file (other files unchanged)."""
     names = sorted({str(r.get("filter")) for _, _, r in f.records if "filter" in r})
-    if f.format != LM_EVAL or len(names) < 2:
+    if f.format != LM_EVAL or not names:
         return f
     records = [rec for rec in f.records if str(rec[2].get("filter")) == filter_name]
     if not records:
@@ -523,6 +557,7 @@ def load_results_by_filter(
     score_field: str | None = None,
     filter_name: str | None = None,
     questions: QuestionFinder | None = None,
+    benchmark: str | None = None,
 ) -> list[ItemResults]:
     """Read per-item outcomes from results files: one :class:`ItemResults` per lm-eval filter.
 
@@ -538,26 +573,73 @@ def load_results_by_filter(
         id_template: A ``str.format`` template over the record's fields (and ``task``, from an lm-eval or
             lighteval file), e.g. ``"anatomy_test/{doc_id}"`` or ``"anatomy_test/{doc[id]}"``.
         score_field: Field holding the score (default: see :func:`_default_metric`).
-        filter_name: lm-eval filter to keep when a file has several (``strict-match``...).
-        questions: Finds items by the text of the query (lighteval); without it, ids only.
+        filter_name: lm-eval filter to keep (``strict-match``...).
+        questions: Finds items by the text of the query (lighteval), and checks that records holding their
+            question (lm-eval, lighteval) ask their items' (:func:`_check_questions`); without it, ids only.
+        benchmark: The report's benchmark: EvalPlus results of another (``HumanEval/N`` for MBPP) are refused.
 
     Raises:
-        InputError: An unreadable file, a record without id or score (names file, line, field).
-        ConfigError: No id field that names report items; no sample with ``filter_name``.
+        InputError: An unreadable file, one without records, a record without id or score (names file, line,
+            field), an lm-eval or lighteval document twice, records of another benchmark.
+        ConfigError: A file given twice; no id field that names report items; a filter the files do not hold.
     """
     wanted = {k for k in (item_key(i) for i in report_ids) if k is not None}
-    files = [_read(Path(p)) for p in paths]
+    files = _read_all(paths)
     filters = _filters(files)
-    if filter_name is not None:
-        files = [_select_filter(f, filter_name) for f in files]
-    named = [(f, *_choose_ids(f, wanted, id_field, id_template, questions)) for f in files]
-    if len(filters) < 2:
-        return [_collect(named, score_field, None)]
-    if filter_name is not None:  # one of several, chosen: the result says which
-        out = _collect(named, score_field, None)
-        out.filter = filter_name
-        return [out]
-    return [_collect(named, score_field, name) for name in filters]
+    if filter_name is not None and filter_name not in filters:
+        raise ConfigError(f"--filter {filter_name}: " + (f"no sample has this filter; the files hold: "
+                          f"{', '.join(filters)}" if filters else "no lm-eval filter in these results (only lm-eval "
+                          "samples name filters); leave --filter out"))
+    files = [_select_filter(f, filter_name) for f in files] if filter_name is not None else files
+    named = [(f, *_choose_ids(f, wanted, id_field, id_template, questions, benchmark)) for f in files]
+    chosen = len(filters) < 2 or filter_name is not None  # one result (named by the filter chosen, if any)
+    out = [_collect(named, score_field, name) for name in ([filter_name] if chosen else filters)]
+    for f, id_name, keys in named:
+        _check_questions(f, id_name, keys, questions)
+    return out
+
+
+def _read_all(paths: Sequence[str | os.PathLike[str]]) -> list[_File]:
+    """Every file read; one given twice (by any path) or holding no record is refused."""
+    files: dict[str, _File] = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        if real in files:
+            raise ConfigError(f"{p}: given twice as a results file (first as {files[real].path}); give each file once")
+        files[real] = _read(Path(p))
+        if not files[real].records:
+            raise InputError("holds no records (an empty file?): nothing to score; pass the file the harness wrote",
+                             path=str(p))
+    return list(files.values())
+
+
+def _check_questions(f: _File, id_name: str, keys: list[str | None], questions: QuestionFinder | None) -> None:
+    """Refuse lm-eval samples or lighteval details none of whose records (of up to 50 that can tell) asks its
+    item's question: results of another benchmark (or split) whose ids happen to be the report's."""
+    if questions is None or id_name == "query text" or f.format not in (LM_EVAL, LIGHTEVAL):
+        return
+    told: list[tuple[int | None, str | None]] = []  # records that can tell: none asks its item's question
+    for (line, _, rec), key in zip(f.records, keys):
+        text = "\n".join(_strings(rec.get("doc"))) if f.format == LM_EVAL else rec.get("__query__")
+        if asks := questions.asks(key, text) if key is not None else None:
+            return
+        told += [(line, key)] if asks is False else []
+        if len(told) == 50:
+            break
+    if told:
+        raise InputError(f"0 of {len(told)} records checked ask their report item's question (line {told[0][0]}: item "
+                         f"{told[0][1]!r}): results of another benchmark, or of another split or order of this one? "
+                         "Pass this benchmark's results, or --benchmark NAME for another of the report's",
+                         path=str(f.path))
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """The strings of a value (an lm-eval ``doc``), nested lists and objects included."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 4 or not isinstance(value, (dict, list)):
+        return []
+    return [s for v in (value.values() if isinstance(value, dict) else value) for s in _strings(v, depth + 1)]
 
 
 def _collect(named: Sequence[tuple[_File, str, list[str | None]]], score_field: str | None,
@@ -566,17 +648,21 @@ def _collect(named: Sequence[tuple[_File, str, list[str | None]]], score_field: 
     out = ItemResults(sources=[str(f.path) for f, _, _ in named], filter=filter_name)
     out.format = ", ".join(sorted({f.format for f, _, _ in named}))
     id_sources, metrics = [], []
+    once: dict[tuple[str, str], tuple[Path, int | None]] = {}
     for f, id_name, keys in named:
         metric = score_field if score_field is not None else _default_metric(f)
         for (line, prefix, rec), key in zip(f.records, keys):
-            if filter_name is not None and f.format == LM_EVAL and str(rec.get("filter")) != filter_name:
+            if filter_name is not None and f.format == LM_EVAL and str(rec.get("filter", filter_name)) != filter_name:
                 continue
             if key is None:
-                raise InputError(f"no item id ({id_name})", path=str(f.path), line=line, field=prefix + id_name)
+                raise InputError(f"no item id ({id_name}); give every record its id", path=str(f.path), line=line,
+                                 field=prefix + id_name)
             value = score_value(field_value(rec, metric))
             if value is None:
-                raise InputError(f"score is missing or not a number/boolean/pass-fail word: "
+                raise InputError(f"score is missing, not finite or not a number/boolean/pass-fail word: "
                                  f"{field_value(rec, metric)!r}", path=str(f.path), line=line, field=prefix + metric)
+            if f.format in (LM_EVAL, LIGHTEVAL):
+                _once(once, key, str(rec.get("filter", "")), f, line)
             out.scores.setdefault(key, []).append(value)
             out.n_records += 1
         id_sources.append(id_name)
@@ -586,27 +672,27 @@ def _collect(named: Sequence[tuple[_File, str, list[str | None]]], score_field: 
     return out
 
 
-def load_results(
-    paths: Sequence[str | os.PathLike[str]],
-    report_ids: Iterable[Any] = (),
-    *,
-    id_field: str | None = None,
-    id_template: str | None = None,
-    score_field: str | None = None,
-    filter_name: str | None = None,
-    questions: QuestionFinder | None = None,
-) -> ItemResults:
+def _once(seen: dict[tuple[str, str], tuple[Path, int | None]], key: str, flt: str, f: _File,
+          line: int | None) -> None:
+    """lm-eval and lighteval write each document once (per filter): a second record of an item is not a sample of
+    it but another run's, or one of a file whose ids restart; refused, naming both places."""
+    if (first := seen.setdefault((key, flt), (f.path, line))) != (f.path, line):
+        raise InputError(f"a second record of item {key!r}" + (f" (filter {flt!r})" if flt else "") + f"; "
+                         f"{first[0]}, line {first[1]} has the first. {f.format} hold each document once per filter: "
+                         "two runs, or files whose ids restart (one lm-eval file per MMLU subject, for a report whose "
+                         "ids are row numbers)? Pass one run's files; for files per subject, check MMLU from its "
+                         "subject files (ids <subject>_test/<row>)", path=str(f.path), line=line)
+
+
+def load_results(paths: Sequence[str | os.PathLike[str]], report_ids: Iterable[Any] = (),
+                 **options: Any) -> ItemResults:
     """Read per-item outcomes of one filter from results files (see the module docstring for the formats).
 
-    Arguments as :func:`load_results_by_filter`.
-
-    Raises:
-        InputError: An unreadable file, a record without id or score (names file, line, field).
-        ConfigError: Several lm-eval filters and no ``filter_name`` (use :func:`load_results_by_filter` for one
-            result per filter); or no id field that names report items.
+    Arguments (``id_field``, ``id_template``, ``score_field``, ``filter_name``, ``questions``, ``benchmark``) and
+    errors as :func:`load_results_by_filter`, and a :class:`ConfigError` for several lm-eval filters and no
+    ``filter_name`` (:func:`load_results_by_filter` gives one result per filter).
     """
-    results = load_results_by_filter(paths, report_ids, id_field=id_field, id_template=id_template,
-                                     score_field=score_field, filter_name=filter_name, questions=questions)
+    results = load_results_by_filter(paths, report_ids, **options)
     if len(results) > 1:
         names = ", ".join(r.filter or "" for r in results)
         raise ConfigError(f"{', '.join(results[0].sources)}: these lm-eval samples hold several filters ({names}); "

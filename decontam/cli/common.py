@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..atomic import Commit
 from ..benchmarks import REGISTRY, Benchmark, load_benchmark
 from ..config import MAX_DOC_BYTES
 from ..errors import ConfigError
-from ..guard import OutputLock, check_outputs
+from ..guard import OutputLock, check_file_outputs, check_outputs
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -259,9 +258,7 @@ def check_output_paths(args: argparse.Namespace) -> None:
     Raises:
         ConfigError: naming the flag and the folder.
     """
-    for flag, dest in (("--report", args.report), ("--markdown", args.markdown)):
-        if dest and Path(dest).is_dir():
-            raise ConfigError(f"{flag} {dest} is a folder; give a file path")
+    check_file_outputs([("--report", args.report or None), ("--markdown", args.markdown or None)])
 
 
 def write_outputs(report: Report, args: argparse.Namespace, inputs: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
+from ..guard import check_file_outputs
 from .common import add_overwrite_flag, guard_outputs, print_warnings, spec_paths, write_file
 
 __all__ = ["COMMANDS", "add_commands", "run"]
@@ -144,8 +145,7 @@ def _report(args: argparse.Namespace) -> int:
     fmt = args.format or (_FORMATS.get(Path(args.output).suffix.lower()) if args.output else None) or "md"
     if fmt in ("png", "svg") and not args.output:
         raise ConfigError(f"--format {fmt} needs -o FILE")
-    if args.output and Path(args.output).is_dir():
-        raise ConfigError(f"-o {args.output} is a folder; give a file path")
+    check_file_outputs([("-o", args.output)])
     inputs = [args.report, *(args.scores or [])]
     guard_outputs(args, [("-o", args.output)], inputs)
     data = _load(args.report)
@@ -168,6 +168,7 @@ def _rescore(args: argparse.Namespace) -> int:
     from ..results import QuestionFinder, load_results_by_filter
 
     inputs = [args.report, *args.results]
+    check_file_outputs([("--json", args.json)])  # (before the guard: a folder is no place for it, --overwrite or not)
     guard_outputs(args, [("--json", args.json)], inputs)
     data = _load(args.report)
     names = [b["name"] for b in data["benchmarks"]]
@@ -181,7 +182,8 @@ def _rescore(args: argparse.Namespace) -> int:
     section = data["benchmarks"][names.index(name)]
     results = load_results_by_filter(args.results, [it["id"] for it in section["items"]], id_field=args.id_field,
                                      id_template=args.id_template, score_field=args.score_field,
-                                     filter_name=args.filter_name, questions=QuestionFinder.from_report(data, name))
+                                     filter_name=args.filter_name, questions=QuestionFinder.from_report(data, name),
+                                     benchmark=name)
     result = rescore_by_filter(data, results, name, seed=args.seed)
     text = json.dumps(result, ensure_ascii=False, indent=1) + "\n"
     if args.json:
@@ -200,6 +202,7 @@ def _verify(args: argparse.Namespace) -> int:
     from ..verify import verify_report
 
     inputs = [args.report, *args.corpus, *spec_paths(args.benchmark)]
+    check_file_outputs([("--rerun", args.rerun)])
     guard_outputs(args, [("--rerun", args.rerun)], inputs)
     data = _load(args.report)
     overrides: dict[str, str] = {}
@@ -220,6 +223,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from ..report import Report
 
+    check_file_outputs([("-o", args.output)])
     guard_outputs(args, [("-o", args.output)], args.reports)
     merged = Report.merge([_load(p) for p in args.reports])
     write_file(args, "-o", args.output, merged.to_json(), args.reports)
