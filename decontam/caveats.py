@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .markup import rate_text
 from .methods import is_ngram
 
 __all__ = ["HANDFUL", "REJECTED_SHARE", "report_warnings"]
@@ -46,7 +47,7 @@ def report_warnings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if n_rows and corpus["n_rejected"] / n_rows > REJECTED_SHARE:
         out.append({"kind": "rejected_rows", "n_rejected": corpus["n_rejected"], "n_rows": n_rows,
                     "message": f"{corpus['n_rejected']} of {n_rows} input rows "
-                               f"({corpus['n_rejected'] / n_rows:.1%}) were rejected and not checked "
+                               f"({rate_text(corpus['n_rejected'] / n_rows, 1)}) were rejected and not checked "
                                "(listed under corpus.rejected)"})
     short = _short_probe_items(doc)
     if short:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["BIDI_CONTROLS", "md_code", "md_fence", "md_text", "percent", "show_bidi"]
+__all__ = ["BIDI_CONTROLS", "md_code", "md_fence", "md_text", "percent", "rate_text", "show_bidi"]
 
 # The characters that can start markup in the middle of a line (code, emphasis, links, HTML, table cells,
 # strikethrough, entities); an underscore inside a word (exact_match) cannot start emphasis in GFM and is left
@@ -75,6 +75,22 @@ def percent(count: int, total: int) -> str:
         return "100.00%"
     text = f"{100 * count / total:.2f}%"
     return ">99.99%" if text == "100.00%" else "<0.01%" if text == "0.00%" else text
+
+
+def rate_text(rate: float, digits: int = 2) -> str:
+    """A rate (0 to 1) as a percentage, never rounded to all or none (see :func:`percent`).
+
+    Example:
+        >>> rate_text(0.99995), rate_text(1e-6), rate_text(1.0), rate_text(0.25, 1)
+        ('>99.99%', '<0.01%', '100.00%', '25.0%')
+    """
+    text = f"{rate:.{digits}%}"
+    top, bottom = f"{1:.{digits}%}", f"{0:.{digits}%}"
+    if text == top and rate < 1:
+        return ">" + f"{1 - 10 ** -(digits + 2):.{digits}%}"
+    if text == bottom and rate > 0:
+        return "<" + f"{10 ** -(digits + 2):.{digits}%}"
+    return text
 
 
 def md_code(value: Any, table: bool = False) -> str:

@@ -25,7 +25,7 @@ from .atomic import write_atomic
 from .caveats import report_warnings
 from .errors import ConfigError, InputError
 from .guard import check_outputs
-from .markup import md_code, md_text
+from .markup import md_code, md_text, rate_text
 from .methods import is_ngram, summary_method
 from .neardup import near_dup_summary, near_dup_totals
 from .redact import redaction_section, redaction_summary
@@ -189,10 +189,10 @@ class Report:
         for b in d.get("benchmarks", []):
             rate = b.get("contamination_rate", 0.0)
             if portrait:
-                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({rate:.2%}) | "
+                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} ({rate_text(rate)}) | "
                              f"{b.get('n_undecided', 0)} | {b.get('n_absent', 0)} |")
             else:
-                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate:.2%} |")
+                lines.append(f"| {md_text(b['name'])} | {b['n_items']} | {b['n_contaminated']} | {rate_text(rate)} |")
         lines += _answer_lines(d)
         cfg = d.get("config", {})
         corpus = d.get("corpus", {})

@@ -35,6 +35,12 @@ def _is_memory(source: str) -> bool:
     return source.startswith("<") and source.endswith(">")
 
 
+def _option(flag: str, value: str) -> list[str]:
+    """An option and its value as words of a command: ``FLAG=VALUE`` when the value starts with ``-`` (a
+    benchmark named ``-x``), which the command line would otherwise read as another option."""
+    return [f"{flag}={shlex.quote(value)}"] if value.startswith("-") else [flag, shlex.quote(value)]
+
+
 def check_command(report: Mapping[str, Any], report_path: str = "report.json") -> str:
     """The ``decontam check`` command line that re-creates ``report`` (from its recorded config and sources).
 
@@ -59,15 +65,15 @@ def check_command(report: Mapping[str, Any], report_path: str = "report.json") -
     for b in report.get("benchmarks", []):
         name, source = b["name"], b.get("source", "")
         spec = REGISTRY.get(name)
-        parts += ["-b", shlex.quote(name if source.startswith("hf://") else f"{name}={source}")]
+        parts += _option("-b", name if source.startswith("hf://") else f"{name}={source}")
         if spec is None or b.get("question_field") != spec.question_field:
             if not (source.startswith("hf://") and spec is not None):
-                parts += ["--question-field", shlex.quote(f"{name}={b.get('question_field')}")]
+                parts += _option("--question-field", f"{name}={b.get('question_field')}")
         if b.get("id_field") is not None and (spec is None or b["id_field"] != spec.id_field):
-            parts += ["--item-id-field", shlex.quote(f"{name}={b['id_field']}")]
+            parts += _option("--item-id-field", f"{name}={b['id_field']}")
         if cfg.get("probe_answers") and b.get("answer_field") is not None and (
                 spec is None or b["answer_field"] not in (spec.answer_field, spec.hub_answer_field)):
-            parts += ["--answer-field", shlex.quote(f"{name}={b['answer_field']}")]
+            parts += _option("--answer-field", f"{name}={b['answer_field']}")
     for key, flag in (("text_field", "--text-field"), ("id_field", "--id-field")):
         value = cfg.get(key, _CLI_DEFAULTS[key])
         if value != _CLI_DEFAULTS[key]:

@@ -65,3 +65,19 @@ def test_printed_command_with_a_bidi_control_shows_it_and_runs(run_cli, tmp_path
     done = _run(line, tmp_path)
     assert done.returncode == 0, (line, done.stderr)
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == original
+
+
+def test_printed_command_runs_for_a_benchmark_named_with_a_dash(run_cli, tmp_path):
+    """A benchmark named ``-toy`` printed ``-b -toy=bench.jsonl``, which the command line reads as two options
+    ("expected one argument"): written ``-b=-toy=...`` (and ``--question-field=-toy=...``), it runs."""
+    (tmp_path / "bench.jsonl").write_text(json.dumps({"question": Q}) + "\n")
+    (tmp_path / "c.jsonl").write_text(json.dumps({"text": "pre " + Q}) + "\n")
+    res = run_cli("check", "c.jsonl", "-b=-toy=bench.jsonl", "--question-field=-toy=question", "--report", "r.json",
+                  cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    original = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    line = _commands(run_cli("report", "r.json", cwd=tmp_path).stdout, "```bash")[0]
+    (tmp_path / "r.json").unlink()
+    done = _run(line, tmp_path)
+    assert done.returncode == 0, (line, done.stderr)
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == original

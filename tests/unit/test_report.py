@@ -348,3 +348,18 @@ def test_load_benchmark_refuses_a_field_that_is_not_a_name(tmp_path):
         with pytest.raises(ConfigError, match="fields are names"):
             load_benchmark("m", tmp_path / "b.jsonl", **fields)
     assert load_benchmark("m", tmp_path / "b.jsonl", question_field="q", id_field="k").items[0].id == 1
+
+
+def test_the_markdown_summary_never_rounds_a_rate_to_all_or_none():
+    """19,999 of 20,000 items read "100.00%" in the summary `decontam check` prints (and 1 of 200,000 "0.00%"):
+    the rate is now ">99.99%" / "<0.01%" unless it is exactly all or none."""
+    from decontam import check
+    from decontam.benchmarks import Benchmark, Item
+
+    q = "Write a function that returns the sum of two integers given as arguments."
+    report = check([q], [Benchmark.from_items("b", [Item(1, q)])], progress=False)
+    section = report.data["benchmarks"][0]
+    for n_items, n_hit, shown in ((20_000, 19_999, "| >99.99% |"), (200_000, 1, "| <0.01% |"), (4, 4, "| 100.00% |"),
+                                  (4, 0, "| 0.00% |"), (3, 1, "| 33.33% |")):
+        section.update(n_items=n_items, n_contaminated=n_hit, contamination_rate=n_hit / n_items)
+        assert f"| b | {n_items} | {n_hit} {shown}" in report.to_markdown()
