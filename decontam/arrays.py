@@ -6,11 +6,12 @@ Each is a few vector operations (no per-element Python), written once here so th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["concat_ranges", "sliding", "stable_argsort", "words"]
+__all__ = ["bounded_slices", "concat_ranges", "sliding", "stable_argsort", "words"]
 
 
 def words(buf: np.ndarray) -> np.ndarray:
@@ -37,6 +38,27 @@ def concat_ranges(starts: Any, counts: Any) -> np.ndarray:
     counts = np.maximum(np.asarray(counts, dtype=np.int64), 0)
     skip = np.cumsum(counts) - counts  # where each range begins in the output
     return np.repeat(starts - skip, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+def bounded_slices(count: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges ``a:b`` covering ``count`` in order, each summing to at most ``limit`` (a single element
+    above it is a range of its own): work whose size per element is ``count`` done in bounded pieces.
+
+    Example:
+        >>> list(bounded_slices(np.array([2, 2, 5, 1, 1, 9, 0]), 4))
+        [(0, 2), (2, 3), (3, 5), (5, 6), (6, 7)]
+    """
+    n = len(count)
+    if n and int(count.sum()) <= limit:
+        yield 0, n
+        return
+    cum = np.cumsum(count)
+    a = 0
+    while a < n:
+        before = int(cum[a - 1]) if a else 0
+        b = max(int(np.searchsorted(cum, before + limit, side="right")), a + 1)
+        yield a, b
+        a = b
 
 
 def sliding(a: np.ndarray, w: int, op: Any) -> np.ndarray:

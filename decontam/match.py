@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import concat_ranges, stable_argsort, words
+from .arrays import bounded_slices, concat_ranges, stable_argsort, words
 from .keys import KEY_BYTES, gram_hashes, keys_by_class, plan_keys
 from .utf8 import char_to_byte
 
@@ -47,7 +47,12 @@ __all__ = ["KEY_BYTES", "MatchSet", "Matcher", "ProbeGroup", "gram_hashes", "pla
 
 _PAD = b"\0" * (KEY_BYTES + 8)
 _CHUNK = 1 << 16  # scanned positions per vector step: keeps temporaries in cache
-_MAX_PAIRS = 1 << 18  # candidate (position, key) pairs looked up and confirmed at once: bounds their memory
+# Candidate (position, key) pairs looked up and confirmed at once: bounds their memory whatever the corpus. A key
+# that many questions share (templated questions, each with the same boilerplate) in a corpus that holds it often
+# gives questions x occurrences pairs: 20,000 such questions and documents held 5.8 GB at once before. Slices run
+# in position order, so the matches are those of one pass (``MatchSet`` is a union, and the first whole match of a
+# question in a document is kept, as in one pass).
+_MAX_PAIRS = 1 << 18
 _REACH = 64  # bytes compared each way by the vectorized first check of a candidate
 _FRONT = 8  # zero bytes before the data, so that the 8 bytes before any position can be read as one word
 _ZEROS_FRONT = b"\0" * _FRONT
@@ -191,39 +196,20 @@ class _KeyTable:
 
     def lookup(self, pos: np.ndarray, hv: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Exact lookup: every (position, key index) pair whose key hash equals the position's hash, in
-        position order, in slices of at most about :data:`_MAX_PAIRS` bucket entries (see :func:`_slices`)."""
+        position order, in slices of at most about :data:`_MAX_PAIRS` bucket entries
+        (:func:`~decontam.arrays.bounded_slices`)."""
         keep = np.flatnonzero(self.bitmap2[((hv >> _SHIFT2) & _MASK2).view(np.int64)])
         pos, hv = pos[keep], hv[keep]
         bucket = (hv >> self.index_shift).view(np.int64)
         first_all = np.take(self.index, bucket).astype(np.int64)
         count_all = np.take(self.index, bucket + 1) - first_all
-        for a, b in _slices(count_all):
+        for a, b in bounded_slices(count_all, _MAX_PAIRS):
             first, count = first_all[a:b], count_all[a:b]
             # One row per (position, key in its bucket), in position order, then key order; the equal hashes.
             pair = np.repeat(np.arange(a, b), count)
             key = concat_ranges(first, count)
             same = np.flatnonzero(np.take(self.hashes, key) == np.take(hv, pair))
             yield np.take(pos, np.take(pair, same)), np.take(key, same)
-
-
-def _slices(count: np.ndarray) -> Iterator[tuple[int, int]]:
-    """Consecutive ranges ``a:b`` of the positions whose ``count`` (candidate pairs each) add up to at most
-    about :data:`_MAX_PAIRS` (a single position may exceed it): bounds the memory of a lookup whatever the
-    corpus. A key that many questions share (templated questions, each with the same boilerplate) in a corpus
-    that holds it often gives questions x occurrences pairs: 20,000 such questions and documents held 5.8 GB at
-    once before. Slices run in position order, so the matches are those of one pass (``MatchSet`` is a union,
-    and the first whole match of a question in a document is kept, as in one pass)."""
-    n = len(count)
-    if n and int(count.sum()) <= _MAX_PAIRS:
-        yield 0, n
-        return
-    cum = np.cumsum(count)
-    a = 0
-    while a < n:
-        before = int(cum[a - 1]) if a else 0
-        b = max(int(np.searchsorted(cum, before + _MAX_PAIRS, side="right")), a + 1)
-        yield a, b
-        a = b
 
 
 @dataclass
@@ -267,7 +253,7 @@ class _PairTable:
 
     def lookup(self, pos: np.ndarray, pair: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every (position, table, key) whose key starts the bytes ``pair`` read at ``pos``, by position, in
-        slices of bounded size (:func:`_slices`).
+        slices of bounded size (:func:`~decontam.arrays.bounded_slices`).
 
         Exact, as the pair value is the key itself, and several times cheaper than hashing the candidates and
         searching the sorted hashes.
@@ -275,7 +261,7 @@ class _PairTable:
         pair = pair.astype(np.int64)
         first_all = np.take(self.start, pair)
         count_all = np.take(self.start, pair + 1) - first_all
-        for a, b in _slices(count_all):
+        for a, b in bounded_slices(count_all, _MAX_PAIRS):
             entry = concat_ranges(first_all[a:b], count_all[a:b])
             yield np.repeat(pos[a:b], count_all[a:b]), np.take(self.which, entry), np.take(self.key, entry)
 

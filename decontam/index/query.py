@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..arrays import concat_ranges, sliding
+from ..arrays import bounded_slices, concat_ranges, sliding
 from ..bloom import BloomFilter
 from ..config import DecontamConfig, make_config
 from ..errors import ConfigError, IndexMismatchError
@@ -35,6 +35,8 @@ __all__ = ["ProbeArrays", "annotate_coverage", "bloom_hits", "confirm", "index_r
            "probe_arrays"]
 
 _BATCH_BYTES = 16 << 20  # normalized bytes per batch when documents are read back
+
+_MAX_CANDIDATES = 1 << 20  # (question position, corpus position) pairs built and compared at once
 
 
 def prepare_check(recorded: dict[str, Any], where: str, benchmarks: Any, config: DecontamConfig | None,
@@ -170,10 +172,16 @@ def confirm(ix: IndexFiles, pr: ProbeArrays, hit: np.ndarray) -> tuple[np.ndarra
     first_ent = np.zeros(len(want) + 1, dtype=np.int64)
     np.cumsum(counts, out=first_ent[1:])
     n_occ = counts[slot]
-    cand_q = np.repeat(qpos, n_occ)
-    cand_p = np.asarray(ix.positions[ent[concat_ranges(first_ent[slot], n_occ)]]).astype(np.int64)
-    found, docs = _extend(ix, pr, cand_q, cand_p)
-    return found, docs, len(cand_q)
+    found, docs = nothing[0], set()
+    # In bounded pieces: a gram that many questions share (templated questions) times its occurrences in the
+    # corpus would otherwise be held whole, anchors x occurrences.
+    for a, b in bounded_slices(n_occ, _MAX_CANDIDATES):
+        cand_q = np.repeat(qpos[a:b], n_occ[a:b])
+        cand_p = np.asarray(ix.positions[ent[concat_ranges(first_ent[slot[a:b]], n_occ[a:b])]]).astype(np.int64)
+        found_here, docs_here = _extend(ix, pr, cand_q, cand_p)
+        found |= found_here
+        docs |= docs_here
+    return found, docs, int(n_occ.sum())
 
 
 def _key_entries(table: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -287,3 +287,32 @@ def test_index_and_portrait_reports_match_the_schema(built, tmp_path):
         short = sec["items"][2]
         assert short["undecided"] == "probe shorter than the portrait's 50-byte window"
         assert short["contaminated"] is False and short["matches"] == []
+
+
+def test_candidates_of_shared_grams_are_compared_in_bounded_pieces(tmp_path, monkeypatch):
+    """Templated questions (the same boilerplate, a number apart) in a corpus holding each: a gram of the
+    boilerplate is every question's, and its (question, corpus) candidate pairs were built all at once (20,000
+    such questions: 711 MB). They are built in pieces now: the same report as the streaming check, whatever the
+    piece size."""
+    import decontam.index.query as query
+
+    questions = [f"Question {i}: how many widgets does warehouse number {i} hold at the end of the year?"
+                 for i in range(200)]
+    bench = Benchmark.from_items("w", [Item(i, q) for i, q in enumerate(questions)])
+    corpus = [f"intro {q} outro" for q in questions[::3]] + ["nothing here at all, not a widget"]
+    ix = CorpusIndex.build(corpus, tmp_path / "ix")
+    want = _comparable(check(corpus, [bench], progress=False))
+    pieces: list[int] = []
+    real = query.bounded_slices
+
+    def recorded(count, limit):
+        for a, b in real(count, limit):
+            pieces.append(int(count[a:b].sum()) if b - a > 1 else 0)
+            yield a, b
+
+    for limit in (1 << 20, 50, 1):
+        pieces.clear()
+        monkeypatch.setattr(query, "_MAX_CANDIDATES", limit)
+        monkeypatch.setattr(query, "bounded_slices", recorded)
+        assert _comparable(ix.check([bench])) == want
+        assert max(pieces) <= limit and (limit > 1000 or len(pieces) >= 5)

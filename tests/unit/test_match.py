@@ -420,15 +420,15 @@ def test_keys_many_questions_share_are_looked_up_in_bounded_slices(monkeypatch):
     whole = matcher.scan(*pack(docs))
     check_exact(items, matcher, docs, whole)
     seen: list[int] = []
-    real_slices = match_module._slices
+    real_slices = match_module.bounded_slices
 
-    def recorded(count):
-        for a, b in real_slices(count):
+    def recorded(count, limit):
+        for a, b in real_slices(count, limit):
             seen.append(int(count[a:b].sum()) if b - a > 1 else 0)  # a lone position may exceed the bound
             yield a, b
 
     monkeypatch.setattr(match_module, "_MAX_PAIRS", 64)
-    monkeypatch.setattr(match_module, "_slices", recorded)
+    monkeypatch.setattr(match_module, "bounded_slices", recorded)
     sliced = matcher.scan(*pack(docs))
     assert len(seen) > 10 and max(seen) <= 64  # sliced, and bounded
     check_exact(items, matcher, docs, sliced)
