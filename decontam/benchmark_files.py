@@ -17,7 +17,10 @@ What a folder may hold besides:
   ``.yaml``...), a broken symbolic link, an entry that cannot be read or listed (permission denied), a special
   file (FIFO, socket, device), a symbolic link loop. A benchmark with a file silently left out is a different
   benchmark (and a different fingerprint), so nothing is skipped without a word: remove or move the entry, give
-  the file or subfolder you mean (``-b mmlu=mmlu/test``), or rename it to start with ``.``.
+  the file or subfolder you mean (``-b mmlu=mmlu/test``), or rename it to start with ``.``;
+* files of two or more splits (by their first subfolder, ``test/``, ``dev/``, or their name's first word,
+  ``train.jsonl``, ``test-00000-of-00001.parquet``) are refused: read as one benchmark they would give the rate
+  of no split.
 
 Every malformed file raises :class:`~decontam.errors.InputError` naming the file and the 1-based line (CSV: the
 header, if any, is line 1; Parquet: the 1-based row; JSON: the line where the item starts). Turning records into items is :mod:`decontam.benchmarks`' job.
@@ -81,6 +84,7 @@ def local_files(path: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
         files = list_folder(root)
         if not files:
             raise InputError(f"no benchmark files in this folder (supported: {SUPPORTED})", path=str(path))
+        _refuse_several_splits(root, files)
         return root, files
     if not stat.S_ISREG(mode):
         raise InputError(f"not a regular file ({_kind(mode)}); give a benchmark file or folder", path=str(path))
@@ -90,6 +94,37 @@ def local_files(path: str | os.PathLike[str]) -> tuple[Path, list[Path]]:
             path=str(path),
         )
     return root, [root]
+
+
+_SPLITS = frozenset({"train", "test", "dev", "val", "valid", "validation", "auxiliary_train"})
+
+
+def _split_of(rel: tuple[str, ...]) -> str | None:
+    """The split a file of a benchmark folder belongs to, by its path inside the folder (its parts): the first
+    subfolder's name (``test/x.csv``), else the file name's first word (``train.jsonl``, ``test_socratic.jsonl``,
+    ``test-00000-of-00001.parquet``), when that is a split's name; None otherwise."""
+    first = rel[0] if len(rel) > 1 else re.split(r"[-_.]", rel[0], maxsplit=1)[0]
+    return first.lower() if first.lower() in _SPLITS else None
+
+
+def _refuse_several_splits(root: Path, files: list[Path]) -> None:
+    """Refuse a folder whose files belong to two or more splits (``mmlu/`` holding ``dev/`` and ``test/``,
+    ``MATH/`` holding ``train/`` and ``test/``, ``gsm8k/`` holding ``train.jsonl`` and ``test.jsonl``): read
+    whole, it would mix them into one benchmark, whose contamination rate would be no split's.
+
+    Raises:
+        InputError: Naming the splits and what to pass instead.
+    """
+    by_split: dict[str, Path] = {}
+    for f in files:
+        rel = f.relative_to(root).parts
+        split = _split_of(rel)
+        if split is not None:
+            by_split.setdefault(split, root / rel[0])
+    if len(by_split) > 1:
+        pick = by_split.get("test") or next(iter(by_split.values()))
+        raise InputError(f"this folder holds several splits ({', '.join(sorted(by_split))}), which would be checked "
+                         f"as one benchmark; pass the split to check, e.g. {pick}", path=str(root))
 
 
 def row_prefix(root: Path, file: Path, n_files: int) -> str | None:

@@ -103,9 +103,10 @@ def group_gone(pgid: int, within: float = 5.0) -> bool:
     return False
 
 
-def staged_bytes(folder: Path) -> list[int]:
-    """Sizes of the temporary output files a run is writing under ``folder``."""
-    return [p.stat().st_size for p in folder.rglob(".*.partial") if p.is_file()]
+def staged_bytes(folder: Path, name: str = "") -> list[int]:
+    """Sizes of the temporary output files a run is writing under ``folder`` (of the outputs whose name starts
+    with ``name``, if given)."""
+    return [p.stat().st_size for p in folder.rglob(f".{name}*.partial") if p.is_file()]
 
 
 def stdlib_rows(limit_bytes: int) -> list[dict]:
@@ -148,5 +149,5 @@ def write_big_corpus(d: Path) -> Path:
 
 def bench(shared: Path, *names: str) -> list[str]:
     """``-b NAME=PATH`` arguments for real benchmark files of ``shared/benchmarks``."""
-    paths = {"humaneval": "humaneval", "gsm8k-test": "gsm8k/test.jsonl", "gsm8k": "gsm8k", "mmlu": "mmlu"}
+    paths = {"humaneval": "humaneval", "gsm8k-test": "gsm8k/test.jsonl", "gsm8k": "gsm8k/train.jsonl", "mmlu": "mmlu/test"}
     return [a for n in names for a in ("-b", f"{n.split('-')[0]}={shared / paths[n]}")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,18 +41,35 @@ def _n_rows(shared: Path, names: list[str]) -> int:
 # ------------------------------------------------------------------------------------- real folders read whole
 
 
-def test_real_mmlu_root_folder_reads_dev_and_test_and_ignores_license_and_sources(shared_benchmarks):
-    root = shared_benchmarks / "mmlu"
-    assert {p.name for p in root.iterdir()} == {"LICENSE", "SOURCES.md", "dev", "test"}
-    bench = load_benchmark("mmlu", root)
-    assert bench.n_items == MMLU_TEST_ITEMS + MMLU_DEV_ITEMS
-    assert bench.items[0].id == "dev/abstract_algebra_dev/0"
-    assert bench.items[-1].id == "test/world_religions_test/170"
-    assert load_benchmark("mmlu", root / "test").n_items == MMLU_TEST_ITEMS  # the usual way keeps working
+def test_a_folder_of_several_splits_is_refused_naming_them(shared_benchmarks, tmp_path):
+    """The MMLU root (``dev/`` and ``test/``) was read as one benchmark of 14,327 items, and the GSM8K folder
+    (``train.jsonl``, ``test.jsonl``, ``test_socratic.jsonl``) as one of 9,584: a contamination rate of no
+    split. Such a folder is refused, naming its splits and the one to pass; one split's folder (or a folder of
+    one split's shards) reads as before."""
+    for folder, splits, pick in (("mmlu", "dev, test", "mmlu/test"), ("gsm8k", "test, train", "gsm8k/test.jsonl")):
+        root = shared_benchmarks / folder
+        with pytest.raises(InputError, match=re.escape(f"several splits ({splits})")) as err:
+            load_benchmark(folder, root)
+        assert str(shared_benchmarks / pick) in str(err.value)
+    assert load_benchmark("mmlu", shared_benchmarks / "mmlu" / "test").n_items == MMLU_TEST_ITEMS
+    math = tmp_path / "MATH"
+    for split in ("train", "test"):
+        (math / split / "algebra").mkdir(parents=True)
+        (math / split / "algebra" / "1.json").write_text(json.dumps({"problem": f"A {split} problem about x + 1 = 2."}))
+    with pytest.raises(InputError, match=r"several splits \(test, train\)"):
+        load_benchmark("math", math)
+    assert load_benchmark("math", math / "test").n_items == 1
+    shards = tmp_path / "hub"
+    shards.mkdir()
+    for name in ("test-00000-of-00002.jsonl", "test-00001-of-00002.jsonl"):
+        (shards / name).write_text(json.dumps({"question": f"What is in {name}, the shard of one split?"}) + "\n")
+    assert load_benchmark("mine", shards, question_field="question").n_items == 2
+    (shards / "train-00000-of-00001.jsonl").write_text(json.dumps({"question": "A training question?"}) + "\n")
+    with pytest.raises(InputError, match="several splits"):
+        load_benchmark("mine", shards, question_field="question")
 
 
 @pytest.mark.parametrize(("name", "folder", "files"), [
-    ("gsm8k", "gsm8k", ["test.jsonl", "test_socratic.jsonl", "train.jsonl"]),
     ("arc", "arc", ["ARC-Challenge-Test.jsonl", "ARC-Easy-Test.jsonl"]),
     ("truthfulqa", "truthfulqa", ["TruthfulQA.csv", "TruthfulQA_v1_2021.csv"]),
     ("humaneval", "humaneval", ["HumanEval.jsonl.gz"]),
