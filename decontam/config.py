@@ -176,7 +176,9 @@ class DecontamConfig:
         text_field: Corpus field holding the training text, or several (a list: each matched on its own, and a
             field may hold chat messages; see :mod:`decontam.inputs.fields`). With the default ``text``, a
             corpus without it but with a chat field (``messages``, ``conversations``) is read from that.
-        id_field: Corpus field holding a document id; rows without it are named by their row number.
+        id_field: Corpus field holding a document id; rows without it are named by their row number. A field
+            other than the default ``id`` that the corpus does not have (the first row of none of its files, no
+            column of its dataset or table) is refused: a misspelt name would name every document by row.
         on_error: ``"raise"`` stops at the first malformed row with an error naming file, line and field;
             ``"skip"`` skips it, counts it and lists it in the report.
         max_doc_bytes: The largest document (bytes of UTF-8 text; a JSONL line) read: a larger one is an error
