@@ -69,16 +69,11 @@ def percent(count: int, total: int) -> str:
         >>> percent(1, 3), percent(19_999, 20_000), percent(1, 200_000), percent(4, 4)
         ('33.33%', '>99.99%', '<0.01%', '100.00%')
     """
-    if count <= 0 or total <= 0:
-        return "0.00%"
-    if count >= total:
-        return "100.00%"
-    text = f"{100 * count / total:.2f}%"
-    return ">99.99%" if text == "100.00%" else "<0.01%" if text == "0.00%" else text
+    return rate_text(min(count, total) / total) if count > 0 and total > 0 else rate_text(0.0)
 
 
 def rate_text(rate: float, digits: int = 2) -> str:
-    """A rate (0 to 1) as a percentage, never rounded to all or none (see :func:`percent`).
+    """A rate (0 to 1) as a percentage, never rounded to all or none: 100% only for 1, 0% only for 0.
 
     Example:
         >>> rate_text(0.99995), rate_text(1e-6), rate_text(1.0), rate_text(0.25, 1)
